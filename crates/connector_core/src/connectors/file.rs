@@ -1,0 +1,1116 @@
+//! The file connector: CSV, JSON and NDJSON from a file on the database server or an http(s) URL, the way
+//! file_fdw reads files.
+//!
+//! Records stream: a scan parses one page at a time on a blocking thread and keeps only the open parser
+//! between pages, so memory holds about a page whatever the size of the source, and a LIMIT stops reading
+//! early. Records are JSON objects for the columns' JSONPaths: CSV fields keyed by the header's names (or,
+//! without a header, by the table's columns in order) as unconverted text; JSON array elements and NDJSON
+//! lines as they are.
+
+use super::{page_size, Connector, Defaults, ServerDef, Table};
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{redact_url, Counters, Http, Request};
+use crate::model::{ScanRequest, TableDef};
+use crate::options::{Kind, OptionSpec, Options};
+use crate::pushdown::Capabilities;
+use crate::scan::{Page, PageSource, PageToken, Paging};
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio_util::io::{StreamReader, SyncIoBridge};
+use url::Url;
+
+pub struct File;
+
+const FORMATS: [&str; 3] = ["csv", "json", "ndjson"];
+
+/// Options only the CSV format reads.
+const CSV_OPTIONS: [&str; 4] = ["header", "delimiter", "quote", "null"];
+
+impl Connector for File {
+    fn name(&self) -> &str {
+        "file"
+    }
+
+    fn defaults(&self) -> Defaults {
+        Defaults { page_size: 1000, ..Defaults::default() }
+    }
+
+    /// A server needs no `base_url`: tables name their own file or URL.
+    fn uses_http(&self) -> bool {
+        false
+    }
+
+    fn table_options(&self) -> Vec<OptionSpec> {
+        vec![
+            OptionSpec::text("path"),
+            OptionSpec::new("url", Kind::Url),
+            OptionSpec::one_of("format", &FORMATS),
+            OptionSpec::new("header", Kind::Bool),
+            OptionSpec::text("delimiter"),
+            OptionSpec::text("quote"),
+            OptionSpec::text("null"),
+            OptionSpec::int("page_size", 1, 100_000),
+        ]
+    }
+
+    fn open(&self, server: &ServerDef, table: &TableDef) -> Result<Arc<dyn Table>> {
+        Ok(Arc::new(FileTable::new(server, table)?))
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Location {
+    Path(PathBuf),
+    Url(Url),
+}
+
+#[derive(Clone, Debug)]
+struct CsvOptions {
+    header: bool,
+    delimiter: u8,
+    quote: u8,
+    /// Unquoted fields with this text are NULL.
+    null: String,
+}
+
+#[derive(Clone, Debug)]
+enum Format {
+    Csv(CsvOptions),
+    Json,
+    Ndjson,
+}
+
+impl Format {
+    fn name(&self) -> &'static str {
+        match self {
+            Format::Csv(_) => "CSV",
+            Format::Json => "JSON",
+            Format::Ndjson => "NDJSON",
+        }
+    }
+}
+
+/// A file table's parsed options.
+#[derive(Clone, Debug)]
+struct FileTable {
+    table_name: String,
+    location: Location,
+    /// The source as messages show it: `file "/data/x.csv"` or `URL https://…` (redacted).
+    label: String,
+    format: Format,
+    columns: Vec<String>,
+    page_size: u64,
+}
+
+impl FileTable {
+    fn new(server: &ServerDef, table: &TableDef) -> Result<Self> {
+        let options = Options::new(&table.options);
+        let location = match (options.get("path"), options.get("url")) {
+            (Some(path), None) => Location::Path(PathBuf::from(path)),
+            (None, Some(url)) => Location::Url(parse_url(url)?),
+            (Some(_), Some(_)) => {
+                return Err(Error::new(
+                    ErrorKind::InvalidOptionName,
+                    format!("foreign table \"{}\" has both options \"path\" and \"url\"", table.name),
+                )
+                .with_hint("Keep \"path\" for a file on the database server or \"url\" for an http(s) download."))
+            }
+            (None, None) => {
+                return Err(Error::new(
+                    ErrorKind::MissingOption,
+                    format!(
+                        "option \"path\" or \"url\" is required for a foreign table {}",
+                        super::connector_context("file")
+                    ),
+                ))
+            }
+        };
+        let format_name = options.get("format").unwrap_or_else(|| inferred_format(&location));
+        let format = match format_name {
+            "csv" => Format::Csv(csv_options(&options)?),
+            "json" => Format::Json,
+            "ndjson" => Format::Ndjson,
+            other => {
+                return Err(Error::option_value("format", format!("\"{other}\" is not one of: {}", FORMATS.join(", "))))
+            }
+        };
+        if !matches!(format, Format::Csv(_)) {
+            if let Some(name) = CSV_OPTIONS.iter().find(|name| options.get(name).is_some()) {
+                return Err(Error::new(
+                    ErrorKind::InvalidOptionName,
+                    format!(
+                        "option \"{name}\" applies to format csv only, but foreign table \"{}\" reads {format_name}",
+                        table.name
+                    ),
+                ));
+            }
+        }
+        let label = match &location {
+            Location::Path(path) => format!("file \"{}\"", path.display()),
+            Location::Url(url) => format!("URL {}", redact_url(url, None)),
+        };
+        Ok(FileTable {
+            table_name: table.name.clone(),
+            location,
+            label,
+            format,
+            columns: table.columns.iter().map(|c| c.name.clone()).collect(),
+            page_size: page_size(server, table, &File)?,
+        })
+    }
+
+    /// Read up to `size` records, opening the source first for the first page. Runs on a blocking thread.
+    /// Returns the records and the body bytes received since the previous page.
+    fn read_page(
+        &self,
+        state: &Mutex<Option<Reader>>,
+        opening: Option<Opening>,
+        size: usize,
+    ) -> Result<(Vec<Value>, u64)> {
+        let mut state =
+            state.lock().map_err(|_| Error::internal(format!("the reader of {} failed earlier", self.label)))?;
+        match opening {
+            Some(Opening::File(path)) => {
+                let file = std::fs::File::open(path).map_err(|e| self.io_error("open", e))?;
+                *state = Some(Reader { records: self.parser(Box::new(file)), received: None, counted: 0 });
+            }
+            Some(Opening::Stream(body, received)) => {
+                *state = Some(Reader { records: self.parser(body), received: Some(received), counted: 0 });
+            }
+            None => {}
+        }
+        let reader = state
+            .as_mut()
+            .ok_or_else(|| Error::internal(format!("a page of {} was asked for before the first", self.label)))?;
+        let mut records = Vec::with_capacity(size);
+        while records.len() < size {
+            match reader.records.next_record().map_err(|e| self.read_error(e))? {
+                Some(record) => records.push(record),
+                None => break,
+            }
+        }
+        let received = reader.received.as_ref().map_or(0, |r| r.load(Ordering::Relaxed));
+        let new_bytes = received - std::mem::replace(&mut reader.counted, received);
+        Ok((records, new_bytes))
+    }
+
+    fn parser(&self, input: Box<dyn Read + Send>) -> Box<dyn Records> {
+        let input = BufReader::with_capacity(64 * 1024, input);
+        match &self.format {
+            Format::Csv(options) => Box::new(CsvRecords::new(input, options.clone(), &self.columns)),
+            Format::Json => Box::new(JsonArray::new(input)),
+            Format::Ndjson => Box::new(Ndjson::new(input)),
+        }
+    }
+
+    /// An I/O error opening or reading the source.
+    fn io_error(&self, doing: &str, e: io::Error) -> Error {
+        let kind = match (&self.location, e.kind()) {
+            (Location::Url(_), _) => ErrorKind::Connection,
+            (Location::Path(_), io::ErrorKind::NotFound) => ErrorKind::FileNotFound,
+            (Location::Path(_), io::ErrorKind::PermissionDenied) => ErrorKind::InsufficientPrivilege,
+            // Other failures (a directory, a disk error) have no kind of their own: the generic FDW error.
+            (Location::Path(_), _) => ErrorKind::Remote,
+        };
+        Error::new(kind, format!("cannot {doing} {} of foreign table \"{}\": {e}", self.label, self.table_name))
+    }
+
+    fn read_error(&self, e: ReadError) -> Error {
+        match e {
+            ReadError::Io(e) => self.io_error("read", e),
+            ReadError::Format(problem) => Error::new(
+                ErrorKind::BadFileFormat,
+                format!(
+                    "invalid {} in {} of foreign table \"{}\", {problem}",
+                    self.format.name(),
+                    self.label,
+                    self.table_name
+                ),
+            ),
+        }
+    }
+}
+
+/// The format a source's extension names: .json, .ndjson or .jsonl, else CSV.
+fn inferred_format(location: &Location) -> &'static str {
+    let path = match location {
+        Location::Path(path) => path.as_path(),
+        Location::Url(url) => Path::new(url.path()),
+    };
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("json") => "json",
+        Some("ndjson" | "jsonl") => "ndjson",
+        _ => "csv",
+    }
+}
+
+fn parse_url(text: &str) -> Result<Url> {
+    crate::options::check_value(&OptionSpec::new("url", Kind::Url), text)?;
+    Url::parse(text).map_err(|e| Error::option_value("url", e))
+}
+
+fn csv_options(options: &Options) -> Result<CsvOptions> {
+    let delimiter = one_byte(options, "delimiter", b',')?;
+    let quote = one_byte(options, "quote", b'"')?;
+    if delimiter == quote {
+        return Err(Error::option_value("quote", "it must differ from the delimiter"));
+    }
+    Ok(CsvOptions {
+        header: options.bool("header")?.unwrap_or(true),
+        delimiter,
+        quote,
+        null: options.get("null").unwrap_or("").to_string(),
+    })
+}
+
+/// A one-character option. The parser splits bytes, so the character must be one byte (as COPY requires).
+fn one_byte(options: &Options, name: &str, default: u8) -> Result<u8> {
+    let Some(value) = options.get(name) else { return Ok(default) };
+    match value.as_bytes() {
+        [b] if b.is_ascii() && !matches!(b, b'\n' | b'\r') => Ok(*b),
+        _ => Err(Error::option_value(name, format!("\"{value}\" is not a single one-byte character"))),
+    }
+}
+
+impl Table for FileTable {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new().limit(false)
+    }
+
+    fn describe(&self, _request: &ScanRequest) -> Vec<String> {
+        let format = match &self.format {
+            Format::Csv(options) if options.header => "csv, header",
+            Format::Csv(_) => "csv",
+            Format::Json => "json",
+            Format::Ndjson => "ndjson",
+        };
+        vec![match &self.location {
+            Location::Path(path) => format!("read file {} ({format})", path.display()),
+            Location::Url(url) => format!("GET {} ({format})", redact_url(url, None)),
+        }]
+    }
+
+    fn scan(&self, request: &ScanRequest) -> Result<Arc<dyn PageSource>> {
+        // A pushed LIMIT shrinks the page, so a small LIMIT parses no more than it returns.
+        let size = request.limit.and_then(|l| l.rows_needed()).map_or(self.page_size, |n| n.clamp(1, self.page_size));
+        Ok(Arc::new(FileSource { table: Arc::new(self.clone()), page_size: size as usize, state: Arc::default() }))
+    }
+}
+
+struct FileSource {
+    table: Arc<FileTable>,
+    page_size: usize,
+    /// The open parser, from the first page on; the mutex hands it to each page's blocking thread.
+    state: Arc<Mutex<Option<Reader>>>,
+}
+
+/// What a scan keeps between pages.
+struct Reader {
+    records: Box<dyn Records>,
+    /// URL sources: body bytes received so far, and how many of them the scan's counters have been told.
+    received: Option<Arc<AtomicU64>>,
+    counted: u64,
+}
+
+/// How the first page gets its input.
+enum Opening {
+    File(PathBuf),
+    Stream(Box<dyn Read + Send>, Arc<AtomicU64>),
+}
+
+#[async_trait]
+impl PageSource for FileSource {
+    fn paging(&self) -> Paging {
+        Paging::Chained
+    }
+
+    async fn fetch(&self, http: &Http, token: PageToken, counters: &Counters) -> Result<Page> {
+        let opening = match (&token, &self.table.location) {
+            (PageToken::First, Location::Path(path)) => Some(Opening::File(path.clone())),
+            (PageToken::First, Location::Url(url)) => {
+                let download = http.download(&Request::get(url.clone()), counters).await.map_err(|e| Error {
+                    message: format!(
+                        "cannot read {} of foreign table \"{}\": {}",
+                        self.table.label, self.table.table_name, e.message
+                    ),
+                    ..e
+                })?;
+                // The bridge lets the blocking parser read the async body; it keeps this runtime's handle.
+                let body = SyncIoBridge::new(StreamReader::new(download.body));
+                Some(Opening::Stream(Box::new(body), download.received))
+            }
+            _ => None,
+        };
+        let (table, state, size) = (self.table.clone(), self.state.clone(), self.page_size);
+        let (records, new_bytes) =
+            tokio::task::spawn_blocking(move || table.read_page(&state, opening, size))
+                .await
+                .map_err(|e| Error::internal(format!("reading {} failed: {e}", self.table.label)))??;
+        counters.bytes.fetch_add(new_bytes, Ordering::Relaxed);
+        // A full page may be the last one; the next fetch then finds the end and returns none.
+        let next = (records.len() == size).then(|| "more".to_string());
+        Ok(Page { records, next, ..Page::default() })
+    }
+}
+
+/// Why the next record could not be read; `FileTable::read_error` names the table and source.
+#[derive(Debug)]
+enum ReadError {
+    Io(io::Error),
+    /// Malformed input: where (line, record) and what.
+    Format(String),
+}
+
+impl From<io::Error> for ReadError {
+    fn from(e: io::Error) -> Self {
+        ReadError::Io(e)
+    }
+}
+
+/// A parser that yields its source's records one at a time.
+trait Records: Send {
+    fn next_record(&mut self) -> Result<Option<Value>, ReadError>;
+}
+
+/// One CSV field as read: quoted text is never NULL, as in PostgreSQL's CSV format.
+#[derive(Default)]
+struct Field {
+    text: Vec<u8>,
+    quoted: bool,
+}
+
+/// CSV as PostgreSQL reads it: quotes may span lines and are doubled inside quotes; every record has as
+/// many fields as the first (the header, when there is one). Blank lines are skipped.
+struct CsvRecords<R> {
+    input: R,
+    options: CsvOptions,
+    /// The field names: the header's once read, or the table's columns.
+    keys: Vec<String>,
+    header_pending: bool,
+    /// The field count every record must have, once known.
+    width: Option<usize>,
+    /// Lines read so far.
+    line: u64,
+    buf: Vec<u8>,
+}
+
+impl<R: BufRead + Send> CsvRecords<R> {
+    fn new(input: R, options: CsvOptions, columns: &[String]) -> Self {
+        let header_pending = options.header;
+        let keys = if header_pending { Vec::new() } else { columns.to_vec() };
+        CsvRecords { input, options, keys, header_pending, width: None, line: 0, buf: Vec::new() }
+    }
+
+    /// The next record's fields and the line it starts on; `None` at the end.
+    fn read_fields(&mut self) -> Result<Option<(Vec<Field>, u64)>, ReadError> {
+        loop {
+            self.buf.clear();
+            if self.input.read_until(b'\n', &mut self.buf)? == 0 {
+                return Ok(None);
+            }
+            self.line += 1;
+            if !self.buf.iter().all(|b| matches!(b, b'\n' | b'\r')) {
+                break;
+            }
+        }
+        let (start, quote, delimiter) = (self.line, self.options.quote, self.options.delimiter);
+        let mut fields = Vec::new();
+        let mut field = Field::default();
+        let mut in_quotes = false;
+        let mut i = 0;
+        loop {
+            while let Some(&b) = self.buf.get(i) {
+                i += 1;
+                if in_quotes {
+                    if b != quote {
+                        field.text.push(b);
+                    } else if self.buf.get(i) == Some(&quote) {
+                        field.text.push(b);
+                        i += 1;
+                    } else {
+                        in_quotes = false;
+                    }
+                } else if b == quote {
+                    in_quotes = true;
+                    field.quoted = true;
+                } else if b == delimiter {
+                    fields.push(std::mem::take(&mut field));
+                } else if !(b == b'\n' || (b == b'\r' && matches!(self.buf.get(i), Some(b'\n') | None))) {
+                    field.text.push(b);
+                }
+            }
+            if !in_quotes {
+                break;
+            }
+            // The quoted field goes on in the next line, appended to the buffer.
+            if self.input.read_until(b'\n', &mut self.buf)? == 0 {
+                return Err(ReadError::Format(format!(
+                    "line {start}: a quoted field is not closed before the end of the file"
+                )));
+            }
+            self.line += 1;
+        }
+        fields.push(field);
+        Ok(Some((fields, start)))
+    }
+}
+
+fn utf8(bytes: Vec<u8>, line: u64) -> Result<String, ReadError> {
+    String::from_utf8(bytes).map_err(|e| ReadError::Format(format!("line {line}: invalid UTF-8 ({})", e.utf8_error())))
+}
+
+impl<R: BufRead + Send> Records for CsvRecords<R> {
+    fn next_record(&mut self) -> Result<Option<Value>, ReadError> {
+        if self.header_pending {
+            let Some((fields, line)) = self.read_fields()? else { return Ok(None) };
+            for (i, field) in fields.into_iter().enumerate() {
+                let name = utf8(field.text, line)?;
+                if name.is_empty() {
+                    return Err(ReadError::Format(format!(
+                        "line {line}: the header has an empty name (field {})",
+                        i + 1
+                    )));
+                }
+                if self.keys.contains(&name) {
+                    return Err(ReadError::Format(format!("line {line}: the header names \"{name}\" twice")));
+                }
+                self.keys.push(name);
+            }
+            self.width = Some(self.keys.len());
+            self.header_pending = false;
+        }
+        let Some((fields, line)) = self.read_fields()? else { return Ok(None) };
+        let width = *self.width.get_or_insert(fields.len());
+        if fields.len() != width {
+            return Err(ReadError::Format(format!("line {line}: expected {width} fields, found {}", fields.len())));
+        }
+        // Without a header, fields beyond the table's columns are dropped here.
+        let mut record = Map::with_capacity(self.keys.len());
+        for (key, field) in self.keys.iter().zip(fields) {
+            let quoted = field.quoted;
+            let text = utf8(field.text, line)?;
+            let value = if !quoted && text == self.options.null { Value::Null } else { Value::String(text) };
+            record.insert(key.clone(), value);
+        }
+        Ok(Some(Value::Object(record)))
+    }
+}
+
+enum ArrayState {
+    Start,
+    Items,
+    Done,
+}
+
+/// A top-level JSON array, read element by element: each element's bytes are found by tracking strings
+/// and nesting, then parsed alone, so memory holds one record however long the array.
+struct JsonArray<R> {
+    input: R,
+    state: ArrayState,
+    /// The line the input is at (from 1).
+    line: u64,
+    records: u64,
+}
+
+impl<R: BufRead + Send> JsonArray<R> {
+    fn new(input: R) -> Self {
+        JsonArray { input, state: ArrayState::Start, line: 1, records: 0 }
+    }
+
+    /// Skip whitespace; the next byte (not consumed), `None` at the end.
+    fn skip_whitespace(&mut self) -> io::Result<Option<u8>> {
+        loop {
+            let chunk = self.input.fill_buf()?;
+            if chunk.is_empty() {
+                return Ok(None);
+            }
+            let next = chunk.iter().position(|b| !b.is_ascii_whitespace());
+            let skipped = next.unwrap_or(chunk.len());
+            let found = next.map(|i| chunk[i]);
+            self.line += chunk[..skipped].iter().filter(|b| **b == b'\n').count() as u64;
+            self.input.consume(skipped);
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// The bytes of the next element, the line they start on, and whether the array ends after it.
+    fn element(&mut self) -> Result<(Vec<u8>, u64, bool), ReadError> {
+        let start = self.line;
+        let mut bytes = Vec::new();
+        let (mut depth, mut in_string, mut escaped) = (0u64, false, false);
+        loop {
+            let chunk = self.input.fill_buf()?;
+            if chunk.is_empty() {
+                return Err(ReadError::Format(format!(
+                    "line {}: the file ends inside the array (no closing ']')",
+                    self.line
+                )));
+            }
+            let mut end = None;
+            for (i, &b) in chunk.iter().enumerate() {
+                if b == b'\n' {
+                    self.line += 1;
+                }
+                if in_string {
+                    match b {
+                        _ if escaped => escaped = false,
+                        b'\\' => escaped = true,
+                        b'"' => in_string = false,
+                        _ => {}
+                    }
+                    continue;
+                }
+                match b {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b',' | b']' if depth == 0 => {
+                        end = Some((i, b == b']'));
+                        break;
+                    }
+                    // Unbalanced closers are left for the parser to report.
+                    b'}' | b']' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+            }
+            let used = end.map_or(chunk.len(), |(i, _)| i);
+            bytes.extend_from_slice(&chunk[..used]);
+            match end {
+                Some((_, last)) => {
+                    self.input.consume(used + 1);
+                    return Ok((bytes, start, last));
+                }
+                None => self.input.consume(used),
+            }
+        }
+    }
+
+    /// Only whitespace may follow the closing bracket.
+    fn end(&mut self) -> Result<(), ReadError> {
+        self.state = ArrayState::Done;
+        match self.skip_whitespace()? {
+            None => Ok(()),
+            Some(_) => Err(ReadError::Format(format!("line {}: unexpected data after the array", self.line))),
+        }
+    }
+}
+
+impl<R: BufRead + Send> Records for JsonArray<R> {
+    fn next_record(&mut self) -> Result<Option<Value>, ReadError> {
+        match self.state {
+            ArrayState::Done => return Ok(None),
+            ArrayState::Items => {}
+            ArrayState::Start => {
+                match self.skip_whitespace()? {
+                    Some(b'[') => self.input.consume(1),
+                    Some(other) => return Err(ReadError::Format(format!(
+                        "line {}: expected an array of records, found '{}' (format ndjson reads one value per line)",
+                        self.line,
+                        char::from(other)
+                    ))),
+                    None => return Err(ReadError::Format("expected an array of records, found an empty file".into())),
+                }
+                if self.skip_whitespace()? == Some(b']') {
+                    self.input.consume(1);
+                    self.end()?;
+                    return Ok(None);
+                }
+                self.state = ArrayState::Items;
+            }
+        }
+        let (bytes, line, last) = self.element()?;
+        self.records += 1;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ReadError::Format(format!("record {} (line {line}): expected a value", self.records)));
+        }
+        let record = serde_json::from_slice(&bytes).map_err(|e| {
+            let at = line + (e.line() as u64).saturating_sub(1);
+            ReadError::Format(format!("record {} (line {at}): {}", self.records, json_problem(&e)))
+        })?;
+        if last {
+            self.end()?;
+        }
+        Ok(Some(record))
+    }
+}
+
+/// One JSON value per line; blank lines are skipped.
+struct Ndjson<R> {
+    input: R,
+    line: u64,
+    buf: Vec<u8>,
+}
+
+impl<R: BufRead + Send> Ndjson<R> {
+    fn new(input: R) -> Self {
+        Ndjson { input, line: 0, buf: Vec::new() }
+    }
+}
+
+impl<R: BufRead + Send> Records for Ndjson<R> {
+    fn next_record(&mut self) -> Result<Option<Value>, ReadError> {
+        loop {
+            self.buf.clear();
+            if self.input.read_until(b'\n', &mut self.buf)? == 0 {
+                return Ok(None);
+            }
+            self.line += 1;
+            if !self.buf.iter().all(u8::is_ascii_whitespace) {
+                return serde_json::from_slice(&self.buf)
+                    .map(Some)
+                    .map_err(|e| ReadError::Format(format!("line {}: {}", self.line, json_problem(&e))));
+            }
+        }
+    }
+}
+
+/// serde_json's message without its position, which counts from the record, not the file.
+fn json_problem(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    text.strip_suffix(&position).unwrap_or(&text).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connectors::{http_client, validate_server, validate_table};
+    use crate::convert::Cell;
+    use crate::model::{ColumnDef, ColumnType, Limit};
+    use crate::options::OptionMap;
+    use crate::scan::{Next, Projector, Scan, ScanSettings};
+    use std::io::Write;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A file under the temp directory, removed when dropped.
+    struct TempFile(PathBuf);
+
+    impl TempFile {
+        fn new(name: &str, content: &[u8]) -> Self {
+            static NEXT: AtomicU64 = AtomicU64::new(0);
+            let unique =
+                format!("connector_fdw_file_{}_{}_{name}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+            let path = std::env::temp_dir().join(unique);
+            std::fs::write(&path, content).unwrap();
+            TempFile(path)
+        }
+
+        fn path(&self) -> &str {
+            self.0.to_str().unwrap()
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn server() -> ServerDef {
+        ServerDef { name: "files".into(), options: [("connector".to_string(), "file".to_string())].into() }
+    }
+
+    fn table(options: &[(&str, &str)], columns: &[(&str, ColumnType)]) -> TableDef {
+        TableDef {
+            name: "t".into(),
+            options: options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            columns: columns.iter().map(|(name, ty)| ColumnDef::new(*name, ty.clone())).collect(),
+        }
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+    }
+
+    struct Run {
+        rows: Vec<Vec<Cell>>,
+        /// Rows of each block, one block per page.
+        blocks: Vec<usize>,
+        pages: u64,
+        bytes: u64,
+    }
+
+    fn read_table(rt: &tokio::runtime::Runtime, table: &TableDef, limit: Option<Limit>) -> Result<Run> {
+        read_table_of(rt, &server(), table, limit)
+    }
+
+    fn read_table_of(
+        rt: &tokio::runtime::Runtime,
+        server: &ServerDef,
+        table: &TableDef,
+        limit: Option<Limit>,
+    ) -> Result<Run> {
+        validate_server(server)?;
+        validate_table(server, table)?;
+        let t = File.open(server, table)?;
+        let request = ScanRequest { columns: (0..table.columns.len()).collect(), quals: vec![], sorts: vec![], limit };
+        let http = Arc::new(http_client(server, &OptionMap::new())?);
+        let projector = Arc::new(Projector::new(table, &request.columns)?);
+        let settings = ScanSettings { max_concurrency: 4, rows_needed: limit.and_then(|l| l.rows_needed()) };
+        let mut scan = Scan::start(rt.handle(), http, t.scan(&request)?, projector, settings);
+        let mut run = Run { rows: Vec::new(), blocks: Vec::new(), pages: 0, bytes: 0 };
+        loop {
+            match scan.next_block(Duration::from_millis(100))? {
+                Next::Block(b) => {
+                    run.blocks.push(b.rows());
+                    run.rows.extend((0..b.rows()).map(|i| b.row(i).to_vec()));
+                }
+                Next::Waiting => {}
+                Next::Done => break,
+            }
+        }
+        run.pages = scan.counters.pages.load(Ordering::Relaxed);
+        run.bytes = scan.counters.bytes.load(Ordering::Relaxed);
+        Ok(run)
+    }
+
+    fn text(s: &str) -> Cell {
+        Cell::Text(s.into())
+    }
+
+    const PEOPLE_CSV: &str = "id,name,note,active,amount\n\
+        1,Ada,\"said \"\"hi\"\"\",t,10.5\n\
+        2,\"Bob, Jr.\",\"line one\nline two\",false,\n\
+        \n\
+        3,,\"\",true,0\n";
+
+    fn people_columns() -> Vec<(&'static str, ColumnType)> {
+        vec![
+            ("id", ColumnType::Int4),
+            ("name", ColumnType::Text),
+            ("note", ColumnType::Text),
+            ("active", ColumnType::Bool),
+            ("amount", ColumnType::Numeric),
+        ]
+    }
+
+    fn people_rows() -> Vec<Vec<Cell>> {
+        vec![
+            vec![Cell::Int(1), text("Ada"), text("said \"hi\""), Cell::Bool(true), Cell::Numeric("10.5".into())],
+            vec![Cell::Int(2), text("Bob, Jr."), text("line one\nline two"), Cell::Bool(false), Cell::Null],
+            vec![Cell::Int(3), Cell::Null, text(""), Cell::Bool(true), Cell::Numeric("0".into())],
+        ]
+    }
+
+    #[test]
+    fn csv_with_header_reads_quotes_newlines_and_nulls() {
+        let rt = runtime();
+        let file = TempFile::new("people.csv", PEOPLE_CSV.as_bytes());
+        let run = read_table(&rt, &table(&[("path", file.path())], &people_columns()), None).unwrap();
+        assert_eq!(run.rows, people_rows());
+        assert_eq!(run.bytes, 0, "local files make no requests");
+    }
+
+    #[test]
+    fn csv_takes_a_delimiter_quote_and_null_marker() {
+        let rt = runtime();
+        let file = TempFile::new("semi.txt", b"id;name\r\n1;NA\r\n2;\r\n3;'a;b'\r\n4;'NA'\r\n");
+        let options = [("path", file.path()), ("format", "csv"), ("delimiter", ";"), ("quote", "'"), ("null", "NA")];
+        let run =
+            read_table(&rt, &table(&options, &[("id", ColumnType::Int8), ("name", ColumnType::Text)]), None).unwrap();
+        assert_eq!(
+            run.rows,
+            vec![
+                vec![Cell::Int(1), Cell::Null],
+                vec![Cell::Int(2), text("")],
+                vec![Cell::Int(3), text("a;b")],
+                vec![Cell::Int(4), text("NA")],
+            ]
+        );
+    }
+
+    #[test]
+    fn csv_without_header_maps_fields_by_column_order() {
+        let rt = runtime();
+        let file = TempFile::new("plain.csv", b"1,Ada,x\n2,Bob,y\n");
+        let options = [("path", file.path()), ("header", "false")];
+        let run =
+            read_table(&rt, &table(&options, &[("id", ColumnType::Int4), ("name", ColumnType::Text)]), None).unwrap();
+        assert_eq!(run.rows, vec![vec![Cell::Int(1), text("Ada")], vec![Cell::Int(2), text("Bob")]]);
+    }
+
+    #[test]
+    fn json_arrays_are_read_element_by_element() {
+        let rt = runtime();
+        let json = r#" [
+            {"id": 1, "name": "a, b]", "address": {"city": "Oslo"}, "tags": ["x", "]"]},
+            {"id": 2, "name": "quote \" and \\", "address": {"city": "Rome"}},
+            {"id": "3", "name": null}
+        ]
+        "#;
+        let file = TempFile::new("people.json", json.as_bytes());
+        let mut t = table(
+            &[("path", file.path()), ("page_size", "2")],
+            &[("id", ColumnType::Int8), ("name", ColumnType::Text)],
+        );
+        t.columns.push(ColumnDef::new("city", ColumnType::Text).with_option("path", "$.address.city"));
+        let run = read_table(&rt, &t, None).unwrap();
+        assert_eq!(
+            run.rows,
+            vec![
+                vec![Cell::Int(1), text("a, b]"), text("Oslo")],
+                vec![Cell::Int(2), text("quote \" and \\"), text("Rome")],
+                vec![Cell::Int(3), Cell::Null, Cell::Null],
+            ]
+        );
+        assert_eq!(run.blocks, vec![2, 1]);
+        let empty = TempFile::new("empty.json", b" [ ] \n");
+        assert!(read_table(&rt, &table(&[("path", empty.path())], &[("id", ColumnType::Int8)]), None)
+            .unwrap()
+            .rows
+            .is_empty());
+    }
+
+    #[test]
+    fn a_large_json_file_streams_in_bounded_pages() {
+        const RECORDS: u64 = 200_000;
+        let file = TempFile::new("large.json", b"");
+        {
+            let mut out = io::BufWriter::new(std::fs::File::create(&file.0).unwrap());
+            out.write_all(b"[\n").unwrap();
+            for i in 0..RECORDS {
+                let sep = if i + 1 < RECORDS { "," } else { "" };
+                writeln!(out, r#"{{"id": {i}, "name": "name {i}", "tags": ["a", "b"], "extra": {{"n": {i}}}}}{sep}"#)
+                    .unwrap();
+            }
+            out.write_all(b"]\n").unwrap();
+        }
+        let rt = runtime();
+        let t = table(&[("path", file.path())], &[("id", ColumnType::Int8)]);
+        let run = read_table(&rt, &t, None).unwrap();
+        assert_eq!(run.rows.len() as u64, RECORDS);
+        assert!(run.rows.iter().enumerate().all(|(i, r)| r[0] == Cell::Int(i as i64)));
+        assert!(run.blocks.iter().all(|&rows| rows <= 1000), "no page exceeds page_size");
+        // 200 full pages, then one that finds the end.
+        assert_eq!(run.pages, 201);
+        assert_eq!(run.blocks.len(), 201);
+    }
+
+    #[test]
+    fn a_limit_reads_only_the_rows_it_needs() {
+        let rt = runtime();
+        let lines: String = (0..5000).map(|i| format!("{{\"id\": {i}}}\n")).collect();
+        let file = TempFile::new("ids.ndjson", lines.as_bytes());
+        let t = table(&[("path", file.path())], &[("id", ColumnType::Int8)]);
+        let run = read_table(&rt, &t, Some(Limit { count: Some(5), offset: 2 })).unwrap();
+        assert_eq!(run.rows.len(), 7);
+        assert_eq!(run.pages, 1);
+    }
+
+    #[test]
+    fn ndjson_skips_blank_lines() {
+        let rt = runtime();
+        let file = TempFile::new(
+            "events.jsonl",
+            b"{\"id\": 1, \"kind\": \"a\"}\n\n   \r\n{\"id\": 2, \"kind\": \"b\"}\r\n{\"id\": 3}",
+        );
+        let run = read_table(
+            &rt,
+            &table(&[("path", file.path())], &[("id", ColumnType::Int4), ("kind", ColumnType::Text)]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            run.rows,
+            vec![vec![Cell::Int(1), text("a")], vec![Cell::Int(2), text("b")], vec![Cell::Int(3), Cell::Null]]
+        );
+    }
+
+    /// The error of scanning `content` as a file named `name`, and the file's path.
+    fn scan_error(name: &str, content: &[u8]) -> (Error, String) {
+        let file = TempFile::new(name, content);
+        let e = read_table(&runtime(), &table(&[("path", file.path())], &[("id", ColumnType::Text)]), None)
+            .err()
+            .expect("an error");
+        (e, file.path().to_string())
+    }
+
+    #[test]
+    fn malformed_files_are_bad_file_format_errors() {
+        let cases: [(&str, &[u8], &str); 9] = [
+            ("a.csv", b"id,b\n1,\"x\n2,3\n", "CSV in file \"{}\" of foreign table \"t\", line 2: a quoted field is not closed before the end of the file"),
+            ("b.csv", b"id,b\n1,2\n3\n", "CSV in file \"{}\" of foreign table \"t\", line 3: expected 2 fields, found 1"),
+            ("c.csv", b"id,b\n1,\xff\n", "CSV in file \"{}\" of foreign table \"t\", line 2: invalid UTF-8 (invalid utf-8 sequence of 1 bytes from index 0)"),
+            ("d.csv", b"id,b,id\n", "CSV in file \"{}\" of foreign table \"t\", line 1: the header names \"id\" twice"),
+            ("e.csv", b"id,,b\n", "CSV in file \"{}\" of foreign table \"t\", line 1: the header has an empty name (field 2)"),
+            ("f.json", b"[{\"id\": 1},\n {\"id\": 2,}]", "JSON in file \"{}\" of foreign table \"t\", record 2 (line 2): trailing comma"),
+            ("g.json", b"\n{\"id\": 1}", "JSON in file \"{}\" of foreign table \"t\", line 2: expected an array of records, found '{' (format ndjson reads one value per line)"),
+            ("h.json", b"[1, 2", "JSON in file \"{}\" of foreign table \"t\", line 1: the file ends inside the array (no closing ']')"),
+            ("i.ndjson", b"{\"id\": 1}\n{id: 2}\n", "NDJSON in file \"{}\" of foreign table \"t\", line 2: key must be a string"),
+        ];
+        for (name, content, expected) in cases {
+            let (e, path) = scan_error(name, content);
+            assert_eq!(e.kind, ErrorKind::BadFileFormat, "{name}: {}", e.message);
+            assert_eq!(e.kind.sqlstate(), "22P04");
+            assert_eq!(e.message, format!("invalid {}", expected.replace("{}", &path)), "{name}");
+        }
+        let (e, _) = scan_error("j.json", b"[1,]");
+        assert!(e.message.ends_with("record 2 (line 1): expected a value"), "{}", e.message);
+        let (e, _) = scan_error("k.json", b"[1] [2]");
+        assert!(e.message.ends_with("line 1: unexpected data after the array"), "{}", e.message);
+    }
+
+    #[test]
+    fn missing_and_unreadable_files_have_their_own_kinds() {
+        let missing = std::env::temp_dir().join(format!("connector_fdw_file_{}_missing.csv", std::process::id()));
+        let t = table(&[("path", missing.to_str().unwrap())], &[("id", ColumnType::Text)]);
+        let e = read_table(&runtime(), &t, None).err().unwrap();
+        assert_eq!(e.kind, ErrorKind::FileNotFound);
+        assert_eq!(
+            e.message,
+            format!(
+                "cannot open file \"{}\" of foreign table \"t\": No such file or directory (os error 2)",
+                missing.display()
+            )
+        );
+
+        let file = TempFile::new("secret.csv", b"id\n1\n");
+        let t = table(&[("path", file.path())], &[("id", ColumnType::Text)]);
+        std::fs::set_permissions(&file.0, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+        // A superuser reads the file anyway; the mapping of the OS error is what matters.
+        let e = match std::fs::File::open(&file.0) {
+            Err(_) => read_table(&runtime(), &t, None).err().unwrap(),
+            Ok(_) => FileTable::new(&server(), &t).unwrap().io_error("open", io::Error::from_raw_os_error(13)),
+        };
+        assert_eq!(e.kind, ErrorKind::InsufficientPrivilege);
+        assert_eq!(
+            e.message,
+            format!("cannot open file \"{}\" of foreign table \"t\": Permission denied (os error 13)", file.path())
+        );
+    }
+
+    #[test]
+    fn options_are_checked_as_a_whole() {
+        let check = |options: &[(&str, &str)]| validate_table(&server(), &table(options, &[("id", ColumnType::Text)]));
+        let e = check(&[("path", "/x.csv"), ("url", "http://h/x.csv")]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidOptionName);
+        assert_eq!(e.message, "foreign table \"t\" has both options \"path\" and \"url\"");
+        let e = check(&[("format", "csv")]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::MissingOption);
+        assert_eq!(e.message, "option \"path\" or \"url\" is required for a foreign table of connector \"file\"");
+        let e = check(&[("path", "/x.json"), ("delimiter", ";")]).unwrap_err();
+        assert_eq!(e.message, "option \"delimiter\" applies to format csv only, but foreign table \"t\" reads json");
+        let e = check(&[("url", "https://h/x.csv"), ("format", "ndjson"), ("header", "false")]).unwrap_err();
+        assert_eq!(e.message, "option \"header\" applies to format csv only, but foreign table \"t\" reads ndjson");
+        let e = check(&[("path", "/x.csv"), ("delimiter", "||")]).unwrap_err();
+        assert_eq!(e.message, "invalid value for option \"delimiter\": \"||\" is not a single one-byte character");
+        let e = check(&[("path", "/x.csv"), ("quote", ",")]).unwrap_err();
+        assert_eq!(e.message, "invalid value for option \"quote\": it must differ from the delimiter");
+        assert_eq!(check(&[("url", "ftp://h/x.csv")]).unwrap_err().kind, ErrorKind::InvalidOptionValue);
+        assert_eq!(check(&[("path", "/x.csv"), ("format", "xml")]).unwrap_err().kind, ErrorKind::InvalidOptionValue);
+        assert!(check(&[("path", "/x.tsv"), ("delimiter", "\t"), ("null", "\\N"), ("header", "off")]).is_ok());
+    }
+
+    #[test]
+    fn explain_shows_the_source_and_format() {
+        let describe = |options: &[(&str, &str)]| {
+            let request = ScanRequest { columns: vec![0], quals: vec![], sorts: vec![], limit: None };
+            File.open(&server(), &table(options, &[("id", ColumnType::Text)])).unwrap().describe(&request)
+        };
+        assert_eq!(describe(&[("path", "/data/x.csv")]), vec!["read file /data/x.csv (csv, header)"]);
+        assert_eq!(describe(&[("path", "/data/x.CSV"), ("header", "false")]), vec!["read file /data/x.CSV (csv)"]);
+        assert_eq!(describe(&[("path", "/data/x.jsonl")]), vec!["read file /data/x.jsonl (ndjson)"]);
+        assert_eq!(
+            describe(&[("url", "https://u:p@h/export.json?token=abc&day=1")]),
+            vec!["GET https://REDACTED@h/export.json?token=REDACTED&day=1 (json)"]
+        );
+        let caps =
+            File.open(&server(), &table(&[("path", "/x.csv")], &[("id", ColumnType::Text)])).unwrap().capabilities();
+        assert!(caps.supports_limit() && !caps.supports_offset());
+        assert_eq!(caps.declared_filters().count(), 0);
+    }
+
+    /// Serve `body` at /people.csv, and in pieces 50 ms apart at /slow.csv; /short.csv announces more than it
+    /// sends, /stall.csv stops sending; anything else is 404.
+    async fn serve(listener: tokio::net::TcpListener, body: &'static str) {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&request).into_owned();
+                let path = head.split_whitespace().nth(1).unwrap_or_default();
+                let ok = |length: usize| {
+                    format!("HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nContent-Length: {length}\r\n\r\n")
+                };
+                let pieces = match path {
+                    "/people.csv" => vec![ok(body.len()), body.to_string()],
+                    "/slow.csv" => std::iter::once(ok(body.len()))
+                        .chain(body.as_bytes().chunks(8).map(|c| String::from_utf8_lossy(c).into_owned()))
+                        .collect(),
+                    "/short.csv" => vec![ok(body.len() + 100), body.to_string()],
+                    // The empty piece stands for a stall.
+                    "/stall.csv" => vec![ok(body.len()), body[..10].to_string(), String::new()],
+                    _ => vec!["HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_string()],
+                };
+                for (i, piece) in pieces.iter().enumerate() {
+                    if i > 0 {
+                        let pause = if piece.is_empty() { 10_000 } else { 50 };
+                        tokio::time::sleep(Duration::from_millis(pause)).await;
+                    }
+                    let _ = socket.write_all(piece.as_bytes()).await;
+                }
+                let _ = socket.shutdown().await;
+            });
+        }
+    }
+
+    #[test]
+    fn urls_stream_the_same_rows_as_files() {
+        let rt = runtime();
+        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        rt.spawn(serve(listener, PEOPLE_CSV));
+
+        let url = format!("{base}/people.csv");
+        let run = read_table(&rt, &table(&[("url", &url), ("page_size", "1")], &people_columns()), None).unwrap();
+        assert_eq!(run.rows, people_rows());
+        assert_eq!(run.blocks, vec![1, 1, 1, 0], "one stream read across pages");
+        assert_eq!(run.bytes, PEOPLE_CSV.len() as u64);
+
+        // The timeout bounds each wait for data, not the whole download.
+        let quick = ServerDef {
+            name: "quick".into(),
+            options: server().options.into_iter().chain([("timeout_ms".to_string(), "300".to_string())]).collect(),
+        };
+        let slow = format!("{base}/slow.csv");
+        let started = std::time::Instant::now();
+        let run = read_table_of(&rt, &quick, &table(&[("url", &slow)], &people_columns()), None).unwrap();
+        assert_eq!(run.rows, people_rows());
+        assert!(started.elapsed() > Duration::from_millis(300), "{:?}", started.elapsed());
+        let stall = format!("{base}/stall.csv");
+        let e = read_table_of(&rt, &quick, &table(&[("url", &stall)], &people_columns()), None).err().unwrap();
+        assert_eq!(e.kind, ErrorKind::Connection);
+        assert_eq!(
+            e.message,
+            format!("cannot read URL {stall} of foreign table \"t\": GET {stall} failed: no data within 300 ms")
+        );
+
+        let short = format!("{base}/short.csv");
+        let e = read_table(&rt, &table(&[("url", &short)], &people_columns()), None).err().unwrap();
+        assert_eq!(e.kind, ErrorKind::Connection);
+        assert_eq!(
+            e.message,
+            format!("cannot read URL {short} of foreign table \"t\": GET {short} failed: the connection broke off")
+        );
+
+        let missing = format!("{base}/missing.csv");
+        let e = read_table(&rt, &table(&[("url", &missing)], &people_columns()), None).err().unwrap();
+        assert_eq!(e.kind, ErrorKind::NotFound);
+        assert_eq!(
+            e.message,
+            format!("cannot read URL {missing} of foreign table \"t\": GET {missing} failed: HTTP 404 Not Found")
+        );
+    }
+}

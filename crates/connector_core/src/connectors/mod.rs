@@ -1,0 +1,330 @@
+//! Connectors and what they share: the trait a connector implements, the options every server accepts,
+//! and how a server's options and a user mapping become an authenticated HTTP client.
+//!
+//! Adding a connector means adding one module here that implements [`Connector`] and listing it in
+//! [`builtin`].
+
+
+pub mod file;
+pub mod rest;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{Auth, Http, HttpSettings, Secret};
+use crate::model::{ScanRequest, TableDef};
+use crate::options::{Kind, OptionMap, OptionSpec, Options, Scope};
+use crate::pushdown::Capabilities;
+use crate::scan::PageSource;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A foreign server's name and options.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerDef {
+    pub name: String,
+    pub options: OptionMap,
+}
+
+impl ServerDef {
+    pub fn option(&self, name: &str) -> Option<&str> {
+        self.options.get(name).map(String::as_str)
+    }
+}
+
+/// Defaults a connector gives the common server options.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Defaults {
+    /// The provider's public API origin; `None` when the server must name one.
+    pub base_url: Option<&'static str>,
+    pub auth: &'static str,
+    pub max_concurrency: usize,
+    /// Requests per second the provider documents.
+    pub rate_limit: Option<f64>,
+    pub page_size: u64,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults { base_url: None, auth: "none", max_concurrency: 4, rate_limit: None, page_size: 100 }
+    }
+}
+
+/// One kind of remote system.
+pub trait Connector: Send + Sync {
+    fn name(&self) -> &str;
+    fn defaults(&self) -> Defaults {
+        Defaults::default()
+    }
+    /// Server options beyond the common ones.
+    fn server_options(&self) -> Vec<OptionSpec> {
+        Vec::new()
+    }
+    fn table_options(&self) -> Vec<OptionSpec>;
+    /// Column options beyond `path`.
+    fn column_options(&self) -> Vec<OptionSpec> {
+        Vec::new()
+    }
+    /// Whether the connector talks HTTP to `base_url` (the file connector may not).
+    fn uses_http(&self) -> bool {
+        true
+    }
+    /// Headers every request of this server carries.
+    fn fixed_headers(&self, _server: &ServerDef) -> Vec<(String, String)> {
+        Vec::new()
+    }
+    /// Check a table's options as a whole (required options, combinations), beyond each value's form.
+    fn check_table(&self, server: &ServerDef, table: &TableDef) -> Result<()> {
+        self.open(server, table).map(|_| ())
+    }
+    /// Prepare a table for planning and scanning.
+    fn open(&self, server: &ServerDef, table: &TableDef) -> Result<Arc<dyn Table>>;
+}
+
+/// A foreign table of a connector.
+pub trait Table: Send + Sync {
+    /// What this table can push down.
+    fn capabilities(&self) -> Capabilities;
+    /// The remote request(s) a scan would start with, for EXPLAIN; credentials are never part of them.
+    fn describe(&self, request: &ScanRequest) -> Vec<String>;
+    /// A page source for one scan.
+    fn scan(&self, request: &ScanRequest) -> Result<Arc<dyn PageSource>>;
+}
+
+/// The connectors built into the extension.
+pub fn builtin() -> Vec<Arc<dyn Connector>> {
+    vec![Arc::new(rest::Rest), Arc::new(file::File)]
+}
+
+pub fn find(name: &str) -> Option<Arc<dyn Connector>> {
+    builtin().into_iter().find(|c| c.name() == name)
+}
+
+pub fn names() -> Vec<String> {
+    builtin().iter().map(|c| c.name().to_string()).collect()
+}
+
+pub const AUTH_KINDS: [&str; 4] = ["none", "bearer", "basic", "api_key"];
+
+/// Options every server accepts.
+pub fn common_server_options() -> Vec<OptionSpec> {
+    vec![
+        OptionSpec::text("connector"),
+        OptionSpec::new("base_url", Kind::Url),
+        OptionSpec::one_of("auth", &AUTH_KINDS),
+        OptionSpec::int("timeout_ms", 1, 3_600_000),
+        OptionSpec::int("connect_timeout_ms", 1, 600_000),
+        OptionSpec::int("max_retries", 0, 100),
+        OptionSpec::int("max_concurrency", 1, 64),
+        OptionSpec::new("rate_limit", Kind::PositiveNumber),
+        OptionSpec::int("page_size", 1, 100_000),
+        OptionSpec::text("api_key_name"),
+        OptionSpec::one_of("api_key_in", &["header", "query"]),
+    ]
+}
+
+/// Options a user mapping accepts, whatever the connector.
+pub fn user_mapping_options() -> Vec<OptionSpec> {
+    let secret = |name: &str| OptionSpec::new(name, Kind::Secret);
+    vec![
+        secret("token"),
+        OptionSpec::text("user"),
+        secret("password"),
+        secret("api_key"),
+        OptionSpec::text("api_key_name"),
+        OptionSpec::one_of("api_key_in", &["header", "query"]),
+        OptionSpec::text("client_id"),
+        secret("client_secret"),
+        secret("refresh_token"),
+        secret("access_token"),
+    ]
+}
+
+/// All options valid on a server of `connector`.
+pub fn server_option_specs(connector: &dyn Connector) -> Vec<OptionSpec> {
+    let mut specs = common_server_options();
+    specs.extend(connector.server_options());
+    specs
+}
+
+pub fn column_option_specs(connector: &dyn Connector) -> Vec<OptionSpec> {
+    let mut specs = vec![OptionSpec::new("path", Kind::JsonPath)];
+    specs.extend(connector.column_options());
+    specs
+}
+
+pub fn connector_context(connector: &str) -> String {
+    format!("of connector \"{connector}\"")
+}
+
+/// Look up the connector a server names, with an error listing the valid names.
+pub fn for_server(server: &ServerDef) -> Result<Arc<dyn Connector>> {
+    let name = server.option("connector").ok_or_else(|| {
+        Error::new(ErrorKind::MissingOption, format!("server \"{}\" has no option \"connector\"", server.name))
+            .with_hint(format!("Valid connectors are: {}.", names().join(", ")))
+    })?;
+    find(name).ok_or_else(|| {
+        Error::option_value("connector", format!("\"{name}\" is not a known connector"))
+            .with_hint(format!("Valid connectors are: {}.", names().join(", ")))
+    })
+}
+
+/// Validate a server's options: the connector exists, every option is known to it, every value has its
+/// form.
+pub fn validate_server(server: &ServerDef) -> Result<()> {
+    let connector = for_server(server)?;
+    let context = connector_context(connector.name());
+    crate::options::validate(Scope::Server, &context, &server.options, &server_option_specs(connector.as_ref()))?;
+    if connector.uses_http() && connector.defaults().base_url.is_none() && server.option("base_url").is_none() {
+        return Err(crate::options::missing_option(Scope::Server, &context, "base_url"));
+    }
+    Ok(())
+}
+
+/// Validate a foreign table against its server's connector: option names and forms, then the
+/// connector's own checks.
+pub fn validate_table(server: &ServerDef, table: &TableDef) -> Result<()> {
+    let connector = for_server(server)?;
+    let context = connector_context(connector.name());
+    crate::options::validate(Scope::Table, &context, &table.options, &connector.table_options())?;
+    let column_specs = column_option_specs(connector.as_ref());
+    for column in &table.columns {
+        crate::options::validate(Scope::Column, &context, &column.options, &column_specs)
+            .map_err(|e| Error { message: format!("column \"{}\": {}", column.name, e.message), ..e })?;
+    }
+    connector.check_table(server, table)
+}
+
+/// The server's base URL: its `base_url` option or the connector's default.
+pub fn base_url(server: &ServerDef, connector: &dyn Connector) -> Result<url::Url> {
+    let text = server
+        .option("base_url")
+        .or(connector.defaults().base_url)
+        .ok_or_else(|| crate::options::missing_option(Scope::Server, &connector_context(connector.name()), "base_url"))?;
+    url::Url::parse(text).map_err(|e| Error::option_value("base_url", format!("\"{text}\" is not a URL ({e})")))
+}
+
+/// The page size a table asks for: table option, else server option, else the connector's default.
+pub fn page_size(server: &ServerDef, table: &TableDef, connector: &dyn Connector) -> Result<u64> {
+    let from_table = Options::new(&table.options).int("page_size")?;
+    let from_server = Options::new(&server.options).int("page_size")?;
+    Ok(from_table.or(from_server).map(|n| n.max(1) as u64).unwrap_or(connector.defaults().page_size))
+}
+
+/// Timeouts, retries and limits from the server's options and the connector's defaults.
+pub fn http_settings(server: &ServerDef, connector: &dyn Connector) -> Result<HttpSettings> {
+    let options = Options::new(&server.options);
+    let defaults = connector.defaults();
+    let mut settings = HttpSettings {
+        max_concurrency: defaults.max_concurrency,
+        rate_limit: defaults.rate_limit,
+        ..HttpSettings::default()
+    };
+    if let Some(ms) = options.int("timeout_ms")? {
+        settings.timeout = Duration::from_millis(ms as u64);
+    }
+    if let Some(ms) = options.int("connect_timeout_ms")? {
+        settings.connect_timeout = Duration::from_millis(ms as u64);
+    }
+    if let Some(n) = options.int("max_retries")? {
+        settings.max_retries = n as u32;
+    }
+    if let Some(n) = options.int("max_concurrency")? {
+        settings.max_concurrency = n as usize;
+    }
+    if let Some(rate) = options.number("rate_limit")? {
+        settings.rate_limit = Some(rate);
+    }
+    Ok(settings)
+}
+
+/// The authentication a server uses, with credentials from the user mapping (`user`): the server's `auth`
+/// option or the connector's default. A missing credential is an error that says which option to set.
+pub fn auth(server: &ServerDef, connector: &dyn Connector, user: &OptionMap) -> Result<Auth> {
+    let kind = server.option("auth").unwrap_or(connector.defaults().auth);
+    let missing = |name: &str| {
+        Error::new(
+            ErrorKind::Authorization,
+            format!("server \"{}\" uses auth '{kind}', but the user mapping has no option \"{name}\"", server.name),
+        )
+        .with_hint(format!("ALTER USER MAPPING FOR CURRENT_USER SERVER {} OPTIONS (ADD {name} '…')", server.name))
+    };
+    let credential = |name: &str| user.get(name).map(|v| Secret::new(v.clone())).ok_or_else(|| missing(name));
+    // Where the key goes may be set on the server (how the provider wants it) or the mapping.
+    let setting = |name: &str| user.get(name).map(String::as_str).or_else(|| server.option(name));
+    Ok(match kind {
+        "none" => Auth::None,
+        // Provider connectors take their static credential as `api_key`; generic bearer servers as `token`.
+        "bearer" => Auth::Bearer(credential("token").or_else(|_| credential("api_key")).map_err(|_| missing("token"))?),
+        "basic" => Auth::Basic { user: user.get("user").cloned().ok_or_else(|| missing("user"))?, password: credential("password")? },
+        "api_key" => {
+            let in_query = setting("api_key_in") == Some("query");
+            let default_name = if in_query { "api_key" } else { "X-API-Key" };
+            Auth::ApiKey {
+                name: setting("api_key_name").unwrap_or(default_name).to_string(),
+                value: credential("api_key")?,
+                in_query,
+            }
+        }
+        other => return Err(Error::option_value("auth", format!("\"{other}\" is not one of: {}", AUTH_KINDS.join(", ")))),
+    })
+}
+
+/// An HTTP client for a server and a role's mapping.
+pub fn http_client(server: &ServerDef, user: &OptionMap) -> Result<Http> {
+    let connector = for_server(server)?;
+    let settings = http_settings(server, connector.as_ref())?;
+    let auth = auth(server, connector.as_ref(), user)?;
+    Http::new(settings, auth, connector.fixed_headers(server))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(pairs: &[(&str, &str)]) -> ServerDef {
+        ServerDef { name: "s".into(), options: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
+    }
+
+    #[test]
+    fn servers_name_a_known_connector() {
+        let e = validate_server(&server(&[])).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::MissingOption);
+        assert!(e.hint.unwrap().contains("rest"));
+        let e = validate_server(&server(&[("connector", "nope")])).unwrap_err();
+        assert_eq!(e.message, "invalid value for option \"connector\": \"nope\" is not a known connector");
+    }
+
+    #[test]
+    fn server_options_are_checked_for_the_connector() {
+        let e = validate_server(&server(&[("connector", "rest"), ("base_url", "http://x"), ("timeout", "5")])).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidOptionName);
+        assert!(e.hint.unwrap().starts_with("Valid options for a server of connector \"rest\" are: api_key_in, api_key_name, auth, base_url,"));
+        let e = validate_server(&server(&[("connector", "rest")])).unwrap_err();
+        assert_eq!(e.message, "option \"base_url\" is required for a server of connector \"rest\"");
+        assert!(validate_server(&server(&[("connector", "rest"), ("base_url", "http://x"), ("timeout_ms", "5")])).is_ok());
+    }
+
+    #[test]
+    fn auth_reads_the_mapping_and_says_what_is_missing() {
+        let s = server(&[("connector", "rest"), ("base_url", "http://x"), ("auth", "bearer")]);
+        let user: OptionMap = [("token".to_string(), "t0k".to_string())].into();
+        assert_eq!(auth(&s, &rest::Rest, &user).unwrap(), Auth::Bearer(Secret::new("t0k")));
+        let e = auth(&s, &rest::Rest, &OptionMap::new()).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Authorization);
+        assert!(e.message.contains("no option \"token\""), "{}", e.message);
+        let s = server(&[("connector", "rest"), ("base_url", "http://x"), ("auth", "api_key"), ("api_key_in", "query")]);
+        let user: OptionMap = [("api_key".to_string(), "k".to_string())].into();
+        assert_eq!(
+            auth(&s, &rest::Rest, &user).unwrap(),
+            Auth::ApiKey { name: "api_key".into(), value: Secret::new("k"), in_query: true }
+        );
+    }
+
+    #[test]
+    fn settings_come_from_options() {
+        let s = server(&[("connector", "rest"), ("timeout_ms", "1500"), ("max_concurrency", "8"), ("rate_limit", "2.5")]);
+        let h = http_settings(&s, &rest::Rest).unwrap();
+        assert_eq!(h.timeout, Duration::from_millis(1500));
+        assert_eq!(h.max_concurrency, 8);
+        assert_eq!(h.rate_limit, Some(2.5));
+    }
+}

@@ -1,0 +1,659 @@
+//! The one HTTP path every connector uses: authentication, timeouts, retries with backoff, the server's
+//! concurrency and rate limit, counters, and redaction of credentials wherever a request is printed.
+
+use crate::error::{snippet, Error, ErrorKind, Result};
+use futures::stream::{BoxStream, StreamExt};
+use rand::Rng;
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+use serde_json::Value;
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
+use url::Url;
+
+/// A credential. It cannot be printed by accident: Debug and Display show a placeholder.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(REDACTED)")
+    }
+}
+
+pub const REDACTED: &str = "REDACTED";
+
+/// Query parameters redacted in printed URLs whatever the server's settings.
+const SECRET_PARAMS: [&str; 9] =
+    ["api_key", "apikey", "key", "token", "access_token", "client_secret", "password", "secret", "refresh_token"];
+
+/// How requests authenticate.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Auth {
+    None,
+    Bearer(Secret),
+    Basic { user: String, password: Secret },
+    /// A key in a header (`name: value`) or in the query string (`?name=value`).
+    ApiKey { name: String, value: Secret, in_query: bool },
+}
+
+impl Auth {
+    fn secrets(&self) -> Vec<&str> {
+        match self {
+            Auth::None => vec![],
+            Auth::Bearer(s) => vec![s.expose()],
+            Auth::Basic { password, .. } => vec![password.expose()],
+            Auth::ApiKey { value, .. } => vec![value.expose()],
+        }
+    }
+}
+
+/// Timeouts, retries and limits of one server.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpSettings {
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Retries of one request after its first attempt.
+    pub max_retries: u32,
+    /// Retries one scan may spend in all, so a failing provider is not hammered page after page.
+    pub scan_retry_budget: u32,
+    /// Requests in flight at once.
+    pub max_concurrency: usize,
+    /// Requests per second.
+    pub rate_limit: Option<f64>,
+    /// Upper bound of one backoff wait, Retry-After included.
+    pub max_backoff: Duration,
+    pub base_backoff: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_retries: 3,
+            scan_retry_budget: 30,
+            max_concurrency: 4,
+            rate_limit: None,
+            max_backoff: Duration::from_secs(30),
+            base_backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+/// Request counters, kept per scan (EXPLAIN ANALYZE) and per server (connector_fdw.stats).
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub requests: AtomicU64,
+    pub bytes: AtomicU64,
+    pub errors: AtomicU64,
+    pub retries: AtomicU64,
+    pub throttled_us: AtomicU64,
+    pub pages: AtomicU64,
+}
+
+/// A point-in-time copy of `Counters`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CounterSnapshot {
+    pub requests: u64,
+    pub bytes: u64,
+    pub errors: u64,
+    pub retries: u64,
+    pub throttled_us: u64,
+    pub pages: u64,
+}
+
+impl Counters {
+    pub fn snapshot(&self) -> CounterSnapshot {
+        CounterSnapshot {
+            requests: self.requests.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            throttled_us: self.throttled_us.load(Ordering::Relaxed),
+            pages: self.pages.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn add(counter: &AtomicU64, n: u64) {
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+/// Admission of requests to one server: at most `max_concurrency` in flight and, with a rate limit, one
+/// start per `1/rate` seconds.
+#[derive(Debug)]
+pub struct Gate {
+    slots: Arc<Semaphore>,
+    interval: Option<Duration>,
+    next_start: Mutex<Instant>,
+}
+
+impl Gate {
+    pub fn new(max_concurrency: usize, rate_limit: Option<f64>) -> Self {
+        Gate {
+            slots: Arc::new(Semaphore::new(max_concurrency.max(1))),
+            interval: rate_limit.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(1.0 / r)),
+            next_start: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Wait for a slot; returns the permit and how long the rate limit held the request back.
+    async fn enter(&self) -> (OwnedSemaphorePermit, Duration) {
+        let permit = self.slots.clone().acquire_owned().await.expect("gate semaphore is never closed");
+        let Some(interval) = self.interval else { return (permit, Duration::ZERO) };
+        let wait = {
+            let mut next = self.next_start.lock().await;
+            let now = Instant::now();
+            let start = (*next).max(now);
+            *next = start + interval;
+            start - now
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        (permit, wait)
+    }
+}
+
+/// One request, before authentication is added.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: Method,
+    pub url: Url,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Value>,
+    /// Makes a POST/PATCH safe to retry: the provider deduplicates on it.
+    pub idempotency_key: Option<String>,
+}
+
+impl Request {
+    pub fn get(url: Url) -> Self {
+        Request { method: Method::GET, url, headers: Vec::new(), body: None, idempotency_key: None }
+    }
+
+    pub fn new(method: Method, url: Url) -> Self {
+        Request { method, url, headers: Vec::new(), body: None, idempotency_key: None }
+    }
+
+    pub fn json(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Safe to send twice: the method is idempotent or the provider deduplicates on a key.
+    fn retry_safe(&self) -> bool {
+        matches!(self.method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS)
+            || self.idempotency_key.is_some()
+    }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: bytes::Bytes,
+    /// The request as printed in errors: method and redacted URL.
+    pub request: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body as JSON, or an error naming the request and showing how the body starts.
+    pub fn json(&self) -> Result<Value> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            let start = String::from_utf8_lossy(&self.body[..self.body.len().min(200)]).into_owned();
+            Error::bad_response(format!("response to {} is not valid JSON: {e}", self.request))
+                .with_detail(format!("body starts with: {}", snippet(&start, 120)))
+        })
+    }
+}
+
+/// A 2xx response whose body is read as it arrives (see [`Http::download`]).
+pub struct Download {
+    /// The body's chunks; an error names the request and why the body stopped.
+    pub body: BoxStream<'static, std::io::Result<bytes::Bytes>>,
+    /// Body bytes received so far. The server's counters count them as they arrive; the scan's are the
+    /// reader's to update, as the stream outlives any one page.
+    pub received: Arc<AtomicU64>,
+}
+
+/// The HTTP client of one server for one database role.
+pub struct Http {
+    client: reqwest::Client,
+    settings: HttpSettings,
+    auth: Auth,
+    /// Headers every request to this server carries (e.g. Notion-Version).
+    fixed_headers: Vec<(String, String)>,
+    gate: Arc<Gate>,
+    /// Server-wide counters (connector_fdw.stats).
+    pub counters: Arc<Counters>,
+}
+
+impl fmt::Debug for Http {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Http").field("settings", &self.settings).field("auth", &self.auth).finish()
+    }
+}
+
+/// Why one attempt failed.
+enum Failure {
+    Status(Response),
+    /// No response; `sent` tells whether the request may have reached the provider.
+    Transport { error: reqwest::Error, sent: bool },
+}
+
+impl Http {
+    pub fn new(settings: HttpSettings, auth: Auth, fixed_headers: Vec<(String, String)>) -> Result<Self> {
+        let client = reqwest::Client::builder()
+            // Proxy variables in a backend's environment must not reroute requests (or loopback tests).
+            .no_proxy()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.timeout)
+            // Bounds each wait for data: within `timeout` for `send`, the only bound of a download's body.
+            .read_timeout(settings.timeout)
+            .pool_max_idle_per_host(settings.max_concurrency.max(1))
+            .tcp_nodelay(true)
+            .user_agent(concat!("connector_fdw/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::internal(format!("cannot build HTTP client: {e}")))?;
+        let gate = Arc::new(Gate::new(settings.max_concurrency, settings.rate_limit));
+        Ok(Http { client, settings, auth, fixed_headers, gate, counters: Arc::default() })
+    }
+
+    pub fn settings(&self) -> &HttpSettings {
+        &self.settings
+    }
+
+    /// Share one gate between clients of the same server (e.g. several roles' mappings).
+    pub fn with_gate(mut self, gate: Arc<Gate>) -> Self {
+        self.gate = gate;
+        self
+    }
+
+    pub fn with_counters(mut self, counters: Arc<Counters>) -> Self {
+        self.counters = counters;
+        self
+    }
+
+    /// The URL as it may be shown: credentials in the query string and userinfo replaced.
+    pub fn redact_url(&self, url: &Url) -> String {
+        let key_param = match &self.auth {
+            Auth::ApiKey { name, in_query: true, .. } => Some(name.as_str()),
+            _ => None,
+        };
+        redact_url(url, key_param)
+    }
+
+    /// `text` with every credential of this client replaced, for messages that quote remote data.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for secret in self.auth.secrets() {
+            if secret.len() >= 4 {
+                out = out.replace(secret, REDACTED);
+            }
+        }
+        out
+    }
+
+    pub fn describe(&self, req: &Request) -> String {
+        format!("{} {}", req.method, self.redact_url(&req.url))
+    }
+
+    /// Send a request, retrying what is safe to retry, and return a 2xx response. Other statuses become
+    /// errors that name the (redacted) request and quote the provider's message.
+    pub async fn send(&self, req: &Request, scan: &Counters) -> Result<Response> {
+        let described = self.describe(req);
+        let response = self.retrying(req, &described, scan, || self.attempt(req, &described)).await?;
+        add(&self.counters.bytes, response.body.len() as u64);
+        add(&scan.bytes, response.body.len() as u64);
+        Ok(response)
+    }
+
+    /// Send a request like `send` (same authentication, gate and retries) but return once the response
+    /// headers arrive, with the body as a stream: for sources too large to hold in memory. Retries end with
+    /// the headers; a body that breaks off fails the read. The gate admits the request only, so a slow
+    /// reader does not hold a slot of the server's concurrency.
+    pub async fn download(&self, req: &Request, scan: &Counters) -> Result<Download> {
+        let described = self.describe(req);
+        let response = self.retrying(req, &described, scan, || self.attempt_download(req, &described)).await?;
+        let received = Arc::new(AtomicU64::new(0));
+        let (server, counted) = (self.counters.clone(), received.clone());
+        let timeout = self.settings.timeout;
+        let body = response
+            .bytes_stream()
+            .map(move |chunk| match chunk {
+                Ok(bytes) => {
+                    add(&server.bytes, bytes.len() as u64);
+                    add(&counted, bytes.len() as u64);
+                    Ok(bytes)
+                }
+                Err(error) => {
+                    add(&server.errors, 1);
+                    let why = if error.is_timeout() {
+                        format!("no data within {} ms", timeout.as_millis())
+                    } else {
+                        "the connection broke off".to_string()
+                    };
+                    Err(std::io::Error::other(format!("{described} failed: {why}")))
+                }
+            })
+            .boxed();
+        Ok(Download { body, received })
+    }
+
+    /// Run `attempt` through the gate until it succeeds or its failure is final, counting into the
+    /// server's and the scan's counters.
+    async fn retrying<T, F>(&self, req: &Request, described: &str, scan: &Counters, attempt: impl Fn() -> F) -> Result<T>
+    where
+        F: Future<Output = Result<T, Failure>>,
+    {
+        let mut retries: u32 = 0;
+        loop {
+            let (permit, throttled) = self.gate.enter().await;
+            let throttled_us = throttled.as_micros() as u64;
+            add(&self.counters.throttled_us, throttled_us);
+            add(&scan.throttled_us, throttled_us);
+            add(&self.counters.requests, 1);
+            add(&scan.requests, 1);
+            let outcome = attempt().await;
+            drop(permit);
+            let failure = match outcome {
+                Ok(done) => return Ok(done),
+                Err(failure) => failure,
+            };
+            add(&self.counters.errors, 1);
+            add(&scan.errors, 1);
+            let delay = self.retry_delay(req, &failure, retries, scan);
+            match delay {
+                Some(delay) => {
+                    retries += 1;
+                    add(&self.counters.retries, 1);
+                    add(&scan.retries, 1);
+                    tokio::time::sleep(delay).await;
+                }
+                None => return Err(self.failure_error(failure, described, retries)),
+            }
+        }
+    }
+
+    /// Send and parse the body as JSON.
+    pub async fn send_json(&self, req: &Request, scan: &Counters) -> Result<(Response, Value)> {
+        let response = self.send(req, scan).await?;
+        let body = if response.body.is_empty() { Value::Null } else { response.json()? };
+        Ok((response, body))
+    }
+
+    async fn attempt(&self, req: &Request, described: &str) -> Result<Response, Failure> {
+        let response = read_response(dispatch(self.builder(req)).await?, described).await?;
+        if (200..300).contains(&response.status) {
+            Ok(response)
+        } else {
+            Err(Failure::Status(response))
+        }
+    }
+
+    /// One attempt of a download: the response once its headers are in.
+    async fn attempt_download(&self, req: &Request, described: &str) -> Result<reqwest::Response, Failure> {
+        // No total timeout (tokio caps the sleep): the body lasts as long as its reader takes; the client's
+        // read timeout bounds each wait.
+        let response = dispatch(self.builder(req).timeout(Duration::MAX)).await?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(Failure::Status(read_response(response, described).await?))
+        }
+    }
+
+    /// The request with authentication, headers and body.
+    fn builder(&self, req: &Request) -> reqwest::RequestBuilder {
+        let mut url = req.url.clone();
+        let mut builder = self.client.request(req.method.clone(), url.clone());
+        match &self.auth {
+            Auth::None => {}
+            Auth::Bearer(token) => builder = builder.bearer_auth(token.expose()),
+            Auth::Basic { user, password } => builder = builder.basic_auth(user, Some(password.expose())),
+            Auth::ApiKey { name, value, in_query: false } => builder = builder.header(name.as_str(), value.expose()),
+            Auth::ApiKey { name, value, in_query: true } => {
+                url.query_pairs_mut().append_pair(name, value.expose());
+                builder = self.client.request(req.method.clone(), url);
+            }
+        }
+        for (name, value) in self.fixed_headers.iter().chain(req.headers.iter()) {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if let Some(key) = &req.idempotency_key {
+            builder = builder.header("Idempotency-Key", key.as_str());
+        }
+        if let Some(body) = &req.body {
+            builder = builder.json(body);
+        }
+        builder
+    }
+
+    /// How long to wait before retrying, or `None` when the failure is final.
+    fn retry_delay(&self, req: &Request, failure: &Failure, attempt: u32, scan: &Counters) -> Option<Duration> {
+        if attempt >= self.settings.max_retries
+            || scan.retries.load(Ordering::Relaxed) >= u64::from(self.settings.scan_retry_budget)
+        {
+            return None;
+        }
+        let told = match failure {
+            Failure::Status(r) if r.status == 429 || r.status == 503 => {
+                if !req.retry_safe() && r.status == 503 {
+                    return None;
+                }
+                // A 429 was refused before any work, so even a POST may be resent.
+                provider_delay(&r.headers)
+            }
+            Failure::Status(r) if matches!(r.status, 500 | 502 | 504 | 408) && req.retry_safe() => None,
+            Failure::Status(_) => return None,
+            Failure::Transport { sent, .. } if *sent && !req.retry_safe() => return None,
+            Failure::Transport { .. } => None,
+        };
+        let backoff = told.unwrap_or_else(|| {
+            // Full jitter: a random wait up to an exponentially growing ceiling.
+            let ceiling = self.settings.base_backoff.saturating_mul(1 << attempt.min(10));
+            let ceiling = ceiling.min(self.settings.max_backoff);
+            Duration::from_micros(rand::rng().random_range(ceiling.as_micros() as u64 / 2..=ceiling.as_micros() as u64))
+        });
+        Some(backoff.min(self.settings.max_backoff))
+    }
+
+    fn failure_error(&self, failure: Failure, described: &str, retries: u32) -> Error {
+        let after = if retries > 0 { format!(" after {retries} retries") } else { String::new() };
+        match failure {
+            Failure::Status(r) => {
+                let kind = match r.status {
+                    401 | 403 => ErrorKind::Authorization,
+                    404 => ErrorKind::NotFound,
+                    _ => ErrorKind::Remote,
+                };
+                let reason = reqwest::StatusCode::from_u16(r.status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("");
+                let message = provider_message(&r.body);
+                let mut error = Error::new(kind, format!("{described} failed{after}: HTTP {} {reason}", r.status));
+                if !message.is_empty() {
+                    error = error.with_detail(self.scrub(&format!("provider said: {}", snippet(&message, 300))));
+                }
+                error
+            }
+            Failure::Transport { error, .. } => {
+                let why = if error.is_timeout() {
+                    if error.is_connect() {
+                        format!("could not connect within {} ms", self.settings.connect_timeout.as_millis())
+                    } else {
+                        format!("no complete response within {} ms", self.settings.timeout.as_millis())
+                    }
+                } else if error.is_connect() {
+                    "could not connect".to_string()
+                } else {
+                    "the connection broke off".to_string()
+                };
+                let mut source = String::new();
+                let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(&error);
+                while let Some(c) = cause {
+                    source = c.to_string();
+                    cause = c.source();
+                }
+                let mut e = Error::new(ErrorKind::Connection, format!("{described} failed{after}: {why}"));
+                if !source.is_empty() {
+                    e = e.with_detail(self.scrub(&source));
+                }
+                e
+            }
+        }
+    }
+}
+
+/// Send a built request; a failure before any response says whether the request may have reached the
+/// provider.
+async fn dispatch(builder: reqwest::RequestBuilder) -> Result<reqwest::Response, Failure> {
+    builder.send().await.map_err(|error| {
+        let sent = !error.is_connect();
+        Failure::Transport { error, sent }
+    })
+}
+
+/// Read a response's whole body.
+async fn read_response(response: reqwest::Response, described: &str) -> Result<Response, Failure> {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.map_err(|error| Failure::Transport { error, sent: true })?;
+    Ok(Response { status, headers, body, request: described.to_string() })
+}
+
+/// The wait a provider asks for: `Retry-After` (seconds or an HTTP date) or an `X-RateLimit-Reset`-style
+/// header (Unix seconds, or seconds from now when small).
+fn provider_delay(headers: &HeaderMap) -> Option<Duration> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(value) = get("retry-after") {
+        if let Ok(seconds) = value.parse::<f64>() {
+            return Some(Duration::from_secs_f64(seconds.max(0.0)));
+        }
+        if let Ok(at) = chrono::DateTime::parse_from_rfc2822(value) {
+            let now = chrono::Utc::now();
+            return Some((at.with_timezone(&chrono::Utc) - now).to_std().unwrap_or(Duration::ZERO));
+        }
+    }
+    for name in ["x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset"] {
+        if let Some(Ok(value)) = get(name).map(str::parse::<f64>) {
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+            let wait = if value > 1_000_000_000.0 { value - now } else { value };
+            return Some(Duration::from_secs_f64(wait.max(0.0)));
+        }
+    }
+    None
+}
+
+/// The human part of a provider's error body: common JSON shapes first, else the text.
+fn provider_message(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let Ok(json) = serde_json::from_slice::<Value>(body) else { return text.trim().to_string() };
+    let candidates = ["/error/message", "/error_description", "/message", "/error", "/errors/0/message", "/detail"];
+    candidates
+        .iter()
+        .find_map(|p| json.pointer(p).and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| json.to_string())
+}
+
+/// A URL with its userinfo and credential-looking query parameters replaced by `REDACTED`.
+pub fn redact_url(url: &Url, extra_secret_param: Option<&str>) -> String {
+    let mut shown = url.clone();
+    if !shown.username().is_empty() || shown.password().is_some() {
+        let _ = shown.set_username(REDACTED);
+        let _ = shown.set_password(None);
+    }
+    if shown.query().is_some() {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let secret = SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str()) || Some(k.as_ref()) == extra_secret_param;
+                (k.into_owned(), if secret { REDACTED.to_string() } else { v.into_owned() })
+            })
+            .collect();
+        shown.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    shown.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_print() {
+        let auth = Auth::Bearer(Secret::new("sk_live_abc"));
+        assert!(!format!("{auth:?}").contains("sk_live_abc"));
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        let url = Url::parse("https://u:p@api.example.com/x?api_key=k1&country=DE&sig=zz").unwrap();
+        assert_eq!(redact_url(&url, Some("sig")), "https://REDACTED@api.example.com/x?api_key=REDACTED&country=DE&sig=REDACTED");
+    }
+
+    #[test]
+    fn provider_delays_are_read() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", "2".parse().unwrap());
+        assert_eq!(provider_delay(&h), Some(Duration::from_secs(2)));
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-reset", "3".parse().unwrap());
+        assert_eq!(provider_delay(&h), Some(Duration::from_secs(3)));
+        let future = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 5;
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-reset", future.to_string().parse().unwrap());
+        let d = provider_delay(&h).unwrap();
+        assert!(d <= Duration::from_secs(5) && d >= Duration::from_secs(3));
+        assert_eq!(provider_delay(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn provider_messages_come_from_common_shapes() {
+        assert_eq!(provider_message(br#"{"error":{"message":"bad key"}}"#), "bad key");
+        assert_eq!(provider_message(br#"{"message":"nope"}"#), "nope");
+        assert_eq!(provider_message(br#"{"error":"invalid_grant","error_description":"expired"}"#), "expired");
+        assert_eq!(provider_message(b"<html>oops</html>"), "<html>oops</html>");
+    }
+
+    #[test]
+    fn scrub_removes_credentials_from_text() {
+        let http = Http::new(HttpSettings::default(), Auth::Bearer(Secret::new("tok-123456")), vec![]).unwrap();
+        assert_eq!(http.scrub("echo tok-123456!"), "echo REDACTED!");
+    }
+
+    #[tokio::test]
+    async fn the_gate_spaces_requests_at_the_rate_limit() {
+        let gate = Gate::new(4, Some(20.0));
+        let start = Instant::now();
+        for _ in 0..5 {
+            let _ = gate.enter().await;
+        }
+        // Five starts at 20/s need four intervals of 50 ms.
+        assert!(start.elapsed() >= Duration::from_millis(195), "{:?}", start.elapsed());
+    }
+}

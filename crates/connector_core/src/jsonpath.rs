@@ -1,0 +1,268 @@
+//! JSONPath (RFC 9535) for `rows` and column `path` options.
+//!
+//! Every path is parsed by jsonpath-rust, so syntax errors read the same everywhere. The common shapes —
+//! `$`, `$.a.b`, `$['a'][0]`, `$.data[*]` — are then compiled to direct lookups: they run once per cell on
+//! the scan's hot path, where a general evaluator would cost more than the rest of the row.
+
+use jsonpath_rust::parser::model::{JpQuery, Segment, Selector};
+use serde_json::Value;
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq)]
+enum Step {
+    Key(String),
+    Index(i64),
+}
+
+#[derive(Clone, Debug)]
+enum Kind {
+    /// Plain member/index steps; `wildcard` when the path ends in `[*]`.
+    Steps { steps: Vec<Step>, wildcard: bool },
+    General(JpQuery),
+}
+
+#[derive(Clone, Debug)]
+pub struct JsonPath {
+    text: String,
+    kind: Kind,
+}
+
+impl PartialEq for JsonPath {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl fmt::Display for JsonPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl JsonPath {
+    /// Parse a JSONPath; the error text explains what is wrong (the caller names the option).
+    pub fn parse(text: &str) -> Result<JsonPath, String> {
+        let trimmed = text.trim();
+        if !trimmed.starts_with('$') {
+            return Err(format!("JSONPath \"{text}\" must start with \"$\" (e.g. \"$.data[*]\" or \"$.address.city\")"));
+        }
+        let query = jsonpath_rust::parser::parse_json_path(trimmed)
+            .map_err(|e| format!("JSONPath \"{text}\" does not parse: {e}"))?;
+        Ok(JsonPath { text: trimmed.to_string(), kind: compile(query) })
+    }
+
+    /// The path of a top-level member: the default when a column has no `path` option.
+    pub fn key(name: &str) -> JsonPath {
+        JsonPath {
+            text: format!("$['{}']", name.replace('\\', "\\\\").replace('\'', "\\'")),
+            kind: Kind::Steps { steps: vec![Step::Key(name.to_string())], wildcard: false },
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// `$`: the whole record.
+    pub fn is_root(&self) -> bool {
+        matches!(&self.kind, Kind::Steps { steps, wildcard: false } if steps.is_empty())
+    }
+
+    /// The top-level member a simple path starts with, if it is one: lets the projector move values out
+    /// of a record instead of cloning them when no other column needs that member.
+    pub fn first_key(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Steps { steps, .. } => match steps.first() {
+                Some(Step::Key(k)) => Some(k),
+                _ => None,
+            },
+            Kind::General(_) => None,
+        }
+    }
+
+    /// Whether the path is one top-level member and nothing else.
+    pub fn is_single_key(&self) -> bool {
+        matches!(&self.kind, Kind::Steps { steps, wildcard: false } if steps.len() == 1 && matches!(steps[0], Step::Key(_)))
+    }
+
+    /// The first value at this path, if any.
+    pub fn get<'a>(&self, value: &'a Value) -> Option<&'a Value> {
+        match &self.kind {
+            Kind::Steps { steps, wildcard: false } => walk(value, steps),
+            _ => self.select(value).into_iter().next(),
+        }
+    }
+
+    /// Like `get`, but moves the value out of `value` (leaving `null`) for a single-member path.
+    pub fn take(&self, value: &mut Value) -> Option<Value> {
+        if self.is_single_key() {
+            if let (Kind::Steps { steps, .. }, Value::Object(map)) = (&self.kind, value) {
+                if let Step::Key(k) = &steps[0] {
+                    return map.get_mut(k.as_str()).map(Value::take);
+                }
+            }
+            return None;
+        }
+        self.get(value).cloned()
+    }
+
+    /// Every value the path selects.
+    pub fn select<'a>(&self, value: &'a Value) -> Vec<&'a Value> {
+        match &self.kind {
+            Kind::Steps { steps, wildcard } => match walk(value, steps) {
+                None => Vec::new(),
+                Some(v) if *wildcard => children(v),
+                Some(v) => vec![v],
+            },
+            Kind::General(query) => jsonpath_rust::query::js_path_process(query, value)
+                .map(|refs| refs.into_iter().map(|r| r.val).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The records a `rows` path selects from a response body, moved out of it. A path that selects a
+    /// single array (`$.data` as well as `$.data[*]`) yields the array's elements. `None` when a plain path
+    /// leads nowhere (the body is not shaped as the table says); `null` there means no records.
+    pub fn select_rows(&self, mut body: Value) -> Option<Vec<Value>> {
+        let selected = match &self.kind {
+            Kind::Steps { steps, wildcard } => match walk_mut(&mut body, steps).map(Value::take)? {
+                Value::Null => return Some(Vec::new()),
+                v if *wildcard => return Some(into_children(v)),
+                v => vec![v],
+            },
+            Kind::General(_) => self.select(&body).into_iter().cloned().collect(),
+        };
+        Some(match <[Value; 1]>::try_from(selected) {
+            Ok([Value::Array(items)]) => items,
+            Ok([single]) => vec![single],
+            Err(many) => many,
+        })
+    }
+}
+
+fn compile(query: JpQuery) -> Kind {
+    let mut steps = Vec::new();
+    let count = query.segments.len();
+    for (i, segment) in query.segments.iter().enumerate() {
+        match segment {
+            Segment::Selector(Selector::Name(name)) => steps.push(Step::Key(name.clone())),
+            Segment::Selector(Selector::Index(index)) => steps.push(Step::Index(*index)),
+            Segment::Selector(Selector::Wildcard) if i + 1 == count => {
+                return Kind::Steps { steps, wildcard: true };
+            }
+            _ => return Kind::General(query),
+        }
+    }
+    Kind::Steps { steps, wildcard: false }
+}
+
+fn index_of(len: usize, index: i64) -> Option<usize> {
+    let i = if index < 0 { len as i64 + index } else { index };
+    (0..len as i64).contains(&i).then_some(i as usize)
+}
+
+fn walk<'a>(mut value: &'a Value, steps: &[Step]) -> Option<&'a Value> {
+    for step in steps {
+        value = match (step, value) {
+            (Step::Key(k), Value::Object(map)) => map.get(k.as_str())?,
+            (Step::Index(i), Value::Array(items)) => &items[index_of(items.len(), *i)?],
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+fn walk_mut<'a>(mut value: &'a mut Value, steps: &[Step]) -> Option<&'a mut Value> {
+    for step in steps {
+        value = match (step, value) {
+            (Step::Key(k), Value::Object(map)) => map.get_mut(k.as_str())?,
+            (Step::Index(i), Value::Array(items)) => {
+                let at = index_of(items.len(), *i)?;
+                &mut items[at]
+            }
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+fn children(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        Value::Object(map) => map.values().collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn into_children(value: Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items,
+        Value::Object(map) => map.into_iter().map(|(_, v)| v).collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc() -> Value {
+        json!({"data": [{"id": 1, "address": {"city": "Berlin"}, "tags": ["a", "b"]}, {"id": 2, "address": null}], "total": 2})
+    }
+
+    #[test]
+    fn simple_paths_compile_to_steps() {
+        for p in ["$", "$.a.b", "$['a b'][0]", "$.data[*]", "$.data[-1]"] {
+            assert!(matches!(JsonPath::parse(p).unwrap().kind, Kind::Steps { .. }), "{p}");
+        }
+        for p in ["$..id", "$.data[?@.id > 1]", "$.data[0:2]", "$.data[*].id"] {
+            assert!(matches!(JsonPath::parse(p).unwrap().kind, Kind::General(_)), "{p}");
+        }
+    }
+
+    #[test]
+    fn bad_paths_explain_themselves() {
+        assert!(JsonPath::parse("data[*]").unwrap_err().contains("must start with"));
+        assert!(JsonPath::parse("$.data[").unwrap_err().contains("does not parse"));
+    }
+
+    #[test]
+    fn get_follows_members_and_indexes() {
+        let d = doc();
+        assert_eq!(JsonPath::parse("$.data[0].address.city").unwrap().get(&d), Some(&json!("Berlin")));
+        assert_eq!(JsonPath::parse("$.data[-1].id").unwrap().get(&d), Some(&json!(2)));
+        assert_eq!(JsonPath::parse("$.data[1].address.city").unwrap().get(&d), None);
+        assert_eq!(JsonPath::parse("$.data[5]").unwrap().get(&d), None);
+        assert_eq!(JsonPath::parse("$").unwrap().get(&d), Some(&d));
+        assert_eq!(JsonPath::parse("$..city").unwrap().get(&d), Some(&json!("Berlin")));
+    }
+
+    #[test]
+    fn rows_come_from_wildcards_arrays_and_filters() {
+        let rows = |p: &str, body: Value| JsonPath::parse(p).unwrap().select_rows(body);
+        assert_eq!(rows("$.data[*]", doc()).unwrap().len(), 2);
+        assert_eq!(rows("$.data", doc()).unwrap().len(), 2);
+        assert_eq!(rows("$", json!([1, 2, 3])).unwrap().len(), 3);
+        assert_eq!(rows("$.data[?@.id > 1]", doc()).unwrap(), vec![json!({"id": 2, "address": null})]);
+        assert_eq!(rows("$.missing[*]", doc()), None);
+        assert_eq!(rows("$.data[*]", json!({"data": null})), Some(vec![]));
+        assert_eq!(rows("$.total", doc()).unwrap(), vec![json!(2)]);
+    }
+
+    #[test]
+    fn take_moves_single_members_only() {
+        let mut rec = json!({"id": 1, "address": {"city": "Berlin"}});
+        assert_eq!(JsonPath::key("id").take(&mut rec), Some(json!(1)));
+        assert_eq!(rec["id"], Value::Null);
+        assert_eq!(JsonPath::parse("$.address.city").unwrap().take(&mut rec), Some(json!("Berlin")));
+        assert_eq!(rec["address"]["city"], json!("Berlin"));
+    }
+
+    #[test]
+    fn key_paths_quote_names() {
+        assert_eq!(JsonPath::key("it's").as_str(), "$['it\\'s']");
+        assert!(JsonPath::parse(JsonPath::key("it's").as_str()).is_ok());
+        assert_eq!(JsonPath::key("x").first_key(), Some("x"));
+    }
+}

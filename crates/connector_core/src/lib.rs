@@ -1,0 +1,18 @@
+//! connector_core: everything connector_fdw does that does not need Postgres.
+//!
+//! The FDW layer (the `connector_fdw` crate) turns a Postgres plan into a [`model::ScanRequest`], asks the
+//! table's [`pushdown::Capabilities`] what may be pushed (through [`pushdown::decide`]), and reads converted
+//! rows from a [`scan::Scan`]. Connectors live in [`connectors`]; they build HTTP requests through
+//! [`http::Http`], which owns authentication, retries, limits and redaction.
+
+pub mod connectors;
+pub mod convert;
+pub mod error;
+pub mod http;
+pub mod jsonpath;
+pub mod model;
+pub mod options;
+pub mod pushdown;
+pub mod scan;
+
+pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,319 @@
+//! What a connector declares it can serve, and the one place that decides what is pushed down.
+//!
+//! Connectors declare columns × operators (and sortable columns, limit support); they never decide
+//! themselves. The rules that keep results identical to a local run live here:
+//! - a condition is pushed only if declared for its column and operator;
+//! - a `Superset` condition is pushed *and* kept for local recheck (the provider may return extra rows);
+//! - a sort is pushed only as a whole, and only with the null ordering the provider produces;
+//! - LIMIT/OFFSET are pushed only when every condition was pushed exactly and, with ORDER BY, the sort too.
+
+use crate::model::{Op, Sort};
+
+/// How faithfully a provider applies a pushed condition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Support {
+    /// The provider returns exactly the rows Postgres would keep.
+    Exact,
+    /// The provider returns at least those rows (e.g. case-insensitive matching); Postgres rechecks.
+    Superset,
+}
+
+/// Where a provider sorts nulls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NullOrder {
+    /// Nulls compare larger than every value: last ascending, first descending (Postgres' default).
+    Largest,
+    /// Nulls compare smaller than every value.
+    Smallest,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct FilterCap {
+    column: String,
+    op: Op,
+    support: Support,
+}
+
+/// A condition the provider needs in every query (e.g. Slack history needs a channel).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Requirement {
+    pub column: String,
+    pub ops: Vec<Op>,
+    pub message: String,
+}
+
+/// A table's declaration of what it can push down.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Capabilities {
+    filters: Vec<FilterCap>,
+    sortable: Vec<String>,
+    max_sort_keys: usize,
+    null_order: NullOrder,
+    limit: bool,
+    offset: bool,
+    required: Vec<Requirement>,
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Capabilities {
+            filters: Vec::new(),
+            sortable: Vec::new(),
+            max_sort_keys: 1,
+            null_order: NullOrder::Largest,
+            limit: false,
+            offset: false,
+            required: Vec::new(),
+        }
+    }
+}
+
+impl Capabilities {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Declare that `column` can be filtered with each of `ops`, exactly.
+    pub fn filter(mut self, column: &str, ops: &[Op]) -> Self {
+        self.add_filters(column, ops, Support::Exact);
+        self
+    }
+
+    /// Declare filters the provider applies loosely; Postgres rechecks them.
+    pub fn filter_superset(mut self, column: &str, ops: &[Op]) -> Self {
+        self.add_filters(column, ops, Support::Superset);
+        self
+    }
+
+    pub fn add_filters(&mut self, column: &str, ops: &[Op], support: Support) {
+        for &op in ops {
+            self.filters.retain(|f| !(f.column == column && f.op == op));
+            self.filters.push(FilterCap { column: column.to_string(), op, support });
+        }
+    }
+
+    pub fn sortable(mut self, column: &str) -> Self {
+        self.add_sortable(column);
+        self
+    }
+
+    pub fn add_sortable(&mut self, column: &str) {
+        if !self.sortable.iter().any(|c| c == column) {
+            self.sortable.push(column.to_string());
+        }
+    }
+
+    pub fn max_sort_keys(mut self, n: usize) -> Self {
+        self.max_sort_keys = n;
+        self
+    }
+
+    pub fn null_order(mut self, order: NullOrder) -> Self {
+        self.null_order = order;
+        self
+    }
+
+    pub fn limit(mut self, offset_too: bool) -> Self {
+        self.limit = true;
+        self.offset = offset_too;
+        self
+    }
+
+    pub fn require(mut self, column: &str, ops: &[Op], message: &str) -> Self {
+        self.required.push(Requirement { column: column.into(), ops: ops.to_vec(), message: message.into() });
+        self
+    }
+
+    pub fn filter_support(&self, column: &str, op: Op) -> Option<Support> {
+        self.filters.iter().find(|f| f.column == column && f.op == op).map(|f| f.support)
+    }
+
+    /// Whether the provider can return rows in exactly this order.
+    pub fn can_sort(&self, sorts: &[Sort]) -> bool {
+        !sorts.is_empty()
+            && sorts.len() <= self.max_sort_keys
+            && sorts.iter().all(|s| {
+                let provider_nulls_first = match self.null_order {
+                    NullOrder::Largest => s.desc,
+                    NullOrder::Smallest => !s.desc,
+                };
+                self.sortable.contains(&s.column) && s.nulls_first == provider_nulls_first
+            })
+    }
+
+    pub fn supports_limit(&self) -> bool {
+        self.limit
+    }
+
+    pub fn supports_offset(&self) -> bool {
+        self.offset
+    }
+
+    pub fn requirements(&self) -> &[Requirement] {
+        &self.required
+    }
+
+    /// Pushable (column, operator) pairs, for documentation and EXPLAIN.
+    pub fn declared_filters(&self) -> impl Iterator<Item = (&str, Op, Support)> {
+        self.filters.iter().map(|f| (f.column.as_str(), f.op, f.support))
+    }
+}
+
+/// A condition the planner found in the query, in a form a connector could serve.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    pub column: String,
+    pub op: Op,
+}
+
+/// The fate of one of the query's conditions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Sent to the provider and not checked again.
+    Remote,
+    /// Sent to the provider and rechecked by Postgres.
+    RemoteAndLocal,
+    /// Checked by Postgres only.
+    Local,
+}
+
+/// The pushdown decision for one scan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    /// One entry per condition of the query, in order.
+    pub placements: Vec<Placement>,
+    pub sort_pushed: bool,
+    /// LIMIT/OFFSET may be pushed: every condition is `Remote`, and the query's order (if any) is pushed.
+    pub limit_pushable: bool,
+}
+
+impl Decision {
+    pub fn all_remote(&self) -> bool {
+        self.placements.iter().all(|p| *p == Placement::Remote)
+    }
+}
+
+/// Decide what to push. `conditions` has one entry per condition of the query: `Some` when it has a
+/// pushable shape, `None` when it can only be evaluated locally. `sorts` is the query's ORDER BY when every
+/// key is a plain column, empty otherwise (`has_order` tells whether the query orders at all).
+pub fn decide(
+    caps: &Capabilities,
+    conditions: &[Option<Candidate>],
+    sorts: &[Sort],
+    has_order: bool,
+    enabled: bool,
+) -> Decision {
+    let placements: Vec<Placement> = conditions
+        .iter()
+        .map(|c| match c {
+            Some(c) if enabled => match caps.filter_support(&c.column, c.op) {
+                Some(Support::Exact) => Placement::Remote,
+                Some(Support::Superset) => Placement::RemoteAndLocal,
+                None => Placement::Local,
+            },
+            _ => Placement::Local,
+        })
+        .collect();
+    let sort_pushed = enabled && caps.can_sort(sorts);
+    let all_remote = placements.iter().all(|p| *p == Placement::Remote);
+    let limit_pushable = enabled && caps.limit && all_remote && (!has_order || sort_pushed);
+    Decision { placements, sort_pushed, limit_pushable }
+}
+
+/// The requirement the pushed conditions do not satisfy, if any.
+pub fn unmet_requirement<'a>(caps: &'a Capabilities, pushed: &[Candidate]) -> Option<&'a Requirement> {
+    caps.required
+        .iter()
+        .find(|r| !pushed.iter().any(|c| c.column == r.column && r.ops.contains(&c.op)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(column: &str, op: Op) -> Option<Candidate> {
+        Some(Candidate { column: column.into(), op })
+    }
+
+    fn sort(column: &str, desc: bool) -> Sort {
+        Sort { column: column.into(), desc, nulls_first: desc }
+    }
+
+    fn caps() -> Capabilities {
+        Capabilities::new()
+            .filter("country", &[Op::Eq, Op::In])
+            .filter("amount", &[Op::Ge, Op::Le])
+            .filter_superset("name", &[Op::Eq])
+            .sortable("amount")
+            .limit(false)
+    }
+
+    #[test]
+    fn declared_conditions_are_pushed_and_limit_follows() {
+        let d = decide(&caps(), &[cand("country", Op::Eq), cand("amount", Op::Ge)], &[sort("amount", true)], true, true);
+        assert_eq!(d.placements, vec![Placement::Remote, Placement::Remote]);
+        assert!(d.sort_pushed);
+        assert!(d.limit_pushable);
+    }
+
+    #[test]
+    fn an_undeclared_operator_stays_local_and_blocks_limit() {
+        let d = decide(&caps(), &[cand("country", Op::Eq), cand("amount", Op::Gt)], &[], false, true);
+        assert_eq!(d.placements, vec![Placement::Remote, Placement::Local]);
+        assert!(!d.limit_pushable);
+    }
+
+    #[test]
+    fn an_unshaped_condition_blocks_limit() {
+        let d = decide(&caps(), &[cand("country", Op::Eq), None], &[], false, true);
+        assert_eq!(d.placements, vec![Placement::Remote, Placement::Local]);
+        assert!(!d.limit_pushable);
+    }
+
+    #[test]
+    fn superset_conditions_are_rechecked_and_block_limit() {
+        let d = decide(&caps(), &[cand("name", Op::Eq)], &[], false, true);
+        assert_eq!(d.placements, vec![Placement::RemoteAndLocal]);
+        assert!(!d.limit_pushable);
+    }
+
+    #[test]
+    fn an_unpushed_order_blocks_limit() {
+        let d = decide(&caps(), &[cand("country", Op::Eq)], &[sort("name", false)], true, true);
+        assert!(!d.sort_pushed);
+        assert!(!d.limit_pushable);
+        // An order that is not on plain columns arrives as an empty sort list but still counts.
+        let d = decide(&caps(), &[], &[], true, true);
+        assert!(!d.limit_pushable);
+    }
+
+    #[test]
+    fn null_order_must_match_the_provider() {
+        let c = caps();
+        assert!(c.can_sort(&[Sort { column: "amount".into(), desc: false, nulls_first: false }]));
+        assert!(!c.can_sort(&[Sort { column: "amount".into(), desc: false, nulls_first: true }]));
+        let c = c.null_order(NullOrder::Smallest);
+        assert!(c.can_sort(&[Sort { column: "amount".into(), desc: false, nulls_first: true }]));
+    }
+
+    #[test]
+    fn sort_key_count_is_bounded() {
+        let c = caps().sortable("country");
+        assert!(!c.can_sort(&[sort("amount", false), sort("country", false)]));
+        assert!(c.clone().max_sort_keys(2).can_sort(&[sort("amount", false), sort("country", false)]));
+    }
+
+    #[test]
+    fn disabled_pushdown_keeps_everything_local() {
+        let d = decide(&caps(), &[cand("country", Op::Eq)], &[sort("amount", true)], true, false);
+        assert_eq!(d.placements, vec![Placement::Local]);
+        assert!(!d.sort_pushed && !d.limit_pushable);
+    }
+
+    #[test]
+    fn requirements_name_the_missing_condition() {
+        let c = Capabilities::new().filter("channel", &[Op::Eq]).require("channel", &[Op::Eq], "needs a channel");
+        assert!(unmet_requirement(&c, &[]).is_some());
+        assert!(unmet_requirement(&c, &[Candidate { column: "channel".into(), op: Op::Eq }]).is_none());
+    }
+}

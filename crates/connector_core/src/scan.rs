@@ -1,0 +1,531 @@
+//! The streaming scan: a connector's page source driven on worker threads, rows delivered in order.
+//!
+//! Connectors say how their pages relate: *numbered* pages (page numbers, offsets) can be fetched
+//! concurrently once the first page has been seen; *chained* pages (cursors, next links) are fetched one
+//! after another, the next one while the backend still reads the current one. Each page is projected into
+//! converted cells on the worker that fetched it, and blocks pass through a bounded channel, so memory
+//! holds a few pages whatever the size of the result.
+
+use crate::convert::{convert, Cell};
+use crate::error::{Error, Result};
+use crate::http::{Counters, Http};
+use crate::jsonpath::JsonPath;
+use crate::model::{ColumnType, TableDef};
+use async_trait::async_trait;
+use futures::stream::{FuturesOrdered, StreamExt};
+use futures::FutureExt;
+use std::panic::AssertUnwindSafe;
+use serde_json::Value;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::runtime::Handle;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Which page to fetch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PageToken {
+    /// The n-th page (from 0) of a numbered source.
+    Number(u64),
+    /// The first page of a chained source.
+    First,
+    /// What the previous page of a chained source said comes next (a cursor, a URL).
+    Next(String),
+}
+
+/// One page of records as the connector parsed it.
+#[derive(Debug, Default)]
+pub struct Page {
+    pub records: Vec<Value>,
+    /// Chained sources: the token of the following page, `None` at the end.
+    pub next: Option<String>,
+    /// Numbered sources: whether this page is known to be the last (short page, `has_more: false`, …).
+    pub last: bool,
+    /// Numbered sources: the total record count, when the provider tells.
+    pub total: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Paging {
+    /// Independent pages of `page_size` records: page n holds records n*size .. (n+1)*size.
+    Numbered { page_size: u64 },
+    /// Each page names the next.
+    Chained,
+}
+
+/// A connector's scan: a function from a page token to a page.
+#[async_trait]
+pub trait PageSource: Send + Sync {
+    fn paging(&self) -> Paging;
+    async fn fetch(&self, http: &Http, token: PageToken, counters: &Counters) -> Result<Page>;
+}
+
+/// Turns records into the cells of the columns a query reads.
+#[derive(Clone, Debug)]
+pub struct Projector {
+    table: String,
+    columns: Vec<ProjectedColumn>,
+}
+
+#[derive(Clone, Debug)]
+struct ProjectedColumn {
+    name: String,
+    path: JsonPath,
+    ty: ColumnType,
+    /// The value can be moved out of the record: no other projected column reads the same member.
+    movable: bool,
+}
+
+impl Projector {
+    /// `columns`: indexes into `table.columns`, in the order the cells are wanted.
+    pub fn new(table: &TableDef, columns: &[usize]) -> Result<Self> {
+        let mut projected = Vec::with_capacity(columns.len());
+        for &i in columns {
+            let column = table.columns.get(i).ok_or_else(|| Error::internal(format!("no column #{i}")))?;
+            let path = match column.option("path") {
+                Some(p) => JsonPath::parse(p).map_err(|e| Error::option_value("path", e))?,
+                None => JsonPath::key(&column.name),
+            };
+            projected.push(ProjectedColumn { name: column.name.clone(), path, ty: column.ty.clone(), movable: false });
+        }
+        let shares_member = |i: usize, key: &str, cols: &[ProjectedColumn]| {
+            cols.iter().enumerate().any(|(j, c)| j != i && (c.path.first_key().is_none_or(|k| k == key)))
+        };
+        for i in 0..projected.len() {
+            let movable = projected[i].path.is_single_key()
+                && !shares_member(i, projected[i].path.first_key().unwrap_or_default(), &projected);
+            projected[i].movable = movable;
+        }
+        Ok(Projector { table: table.name.clone(), columns: projected })
+    }
+
+    pub fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Project records into a block; the error names the table, column and value at fault.
+    pub fn project(&self, records: Vec<Value>) -> Result<Block> {
+        let rows = records.len();
+        let mut cells = Vec::with_capacity(rows * self.columns.len());
+        for mut record in records {
+            for column in &self.columns {
+                let value = if column.movable { column.path.take(&mut record) } else { column.path.get(&record).cloned() };
+                let cell = convert(value.unwrap_or(Value::Null), &column.ty)
+                    .map_err(|e| e.into_error(&self.table, &column.name))?;
+                cells.push(cell);
+            }
+        }
+        Ok(Block { width: self.columns.len(), rows, cells })
+    }
+}
+
+/// Converted rows, row-major. The row count is kept apart from the cells: a query may read no column at
+/// all (`count(*)`) and still needs every row.
+#[derive(Debug, Default, PartialEq)]
+pub struct Block {
+    pub width: usize,
+    rows: usize,
+    pub cells: Vec<Cell>,
+}
+
+impl Block {
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn row(&self, index: usize) -> &[Cell] {
+        &self.cells[index * self.width..(index + 1) * self.width]
+    }
+}
+
+/// Scan settings the framework derives from the server and the plan.
+#[derive(Clone, Copy, Debug)]
+pub struct ScanSettings {
+    /// Pages in flight at once for numbered sources.
+    pub max_concurrency: usize,
+    /// Stop after this many rows (a pushed LIMIT, offset included).
+    pub rows_needed: Option<u64>,
+}
+
+/// What `Scan::next_block` found.
+#[derive(Debug)]
+pub enum Next {
+    Block(Block),
+    /// Nothing arrived within the wait; the caller checks for interrupts and asks again.
+    Waiting,
+    Done,
+}
+
+/// A running scan. Dropping it stops every request it has in flight.
+/// What the producer sends: blocks, then `None` once the source is exhausted. A channel that closes without
+/// that end marker means the producer died, which must not pass for a complete result.
+type Message = Result<Option<Block>>;
+
+pub struct Scan {
+    receiver: mpsc::Receiver<Message>,
+    task: JoinHandle<()>,
+    runtime: Handle,
+    pub counters: Arc<Counters>,
+}
+
+impl Drop for Scan {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Scan {
+    /// Start fetching on `runtime`. Delivery is in page order; at most a few pages wait in memory.
+    pub fn start(
+        runtime: &Handle,
+        http: Arc<Http>,
+        source: Arc<dyn PageSource>,
+        projector: Arc<Projector>,
+        settings: ScanSettings,
+    ) -> Scan {
+        let counters = Arc::new(Counters::default());
+        let (sender, receiver) = mpsc::channel(2);
+        let task = runtime.spawn(produce(http, source, projector, settings, counters.clone(), sender));
+        Scan { receiver, task, runtime: runtime.clone(), counters }
+    }
+
+    /// Wait up to `wait` for the next block. Never blocks longer, so the caller can honour cancels.
+    pub fn next_block(&mut self, wait: Duration) -> Result<Next> {
+        let receiver = &mut self.receiver;
+        let received = self.runtime.block_on(async { tokio::time::timeout(wait, receiver.recv()).await });
+        match received {
+            Err(_elapsed) => Ok(Next::Waiting),
+            Ok(Some(Ok(Some(block)))) => Ok(Next::Block(block)),
+            Ok(Some(Ok(None))) => Ok(Next::Done),
+            Ok(Some(Err(e))) => Err(e),
+            Ok(None) => Err(Error::internal("the scan's worker stopped before the end of the data")),
+        }
+    }
+}
+
+async fn produce(
+    http: Arc<Http>,
+    source: Arc<dyn PageSource>,
+    projector: Arc<Projector>,
+    settings: ScanSettings,
+    counters: Arc<Counters>,
+    sender: mpsc::Sender<Message>,
+) {
+    let run = async {
+        match source.paging() {
+            Paging::Chained => produce_chained(&http, &source, &projector, &settings, &counters, &sender).await,
+            Paging::Numbered { page_size } => {
+                produce_numbered(&http, &source, &projector, &settings, &counters, &sender, page_size.max(1)).await
+            }
+        }
+    };
+    let outcome = match AssertUnwindSafe(run).catch_unwind().await {
+        Ok(Ok(())) => Ok(None),
+        Ok(Err(e)) => Err(e),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(Error::internal(format!("connector_fdw bug: a scan worker panicked: {why}")))
+        }
+    };
+    // The receiver may be gone (the scan ended early); nothing left to tell then.
+    let _ = sender.send(outcome).await;
+}
+
+/// Fetch and project one page on a worker; returns the block and the page's paging facts.
+async fn fetch_block(
+    http: Arc<Http>,
+    source: Arc<dyn PageSource>,
+    projector: Arc<Projector>,
+    counters: Arc<Counters>,
+    token: PageToken,
+) -> Result<Fetched> {
+    let page = source.fetch(&http, token, &counters).await?;
+    counters.pages.fetch_add(1, Ordering::Relaxed);
+    http.counters.pages.fetch_add(1, Ordering::Relaxed);
+    let fetched = page.records.len();
+    let block = projector.project(page.records)?;
+    Ok((block, page.next, page.last, page.total, fetched))
+}
+
+type Fetched = (Block, Option<String>, bool, Option<u64>, usize);
+
+/// A spawned page fetch that is aborted when dropped: when a scan ends early (LIMIT reached, error,
+/// cancel), no request of it keeps running.
+struct AbortOnDrop(JoinHandle<Result<Fetched>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl std::future::Future for AbortOnDrop {
+    type Output = Result<Fetched>;
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|joined| joined.unwrap_or_else(|e| Err(Error::internal(format!("page task failed: {e}")))))
+    }
+}
+
+async fn produce_chained(
+    http: &Arc<Http>,
+    source: &Arc<dyn PageSource>,
+    projector: &Arc<Projector>,
+    settings: &ScanSettings,
+    counters: &Arc<Counters>,
+    sender: &mpsc::Sender<Message>,
+) -> Result<()> {
+    let mut token = PageToken::First;
+    let mut rows: u64 = 0;
+    loop {
+        let (block, next, _, _, _) =
+            fetch_block(http.clone(), source.clone(), projector.clone(), counters.clone(), token).await?;
+        rows += block.rows() as u64;
+        if sender.send(Ok(Some(block))).await.is_err() {
+            return Ok(());
+        }
+        let satisfied = settings.rows_needed.is_some_and(|n| rows >= n);
+        match next {
+            Some(next) if !satisfied => token = PageToken::Next(next),
+            _ => return Ok(()),
+        }
+    }
+}
+
+async fn produce_numbered(
+    http: &Arc<Http>,
+    source: &Arc<dyn PageSource>,
+    projector: &Arc<Projector>,
+    settings: &ScanSettings,
+    counters: &Arc<Counters>,
+    sender: &mpsc::Sender<Message>,
+    page_size: u64,
+) -> Result<()> {
+    let spawn = |n: u64| {
+        AbortOnDrop(tokio::spawn(fetch_block(
+            http.clone(),
+            source.clone(),
+            projector.clone(),
+            counters.clone(),
+            PageToken::Number(n),
+        )))
+    };
+    // The first page tells whether there is more and, often, how much.
+    let (block, _, last, total, fetched) = spawn(0).await?;
+    let mut pages_wanted: Option<u64> = settings.rows_needed.map(|n| n.div_ceil(page_size));
+    if let Some(total) = total {
+        let pages = total.div_ceil(page_size);
+        pages_wanted = Some(pages_wanted.map_or(pages, |w| w.min(pages)));
+    }
+    let done = last || (fetched as u64) < page_size || pages_wanted.is_some_and(|w| w <= 1);
+    if sender.send(Ok(Some(block))).await.is_err() || done {
+        return Ok(());
+    }
+    // Without a known end, widen the window gradually so a short result does not cost a burst of empty
+    // pages; with a known end, use the full window at once.
+    let max_window = settings.max_concurrency.max(1) as u64;
+    let mut window = if pages_wanted.is_some() { max_window } else { 2.min(max_window) };
+    let mut in_flight = FuturesOrdered::new();
+    let mut next_page: u64 = 1;
+    loop {
+        while (in_flight.len() as u64) < window && pages_wanted.is_none_or(|w| next_page < w) {
+            in_flight.push_back(spawn(next_page));
+            next_page += 1;
+        }
+        let Some(result) = in_flight.next().await else { return Ok(()) };
+        let (block, _, last, _, fetched) = result?;
+        let empty = fetched == 0;
+        if !empty && sender.send(Ok(Some(block))).await.is_err() {
+            return Ok(());
+        }
+        if last || empty || (fetched as u64) < page_size {
+            // Requests for pages past the end are aborted as `in_flight` drops.
+            return Ok(());
+        }
+        window = (window * 2).min(max_window);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{Auth, HttpSettings};
+    use crate::model::ColumnDef;
+    use serde_json::json;
+    use std::sync::Mutex;
+
+    fn table() -> TableDef {
+        TableDef {
+            name: "t".into(),
+            options: Default::default(),
+            columns: vec![
+                ColumnDef::new("id", ColumnType::Int4),
+                ColumnDef::new("city", ColumnType::Text).with_option("path", "$.address.city"),
+                ColumnDef::new("raw", ColumnType::Jsonb).with_option("path", "$"),
+            ],
+        }
+    }
+
+    #[test]
+    fn projection_moves_only_unshared_members() {
+        let p = Projector::new(&table(), &[0, 1]).unwrap();
+        let block = p.project(vec![json!({"id": 1, "address": {"city": "Oslo"}}), json!({"id": "2"})]).unwrap();
+        assert_eq!(block.rows(), 2);
+        assert_eq!(block.cells, vec![Cell::Int(1), Cell::Text("Oslo".into()), Cell::Int(2), Cell::Null]);
+        // A query that reads no column still gets every row.
+        let none = Projector::new(&table(), &[]).unwrap().project(vec![json!({}), json!({})]).unwrap();
+        assert_eq!((none.rows(), none.cells.len()), (2, 0));
+        // With the whole record projected too, nothing may be moved out of it.
+        let p = Projector::new(&table(), &[0, 2]).unwrap();
+        let block = p.project(vec![json!({"id": 1})]).unwrap();
+        assert_eq!(block.cells, vec![Cell::Int(1), Cell::Jsonb(json!({"id": 1}))]);
+    }
+
+    #[test]
+    fn projection_errors_name_table_and_column() {
+        let p = Projector::new(&table(), &[0]).unwrap();
+        let e = p.project(vec![json!({"id": "x"})]).unwrap_err();
+        assert_eq!(e.message, "column \"id\" of foreign table \"t\": \"x\" is not a valid integer");
+    }
+
+    /// A numbered source of `total` records that records which pages were asked for and how many
+    /// were in flight at once.
+    #[derive(Default)]
+    struct Numbered {
+        total: u64,
+        size: u64,
+        tell_total: bool,
+        asked: Mutex<Vec<u64>>,
+        delay: Duration,
+        in_flight: std::sync::atomic::AtomicUsize,
+        max_in_flight: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait]
+    impl PageSource for Numbered {
+        fn paging(&self) -> Paging {
+            Paging::Numbered { page_size: self.size }
+        }
+        async fn fetch(&self, _: &Http, token: PageToken, _: &Counters) -> Result<Page> {
+            let PageToken::Number(n) = token else { panic!("numbered source got {token:?}") };
+            self.asked.lock().unwrap().push(n);
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(self.delay).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            let start = n * self.size;
+            let records = (start..(start + self.size).min(self.total)).map(|i| json!({"id": i})).collect();
+            Ok(Page { records, total: self.tell_total.then_some(self.total), ..Page::default() })
+        }
+    }
+
+    struct Chained {
+        pages: u64,
+    }
+
+    #[async_trait]
+    impl PageSource for Chained {
+        fn paging(&self) -> Paging {
+            Paging::Chained
+        }
+        async fn fetch(&self, _: &Http, token: PageToken, _: &Counters) -> Result<Page> {
+            let n: u64 = match token {
+                PageToken::First => 0,
+                PageToken::Next(s) => s.parse().unwrap(),
+                PageToken::Number(_) => panic!("chained source got a page number"),
+            };
+            let next = (n + 1 < self.pages).then(|| (n + 1).to_string());
+            Ok(Page { records: vec![json!({"id": n})], next, ..Page::default() })
+        }
+    }
+
+    fn collect(source: Arc<dyn PageSource>, settings: ScanSettings) -> Result<Vec<i64>> {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let http = Arc::new(Http::new(HttpSettings::default(), Auth::None, vec![]).unwrap());
+        let projector = Arc::new(Projector::new(&table(), &[0]).unwrap());
+        let mut scan = Scan::start(runtime.handle(), http, source, projector, settings);
+        let mut ids = Vec::new();
+        loop {
+            match scan.next_block(Duration::from_millis(50))? {
+                Next::Block(b) => ids.extend(b.cells.iter().map(|c| match c {
+                    Cell::Int(i) => *i,
+                    other => panic!("{other:?}"),
+                })),
+                Next::Waiting => continue,
+                Next::Done => return Ok(ids),
+            }
+        }
+    }
+
+    fn settings(max_concurrency: usize, rows_needed: Option<u64>) -> ScanSettings {
+        ScanSettings { max_concurrency, rows_needed }
+    }
+
+    #[test]
+    fn numbered_pages_arrive_in_order_and_complete() {
+        for tell_total in [true, false] {
+            let source = Arc::new(Numbered { total: 95, size: 10, tell_total, ..Default::default() });
+            let ids = collect(source.clone(), settings(4, None)).unwrap();
+            assert_eq!(ids, (0..95).collect::<Vec<_>>(), "tell_total={tell_total}");
+            let asked = source.asked.lock().unwrap().clone();
+            assert!(asked.len() <= 10 + 4, "{asked:?}");
+            if tell_total {
+                assert_eq!(asked.len(), 10, "a known total fetches no page past the end");
+            }
+        }
+    }
+
+    #[test]
+    fn a_limit_fetches_only_the_pages_it_needs() {
+        let source = Arc::new(Numbered { total: 1000, size: 10, ..Default::default() });
+        let ids = collect(source.clone(), settings(8, Some(5))).unwrap();
+        assert_eq!(ids.len(), 10, "the first page is delivered whole; the executor stops at the limit");
+        assert_eq!(source.asked.lock().unwrap().clone(), vec![0]);
+        let source = Arc::new(Numbered { total: 1000, size: 10, ..Default::default() });
+        collect(source.clone(), settings(8, Some(25))).unwrap();
+        let mut asked = source.asked.lock().unwrap().clone();
+        asked.sort();
+        assert_eq!(asked, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn numbered_pages_are_fetched_concurrently() {
+        let source = Arc::new(Numbered { total: 400, size: 10, tell_total: true, delay: Duration::from_millis(20), ..Default::default() });
+        assert_eq!(collect(source.clone(), settings(8, None)).unwrap().len(), 400);
+        assert_eq!(source.max_in_flight.load(Ordering::SeqCst), 8);
+        let source = Arc::new(Numbered { total: 400, size: 10, tell_total: true, delay: Duration::from_millis(20), ..Default::default() });
+        collect(source.clone(), settings(1, None)).unwrap();
+        assert_eq!(source.max_in_flight.load(Ordering::SeqCst), 1);
+    }
+
+    struct Panicking;
+
+    #[async_trait]
+    impl PageSource for Panicking {
+        fn paging(&self) -> Paging {
+            Paging::Chained
+        }
+        async fn fetch(&self, _: &Http, _: PageToken, _: &Counters) -> Result<Page> {
+            panic!("boom")
+        }
+    }
+
+    #[test]
+    fn a_panicking_source_is_an_error_not_an_empty_result() {
+        let e = collect(Arc::new(Panicking), settings(1, None)).unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::Internal);
+        assert!(e.message.contains("panicked: boom"), "{}", e.message);
+    }
+
+    #[test]
+    fn chained_pages_follow_their_tokens() {
+        assert_eq!(collect(Arc::new(Chained { pages: 5 }), settings(4, None)).unwrap(), vec![0, 1, 2, 3, 4]);
+        assert_eq!(collect(Arc::new(Chained { pages: 5 }), settings(4, Some(2))).unwrap(), vec![0, 1]);
+    }
+}

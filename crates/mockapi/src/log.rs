@@ -1,0 +1,114 @@
+//! Request log, so tests can assert exactly what a client pushed down.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::http::{parse_query, Request};
+
+/// Headers worth asserting on; others are not recorded.
+const LOGGED_HEADERS: [&str; 6] = [
+    "authorization",
+    "x-api-key",
+    "content-type",
+    "idempotency-key",
+    "notion-version",
+    "stripe-version",
+];
+
+/// One received request, as served by `GET /__admin/requests`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedRequest {
+    /// 1-based, restarts after a reset.
+    pub seq: u64,
+    pub method: String,
+    /// Path as received, including knob prefixes (`/n/100/page/customers`).
+    pub path: String,
+    /// Raw query string as received, "" if none.
+    pub query: String,
+    /// Lower-case names; only the headers listed in the README.
+    pub headers: BTreeMap<String, String>,
+    /// The body parsed as JSON; `None` (null) if empty or not JSON.
+    pub body: Option<Value>,
+}
+
+impl RecordedRequest {
+    /// Percent-decoded query parameters in order, repeats kept.
+    pub fn params(&self) -> Vec<(String, String)> {
+        parse_query(&self.query)
+    }
+
+    /// First value of a query parameter, decoded.
+    pub fn param(&self, name: &str) -> Option<String> {
+        self.params().into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+}
+
+struct Inner {
+    next_seq: u64,
+    entries: VecDeque<RecordedRequest>,
+}
+
+/// Bounded so a long benchmark cannot grow memory without limit; the oldest
+/// entries are dropped first, `seq` keeps counting.
+pub struct RequestLog {
+    inner: Mutex<Inner>,
+    limit: usize,
+}
+
+impl RequestLog {
+    pub fn new(limit: usize) -> Self {
+        RequestLog {
+            inner: Mutex::new(Inner {
+                next_seq: 1,
+                entries: VecDeque::new(),
+            }),
+            limit,
+        }
+    }
+
+    pub fn record(&self, req: &Request) {
+        let headers = req
+            .headers
+            .iter()
+            .filter(|(n, _)| LOGGED_HEADERS.contains(&n.as_str()))
+            .cloned()
+            .collect();
+        let body = serde_json::from_slice(&req.body).ok();
+        let mut inner = self.inner.lock().unwrap();
+        let entry = RecordedRequest {
+            seq: inner.next_seq,
+            method: req.method.clone(),
+            path: req.path.clone(),
+            query: req.query.clone(),
+            headers,
+            body,
+        };
+        inner.next_seq += 1;
+        if inner.entries.len() >= self.limit {
+            inner.entries.pop_front();
+        }
+        inner.entries.push_back(entry);
+    }
+
+    pub fn entries(&self) -> Vec<RecordedRequest> {
+        self.inner.lock().unwrap().entries.iter().cloned().collect()
+    }
+
+    /// Requests received since the last reset (including any dropped entries).
+    pub fn count(&self) -> u64 {
+        self.inner.lock().unwrap().next_seq - 1
+    }
+
+    pub fn reset(&self) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.entries.clear();
+        inner.next_seq = 1;
+    }
+}

@@ -1,0 +1,98 @@
+//! Path parsing: knob prefixes (`/n/…`, `/delay/…`, `/auth/…`, `/fault/…`) in
+//! any order, then `/{style}/customers[/{id}]`. Knobs live in the path so a
+//! foreign table's `path` option alone selects the behaviour.
+
+use crate::dataset::{DEFAULT_N, MAX_N};
+use crate::faults::Fault;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    Page,
+    Offset,
+    Cursor,
+    Link,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    Bearer,
+    Basic,
+    Header,
+    Query,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    pub n: u64,
+    pub delay_ms: u64,
+    pub auth: Option<Auth>,
+    pub fault: Option<Fault>,
+    pub style: Style,
+    /// The raw `{id}` segment of an item route.
+    pub id: Option<String>,
+}
+
+/// `None` means 404.
+pub fn parse(path: &str) -> Option<Route> {
+    let mut segs = path.trim_end_matches('/').split('/').skip(1);
+    let mut route = Route {
+        n: DEFAULT_N,
+        delay_ms: 0,
+        auth: None,
+        fault: None,
+        style: Style::Plain,
+        id: None,
+    };
+    loop {
+        match segs.next()? {
+            "n" => route.n = segs.next()?.parse().ok().filter(|n| *n <= MAX_N)?,
+            "delay" => route.delay_ms = segs.next()?.parse().ok()?,
+            "auth" => {
+                route.auth = Some(match segs.next()? {
+                    "bearer" => Auth::Bearer,
+                    "basic" => Auth::Basic,
+                    "header" => Auth::Header,
+                    "query" => Auth::Query,
+                    _ => return None,
+                })
+            }
+            "fault" => route.fault = Some(Fault::parse(segs.next()?, segs.next()?)?),
+            style => {
+                route.style = match style {
+                    "plain" => Style::Plain,
+                    "page" => Style::Page,
+                    "offset" => Style::Offset,
+                    "cursor" => Style::Cursor,
+                    "link" => Style::Link,
+                    _ => return None,
+                };
+                break;
+            }
+        }
+    }
+    if segs.next()? != "customers" {
+        return None;
+    }
+    route.id = segs.next().map(str::to_string);
+    segs.next().is_none().then_some(route)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_knobs_in_any_order() {
+        let r = parse("/fault/429/2/n/100/auth/bearer/delay/5/page/customers/7").unwrap();
+        assert_eq!((r.n, r.delay_ms, r.auth), (100, 5, Some(Auth::Bearer)));
+        assert_eq!(r.style, Style::Page);
+        assert_eq!(r.id.as_deref(), Some("7"));
+        assert!(r.fault.is_some());
+        assert_eq!(parse("/cursor/customers/").unwrap().id, None);
+        assert!(parse("/x").is_none());
+        assert!(parse("/page/orders").is_none());
+        assert!(parse("/n/abc/page/customers").is_none());
+        assert!(parse("/page/customers/1/extra").is_none());
+    }
+}

@@ -1,0 +1,98 @@
+# Shared by scripts/demo.sh, scripts/test.sh and bench/run.sh: installs what is missing, builds, and runs a
+# throwaway PostgreSQL cluster and the mock API. Source it; do not run it.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_CONFIG="$PG_BIN/pg_config"
+PGRX_VERSION=0.18.1
+export PATH="$HOME/.cargo/bin:$PATH"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Debian packages, cargo-pgrx at the pinned version and pgrx's PG15 config; each step is skipped when done.
+ensure_deps() {
+  [ "$(id -u)" = 0 ] || die "run as root: packages are installed and the cluster is started as user postgres"
+  local missing=()
+  for pkg in postgresql-15 postgresql-server-dev-15 postgresql-15-cron libclang-dev clang sudo; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  command -v cargo >/dev/null || die "cargo not found: install Rust (rustup) first"
+  if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
+    log "installing cargo-pgrx $PGRX_VERSION (compiles for several minutes, once)"
+    cargo install cargo-pgrx --version "=$PGRX_VERSION" --locked >/dev/null
+  fi
+  if ! grep -q "pg15" "${PGRX_HOME:-$HOME/.pgrx}/config.toml" 2>/dev/null; then
+    log "configuring pgrx for PostgreSQL 15"
+    cargo pgrx init --pg15 "$PG_CONFIG" >/dev/null
+  fi
+}
+
+# Build and install the extension into the system PostgreSQL 15, and build the mock API.
+build_and_install() {
+  log "building and installing connector_fdw (release)"
+  (cd "$ROOT" && cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null)
+  log "building the mock API"
+  (cd "$ROOT" && cargo build --release -q -p mockapi)
+}
+
+free_port() {
+  local port
+  while :; do
+    port=$(( (RANDOM % 20000) + 30000 ))
+    ss -ltnH "sport = :$port" | grep -q . || { echo "$port"; return; }
+  done
+}
+
+# Start a cluster as user postgres in a fresh directory; sets PGPORT, PGHOST, PGUSER, CLUSTER_DIR.
+# Extra postgresql.conf lines may be passed as arguments.
+start_cluster() {
+  CLUSTER_DIR="$(mktemp -d /tmp/cfdw.XXXXXX)"
+  chown postgres:postgres "$CLUSTER_DIR"
+  PGPORT="$(free_port)"
+  runuser -u postgres -- "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -U postgres --auth=trust --locale=C.UTF-8 \
+    --encoding=UTF8 >"$CLUSTER_DIR/initdb.log" 2>&1 || { cat "$CLUSTER_DIR/initdb.log"; die "initdb failed"; }
+  {
+    echo "listen_addresses = '127.0.0.1'"
+    echo "unix_socket_directories = '$CLUSTER_DIR'"
+    echo "port = $PGPORT"
+    echo "fsync = off"
+    echo "timezone = 'UTC'"
+    for line in "$@"; do echo "$line"; done
+  } >>"$CLUSTER_DIR/data/postgresql.conf"
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w start >/dev/null \
+    || { cat "$CLUSTER_DIR/server.log"; die "PostgreSQL did not start"; }
+  export PGHOST=127.0.0.1 PGPORT PGUSER=postgres
+  log "PostgreSQL 15 on 127.0.0.1:$PGPORT (data in $CLUSTER_DIR)"
+}
+
+stop_cluster() {
+  [ -n "${CLUSTER_DIR:-}" ] || return 0
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+  [ -n "${KEEP_CLUSTER:-}" ] || rm -rf "$CLUSTER_DIR"
+}
+
+# Start the mock API on a free port; sets MOCK_URL and MOCK_PID.
+start_mock() {
+  local port_file
+  port_file="$(mktemp)"
+  rm -f "$port_file"
+  "$ROOT/target/release/mockapi" --port 0 --port-file "$port_file" >/dev/null 2>&1 &
+  MOCK_PID=$!
+  for _ in $(seq 100); do [ -s "$port_file" ] && break; sleep 0.05; done
+  [ -s "$port_file" ] || die "the mock API did not start"
+  MOCK_URL="http://127.0.0.1:$(cat "$port_file")"
+  rm -f "$port_file"
+  log "mock API on $MOCK_URL"
+}
+
+stop_mock() {
+  [ -n "${MOCK_PID:-}" ] && kill "$MOCK_PID" 2>/dev/null || true
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite: Rust unit tests, then the SQL tests (tests/sql/*.sql, compared with
+# tests/expected/*.out) against a throwaway PostgreSQL 15 cluster and the mock API.
+#
+#   bash scripts/test.sh            everything
+#   bash scripts/test.sh pushdown   only tests/sql/pushdown.sql (no unit tests, extension rebuilt)
+#   ACCEPT=1 bash scripts/test.sh … copy results over expected output (review the diff before committing)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ensure_deps
+build_and_install
+if [ $# -eq 0 ]; then
+  log "unit tests (connector_core, mockapi)"
+  (cd "$ROOT" && cargo test --release -q -p connector_core -p mockapi 2>&1 | grep -E "^test result|FAILED|panicked|error" ) \
+    || die "unit tests failed"
+fi
+
+trap 'stop_mock; stop_cluster' EXIT
+start_cluster
+start_mock
+source "$ROOT/tests/regress.sh"
+run_sql_tests "$@"

@@ -1,0 +1,82 @@
+//! Option validation at CREATE/ALTER time.
+//!
+//! The FDW validator sees one catalog entry's options but not, for a table or column, which server (and so
+//! which connector) it belongs to. It checks servers and user mappings completely. Tables and columns are
+//! checked by an event trigger at the end of the command, when the server is known, so the error can list
+//! the options valid for that connector. Planning checks tables again, for tables created while event
+//! triggers were off.
+
+use super::catalog;
+use super::pg::{options_to_map, OrRaise};
+use connector_core::connectors::{self, ServerDef};
+use connector_core::options::{self, OptionMap, Scope};
+use pgrx::pg_sys;
+use pgrx::spi::Spi;
+
+/// `connector_fdw_validator(options text[], catalog oid)`.
+pub unsafe fn validate(options_datum: pg_sys::Datum, catalog: pg_sys::Oid) {
+    // A zero datum means "no options"; untransformRelOptions handles it.
+    let options: OptionMap = options_to_map(pg_sys::untransformRelOptions(options_datum));
+    if catalog == pg_sys::ForeignServerRelationId {
+        let server = ServerDef { name: String::new(), options };
+        connectors::validate_server(&server).or_raise();
+    } else if catalog == pg_sys::UserMappingRelationId {
+        options::validate(Scope::UserMapping, "of connector_fdw", &options, &connectors::user_mapping_options()).or_raise();
+    } else if catalog == pg_sys::ForeignDataWrapperRelationId {
+        options::validate(Scope::Wrapper, "connector_fdw", &options, &[]).or_raise();
+    }
+}
+
+/// Whether a server belongs to this wrapper (other wrappers' DDL passes through the same trigger).
+unsafe fn is_ours(server_oid: pg_sys::Oid) -> bool {
+    let server = pg_sys::GetForeignServer(server_oid);
+    let wrapper = pg_sys::GetForeignDataWrapper((*server).fdwid);
+    super::pg::cstr(pg_sys::get_func_name((*wrapper).fdwhandler)) == "connector_fdw_handler"
+}
+
+unsafe fn check_table(relid: pg_sys::Oid) {
+    if pg_sys::get_rel_relkind(relid) != pg_sys::RELKIND_FOREIGN_TABLE as std::ffi::c_char {
+        return;
+    }
+    let (server_oid, table, _) = catalog::table_def(relid);
+    if !is_ours(server_oid) {
+        return;
+    }
+    let server = catalog::server_def(server_oid);
+    connectors::validate_table(&server, &table).or_raise();
+}
+
+/// Event trigger at `ddl_command_end`: check every foreign table the command created or altered, and all
+/// tables of an altered server (a new connector may not accept their options).
+pub unsafe fn check_ddl() {
+    let objects: Vec<(pg_sys::Oid, String)> = Spi::connect(|client| {
+        client
+            .select("SELECT objid, object_type FROM pg_event_trigger_ddl_commands()", None, &[])
+            .map(|rows| {
+                rows.filter_map(|row| {
+                    let objid = row.get::<pg_sys::Oid>(1).ok().flatten()?;
+                    let object_type = row.get::<String>(2).ok().flatten()?;
+                    Some((objid, object_type))
+                })
+                .collect()
+            })
+            .unwrap_or_default()
+    });
+    for (objid, object_type) in objects {
+        match object_type.as_str() {
+            "foreign table" | "table column" => check_table(objid),
+            "server" if is_ours(objid) => {
+                let tables: Vec<pg_sys::Oid> = Spi::connect(|client| {
+                    client
+                        .select("SELECT ftrelid FROM pg_foreign_table WHERE ftserver = $1", None, &[objid.into()])
+                        .map(|rows| rows.filter_map(|r| r.get::<pg_sys::Oid>(1).ok().flatten()).collect())
+                        .unwrap_or_default()
+                });
+                for relid in tables {
+                    check_table(relid);
+                }
+            }
+            _ => {}
+        }
+    }
+}

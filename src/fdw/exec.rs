@@ -1,0 +1,409 @@
+//! Execution: evaluate the plan's values, start the connector's scan on the runtime, and turn converted
+//! blocks into tuples. The backend waits for pages in short slices and checks for interrupts between them,
+//! so query cancel and statement_timeout end a scan promptly however slow the provider is.
+
+use super::catalog::{self, Foreign};
+use super::datum::{datum_to_value, OutColumn};
+use super::pg::{list_ptrs, raise, OrRaise};
+use super::plan::{scan_plan, Planned, PlannedLimit, ScanPlan};
+use connector_core::convert::Cell;
+use connector_core::http::{CounterSnapshot, Http};
+use connector_core::model::{Limit, LimitSplit, Op, Qual, ScanRequest, Value};
+use connector_core::scan::{Block, Next, Projector, Scan, ScanSettings};
+use connector_core::Error;
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::PgMemoryContexts;
+use std::ffi::CString;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long the backend waits for a page before checking for interrupts again.
+const WAIT_SLICE: Duration = Duration::from_millis(100);
+
+struct ScanState {
+    plan: ScanPlan,
+    foreign: Foreign,
+    /// None in EXPLAIN without ANALYZE: nothing is sent then.
+    http: Option<Arc<Http>>,
+    exprs: Vec<*mut pg_sys::ExprState>,
+    columns: Vec<OutColumn>,
+    /// The request of the current scan, with values evaluated.
+    request: Option<ScanRequest>,
+    split: Option<LimitSplit>,
+    scan: Option<Scan>,
+    block: Block,
+    row: usize,
+    skipped: u64,
+    emitted: u64,
+    done: bool,
+    /// Counters of finished scans of this node (rescans), for EXPLAIN ANALYZE.
+    finished: CounterSnapshot,
+}
+
+impl ScanState {
+    fn counters(&self) -> CounterSnapshot {
+        let mut total = self.finished;
+        if let Some(scan) = &self.scan {
+            let now = scan.counters.snapshot();
+            total.requests += now.requests;
+            total.pages += now.pages;
+            total.bytes += now.bytes;
+            total.retries += now.retries;
+            total.throttled_us += now.throttled_us;
+            total.errors += now.errors;
+        }
+        total
+    }
+
+    /// Stop the running scan (aborting its requests) and keep its counters.
+    fn stop(&mut self) {
+        self.finished = self.counters();
+        self.scan = None;
+        self.block = Block::default();
+        self.row = 0;
+    }
+}
+
+/// Context for errors raised by Postgres' input functions while a row is built.
+struct RowContext {
+    table: CString,
+    column: CString,
+}
+
+extern "C-unwind" {
+    fn errcontext_msg(fmt: *const std::ffi::c_char, ...) -> std::ffi::c_int;
+}
+
+unsafe extern "C-unwind" fn row_error_context(arg: *mut std::ffi::c_void) {
+    let context = &*(arg as *const RowContext);
+    pg_sys::set_errcontext_domain(std::ptr::null());
+    errcontext_msg(c"column \"%s\" of foreign table \"%s\"".as_ptr(), context.column.as_ptr(), context.table.as_ptr());
+}
+
+unsafe fn state<'a>(node: *mut pg_sys::ForeignScanState) -> &'a mut ScanState {
+    &mut *((*node).fdw_state as *mut ScanState)
+}
+
+/// The role whose user mapping a scan uses: the view owner's for views, else the current user.
+unsafe fn scan_user(node: *mut pg_sys::ForeignScanState) -> pg_sys::Oid {
+    let plan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
+    let estate = (*node).ss.ps.state;
+    let rtindex = if (*plan).scan.scanrelid > 0 {
+        (*plan).scan.scanrelid as i32
+    } else {
+        pg_sys::bms_next_member((*plan).fs_relids, -1)
+    };
+    let rte = pg_sys::exec_rt_fetch(rtindex as u32, estate);
+    if (*rte).checkAsUser != pg_sys::InvalidOid {
+        (*rte).checkAsUser
+    } else {
+        pg_sys::GetUserId()
+    }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignScanState, eflags: std::ffi::c_int) {
+    let fscan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
+    let plan = scan_plan((*fscan).fdw_private);
+    let foreign = catalog::load(pg_sys::Oid::from(plan.relid));
+    let explain_only = eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0;
+    let http = (!explain_only).then(|| {
+        let user = scan_user(node);
+        let options = catalog::user_options(foreign.server_oid, user);
+        catalog::http_client(foreign.server_oid, user, &foreign.server, &options)
+    });
+    let exprs = if explain_only {
+        Vec::new()
+    } else {
+        list_ptrs::<pg_sys::ExprState>(pg_sys::ExecInitExprList((*fscan).fdw_exprs, node as *mut pg_sys::PlanState))
+    };
+    let columns = plan
+        .columns
+        .iter()
+        .zip(&plan.slots)
+        .map(|(&column, &slot)| {
+            let attr = &foreign.attrs[column];
+            OutColumn::new(slot, foreign.table.columns[column].name.clone(), attr.type_oid, attr.typmod)
+        })
+        .collect();
+    let state = ScanState {
+        plan,
+        foreign,
+        http,
+        exprs,
+        columns,
+        request: None,
+        split: None,
+        scan: None,
+        block: Block::default(),
+        row: 0,
+        skipped: 0,
+        emitted: 0,
+        done: false,
+        finished: CounterSnapshot::default(),
+    };
+    // Freed with the query's memory, also when the query fails; dropping it stops any scan in flight.
+    let query_memory = (*(*node).ss.ps.state).es_query_cxt;
+    (*node).fdw_state = PgMemoryContexts::For(query_memory).leak_and_drop_on_delete(state) as *mut _;
+}
+
+/// Evaluate a planned value; lists come from array-valued expressions.
+unsafe fn evaluate(state: &ScanState, node: *mut pg_sys::ForeignScanState, planned: &Planned) -> Value {
+    match planned {
+        Planned::Const(v) => v.clone(),
+        Planned::Expr { index, .. } => {
+            let expr_state = state.exprs[*index];
+            let econtext = (*node).ss.ps.ps_ExprContext;
+            let mut is_null = false;
+            let datum = pg_sys::ExecEvalExprSwitchContext(expr_state, econtext, &mut is_null);
+            let type_oid = pg_sys::exprType((*expr_state).expr as _);
+            datum_to_value(datum, is_null, type_oid)
+        }
+    }
+}
+
+fn as_count(value: Value, what: &str, sqlstate: PgSqlErrorCode) -> Option<u64> {
+    match value {
+        Value::Null => None,
+        Value::Int(n) if n >= 0 => Some(n as u64),
+        Value::Int(_) => {
+            pg_sys::panic::ErrorReport::new(sqlstate, format!("{what} must not be negative"), "connector_fdw").report(PgLogLevel::ERROR);
+            unreachable!()
+        }
+        other => raise(Error::internal(format!("{what} evaluated to {other:?}"))),
+    }
+}
+
+/// The request with every value evaluated, or `None` when a condition can match nothing (`= NULL`).
+unsafe fn evaluate_request(state: &ScanState, node: *mut pg_sys::ForeignScanState) -> Option<(ScanRequest, Option<Limit>)> {
+    let mut quals = Vec::new();
+    for planned in &state.plan.quals {
+        let value = evaluate(state, node, &planned.value);
+        let value = match (planned.op, value) {
+            (Op::IsNull | Op::IsNotNull, v) => v,
+            (_, Value::Null) => return None,
+            (Op::In, Value::List(items)) if items.is_empty() => return None,
+            (_, v) => v,
+        };
+        quals.push(Qual { column: planned.column.clone(), op: planned.op, value });
+    }
+    let limit = state.plan.limit.as_ref().map(|PlannedLimit { count, offset }| {
+        let count = count.as_ref().and_then(|c| {
+            as_count(evaluate(state, node, c), "LIMIT", PgSqlErrorCode::ERRCODE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE)
+        });
+        let offset = offset.as_ref().and_then(|o| {
+            as_count(evaluate(state, node, o), "OFFSET", PgSqlErrorCode::ERRCODE_INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE)
+        });
+        Limit { count, offset: offset.unwrap_or(0) }
+    });
+    let request = ScanRequest { columns: state.plan.columns.clone(), quals, sorts: state.plan.sorts.clone(), limit };
+    Some((request, limit))
+}
+
+unsafe fn start(state: &mut ScanState, node: *mut pg_sys::ForeignScanState) {
+    let Some((request, limit)) = evaluate_request(state, node) else {
+        state.done = true;
+        return;
+    };
+    let split = limit.map(|l| l.split(state.foreign.handle.capabilities().supports_offset()));
+    if split.is_some_and(|s| s.emit == Some(0)) {
+        state.request = Some(request);
+        state.done = true;
+        return;
+    }
+    let http = state.http.clone().expect("scans run with a client");
+    let source = state.foreign.handle.scan(&request).or_raise();
+    let projector = Arc::new(Projector::new(&state.foreign.table, &request.columns).or_raise());
+    let settings = ScanSettings {
+        max_concurrency: http.settings().max_concurrency,
+        rows_needed: split.and_then(|s| s.source_rows),
+    };
+    state.scan = Some(Scan::start(catalog::runtime().handle(), http, source, projector, settings));
+    state.request = Some(request);
+    state.split = split;
+}
+
+unsafe fn clear_slot(slot: *mut pg_sys::TupleTableSlot) {
+    if let Some(clear) = (*(*slot).tts_ops).clear {
+        clear(slot);
+    }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn iterate_foreign_scan(node: *mut pg_sys::ForeignScanState) -> *mut pg_sys::TupleTableSlot {
+    let state = state(node);
+    let slot = (*node).ss.ss_ScanTupleSlot;
+    clear_slot(slot);
+    if state.scan.is_none() && !state.done && state.request.is_none() {
+        start(state, node);
+    }
+    loop {
+        if state.done {
+            return slot;
+        }
+        if state.row < state.block.rows() {
+            let row = state.row;
+            state.row += 1;
+            let split = state.split.unwrap_or(LimitSplit { source_rows: None, skip: 0, emit: None });
+            if state.skipped < split.skip {
+                state.skipped += 1;
+                continue;
+            }
+            if split.emit.is_some_and(|n| state.emitted >= n) {
+                state.stop();
+                state.done = true;
+                return slot;
+            }
+            fill_slot(state, slot, row);
+            state.emitted += 1;
+            return slot;
+        }
+        let Some(scan) = state.scan.as_mut() else {
+            state.done = true;
+            return slot;
+        };
+        match scan.next_block(WAIT_SLICE) {
+            Ok(Next::Block(block)) => {
+                state.block = block;
+                state.row = 0;
+            }
+            Ok(Next::Waiting) => {
+                pg_sys::check_for_interrupts!();
+            }
+            Ok(Next::Done) => {
+                state.stop();
+                state.done = true;
+            }
+            Err(e) => {
+                state.stop();
+                raise(e)
+            }
+        }
+    }
+}
+
+unsafe fn fill_slot(state: &mut ScanState, slot: *mut pg_sys::TupleTableSlot, row: usize) {
+    let natts = (*(*slot).tts_tupleDescriptor).natts as usize;
+    let values = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
+    let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
+    nulls.fill(true);
+    let context = RowContext {
+        table: CString::new(state.foreign.table.name.replace('\0', "")).unwrap_or_default(),
+        column: CString::default(),
+    };
+    let mut context = Box::new(context);
+    let mut callback = pg_sys::ErrorContextCallback {
+        previous: pg_sys::error_context_stack,
+        callback: Some(row_error_context),
+        arg: context.as_mut() as *mut RowContext as *mut _,
+    };
+    pg_sys::error_context_stack = &mut callback;
+    for (column, cell) in state.columns.iter_mut().zip(state.block.row(row)) {
+        if matches!(cell, Cell::Input(_) | Cell::Numeric(_) | Cell::Jsonb(_)) {
+            context.column = CString::new(column.name.replace('\0', "")).unwrap_or_default();
+        }
+        if let Some(datum) = column.datum(cell) {
+            values[column.slot] = datum;
+            nulls[column.slot] = false;
+        }
+    }
+    pg_sys::error_context_stack = callback.previous;
+    pg_sys::ExecStoreVirtualTuple(slot);
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn rescan_foreign_scan(node: *mut pg_sys::ForeignScanState) {
+    let state = state(node);
+    state.stop();
+    state.request = None;
+    state.split = None;
+    state.skipped = 0;
+    state.emitted = 0;
+    state.done = false;
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn end_foreign_scan(node: *mut pg_sys::ForeignScanState) {
+    if !(*node).fdw_state.is_null() {
+        state(node).stop();
+    }
+}
+
+unsafe fn explain_text(es: *mut pg_sys::ExplainState, label: &str, value: &str) {
+    let label = CString::new(label).expect("label");
+    let value = CString::new(value.replace('\0', "")).expect("NULs removed");
+    pg_sys::ExplainPropertyText(label.as_ptr(), value.as_ptr(), es);
+}
+
+unsafe fn explain_int(es: *mut pg_sys::ExplainState, label: &str, unit: Option<&str>, value: u64) {
+    let label = CString::new(label).expect("label");
+    let unit = unit.map(|u| CString::new(u).expect("unit"));
+    pg_sys::ExplainPropertyInteger(label.as_ptr(), unit.as_ref().map_or(std::ptr::null(), |u| u.as_ptr()), value as i64, es);
+}
+
+/// The request EXPLAIN shows before execution: values not known yet appear as their SQL (`$1`, `now()`).
+fn plan_time_request(plan: &ScanPlan) -> ScanRequest {
+    let known = |p: &Planned| match p {
+        Planned::Const(v) => v.clone(),
+        Planned::Expr { shown, .. } => Value::Text(shown.clone()),
+    };
+    let count = |p: &Option<Planned>| match p {
+        Some(Planned::Const(Value::Int(n))) => Some(*n as u64),
+        _ => None,
+    };
+    ScanRequest {
+        columns: plan.columns.clone(),
+        quals: plan.quals.iter().map(|q| Qual { column: q.column.clone(), op: q.op, value: known(&q.value) }).collect(),
+        sorts: plan.sorts.clone(),
+        limit: plan.limit.as_ref().map(|l| Limit { count: count(&l.count), offset: count(&l.offset).unwrap_or(0) }),
+    }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn explain_foreign_scan(node: *mut pg_sys::ForeignScanState, es: *mut pg_sys::ExplainState) {
+    let state = state(node);
+    explain_text(es, "Connector", state.foreign.connector.name());
+    if state.plan.upper {
+        explain_text(es, "Relations", &state.foreign.table.name);
+    }
+    let request = state.request.clone().unwrap_or_else(|| plan_time_request(&state.plan));
+    for line in state.foreign.handle.describe(&request) {
+        // Decoded for reading: `_sort=amount,id` rather than `_sort=amount%2Cid`.
+        let readable = percent_encoding::percent_decode_str(&line).decode_utf8_lossy().into_owned();
+        explain_text(es, "Remote request", &readable);
+    }
+    if (*es).verbose {
+        let pushed: Vec<&str> = state.plan.quals.iter().map(|q| q.shown.as_str()).collect();
+        explain_text(es, "Pushed conditions", &if pushed.is_empty() { "none".into() } else { pushed.join(" AND ") });
+        if !state.plan.sorts.is_empty() {
+            let sorts: Vec<String> = state.plan.sorts.iter().map(|s| s.to_string()).collect();
+            explain_text(es, "Pushed sort", &sorts.join(", "));
+        }
+        if let Some(limit) = &state.plan.limit {
+            // After execution the evaluated numbers, before it the planned values.
+            let evaluated = state.request.as_ref().and_then(|r| r.limit);
+            let count = match evaluated {
+                Some(l) => l.count.map(|n| n.to_string()),
+                None => limit.count.as_ref().map(Planned::shown),
+            };
+            let offset = match evaluated {
+                Some(l) => (l.offset > 0).then(|| l.offset.to_string()),
+                None => limit.offset.as_ref().map(Planned::shown),
+            };
+            let mut text = format!("LIMIT {}", count.unwrap_or_else(|| "ALL".into()));
+            if let Some(offset) = offset {
+                text.push_str(&format!(" OFFSET {offset}"));
+            }
+            explain_text(es, "Pushed limit", &text);
+        }
+    }
+    if (*es).analyze {
+        let c = state.counters();
+        explain_int(es, "Requests", None, c.requests);
+        explain_int(es, "Pages", None, c.pages);
+        explain_int(es, "Bytes", Some("bytes"), c.bytes);
+        explain_int(es, "Retries", None, c.retries);
+        explain_int(es, "Throttled", Some("ms"), c.throttled_us / 1000);
+    }
+}

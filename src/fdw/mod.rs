@@ -1,0 +1,79 @@
+//! The FDW layer: the only code that touches Postgres internals. It reads catalogs into
+//! `connector_core` values, plans pushdown, runs scans and reports errors; connectors never see `pg_sys`.
+
+pub mod catalog;
+mod datum;
+mod ddl;
+mod exec;
+pub mod pg;
+mod plan;
+
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+
+/// `connector_fdw.pushdown`: off makes Postgres evaluate every condition, sort and limit locally.
+pub static PUSHDOWN: GucSetting<bool> = GucSetting::<bool>::new(true);
+
+pub fn init() {
+    GucRegistry::define_bool_guc(
+        c"connector_fdw.pushdown",
+        c"Push conditions, sorts and limits down to providers.",
+        c"When off, connectors receive no conditions and Postgres evaluates everything locally (for diagnosis).",
+        &PUSHDOWN,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+}
+
+/// The `pg_finfo_` record that marks a C function as version-1 calling convention.
+macro_rules! v1_info {
+    ($finfo:ident) => {
+        #[no_mangle]
+        pub extern "C" fn $finfo() -> &'static pg_sys::Pg_finfo_record {
+            static INFO: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+            &INFO
+        }
+    };
+}
+
+v1_info!(pg_finfo_connector_fdw_handler);
+v1_info!(pg_finfo_connector_fdw_validator);
+v1_info!(pg_finfo_connector_fdw_ddl_check);
+
+unsafe fn arg(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> pg_sys::Datum {
+    (*fcinfo).args.as_slice((*fcinfo).nargs as usize)[n].value
+}
+
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn connector_fdw_handler(_fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    let routine = pg_sys::palloc0(std::mem::size_of::<pg_sys::FdwRoutine>()) as *mut pg_sys::FdwRoutine;
+    (*routine).type_ = pg_sys::NodeTag::T_FdwRoutine;
+    (*routine).GetForeignRelSize = Some(plan::get_foreign_rel_size);
+    (*routine).GetForeignPaths = Some(plan::get_foreign_paths);
+    (*routine).GetForeignPlan = Some(plan::get_foreign_plan);
+    (*routine).GetForeignUpperPaths = Some(plan::get_foreign_upper_paths);
+    (*routine).BeginForeignScan = Some(exec::begin_foreign_scan);
+    (*routine).IterateForeignScan = Some(exec::iterate_foreign_scan);
+    (*routine).ReScanForeignScan = Some(exec::rescan_foreign_scan);
+    (*routine).EndForeignScan = Some(exec::end_foreign_scan);
+    (*routine).ExplainForeignScan = Some(exec::explain_foreign_scan);
+    pg_sys::Datum::from(routine)
+}
+
+/// `connector_fdw_validator(options text[], catalog oid)`: takes raw datums because "no options" arrives
+/// as a zero datum that a typed array argument would dereference.
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn connector_fdw_validator(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    ddl::validate(arg(fcinfo, 0), pg_sys::Oid::from(arg(fcinfo, 1).value() as u32));
+    pg_sys::Datum::from(0)
+}
+
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn connector_fdw_ddl_check(_fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    ddl::check_ddl();
+    pg_sys::Datum::from(0)
+}

@@ -1,0 +1,99 @@
+//! Small bridges to Postgres internals used across the FDW layer: lists, option lists, SQLSTATEs and
+//! error reports. Everything here is `unsafe` glue; the callbacks build on it.
+
+use connector_core::options::OptionMap;
+use connector_core::Error;
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use std::ffi::{CStr, CString};
+
+/// The pointers held by a Postgres `List` of pointers.
+///
+/// # Safety
+/// `list` must be NIL or a valid pointer list whose elements are `*mut T`.
+pub unsafe fn list_ptrs<T>(list: *mut pg_sys::List) -> Vec<*mut T> {
+    if list.is_null() {
+        return Vec::new();
+    }
+    let len = (*list).length as usize;
+    (0..len).map(|i| (*(*list).elements.add(i)).ptr_value as *mut T).collect()
+}
+
+/// A Postgres list of the given pointers, allocated in the current memory context.
+pub unsafe fn make_list<T>(items: impl IntoIterator<Item = *mut T>) -> *mut pg_sys::List {
+    let mut list: *mut pg_sys::List = std::ptr::null_mut();
+    for item in items {
+        list = pg_sys::lappend(list, item.cast());
+    }
+    list
+}
+
+/// `DefElem` options (as catalogs store them) into a name → value map.
+pub unsafe fn options_to_map(list: *mut pg_sys::List) -> OptionMap {
+    list_ptrs::<pg_sys::DefElem>(list)
+        .into_iter()
+        .map(|def| {
+            let name = CStr::from_ptr((*def).defname).to_string_lossy().into_owned();
+            let value = CStr::from_ptr(pg_sys::defGetString(def)).to_string_lossy().into_owned();
+            (name, value)
+        })
+        .collect()
+}
+
+/// A palloc'd C string.
+pub fn pstrdup(text: &str) -> *mut std::ffi::c_char {
+    let c = CString::new(text.replace('\0', "")).expect("NULs removed");
+    unsafe { pg_sys::pstrdup(c.as_ptr()) }
+}
+
+pub fn cstr(ptr: *const std::ffi::c_char) -> String {
+    if ptr.is_null() {
+        String::new()
+    } else {
+        unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
+    }
+}
+
+/// A SQLSTATE like "HV00D" as Postgres' packed error code.
+pub fn sqlstate(code: &str) -> PgSqlErrorCode {
+    let packed = code
+        .bytes()
+        .take(5)
+        .enumerate()
+        .fold(0i32, |acc, (i, ch)| acc | ((((ch as i32) - ('0' as i32)) & 0x3F) << (6 * i)));
+    PgSqlErrorCode::from(packed)
+}
+
+/// Raise a connector error as a Postgres ERROR with its SQLSTATE, detail and hint.
+pub fn raise(error: Error) -> ! {
+    let mut report = pg_sys::panic::ErrorReport::new(sqlstate(error.kind.sqlstate()), error.message, "connector_fdw");
+    if let Some(detail) = error.detail {
+        report = report.set_detail(detail);
+    }
+    if let Some(hint) = error.hint {
+        report = report.set_hint(hint);
+    }
+    report.report(PgLogLevel::ERROR);
+    unreachable!("ERROR does not return")
+}
+
+/// Unwrap a connector result or raise it as a Postgres ERROR.
+pub trait OrRaise<T> {
+    fn or_raise(self) -> T;
+}
+
+impl<T> OrRaise<T> for Result<T, Error> {
+    fn or_raise(self) -> T {
+        self.unwrap_or_else(|e| raise(e))
+    }
+}
+
+/// Block every signal in the calling thread. Runtime threads call this as they start so that Postgres'
+/// signal handlers (query cancel, statement_timeout, shutdown) always run on the backend's own thread.
+pub fn block_signals_in_this_thread() {
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, std::ptr::null_mut());
+    }
+}

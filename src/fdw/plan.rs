@@ -1,0 +1,564 @@
+//! Planning: find the conditions, orderings and limits a connector could serve, let
+//! `connector_core::pushdown` decide, and hand the executor a serialized plan.
+//!
+//! Conditions of the form `column op value` (op one of = <> < <= > >=), `column IN (…)`/`= ANY(…)`,
+//! `column IS [NOT] NULL` and bare boolean columns are candidates. A value may be any expression without
+//! columns, volatile functions or subplans (constants, parameters, `now() - interval '1 day'`); non-constant
+//! values are evaluated when the scan starts. ORDER BY on plain columns becomes a presorted path; LIMIT and
+//! OFFSET are pushed through a path on the final upper relation, only when every condition was pushed and
+//! the query's order (if any) too.
+
+use super::catalog::{self, Foreign};
+use super::datum::datum_to_value;
+use super::pg::{cstr, list_ptrs, make_list, pstrdup, raise};
+use super::PUSHDOWN;
+use connector_core::model::{Op, Sort, Value};
+use connector_core::pushdown::{self, Candidate, Capabilities, Decision, Placement};
+use connector_core::Error;
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::PgMemoryContexts;
+use serde::{Deserialize, Serialize};
+
+/// A value a pushed condition or limit compares with: known at plan time, or an expression (index into
+/// the plan's `fdw_exprs`) evaluated when the scan starts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Planned {
+    Const(Value),
+    /// `shown` is the expression's SQL, for EXPLAIN before execution.
+    Expr { index: usize, shown: String },
+}
+
+impl Planned {
+    /// The value as EXPLAIN shows it before execution.
+    pub fn shown(&self) -> String {
+        match self {
+            Planned::Const(v) => v.to_sql(),
+            Planned::Expr { shown, .. } => shown.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannedQual {
+    pub column: String,
+    pub op: Op,
+    pub value: Planned,
+    /// The condition as EXPLAIN shows it.
+    pub shown: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannedLimit {
+    pub count: Option<Planned>,
+    pub offset: Option<Planned>,
+}
+
+/// Everything the executor needs, serialized into the ForeignScan's `fdw_private` (plans are copied and
+/// cached, so it must be plain data).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScanPlan {
+    pub relid: u32,
+    /// A scan of the final upper relation (scanrelid 0): the scan tuple is `fdw_scan_tlist`.
+    pub upper: bool,
+    /// Table column indexes to fetch, in projection order.
+    pub columns: Vec<usize>,
+    /// Scan-tuple position of each fetched column.
+    pub slots: Vec<usize>,
+    pub quals: Vec<PlannedQual>,
+    pub sorts: Vec<Sort>,
+    pub limit: Option<PlannedLimit>,
+}
+
+/// A restriction clause and, when it has a pushable shape, its parts.
+struct Condition {
+    rinfo: *mut pg_sys::RestrictInfo,
+    shape: Option<Shape>,
+}
+
+struct Shape {
+    column: String,
+    op: Op,
+    /// The value side; null for IS [NOT] NULL and bare boolean columns (whose value is in `fixed`).
+    value: *mut pg_sys::Expr,
+    fixed: Option<Value>,
+}
+
+/// Planner state of a base foreign relation, in `RelOptInfo.fdw_private`.
+pub struct RelState {
+    foreign: Foreign,
+    caps: Capabilities,
+    conditions: Vec<Condition>,
+    decision: Decision,
+    /// Table column indexes the query reads (output and local conditions).
+    columns: Vec<usize>,
+    /// The query's ORDER BY as sorts, when every key is a plain column the provider can sort by.
+    sorts: Vec<Sort>,
+    rows: f64,
+}
+
+/// Planner state of an upper relation we may scan: the base relation below it.
+struct UpperState {
+    base: *mut pg_sys::RelOptInfo,
+    ordered: bool,
+}
+
+const STARTUP_COST: f64 = 100.0;
+const ROW_COST: f64 = 0.01;
+const DEFAULT_ROWS: f64 = 1000.0;
+
+fn is_builtin(oid: pg_sys::Oid) -> bool {
+    oid.to_u32() < pg_sys::FirstGenbkiObjectId
+}
+
+unsafe fn strip_relabel(mut node: *mut pg_sys::Node) -> *mut pg_sys::Node {
+    while !node.is_null() && pgrx::is_a(node, pg_sys::NodeTag::T_RelabelType) {
+        node = (*(node as *mut pg_sys::RelabelType)).arg as *mut pg_sys::Node;
+    }
+    node
+}
+
+/// The table column a node refers to, if it is a plain column of this relation.
+unsafe fn own_column(node: *mut pg_sys::Node, rel: *mut pg_sys::RelOptInfo, foreign: &Foreign) -> Option<usize> {
+    let node = strip_relabel(node);
+    if node.is_null() || !pgrx::is_a(node, pg_sys::NodeTag::T_Var) {
+        return None;
+    }
+    let var = node as *mut pg_sys::Var;
+    let index = (*var).varattno as i64 - 1;
+    let ours = (*var).varno as u32 == (*rel).relid && (*var).varlevelsup == 0 && index >= 0;
+    (ours && foreign.attrs.get(index as usize).is_some_and(|a| !a.dropped)).then_some(index as usize)
+}
+
+/// An expression whose value is fixed for one scan.
+unsafe fn is_scan_constant(node: *mut pg_sys::Node) -> bool {
+    !pg_sys::contain_var_clause(node) && !pg_sys::contain_volatile_functions(node) && !pg_sys::contain_subplans(node)
+}
+
+unsafe fn operator(opno: pg_sys::Oid) -> Option<Op> {
+    if !is_builtin(opno) {
+        return None;
+    }
+    let name = pg_sys::get_opname(opno);
+    (!name.is_null()).then(|| Op::from_sql(&cstr(name))).flatten()
+}
+
+unsafe fn shape(clause: *mut pg_sys::Node, rel: *mut pg_sys::RelOptInfo, foreign: &Foreign) -> Option<Shape> {
+    let column_name = |i: usize| foreign.table.columns[i].name.clone();
+    let is_bool_column = |i: usize| foreign.attrs[i].type_oid == pg_sys::BOOLOID;
+    if pgrx::is_a(clause, pg_sys::NodeTag::T_OpExpr) {
+        let op_expr = clause as *mut pg_sys::OpExpr;
+        let args = list_ptrs::<pg_sys::Node>((*op_expr).args);
+        let op = operator((*op_expr).opno)?;
+        if args.len() != 2 {
+            return None;
+        }
+        if let Some(i) = own_column(args[0], rel, foreign) {
+            if is_scan_constant(args[1]) {
+                return Some(Shape { column: column_name(i), op, value: args[1] as _, fixed: None });
+            }
+        }
+        if let Some(i) = own_column(args[1], rel, foreign) {
+            if is_scan_constant(args[0]) {
+                return Some(Shape { column: column_name(i), op: op.commuted(), value: args[0] as _, fixed: None });
+            }
+        }
+        return None;
+    }
+    if pgrx::is_a(clause, pg_sys::NodeTag::T_ScalarArrayOpExpr) {
+        let sa = clause as *mut pg_sys::ScalarArrayOpExpr;
+        let args = list_ptrs::<pg_sys::Node>((*sa).args);
+        if !(*sa).useOr || args.len() != 2 || operator((*sa).opno) != Some(Op::Eq) {
+            return None;
+        }
+        let i = own_column(args[0], rel, foreign)?;
+        return is_scan_constant(args[1]).then(|| Shape { column: column_name(i), op: Op::In, value: args[1] as _, fixed: None });
+    }
+    if pgrx::is_a(clause, pg_sys::NodeTag::T_NullTest) {
+        let test = clause as *mut pg_sys::NullTest;
+        if (*test).argisrow {
+            return None;
+        }
+        let i = own_column((*test).arg as _, rel, foreign)?;
+        let op = if (*test).nulltesttype == pg_sys::NullTestType::IS_NULL { Op::IsNull } else { Op::IsNotNull };
+        return Some(Shape { column: column_name(i), op, value: std::ptr::null_mut(), fixed: Some(Value::Null) });
+    }
+    if let Some(i) = own_column(clause, rel, foreign) {
+        return is_bool_column(i).then(|| Shape { column: column_name(i), op: Op::Eq, value: std::ptr::null_mut(), fixed: Some(Value::Bool(true)) });
+    }
+    if pgrx::is_a(clause, pg_sys::NodeTag::T_BoolExpr) {
+        let b = clause as *mut pg_sys::BoolExpr;
+        let args = list_ptrs::<pg_sys::Node>((*b).args);
+        if (*b).boolop == pg_sys::BoolExprType::NOT_EXPR && args.len() == 1 {
+            let i = own_column(args[0], rel, foreign)?;
+            return is_bool_column(i).then(|| Shape { column: column_name(i), op: Op::Eq, value: std::ptr::null_mut(), fixed: Some(Value::Bool(false)) });
+        }
+    }
+    None
+}
+
+/// The query's ORDER BY as sorts on this relation's columns, if every key is a plain column ordered by its
+/// type's default btree operators (so the provider's ordering can mean the same).
+unsafe fn query_sorts(root: *mut pg_sys::PlannerInfo, rel: *mut pg_sys::RelOptInfo, foreign: &Foreign) -> Vec<Sort> {
+    let mut sorts = Vec::new();
+    for pathkey in list_ptrs::<pg_sys::PathKey>((*root).query_pathkeys) {
+        let ec = (*pathkey).pk_eclass;
+        if (*ec).ec_has_volatile {
+            return Vec::new();
+        }
+        let collation = (*ec).ec_collation;
+        if collation != pg_sys::InvalidOid && collation != pg_sys::DEFAULT_COLLATION_OID && collation != pg_sys::C_COLLATION_OID {
+            return Vec::new();
+        }
+        let member = list_ptrs::<pg_sys::EquivalenceMember>((*ec).ec_members)
+            .into_iter()
+            .find_map(|em| own_column((*em).em_expr as _, rel, foreign).map(|i| (i, em)));
+        let Some((index, em)) = member else { return Vec::new() };
+        let type_oid = pg_sys::exprType((*em).em_expr as _);
+        let opclass = pg_sys::GetDefaultOpClass(type_oid, pg_sys::BTREE_AM_OID);
+        if opclass == pg_sys::InvalidOid || pg_sys::get_opclass_family(opclass) != (*pathkey).pk_opfamily {
+            return Vec::new();
+        }
+        let desc = match (*pathkey).pk_strategy as u32 {
+            pg_sys::BTLessStrategyNumber => false,
+            pg_sys::BTGreaterStrategyNumber => true,
+            _ => return Vec::new(),
+        };
+        sorts.push(Sort { column: foreign.table.columns[index].name.clone(), desc, nulls_first: (*pathkey).pk_nulls_first });
+    }
+    sorts
+}
+
+/// Table column indexes referenced by `node` (all columns for a whole-row reference).
+unsafe fn columns_used(node: *mut pg_sys::Node, relid: u32, all: usize, into: &mut Vec<usize>) {
+    let mut set: *mut pg_sys::Bitmapset = std::ptr::null_mut();
+    pg_sys::pull_varattnos(node, relid, &mut set);
+    let mut member = -1;
+    loop {
+        member = pg_sys::bms_next_member(set, member);
+        if member < 0 {
+            break;
+        }
+        let attno = member + pg_sys::FirstLowInvalidHeapAttributeNumber;
+        if attno == 0 {
+            into.extend(0..all);
+        } else if attno > 0 {
+            into.push(attno as usize - 1);
+        }
+    }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn get_foreign_rel_size(
+    root: *mut pg_sys::PlannerInfo,
+    rel: *mut pg_sys::RelOptInfo,
+    relid: pg_sys::Oid,
+) {
+    let foreign = catalog::load(relid);
+    let caps = foreign.handle.capabilities();
+    let conditions: Vec<Condition> = list_ptrs::<pg_sys::RestrictInfo>((*rel).baserestrictinfo)
+        .into_iter()
+        .map(|rinfo| Condition { rinfo, shape: shape((*rinfo).clause as _, rel, &foreign) })
+        .collect();
+    let candidates: Vec<Option<Candidate>> =
+        conditions.iter().map(|c| c.shape.as_ref().map(|s| Candidate { column: s.column.clone(), op: s.op })).collect();
+    let sorts = query_sorts(root, rel, &foreign);
+    let has_order = !(*root).query_pathkeys.is_null();
+    let decision = pushdown::decide(&caps, &candidates, &sorts, has_order, PUSHDOWN.get());
+    let pushed: Vec<Candidate> = candidates
+        .iter()
+        .zip(&decision.placements)
+        .filter(|(_, p)| **p != Placement::Local)
+        .filter_map(|(c, _)| c.clone())
+        .collect();
+    if let Some(requirement) = pushdown::unmet_requirement(&caps, &pushed) {
+        raise(Error::new(connector_core::ErrorKind::MissingCondition, requirement.message.clone()));
+    }
+    let relid_index = (*rel).relid;
+    let all = foreign.table.columns.len();
+    let mut columns = Vec::new();
+    columns_used((*(*rel).reltarget).exprs as _, relid_index, all, &mut columns);
+    for (condition, placement) in conditions.iter().zip(&decision.placements) {
+        if *placement != Placement::Remote {
+            columns_used((*condition.rinfo).clause as _, relid_index, all, &mut columns);
+        }
+    }
+    columns.sort_unstable();
+    columns.dedup();
+    columns.retain(|&i| !foreign.attrs[i].dropped);
+    let selectivity = pg_sys::clauselist_selectivity(root, (*rel).baserestrictinfo, 0, pg_sys::JoinType::JOIN_INNER, std::ptr::null_mut());
+    let rows = (DEFAULT_ROWS * selectivity).max(1.0);
+    (*rel).rows = rows;
+    let sorts = if decision.sort_pushed { sorts } else { Vec::new() };
+    let state = RelState { foreign, caps, conditions, decision, columns, sorts, rows };
+    (*rel).fdw_private = PgMemoryContexts::CurrentMemoryContext.leak_and_drop_on_delete(state) as *mut _;
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn get_foreign_paths(
+    root: *mut pg_sys::PlannerInfo,
+    rel: *mut pg_sys::RelOptInfo,
+    _relid: pg_sys::Oid,
+) {
+    let state = &*((*rel).fdw_private as *mut RelState);
+    let total = STARTUP_COST + state.rows * ROW_COST;
+    let path = pg_sys::create_foreignscan_path(
+        root,
+        rel,
+        std::ptr::null_mut(),
+        state.rows,
+        STARTUP_COST,
+        total,
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+    );
+    pg_sys::add_path(rel, path as _);
+    if !state.sorts.is_empty() {
+        // Presorted by the provider: the planner can drop its Sort node.
+        let sorted = pg_sys::create_foreignscan_path(
+            root,
+            rel,
+            std::ptr::null_mut(),
+            state.rows,
+            STARTUP_COST,
+            total,
+            (*root).query_pathkeys,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
+        pg_sys::add_path(rel, sorted as _);
+    }
+}
+
+/// Whether a LIMIT/OFFSET expression can be evaluated when the scan starts.
+unsafe fn limit_expr_ok(node: *mut pg_sys::Node) -> bool {
+    node.is_null() || is_scan_constant(node)
+}
+
+/// Whether the final target needs only plain columns of the base relation (no whole-row or system
+/// columns), which a scan tuple can carry.
+unsafe fn final_target_ok(target: *mut pg_sys::PathTarget) -> bool {
+    let vars = pg_sys::pull_var_clause((*target).exprs as _, pg_sys::PVC_RECURSE_PLACEHOLDERS as i32);
+    list_ptrs::<pg_sys::Node>(vars)
+        .into_iter()
+        .all(|v| pgrx::is_a(v, pg_sys::NodeTag::T_Var) && (*(v as *mut pg_sys::Var)).varattno > 0)
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn get_foreign_upper_paths(
+    root: *mut pg_sys::PlannerInfo,
+    stage: pg_sys::UpperRelationKind::Type,
+    input: *mut pg_sys::RelOptInfo,
+    output: *mut pg_sys::RelOptInfo,
+    extra: *mut std::ffi::c_void,
+) {
+    if !PUSHDOWN.get() || (*input).fdw_private.is_null() || !(*output).fdw_private.is_null() {
+        return;
+    }
+    let input_is_base = (*input).reloptkind == pg_sys::RelOptKind::RELOPT_BASEREL;
+    match stage {
+        pg_sys::UpperRelationKind::UPPERREL_ORDERED if input_is_base => {
+            // The presorted base path already carries the order; remember the base relation so the final
+            // stage can push a LIMIT below this ordering.
+            let state = &*((*input).fdw_private as *mut RelState);
+            if !state.sorts.is_empty() {
+                let upper = UpperState { base: input, ordered: true };
+                (*output).fdw_private = PgMemoryContexts::CurrentMemoryContext.leak_and_drop_on_delete(upper) as *mut _;
+            }
+        }
+        pg_sys::UpperRelationKind::UPPERREL_FINAL => {
+            let (base, ordered) = if input_is_base {
+                (input, false)
+            } else if (*input).reloptkind == pg_sys::RelOptKind::RELOPT_UPPER_REL {
+                let upper = &*((*input).fdw_private as *mut UpperState);
+                (upper.base, upper.ordered)
+            } else {
+                return;
+            };
+            add_final_path(root, base, ordered, output, extra as *mut pg_sys::FinalPathExtraData);
+        }
+        _ => {}
+    }
+}
+
+unsafe fn add_final_path(
+    root: *mut pg_sys::PlannerInfo,
+    base: *mut pg_sys::RelOptInfo,
+    ordered: bool,
+    output: *mut pg_sys::RelOptInfo,
+    extra: *mut pg_sys::FinalPathExtraData,
+) {
+    let parse = (*root).parse;
+    let state = &*((*base).fdw_private as *mut RelState);
+    let target = (*root).upper_targets[pg_sys::UpperRelationKind::UPPERREL_FINAL as usize];
+    let eligible = !extra.is_null()
+        && (*extra).limit_needed
+        && (*parse).commandType == pg_sys::CmdType::CMD_SELECT
+        && (*parse).rowMarks.is_null()
+        && !(*parse).hasTargetSRFs
+        && (*parse).limitOption != pg_sys::LimitOption::LIMIT_OPTION_WITH_TIES
+        && ((*parse).sortClause.is_null() || ordered)
+        && state.decision.limit_pushable
+        && state.caps.supports_limit()
+        && limit_expr_ok((*parse).limitCount)
+        && limit_expr_ok((*parse).limitOffset)
+        && final_target_ok(target);
+    if !eligible {
+        return;
+    }
+    let rows = match (*extra).count_est {
+        n if n > 0 => (n as f64).min(state.rows),
+        _ => state.rows,
+    };
+    // Cheaper than a Limit above the base scan, which has to fetch more than it returns.
+    let path = pg_sys::create_foreign_upper_path(
+        root,
+        output,
+        target,
+        rows,
+        STARTUP_COST * 0.5,
+        STARTUP_COST * 0.5 + rows * ROW_COST,
+        if ordered { (*root).sort_pathkeys } else { std::ptr::null_mut() },
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+    );
+    let upper = UpperState { base, ordered };
+    (*output).fdw_private = PgMemoryContexts::CurrentMemoryContext.leak_and_drop_on_delete(upper) as *mut _;
+    pg_sys::add_path(output, path as _);
+}
+
+/// Collects the expressions evaluated at scan start into `fdw_exprs`.
+struct Exprs {
+    list: Vec<*mut pg_sys::Expr>,
+}
+
+impl Exprs {
+    /// A plan-time value for constants, else an index into `fdw_exprs`.
+    unsafe fn plan(&mut self, expr: *mut pg_sys::Expr) -> Planned {
+        let node = strip_relabel(expr as _);
+        if pgrx::is_a(node, pg_sys::NodeTag::T_Const) {
+            let c = node as *mut pg_sys::Const;
+            return Planned::Const(datum_to_value((*c).constvalue, (*c).constisnull, (*c).consttype));
+        }
+        self.list.push(expr);
+        Planned::Expr { index: self.list.len() - 1, shown: deparse(expr) }
+    }
+}
+
+unsafe fn deparse(expr: *mut pg_sys::Expr) -> String {
+    cstr(pg_sys::deparse_expression(expr as _, std::ptr::null_mut(), false, false))
+}
+
+unsafe fn planned_qual(shape: &Shape, exprs: &mut Exprs) -> PlannedQual {
+    let value = match &shape.fixed {
+        Some(v) => Planned::Const(v.clone()),
+        None => exprs.plan(shape.value),
+    };
+    let shown = match &value {
+        Planned::Const(v) => connector_core::model::Qual { column: shape.column.clone(), op: shape.op, value: v.clone() }.to_string(),
+        Planned::Expr { shown, .. } => {
+            let op = if shape.op == Op::In { "= ANY" } else { shape.op.sql() };
+            format!("{} {op} {shown}", connector_core::model::quote_ident(&shape.column))
+        }
+    };
+    PlannedQual { column: shape.column.clone(), op: shape.op, value, shown }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn get_foreign_plan(
+    root: *mut pg_sys::PlannerInfo,
+    rel: *mut pg_sys::RelOptInfo,
+    _relid: pg_sys::Oid,
+    best_path: *mut pg_sys::ForeignPath,
+    tlist: *mut pg_sys::List,
+    scan_clauses: *mut pg_sys::List,
+    outer_plan: *mut pg_sys::Plan,
+) -> *mut pg_sys::ForeignScan {
+    let upper = (*rel).reloptkind == pg_sys::RelOptKind::RELOPT_UPPER_REL;
+    let (base, ordered) = if upper {
+        let u = &*((*rel).fdw_private as *mut UpperState);
+        (u.base, u.ordered)
+    } else {
+        (rel, !(*best_path).path.pathkeys.is_null())
+    };
+    let state = &*((*base).fdw_private as *mut RelState);
+    let mut exprs = Exprs { list: Vec::new() };
+    let mut quals = Vec::new();
+    let mut local = Vec::new();
+    for (condition, placement) in state.conditions.iter().zip(&state.decision.placements) {
+        if *placement != Placement::Local {
+            quals.push(planned_qual(condition.shape.as_ref().expect("pushed conditions have a shape"), &mut exprs));
+        }
+        if *placement != Placement::Remote {
+            local.push(condition.rinfo);
+        }
+    }
+    let sorts = if ordered { state.sorts.clone() } else { Vec::new() };
+    let (scan_relid, columns, slots, scan_tlist, local_clauses, limit);
+    if upper {
+        let parse = (*root).parse;
+        let plan_limit = |node: *mut pg_sys::Node, exprs: &mut Exprs| (!node.is_null()).then(|| exprs.plan(node as _));
+        limit = Some(PlannedLimit {
+            count: plan_limit((*parse).limitCount, &mut exprs),
+            offset: plan_limit((*parse).limitOffset, &mut exprs),
+        });
+        // The scan tuple holds each base column the final target uses, once.
+        let vars = pg_sys::pull_var_clause(tlist as _, pg_sys::PVC_RECURSE_PLACEHOLDERS as i32);
+        let mut seen: Vec<(usize, *mut pg_sys::Var)> = Vec::new();
+        for var in list_ptrs::<pg_sys::Var>(vars) {
+            let index = (*var).varattno as usize - 1;
+            if !seen.iter().any(|(i, _)| *i == index) {
+                seen.push((index, var));
+            }
+        }
+        let entries = seen
+            .iter()
+            .enumerate()
+            .map(|(position, (_, var))| pg_sys::makeTargetEntry(*var as _, (position + 1) as i16, std::ptr::null_mut(), false));
+        scan_tlist = make_list(entries);
+        columns = seen.iter().map(|(i, _)| *i).collect::<Vec<_>>();
+        slots = (0..columns.len()).collect();
+        scan_relid = 0;
+        local_clauses = std::ptr::null_mut();
+    } else {
+        limit = None;
+        columns = state.columns.clone();
+        slots = columns.clone();
+        scan_tlist = std::ptr::null_mut();
+        scan_relid = (*rel).relid;
+        let kept: Vec<*mut pg_sys::RestrictInfo> = list_ptrs::<pg_sys::RestrictInfo>(scan_clauses)
+            .into_iter()
+            .filter(|r| !(**r).pseudoconstant && (local.contains(r) || !state.conditions.iter().any(|c| c.rinfo == *r)))
+            .collect();
+        local_clauses = pg_sys::extract_actual_clauses(make_list(kept), false);
+    }
+    let plan = ScanPlan { relid: state.foreign_relid(), upper, columns, slots, quals, sorts, limit };
+    let json = serde_json::to_string(&plan).expect("plans serialize");
+    let private = make_list([pg_sys::makeString(pstrdup(&json))]);
+    pg_sys::make_foreignscan(
+        tlist,
+        local_clauses,
+        scan_relid,
+        make_list(exprs.list),
+        private,
+        scan_tlist,
+        std::ptr::null_mut(),
+        outer_plan,
+    )
+}
+
+impl RelState {
+    fn foreign_relid(&self) -> u32 {
+        self.foreign.relid.to_u32()
+    }
+}
+
+/// The plan from a ForeignScan's `fdw_private`.
+pub unsafe fn scan_plan(private: *mut pg_sys::List) -> ScanPlan {
+    let strings = list_ptrs::<pg_sys::String>(private);
+    let json = strings.first().map(|s| cstr((**s).sval)).unwrap_or_default();
+    serde_json::from_str(&json).unwrap_or_else(|e| raise(Error::internal(format!("corrupt connector_fdw plan: {e}"))))
+}

@@ -1,0 +1,34 @@
+//! connector_fdw: foreign tables over REST/GraphQL APIs, SaaS providers and files.
+//!
+//! Connector logic lives in the `connector_core` crate (plain Rust, tested without Postgres); this crate
+//! is the Postgres side: the FDW callbacks, catalogs, SQL functions and settings.
+
+use pgrx::prelude::*;
+
+::pgrx::pg_module_magic!(name, version);
+
+mod fdw;
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    fdw::init();
+}
+
+extension_sql!(
+    r#"
+CREATE FUNCTION connector_fdw_handler() RETURNS fdw_handler
+    AS 'MODULE_PATHNAME', 'connector_fdw_handler' LANGUAGE C STRICT;
+CREATE FUNCTION connector_fdw_validator(text[], oid) RETURNS void
+    AS 'MODULE_PATHNAME', 'connector_fdw_validator' LANGUAGE C STRICT;
+CREATE FOREIGN DATA WRAPPER connector_fdw HANDLER connector_fdw_handler VALIDATOR connector_fdw_validator;
+
+-- Table and column options depend on the server's connector, which the validator cannot see:
+-- they are checked when the command ends.
+CREATE FUNCTION ddl_check() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'connector_fdw_ddl_check' LANGUAGE C;
+CREATE EVENT TRIGGER connector_fdw_ddl_check ON ddl_command_end
+    WHEN TAG IN ('CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE', 'IMPORT FOREIGN SCHEMA', 'ALTER SERVER')
+    EXECUTE FUNCTION ddl_check();
+"#,
+    name = "connector_fdw_objects"
+);

@@ -1,0 +1,41 @@
+# SQL tests in pg_regress style: each tests/sql/NAME.sql runs in a fresh database through
+# `psql -X -a -q`, and its output must equal tests/expected/NAME.out. Sourced by scripts/test.sh, which
+# has started the cluster (PGHOST/PGPORT) and the mock API (MOCK_URL).
+#
+# psql variables given to every test: :'mock' (the mock API's URL), :'data' (a directory of test files
+# readable by the server) and :'tests' (tests/ itself). Output has the mock's URL replaced by
+# http://mock so expected files do not depend on the port.
+
+run_sql_tests() {
+  local results="$ROOT/tests/results" failed=() names=()
+  rm -rf "$results"; mkdir -p "$results"
+  local data="$CLUSTER_DIR/files"
+  cp -r "$ROOT/tests/data" "$data"
+  chown -R postgres:postgres "$data"
+  if [ $# -gt 0 ]; then names=("$@"); else
+    for f in "$ROOT"/tests/sql/*.sql; do names+=("$(basename "$f" .sql)"); done
+  fi
+  for name in "${names[@]}"; do
+    local sql="$ROOT/tests/sql/$name.sql" out="$results/$name.out" expected="$ROOT/tests/expected/$name.out"
+    [ -f "$sql" ] || die "no test $sql"
+    psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS \"test_$name\"" -c "CREATE DATABASE \"test_$name\"" >/dev/null
+    local start=$SECONDS
+    PGTZ=UTC PGDATESTYLE=ISO PGAPPNAME=regress psql -X -a -q -d "test_$name" \
+      -v mock="$MOCK_URL" -v data="$data" -v tests="$ROOT/tests" <"$sql" >"$out.raw" 2>&1 || true
+    sed -e "s#$MOCK_URL#http://mock#g" -e "s#$data#DATA#g" "$out.raw" >"$out" && rm -f "$out.raw"
+    if [ -n "${ACCEPT:-}" ]; then cp "$out" "$expected"; fi
+    if [ -f "$expected" ] && diff -u "$expected" "$out" >"$results/$name.diff"; then
+      rm -f "$results/$name.diff"
+      printf '  %-28s ok    (%ss)\n' "$name" $((SECONDS - start))
+    else
+      [ -f "$expected" ] || echo "(no expected output)" >"$results/$name.diff"
+      printf '  %-28s FAILED (%ss)\n' "$name" $((SECONDS - start))
+      failed+=("$name")
+    fi
+  done
+  if [ ${#failed[@]} -gt 0 ]; then
+    for name in "${failed[@]}"; do echo "--- $name"; head -n 80 "$results/$name.diff"; done
+    die "${#failed[@]} of ${#names[@]} SQL tests failed: ${failed[*]} (diffs in tests/results/)"
+  fi
+  log "all ${#names[@]} SQL tests passed"
+}
