@@ -67,7 +67,9 @@ start_cluster() {
     echo "timezone = 'UTC'"
     for line in "$@"; do echo "$line"; done
   } >>"$CLUSTER_DIR/data/postgresql.conf"
-  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w start >/dev/null \
+  # Without RUST_BACKTRACE: pgrx would append a Rust backtrace to errors Postgres raises inside Rust code.
+  runuser -u postgres -- env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE \
+    "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w start >/dev/null \
     || { cat "$CLUSTER_DIR/server.log"; die "PostgreSQL did not start"; }
   export PGHOST=127.0.0.1 PGPORT PGUSER=postgres
   log "PostgreSQL 15 on 127.0.0.1:$PGPORT (data in $CLUSTER_DIR)"

@@ -10,7 +10,7 @@ run_sql_tests() {
   local results="$ROOT/tests/results" failed=() names=()
   rm -rf "$results"; mkdir -p "$results"
   local data="$CLUSTER_DIR/files"
-  cp -r "$ROOT/tests/data" "$data"
+  rm -rf "$data"; cp -r "$ROOT/tests/data" "$data"
   chown -R postgres:postgres "$data"
   if [ $# -gt 0 ]; then names=("$@"); else
     for f in "$ROOT"/tests/sql/*.sql; do names+=("$(basename "$f" .sql)"); done

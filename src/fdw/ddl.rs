@@ -7,7 +7,8 @@
 //! triggers were off.
 
 use super::catalog;
-use super::pg::{options_to_map, OrRaise};
+use super::pg::{options_to_map, raise, OrRaise};
+use connector_core::{Error, ErrorKind};
 use connector_core::connectors::{self, ServerDef};
 use connector_core::options::{self, OptionMap, Scope};
 use pgrx::pg_sys;
@@ -34,7 +35,8 @@ unsafe fn is_ours(server_oid: pg_sys::Oid) -> bool {
     super::pg::cstr(pg_sys::get_func_name((*wrapper).fdwhandler)) == "connector_fdw_handler"
 }
 
-unsafe fn check_table(relid: pg_sys::Oid) {
+/// Check one foreign table; `context` says why it is checked when that is not the command's own table.
+unsafe fn check_table(relid: pg_sys::Oid, context: Option<&str>) {
     if pg_sys::get_rel_relkind(relid) != pg_sys::RELKIND_FOREIGN_TABLE as std::ffi::c_char {
         return;
     }
@@ -43,7 +45,22 @@ unsafe fn check_table(relid: pg_sys::Oid) {
         return;
     }
     let server = catalog::server_def(server_oid);
-    connectors::validate_table(&server, &table).or_raise();
+    connectors::validate_table(&server, &table)
+        .map_err(|e| match context {
+            Some(context) => e.with_detail(format!("{context}: foreign table \"{}\" does not fit", table.name)),
+            None => e,
+        })
+        .or_raise();
+    let reads_files = connectors::for_server(&server).map(|c| c.reads_server_files(&table)).unwrap_or(false);
+    let allowed = pg_sys::superuser()
+        || pg_sys::has_privs_of_role(pg_sys::GetUserId(), pg_sys::Oid::from(pg_sys::ROLE_PG_READ_SERVER_FILES));
+    if reads_files && !allowed {
+        raise(Error::new(
+            ErrorKind::InsufficientPrivilege,
+            format!("only superusers or members of pg_read_server_files may give foreign table \"{}\" a server file path", table.name),
+        )
+        .with_hint("Use the \"url\" option to read over HTTP, or ask an administrator to create the table."));
+    }
 }
 
 /// Event trigger at `ddl_command_end`: check every foreign table the command created or altered, and all
@@ -64,7 +81,7 @@ pub unsafe fn check_ddl() {
     });
     for (objid, object_type) in objects {
         match object_type.as_str() {
-            "foreign table" | "table column" => check_table(objid),
+            "foreign table" | "table column" => check_table(objid, None),
             "server" if is_ours(objid) => {
                 let tables: Vec<pg_sys::Oid> = Spi::connect(|client| {
                     client
@@ -72,8 +89,9 @@ pub unsafe fn check_ddl() {
                         .map(|rows| rows.filter_map(|r| r.get::<pg_sys::Oid>(1).ok().flatten()).collect())
                         .unwrap_or_default()
                 });
+                let context = format!("after altering server \"{}\"", catalog::server_def(objid).name);
                 for relid in tables {
-                    check_table(relid);
+                    check_table(relid, Some(&context));
                 }
             }
             _ => {}

@@ -4,7 +4,7 @@
 
 use super::catalog::{self, Foreign};
 use super::datum::{datum_to_value, OutColumn};
-use super::pg::{list_ptrs, raise, OrRaise};
+use super::pg::{cstr, list_ptrs, raise, OrRaise};
 use super::plan::{scan_plan, Planned, PlannedLimit, ScanPlan};
 use connector_core::convert::Cell;
 use connector_core::http::{CounterSnapshot, Http};
@@ -63,22 +63,6 @@ impl ScanState {
         self.block = Block::default();
         self.row = 0;
     }
-}
-
-/// Context for errors raised by Postgres' input functions while a row is built.
-struct RowContext {
-    table: CString,
-    column: CString,
-}
-
-extern "C-unwind" {
-    fn errcontext_msg(fmt: *const std::ffi::c_char, ...) -> std::ffi::c_int;
-}
-
-unsafe extern "C-unwind" fn row_error_context(arg: *mut std::ffi::c_void) {
-    let context = &*(arg as *const RowContext);
-    pg_sys::set_errcontext_domain(std::ptr::null());
-    errcontext_msg(c"column \"%s\" of foreign table \"%s\"".as_ptr(), context.column.as_ptr(), context.table.as_ptr());
 }
 
 unsafe fn state<'a>(node: *mut pg_sys::ForeignScanState) -> &'a mut ScanState {
@@ -152,7 +136,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignSca
 unsafe fn evaluate(state: &ScanState, node: *mut pg_sys::ForeignScanState, planned: &Planned) -> Value {
     match planned {
         Planned::Const(v) => v.clone(),
-        Planned::Expr { index, .. } => {
+        Planned::Expr(index) => {
             let expr_state = state.exprs[*index];
             let econtext = (*node).ss.ps.ps_ExprContext;
             let mut is_null = false;
@@ -288,27 +272,43 @@ unsafe fn fill_slot(state: &mut ScanState, slot: *mut pg_sys::TupleTableSlot, ro
     let values = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
     let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
     nulls.fill(true);
-    let context = RowContext {
-        table: CString::new(state.foreign.table.name.replace('\0', "")).unwrap_or_default(),
-        column: CString::default(),
-    };
-    let mut context = Box::new(context);
-    let mut callback = pg_sys::ErrorContextCallback {
-        previous: pg_sys::error_context_stack,
-        callback: Some(row_error_context),
-        arg: context.as_mut() as *mut RowContext as *mut _,
-    };
-    pg_sys::error_context_stack = &mut callback;
+    let table = &state.foreign.table.name;
     for (column, cell) in state.columns.iter_mut().zip(state.block.row(row)) {
-        if matches!(cell, Cell::Input(_) | Cell::Numeric(_) | Cell::Jsonb(_)) {
-            context.column = CString::new(column.name.replace('\0', "")).unwrap_or_default();
-        }
-        if let Some(datum) = column.datum(cell) {
+        let datum = if matches!(cell, Cell::Input(_) | Cell::Numeric(_) | Cell::Jsonb(_)) {
+            // Postgres' input functions raise their own errors; say which value they were reading.
+            let name = column.name.clone();
+            let column = std::panic::AssertUnwindSafe(&mut *column);
+            PgTryBuilder::new(move || {
+                let column = column;
+                column.0.datum(cell)
+            })
+            .catch_others(|caught| match caught {
+                pg_sys::panic::CaughtError::PostgresError(report) => {
+                    let mut again = pg_sys::panic::ErrorReport::new(
+                        report.sql_error_code(),
+                        format!("column \"{name}\" of foreign table \"{table}\": {}", report.message()),
+                        "connector_fdw",
+                    );
+                    if let Some(detail) = report.detail() {
+                        again = again.set_detail(detail.to_string());
+                    }
+                    if let Some(hint) = report.hint() {
+                        again = again.set_hint(hint.to_string());
+                    }
+                    again.report(PgLogLevel::ERROR);
+                    unreachable!("ERROR does not return")
+                }
+                other => other.rethrow(),
+            })
+            .execute()
+        } else {
+            column.datum(cell)
+        };
+        if let Some(datum) = datum {
             values[column.slot] = datum;
             nulls[column.slot] = false;
         }
     }
-    pg_sys::error_context_stack = callback.previous;
     pg_sys::ExecStoreVirtualTuple(slot);
 }
 
@@ -342,11 +342,30 @@ unsafe fn explain_int(es: *mut pg_sys::ExplainState, label: &str, unit: Option<&
     pg_sys::ExplainPropertyInteger(label.as_ptr(), unit.as_ref().map_or(std::ptr::null(), |u| u.as_ptr()), value as i64, es);
 }
 
-/// The request EXPLAIN shows before execution: values not known yet appear as their SQL (`$1`, `now()`).
-fn plan_time_request(plan: &ScanPlan) -> ScanRequest {
+/// The SQL of each value evaluated at scan start (`$1`, `now() - '1 day'::interval`), deparsed in
+/// EXPLAIN's context for this node so parameters of outer plans print as Postgres prints them.
+unsafe fn expression_texts(node: *mut pg_sys::ForeignScanState, es: *mut pg_sys::ExplainState) -> Vec<String> {
+    let plan = (*node).ss.ps.plan;
+    let context = pg_sys::set_deparse_context_plan((*es).deparse_cxt, plan, std::ptr::null_mut());
+    list_ptrs::<pg_sys::Node>((*(plan as *mut pg_sys::ForeignScan)).fdw_exprs)
+        .into_iter()
+        .map(|expr| cstr(pg_sys::deparse_expression(expr, context, false, false)))
+        .collect()
+}
+
+/// A planned value as SQL text.
+fn value_sql(planned: &Planned, texts: &[String]) -> String {
+    match planned {
+        Planned::Const(v) => v.to_sql(),
+        Planned::Expr(index) => texts.get(*index).cloned().unwrap_or_else(|| "?".into()),
+    }
+}
+
+/// The request EXPLAIN shows before execution: values not known yet appear as their SQL.
+fn plan_time_request(plan: &ScanPlan, texts: &[String]) -> ScanRequest {
     let known = |p: &Planned| match p {
         Planned::Const(v) => v.clone(),
-        Planned::Expr { shown, .. } => Value::Text(shown.clone()),
+        Planned::Expr(_) => Value::Text(value_sql(p, texts)),
     };
     let count = |p: &Option<Planned>| match p {
         Some(Planned::Const(Value::Int(n))) => Some(*n as u64),
@@ -367,14 +386,26 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(node: *mut pg_sys::ForeignS
     if state.plan.upper {
         explain_text(es, "Relations", &state.foreign.table.name);
     }
-    let request = state.request.clone().unwrap_or_else(|| plan_time_request(&state.plan));
+    let texts = expression_texts(node, es);
+    let request = state.request.clone().unwrap_or_else(|| plan_time_request(&state.plan, &texts));
     for line in state.foreign.handle.describe(&request) {
         // Decoded for reading: `_sort=amount,id` rather than `_sort=amount%2Cid`.
         let readable = percent_encoding::percent_decode_str(&line).decode_utf8_lossy().into_owned();
         explain_text(es, "Remote request", &readable);
     }
     if (*es).verbose {
-        let pushed: Vec<&str> = state.plan.quals.iter().map(|q| q.shown.as_str()).collect();
+        let pushed: Vec<String> = state
+            .plan
+            .quals
+            .iter()
+            .map(|q| match &q.value {
+                Planned::Const(v) => Qual { column: q.column.clone(), op: q.op, value: v.clone() }.to_string(),
+                Planned::Expr(_) => {
+                    let op = if q.op == Op::In { "= ANY" } else { q.op.sql() };
+                    format!("{} {op} {}", connector_core::model::quote_ident(&q.column), value_sql(&q.value, &texts))
+                }
+            })
+            .collect();
         explain_text(es, "Pushed conditions", &if pushed.is_empty() { "none".into() } else { pushed.join(" AND ") });
         if !state.plan.sorts.is_empty() {
             let sorts: Vec<String> = state.plan.sorts.iter().map(|s| s.to_string()).collect();
@@ -385,11 +416,11 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(node: *mut pg_sys::ForeignS
             let evaluated = state.request.as_ref().and_then(|r| r.limit);
             let count = match evaluated {
                 Some(l) => l.count.map(|n| n.to_string()),
-                None => limit.count.as_ref().map(Planned::shown),
+                None => limit.count.as_ref().map(|c| value_sql(c, &texts)),
             };
             let offset = match evaluated {
                 Some(l) => (l.offset > 0).then(|| l.offset.to_string()),
-                None => limit.offset.as_ref().map(Planned::shown),
+                None => limit.offset.as_ref().map(|o| value_sql(o, &texts)),
             };
             let mut text = format!("LIMIT {}", count.unwrap_or_else(|| "ALL".into()));
             if let Some(offset) = offset {

@@ -25,18 +25,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Planned {
     Const(Value),
-    /// `shown` is the expression's SQL, for EXPLAIN before execution.
-    Expr { index: usize, shown: String },
-}
-
-impl Planned {
-    /// The value as EXPLAIN shows it before execution.
-    pub fn shown(&self) -> String {
-        match self {
-            Planned::Const(v) => v.to_sql(),
-            Planned::Expr { shown, .. } => shown.clone(),
-        }
-    }
+    Expr(usize),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,8 +33,6 @@ pub struct PlannedQual {
     pub column: String,
     pub op: Op,
     pub value: Planned,
-    /// The condition as EXPLAIN shows it.
-    pub shown: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -444,12 +431,8 @@ impl Exprs {
             return Planned::Const(datum_to_value((*c).constvalue, (*c).constisnull, (*c).consttype));
         }
         self.list.push(expr);
-        Planned::Expr { index: self.list.len() - 1, shown: deparse(expr) }
+        Planned::Expr(self.list.len() - 1)
     }
-}
-
-unsafe fn deparse(expr: *mut pg_sys::Expr) -> String {
-    cstr(pg_sys::deparse_expression(expr as _, std::ptr::null_mut(), false, false))
 }
 
 unsafe fn planned_qual(shape: &Shape, exprs: &mut Exprs) -> PlannedQual {
@@ -457,14 +440,7 @@ unsafe fn planned_qual(shape: &Shape, exprs: &mut Exprs) -> PlannedQual {
         Some(v) => Planned::Const(v.clone()),
         None => exprs.plan(shape.value),
     };
-    let shown = match &value {
-        Planned::Const(v) => connector_core::model::Qual { column: shape.column.clone(), op: shape.op, value: v.clone() }.to_string(),
-        Planned::Expr { shown, .. } => {
-            let op = if shape.op == Op::In { "= ANY" } else { shape.op.sql() };
-            format!("{} {op} {shown}", connector_core::model::quote_ident(&shape.column))
-        }
-    };
-    PlannedQual { column: shape.column.clone(), op: shape.op, value, shown }
+    PlannedQual { column: shape.column.clone(), op: shape.op, value }
 }
 
 #[pg_guard]

@@ -342,6 +342,11 @@ mod tests {
         assert!(matches!(ok(json!("NaN"), ColumnType::Float8), Cell::Float(f) if f.is_nan()));
         assert_eq!(err(json!(1e300), ColumnType::Float4).kind, ErrorKind::OutOfRange);
         assert_eq!(ok(json!(1234.56), ColumnType::Numeric), Cell::Numeric("1234.56".into()));
+        // Numbers keep their exact text (serde_json's arbitrary_precision): no detour through f64.
+        let exact: Value = serde_json::from_str("12345678901234567890.123456789").unwrap();
+        assert_eq!(ok(exact, ColumnType::Numeric), Cell::Numeric("12345678901234567890.123456789".into()));
+        let big: Value = serde_json::from_str("9223372036854775807").unwrap();
+        assert_eq!(ok(big, ColumnType::Int8), Cell::Int(i64::MAX));
         assert_eq!(ok(json!(" 1.5e3 "), ColumnType::Numeric), Cell::Numeric("1.5e3".into()));
         assert_eq!(ok(json!("-.5"), ColumnType::Numeric), Cell::Numeric("-.5".into()));
         assert_eq!(err(json!("12abc"), ColumnType::Numeric).kind, ErrorKind::InvalidValue);

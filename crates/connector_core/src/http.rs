@@ -85,7 +85,7 @@ impl Default for HttpSettings {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             max_retries: 3,
-            scan_retry_budget: 30,
+            scan_retry_budget: 100,
             max_concurrency: 4,
             rate_limit: None,
             max_backoff: Duration::from_secs(30),
@@ -257,6 +257,14 @@ impl fmt::Debug for Http {
     }
 }
 
+enum Retry {
+    After(Duration),
+    /// The failure is final (not retryable, or the request's own retries are spent).
+    No,
+    /// Retryable, but the scan as a whole has spent its retry budget.
+    ScanBudgetSpent,
+}
+
 /// Why one attempt failed.
 enum Failure {
     Status(Response),
@@ -385,15 +393,20 @@ impl Http {
             };
             add(&self.counters.errors, 1);
             add(&scan.errors, 1);
-            let delay = self.retry_delay(req, &failure, retries, scan);
-            match delay {
-                Some(delay) => {
+            match self.retry_delay(req, &failure, retries, scan) {
+                Retry::After(delay) => {
                     retries += 1;
                     add(&self.counters.retries, 1);
                     add(&scan.retries, 1);
                     tokio::time::sleep(delay).await;
                 }
-                None => return Err(self.failure_error(failure, described, retries)),
+                Retry::No => return Err(self.failure_error(failure, described, retries)),
+                Retry::ScanBudgetSpent => {
+                    let budget = self.settings.scan_retry_budget;
+                    return Err(self.failure_error(failure, described, retries).with_hint(format!(
+                        "The scan had used up its budget of {budget} retries; the provider keeps failing."
+                    )));
+                }
             }
         }
     }
@@ -452,37 +465,42 @@ impl Http {
         builder
     }
 
-    /// How long to wait before retrying, or `None` when the failure is final.
-    fn retry_delay(&self, req: &Request, failure: &Failure, attempt: u32, scan: &Counters) -> Option<Duration> {
-        if attempt >= self.settings.max_retries
-            || scan.retries.load(Ordering::Relaxed) >= u64::from(self.settings.scan_retry_budget)
-        {
-            return None;
-        }
+    /// Whether and when to retry a failed attempt.
+    fn retry_delay(&self, req: &Request, failure: &Failure, attempt: u32, scan: &Counters) -> Retry {
         let told = match failure {
             Failure::Status(r) if r.status == 429 || r.status == 503 => {
                 if !req.retry_safe() && r.status == 503 {
-                    return None;
+                    return Retry::No;
                 }
                 // A 429 was refused before any work, so even a POST may be resent.
                 provider_delay(&r.headers)
             }
             Failure::Status(r) if matches!(r.status, 500 | 502 | 504 | 408) && req.retry_safe() => None,
-            Failure::Status(_) => return None,
-            Failure::Transport { sent, .. } if *sent && !req.retry_safe() => return None,
+            Failure::Status(_) => return Retry::No,
+            Failure::Transport { sent, .. } if *sent && !req.retry_safe() => return Retry::No,
             Failure::Transport { .. } => None,
         };
+        if attempt >= self.settings.max_retries {
+            return Retry::No;
+        }
+        if scan.retries.load(Ordering::Relaxed) >= u64::from(self.settings.scan_retry_budget) {
+            return Retry::ScanBudgetSpent;
+        }
         let backoff = told.unwrap_or_else(|| {
             // Full jitter: a random wait up to an exponentially growing ceiling.
             let ceiling = self.settings.base_backoff.saturating_mul(1 << attempt.min(10));
             let ceiling = ceiling.min(self.settings.max_backoff);
             Duration::from_micros(rand::rng().random_range(ceiling.as_micros() as u64 / 2..=ceiling.as_micros() as u64))
         });
-        Some(backoff.min(self.settings.max_backoff))
+        Retry::After(backoff.min(self.settings.max_backoff))
     }
 
     fn failure_error(&self, failure: Failure, described: &str, retries: u32) -> Error {
-        let after = if retries > 0 { format!(" after {retries} retries") } else { String::new() };
+        let after = match retries {
+            0 => String::new(),
+            1 => " after 1 retry".to_string(),
+            n => format!(" after {n} retries"),
+        };
         match failure {
             Failure::Status(r) => {
                 let kind = match r.status {

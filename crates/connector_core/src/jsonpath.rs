@@ -47,7 +47,7 @@ impl JsonPath {
             return Err(format!("JSONPath \"{text}\" must start with \"$\" (e.g. \"$.data[*]\" or \"$.address.city\")"));
         }
         let query = jsonpath_rust::parser::parse_json_path(trimmed)
-            .map_err(|e| format!("JSONPath \"{text}\" does not parse: {e}"))?;
+            .map_err(|e| format!("JSONPath \"{text}\" does not parse: {}", one_line(&e.to_string())))?;
         Ok(JsonPath { text: trimmed.to_string(), kind: compile(query) })
     }
 
@@ -140,6 +140,20 @@ impl JsonPath {
     }
 }
 
+/// The parser's multi-line report (a caret diagram) as one line: "at position 8: expected selector".
+fn one_line(report: &str) -> String {
+    let position = report
+        .lines()
+        .find_map(|l| l.split("--> ").nth(1))
+        .and_then(|at| at.rsplit(':').next())
+        .map(|column| format!("at position {column}: "));
+    let expected = report.lines().find_map(|l| l.trim().strip_prefix("= ")).map(str::trim);
+    match (position, expected) {
+        (Some(position), Some(expected)) => format!("{position}{expected}"),
+        _ => report.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
+}
+
 fn compile(query: JpQuery) -> Kind {
     let mut steps = Vec::new();
     let count = query.segments.len();
@@ -224,7 +238,7 @@ mod tests {
     #[test]
     fn bad_paths_explain_themselves() {
         assert!(JsonPath::parse("data[*]").unwrap_err().contains("must start with"));
-        assert!(JsonPath::parse("$.data[").unwrap_err().contains("does not parse"));
+        assert_eq!(JsonPath::parse("$.data[").unwrap_err(), "JSONPath \"$.data[\" does not parse: at position 8: expected selector");
     }
 
     #[test]

@@ -11,8 +11,10 @@ pub mod error;
 pub mod http;
 pub mod jsonpath;
 pub mod model;
+pub mod oauth;
 pub mod options;
 pub mod pushdown;
 pub mod scan;
+pub mod secrets;
 
 pub use error::{Error, ErrorKind, Result};

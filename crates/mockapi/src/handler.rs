@@ -11,6 +11,7 @@ use crate::dataset::{Store, DEFAULT_N, MAX_N};
 use crate::faults::{self, Action, FaultCounters};
 use crate::http::{parse_query, Request, Response};
 use crate::log::RequestLog;
+use crate::oauth::OAuthServer;
 use crate::query::unknown;
 use crate::route::{self, Auth, Route};
 use crate::styles::{self, ListCtx};
@@ -23,6 +24,7 @@ pub struct State {
     pub store: Store,
     pub log: RequestLog,
     pub faults: FaultCounters,
+    pub oauth: OAuthServer,
     /// `http://127.0.0.1:PORT`, for absolute URLs in `Link` headers.
     pub base_url: String,
 }
@@ -33,15 +35,18 @@ impl State {
             store: Store::default(),
             log: RequestLog::new(log_limit),
             faults: FaultCounters::default(),
+            oauth: OAuthServer::default(),
             base_url,
         }
     }
 
-    /// Clears the request log, fault counters and all mutations.
+    /// Clears the request log, fault counters, all mutations and OAuth codes
+    /// and tokens.
     pub fn reset(&self) {
         self.log.reset();
         self.faults.reset();
         self.store.reset();
+        self.oauth.reset();
     }
 }
 
@@ -65,6 +70,9 @@ pub fn handle(state: &State, req: &Request) -> Reply {
         return Reply::now(admin(state, cmd, req));
     }
     state.log.record(req);
+    if let Some(rest) = req.path.strip_prefix("/oauth/") {
+        return Reply::now(state.oauth.handle(rest, req));
+    }
     let Some(route) = route::parse(&req.path) else {
         return Reply::now(Response::error(404, &format!("not found: {}", req.path)));
     };
@@ -91,7 +99,7 @@ fn bad_request(msg: &str) -> Response {
 /// Err carries the error response, so `?` can be used throughout.
 fn serve(state: &State, route: &Route, req: &Request) -> Result<Response, Response> {
     let mut params = parse_query(&req.query);
-    check_auth(route.auth, req, &mut params)?;
+    check_auth(state, route.auth, req, &mut params)?;
     let n = route.n;
     let Some(id) = &route.id else {
         return match req.method.as_str() {
@@ -170,7 +178,7 @@ fn create(store: &Store, n: u64, body: Value) -> Result<Response, Response> {
     Ok(Response::json(201, body))
 }
 
-fn check_auth(auth: Option<Auth>, req: &Request, params: &mut Vec<(String, String)>) -> Result<(), Response> {
+fn check_auth(state: &State, auth: Option<Auth>, req: &Request, params: &mut Vec<(String, String)>) -> Result<(), Response> {
     let Some(auth) = auth else { return Ok(()) };
     let scheme_value = |scheme: &str| {
         let (s, v) = req.header("authorization")?.split_once(' ')?;
@@ -202,6 +210,7 @@ fn check_auth(auth: Option<Auth>, req: &Request, params: &mut Vec<(String, Strin
             });
             (key.as_deref() == Some("test-key"), "ApiKey realm=\"mockapi\", param=\"api_key\"")
         }
+        Auth::OAuthToken => return state.oauth.check_bearer(req),
     };
     match ok {
         true => Ok(()),

@@ -17,6 +17,7 @@ mod faults;
 mod handler;
 mod http;
 mod log;
+mod oauth;
 mod query;
 mod route;
 mod server;
@@ -119,7 +120,8 @@ impl MockServer {
         self.state.log.count()
     }
 
-    /// Clears the request log, fault counters and all mutations.
+    /// Clears the request log, fault counters, all mutations and OAuth codes
+    /// and tokens.
     pub fn reset(&self) {
         self.state.reset();
     }

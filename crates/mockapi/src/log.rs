@@ -30,7 +30,8 @@ pub struct RecordedRequest {
     pub query: String,
     /// Lower-case names; only the headers listed in the README.
     pub headers: BTreeMap<String, String>,
-    /// The body parsed as JSON; `None` (null) if empty or not JSON.
+    /// The body parsed as JSON, or a form-encoded body as an object of its
+    /// fields; `None` (null) if empty or neither.
     pub body: Option<Value>,
 }
 
@@ -80,7 +81,8 @@ impl RequestLog {
             .filter(|(n, _)| LOGGED_HEADERS.contains(&n.as_str()))
             .cloned()
             .collect();
-        let body = serde_json::from_slice(&req.body).ok();
+        // Form bodies (OAuth token requests) are recorded as an object of their fields.
+        let body = serde_json::from_slice(&req.body).ok().or_else(|| form_body(req));
         let mut inner = self.inner.lock().unwrap();
         let entry = RecordedRequest {
             seq: inner.next_seq,
@@ -111,4 +113,15 @@ impl RequestLog {
         inner.entries.clear();
         inner.next_seq = 1;
     }
+}
+
+fn form_body(req: &Request) -> Option<Value> {
+    let form = req
+        .header("content-type")?
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded");
+    form.then(|| {
+        let fields = parse_query(&String::from_utf8_lossy(&req.body));
+        Value::Object(fields.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+    })
 }

@@ -20,6 +20,8 @@ pub enum Auth {
     Basic,
     Header,
     Query,
+    /// A bearer token from the OAuth token endpoint (`/oauth/token`).
+    OAuthToken,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +56,7 @@ pub fn parse(path: &str) -> Option<Route> {
                     "basic" => Auth::Basic,
                     "header" => Auth::Header,
                     "query" => Auth::Query,
+                    "oauth" => Auth::OAuthToken,
                     _ => return None,
                 })
             }
@@ -89,6 +92,7 @@ mod tests {
         assert_eq!(r.style, Style::Page);
         assert_eq!(r.id.as_deref(), Some("7"));
         assert!(r.fault.is_some());
+        assert_eq!(parse("/auth/oauth/page/customers").unwrap().auth, Some(Auth::OAuthToken));
         assert_eq!(parse("/cursor/customers/").unwrap().id, None);
         assert!(parse("/x").is_none());
         assert!(parse("/page/orders").is_none());

@@ -44,6 +44,10 @@ impl Connector for File {
         false
     }
 
+    fn reads_server_files(&self, table: &TableDef) -> bool {
+        table.option("path").is_some()
+    }
+
     fn table_options(&self) -> Vec<OptionSpec> {
         vec![
             OptionSpec::text("path"),

@@ -67,6 +67,11 @@ pub trait Connector: Send + Sync {
     fn uses_http(&self) -> bool {
         true
     }
+    /// Whether scanning this table reads a file on the database server: Postgres then requires the
+    /// table's creator to be a superuser or a member of pg_read_server_files, as file_fdw does.
+    fn reads_server_files(&self, _table: &TableDef) -> bool {
+        false
+    }
     /// Headers every request of this server carries.
     fn fixed_headers(&self, _server: &ServerDef) -> Vec<(String, String)> {
         Vec::new()
@@ -113,6 +118,7 @@ pub fn common_server_options() -> Vec<OptionSpec> {
         OptionSpec::int("timeout_ms", 1, 3_600_000),
         OptionSpec::int("connect_timeout_ms", 1, 600_000),
         OptionSpec::int("max_retries", 0, 100),
+        OptionSpec::int("max_scan_retries", 0, 100_000),
         OptionSpec::int("max_concurrency", 1, 64),
         OptionSpec::new("rate_limit", Kind::PositiveNumber),
         OptionSpec::int("page_size", 1, 100_000),
@@ -158,7 +164,7 @@ pub fn connector_context(connector: &str) -> String {
 /// Look up the connector a server names, with an error listing the valid names.
 pub fn for_server(server: &ServerDef) -> Result<Arc<dyn Connector>> {
     let name = server.option("connector").ok_or_else(|| {
-        Error::new(ErrorKind::MissingOption, format!("server \"{}\" has no option \"connector\"", server.name))
+        crate::options::missing_option(Scope::Server, "of connector_fdw", "connector")
             .with_hint(format!("Valid connectors are: {}.", names().join(", ")))
     })?;
     find(name).ok_or_else(|| {
@@ -226,6 +232,9 @@ pub fn http_settings(server: &ServerDef, connector: &dyn Connector) -> Result<Ht
     }
     if let Some(n) = options.int("max_retries")? {
         settings.max_retries = n as u32;
+    }
+    if let Some(n) = options.int("max_scan_retries")? {
+        settings.scan_retry_budget = n as u32;
     }
     if let Some(n) = options.int("max_concurrency")? {
         settings.max_concurrency = n as usize;
