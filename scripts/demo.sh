@@ -10,7 +10,7 @@ ensure_deps
 build_and_install
 [ -n "${KEEP:-}" ] && export KEEP_CLUSTER=1
 [ -n "${KEEP:-}" ] || trap 'stop_mock; stop_cluster' EXIT
-start_cluster
+start_cluster "shared_preload_libraries = 'connector_fdw'"
 start_mock
 people="$CLUSTER_DIR/people.csv"
 cp "$ROOT/tests/data/people.csv" "$people" && chown postgres "$people"

@@ -37,10 +37,13 @@ ensure_deps() {
 
 # Build and install the extension into the system PostgreSQL 15, and build the mock API.
 build_and_install() {
+  local out
+  out="$(mktemp)"
   log "building and installing connector_fdw (release)"
-  (cd "$ROOT" && cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null)
+  (cd "$ROOT" && cargo pgrx install --release --pg-config "$PG_CONFIG" >"$out" 2>&1) || { cat "$out"; die "build failed"; }
   log "building the mock API"
-  (cd "$ROOT" && cargo build --release -q -p mockapi)
+  (cd "$ROOT" && cargo build --release -q -p mockapi >"$out" 2>&1) || { cat "$out"; die "build failed"; }
+  rm -f "$out"
 }
 
 free_port() {

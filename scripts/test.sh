@@ -16,7 +16,8 @@ if [ $# -eq 0 ]; then
 fi
 
 trap 'stop_mock; stop_cluster' EXIT
-start_cluster
+# Preloaded: rate limits and concurrency are shared by all backends, and connector_fdw.stats works.
+start_cluster "shared_preload_libraries = 'connector_fdw'"
 start_mock
 source "$ROOT/tests/regress.sh"
 run_sql_tests "$@"

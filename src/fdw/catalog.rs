@@ -3,7 +3,7 @@
 
 use super::pg::{cstr, options_to_map, OrRaise};
 use connector_core::connectors::{self, Connector, ServerDef, Table};
-use connector_core::http::Http;
+use connector_core::http::{Http, ServerCounters};
 use connector_core::model::{ColumnDef, ColumnType, TableDef};
 use connector_core::options::OptionMap;
 use once_cell::sync::OnceCell;
@@ -157,7 +157,13 @@ pub fn http_client(server_oid: pg_sys::Oid, userid: pg_sys::Oid, server: &Server
         }
         // Building a client starts no threads, but its connection pool needs a runtime context.
         let _guard = runtime().enter();
-        let http = Arc::new(connectors::http_client(server, user).or_raise());
+        let mut http = connectors::http_client(server, user).or_raise();
+        // With the library preloaded, limits and counters are the server's, across all backends.
+        if let Some((index, slot)) = super::shared::slot(server_oid) {
+            let gate = Arc::new(super::shared::SharedGate::new(index, slot, http.settings()));
+            http = http.with_gate(gate).with_counters(ServerCounters::Shared(&slot.counters));
+        }
+        let http = Arc::new(http);
         clients.insert(key, (fingerprint, http.clone()));
         http
     })

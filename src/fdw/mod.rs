@@ -7,6 +7,8 @@ mod ddl;
 mod exec;
 pub mod pg;
 mod plan;
+pub mod shared;
+mod stats;
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::pg_sys;
@@ -16,6 +18,7 @@ use pgrx::prelude::*;
 pub static PUSHDOWN: GucSetting<bool> = GucSetting::<bool>::new(true);
 
 pub fn init() {
+    shared::init();
     GucRegistry::define_bool_guc(
         c"connector_fdw.pushdown",
         c"Push conditions, sorts and limits down to providers.",

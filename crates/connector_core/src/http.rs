@@ -133,8 +133,48 @@ fn add(counter: &AtomicU64, n: u64) {
     counter.fetch_add(n, Ordering::Relaxed);
 }
 
-/// Admission of requests to one server: at most `max_concurrency` in flight and, with a rate limit, one
-/// start per `1/rate` seconds.
+/// Server-wide counters: owned by one client, or living elsewhere for the whole process (the extension
+/// keeps them in shared memory so every backend adds to the same ones).
+#[derive(Clone, Debug)]
+pub enum ServerCounters {
+    Owned(Arc<Counters>),
+    Shared(&'static Counters),
+}
+
+impl Default for ServerCounters {
+    fn default() -> Self {
+        ServerCounters::Owned(Arc::default())
+    }
+}
+
+impl std::ops::Deref for ServerCounters {
+    type Target = Counters;
+    fn deref(&self) -> &Counters {
+        match self {
+            ServerCounters::Owned(c) => c,
+            ServerCounters::Shared(c) => c,
+        }
+    }
+}
+
+/// Ends an admitted request when dropped.
+pub struct Permit(#[allow(dead_code)] Box<dyn Send>);
+
+impl Permit {
+    pub fn new(guard: impl Send + 'static) -> Self {
+        Permit(Box::new(guard))
+    }
+}
+
+/// Admission of requests to one server: how many may be in flight and how often one may start.
+#[async_trait::async_trait]
+pub trait Admission: Send + Sync {
+    /// Wait until a request may start. Returns its permit and how long it was held back.
+    async fn enter(&self) -> (Permit, Duration);
+}
+
+/// Admission within one process: at most `max_concurrency` in flight and, with a rate limit, one start per
+/// `1/rate` seconds.
 #[derive(Debug)]
 pub struct Gate {
     slots: Arc<Semaphore>,
@@ -151,10 +191,15 @@ impl Gate {
         }
     }
 
-    /// Wait for a slot; returns the permit and how long the rate limit held the request back.
-    async fn enter(&self) -> (OwnedSemaphorePermit, Duration) {
-        let permit = self.slots.clone().acquire_owned().await.expect("gate semaphore is never closed");
-        let Some(interval) = self.interval else { return (permit, Duration::ZERO) };
+}
+
+#[async_trait::async_trait]
+impl Admission for Gate {
+    async fn enter(&self) -> (Permit, Duration) {
+        let waiting = Instant::now();
+        let permit: OwnedSemaphorePermit = self.slots.clone().acquire_owned().await.expect("gate semaphore is never closed");
+        let queued = waiting.elapsed();
+        let Some(interval) = self.interval else { return (Permit::new(permit), queued) };
         let wait = {
             let mut next = self.next_start.lock().await;
             let now = Instant::now();
@@ -165,7 +210,7 @@ impl Gate {
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        (permit, wait)
+        (Permit::new(permit), queued + wait)
     }
 }
 
@@ -246,9 +291,9 @@ pub struct Http {
     auth: Auth,
     /// Headers every request to this server carries (e.g. Notion-Version).
     fixed_headers: Vec<(String, String)>,
-    gate: Arc<Gate>,
+    gate: Arc<dyn Admission>,
     /// Server-wide counters (connector_fdw.stats).
-    pub counters: Arc<Counters>,
+    pub counters: ServerCounters,
 }
 
 impl fmt::Debug for Http {
@@ -270,6 +315,9 @@ enum Failure {
     Status(Response),
     /// No response; `sent` tells whether the request may have reached the provider.
     Transport { error: reqwest::Error, sent: bool },
+    /// A 2xx response whose body is not what was asked for (truncated or not JSON): often a glitch on the
+    /// way, so worth another try when the request is safe to repeat.
+    Body(Error),
 }
 
 impl Http {
@@ -287,20 +335,20 @@ impl Http {
             .build()
             .map_err(|e| Error::internal(format!("cannot build HTTP client: {e}")))?;
         let gate = Arc::new(Gate::new(settings.max_concurrency, settings.rate_limit));
-        Ok(Http { client, settings, auth, fixed_headers, gate, counters: Arc::default() })
+        Ok(Http { client, settings, auth, fixed_headers, gate, counters: ServerCounters::default() })
     }
 
     pub fn settings(&self) -> &HttpSettings {
         &self.settings
     }
 
-    /// Share one gate between clients of the same server (e.g. several roles' mappings).
-    pub fn with_gate(mut self, gate: Arc<Gate>) -> Self {
+    /// Admit requests through `gate` (the extension passes one in shared memory, used by every backend).
+    pub fn with_gate(mut self, gate: Arc<dyn Admission>) -> Self {
         self.gate = gate;
         self
     }
 
-    pub fn with_counters(mut self, counters: Arc<Counters>) -> Self {
+    pub fn with_counters(mut self, counters: ServerCounters) -> Self {
         self.counters = counters;
         self
     }
@@ -411,11 +459,17 @@ impl Http {
         }
     }
 
-    /// Send and parse the body as JSON.
+    /// Send and parse the body as JSON; a body that does not parse is retried like a failed request.
     pub async fn send_json(&self, req: &Request, scan: &Counters) -> Result<(Response, Value)> {
-        let response = self.send(req, scan).await?;
-        let body = if response.body.is_empty() { Value::Null } else { response.json()? };
-        Ok((response, body))
+        let described = self.describe(req);
+        let attempt = || async {
+            let response = self.attempt(req, &described).await?;
+            add(&self.counters.bytes, response.body.len() as u64);
+            add(&scan.bytes, response.body.len() as u64);
+            let body = if response.body.is_empty() { Value::Null } else { response.json().map_err(Failure::Body)? };
+            Ok((response, body))
+        };
+        self.retrying(req, &described, scan, attempt).await
     }
 
     async fn attempt(&self, req: &Request, described: &str) -> Result<Response, Failure> {
@@ -479,6 +533,8 @@ impl Http {
             Failure::Status(_) => return Retry::No,
             Failure::Transport { sent, .. } if *sent && !req.retry_safe() => return Retry::No,
             Failure::Transport { .. } => None,
+            Failure::Body(_) if req.retry_safe() => None,
+            Failure::Body(_) => return Retry::No,
         };
         if attempt >= self.settings.max_retries {
             return Retry::No;
@@ -518,6 +574,13 @@ impl Http {
                     error = error.with_detail(self.scrub(&format!("provider said: {}", snippet(&message, 300))));
                 }
                 error
+            }
+            Failure::Body(error) => {
+                let message = match retries {
+                    0 => error.message,
+                    _ => format!("{} ({} tries)", error.message, retries + 1),
+                };
+                Error { message, ..error }
             }
             Failure::Transport { error, .. } => {
                 let why = if error.is_timeout() {

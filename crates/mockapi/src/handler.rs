@@ -225,7 +225,10 @@ fn admin(state: &State, cmd: &str, req: &Request) -> Response {
             state.reset();
             Response::json(200, "[]")
         }
-        "count" => Response::json(200, json!([{ "requests": state.log.count() }]).to_string()),
+        "count" => Response::json(
+            200,
+            json!([{ "requests": state.log.count(), "max_in_flight": state.log.max_in_flight() }]).to_string(),
+        ),
         "touch" => {
             let params = parse_query(&req.query);
             let get = |name: &str, default: u64| match params.iter().rev().find(|(k, _)| k == name) {

@@ -33,6 +33,10 @@ pub struct RecordedRequest {
     /// The body parsed as JSON, or a form-encoded body as an object of its
     /// fields; `None` (null) if empty or neither.
     pub body: Option<Value>,
+    /// Milliseconds since the mock started when the request arrived, so tests
+    /// can check the spacing a rate limit imposes.
+    #[serde(default)]
+    pub at_ms: f64,
 }
 
 impl RecordedRequest {
@@ -54,6 +58,9 @@ impl RecordedRequest {
 struct Inner {
     next_seq: u64,
     entries: VecDeque<RecordedRequest>,
+    /// Requests being answered now (delays included), and the most at once since the last reset.
+    in_flight: u64,
+    max_in_flight: u64,
 }
 
 /// Bounded so a long benchmark cannot grow memory without limit; the oldest
@@ -61,6 +68,7 @@ struct Inner {
 pub struct RequestLog {
     inner: Mutex<Inner>,
     limit: usize,
+    started: std::time::Instant,
 }
 
 impl RequestLog {
@@ -69,8 +77,11 @@ impl RequestLog {
             inner: Mutex::new(Inner {
                 next_seq: 1,
                 entries: VecDeque::new(),
+                in_flight: 0,
+                max_in_flight: 0,
             }),
             limit,
+            started: std::time::Instant::now(),
         }
     }
 
@@ -91,6 +102,7 @@ impl RequestLog {
             query: req.query.clone(),
             headers,
             body,
+            at_ms: self.started.elapsed().as_secs_f64() * 1000.0,
         };
         inner.next_seq += 1;
         if inner.entries.len() >= self.limit {
@@ -112,6 +124,28 @@ impl RequestLog {
         let mut inner = self.inner.lock().unwrap();
         inner.entries.clear();
         inner.next_seq = 1;
+        inner.max_in_flight = inner.in_flight;
+    }
+
+    /// A request starts being answered; the guard ends it.
+    pub fn begin(&self) -> InFlight<'_> {
+        let mut inner = self.inner.lock().unwrap();
+        inner.in_flight += 1;
+        inner.max_in_flight = inner.max_in_flight.max(inner.in_flight);
+        InFlight(self)
+    }
+
+    /// The most requests answered at once since the last reset.
+    pub fn max_in_flight(&self) -> u64 {
+        self.inner.lock().unwrap().max_in_flight
+    }
+}
+
+pub struct InFlight<'a>(&'a RequestLog);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.inner.lock().unwrap().in_flight -= 1;
     }
 }
 

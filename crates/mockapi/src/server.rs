@@ -51,6 +51,7 @@ async fn connection(mut stream: TcpStream, state: &State) {
                 return;
             }
         };
+        let answering = state.log.begin();
         let reply = handle(state, &req);
         if !reply.delay.is_zero() {
             tokio::time::sleep(reply.delay).await;
@@ -62,6 +63,7 @@ async fn connection(mut stream: TcpStream, state: &State) {
             Action::Drip(resp) => drip(&mut stream, &resp.to_bytes(keep_alive)).await,
             Action::Hang => return hang(stream).await,
         };
+        drop(answering);
         if sent.is_err() || !keep_alive {
             return;
         }

@@ -1,0 +1,38 @@
+-- max_concurrency and rate_limit hold per server across all backends (shared memory), and
+-- connector_fdw.stats counts every backend's requests.
+\i :tests/helpers/setup.psql
+CREATE EXTENSION dblink;
+SELECT dblink_connect('other', 'dbname=' || current_database() || ' host=127.0.0.1 port=' || current_setting('port'));
+
+-- Two pages in flight at most, whoever asks: two backends scanning at once never exceed it.
+CREATE SERVER narrow FOREIGN DATA WRAPPER connector_fdw
+  OPTIONS (connector 'rest', base_url :'mock', max_concurrency '2');
+CREATE FOREIGN TABLE slow_pages (id int) SERVER narrow OPTIONS (path '/delay/100/page/customers',
+  rows '$.data[*]', pagination 'page', page_param '_page', page_size_param '_limit', page_size '100');
+SELECT reset_mock();
+SELECT dblink_send_query('other', 'SELECT count(*) FROM slow_pages');
+SELECT count(*) FROM slow_pages;
+SELECT * FROM dblink_get_result('other') AS r(n bigint);
+SELECT * FROM dblink_get_result('other') AS r(n bigint);
+SELECT requests, max_in_flight FROM mock_counts;
+
+-- Ten requests a second, shared: two backends' requests together are spaced 100 ms apart.
+CREATE SERVER paced FOREIGN DATA WRAPPER connector_fdw
+  OPTIONS (connector 'rest', base_url :'mock', rate_limit '10', max_concurrency '8');
+CREATE FOREIGN TABLE paced_pages (id int) SERVER paced OPTIONS (path '/n/500/page/customers',
+  rows '$.data[*]', pagination 'page', page_param '_page', page_size_param '_limit', page_size '100');
+SELECT reset_mock();
+SELECT dblink_send_query('other', 'SELECT count(*) FROM paced_pages');
+SELECT count(*) FROM paced_pages;
+SELECT * FROM dblink_get_result('other') AS r(n bigint);
+SELECT * FROM dblink_get_result('other') AS r(n bigint);
+SELECT count(*) AS requests, min(gap) >= 90 AS spaced_by_the_rate_limit
+FROM (SELECT at_ms - lag(at_ms) OVER (ORDER BY at_ms) AS gap FROM mock_requests) g;
+SELECT server, requests, pages, throttled_ms > 0 AS throttled FROM connector_fdw.stats WHERE server = 'paced';
+
+-- Each backend's requests count for the server.
+SELECT connector_fdw.stats_reset();
+SELECT count(*) FROM customers WHERE country = 'NL';
+SELECT * FROM dblink('other', 'SELECT count(*) FROM customers WHERE country = ''NL''') AS r(n bigint);
+SELECT server, requests, pages, bytes > 0 AS bytes, errors, retries, in_flight FROM connector_fdw.stats;
+SELECT dblink_disconnect('other');
