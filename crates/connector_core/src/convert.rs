@@ -281,7 +281,8 @@ fn to_date(value: &Value, ty: &ColumnType) -> Result<Cell, ConvertError> {
         }
         other => {
             let micros = epoch_seconds(other).and_then(micros_from_epoch).ok_or_else(invalid)?;
-            (pg_epoch() + chrono::Duration::microseconds(micros)).date()
+            // Microseconds reach about ±292,000 years, chrono's dates ±262,143: adding may overflow.
+            pg_epoch().checked_add_signed(chrono::Duration::microseconds(micros)).ok_or_else(invalid)?.date()
         }
     };
     i32::try_from((date - pg_epoch_date()).num_days()).map(Cell::Date).map_err(|_| invalid())
@@ -391,6 +392,13 @@ mod tests {
         assert_eq!(ok(json!("1999-12-31T23:00:00-05:00"), ColumnType::Date), Cell::Date(-1));
         assert_eq!(ok(json!(946_684_800 + 86_400), ColumnType::Date), Cell::Date(1));
         assert_eq!(err(json!([1]), ColumnType::Date).kind, ErrorKind::InvalidDatetime);
+    }
+
+    #[test]
+    fn epoch_dates_past_chronos_range_are_errors_not_panics() {
+        // Unix seconds within i64 microseconds but beyond year ±262,143.
+        assert_eq!(err(json!(-8_334_601_228_801i64), ColumnType::Date).kind, ErrorKind::InvalidDatetime);
+        assert_eq!(err(json!(9_000_000_000_000i64), ColumnType::Date).kind, ErrorKind::InvalidDatetime);
     }
 
     #[test]

@@ -186,7 +186,9 @@ impl Gate {
     pub fn new(max_concurrency: usize, rate_limit: Option<f64>) -> Self {
         Gate {
             slots: Arc::new(Semaphore::new(max_concurrency.max(1))),
-            interval: rate_limit.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(1.0 / r)),
+            // In nanoseconds, saturating as the shared admission does: `from_secs_f64` panics on a rate so
+            // small (1e-20/s) that its interval exceeds a Duration.
+            interval: rate_limit.filter(|r| *r > 0.0).map(|r| Duration::from_nanos((1e9 / r) as u64)),
             next_start: Mutex::new(Instant::now()),
         }
     }
@@ -267,7 +269,16 @@ impl Response {
 
     /// The body as JSON, or an error naming the request and showing how the body starts.
     pub fn json(&self) -> Result<Value> {
-        serde_json::from_slice(&self.body).map_err(|e| {
+        self.json_shaped(None)
+    }
+
+    /// The body as JSON, keeping only what `shape` reads (see `prune`).
+    pub fn json_shaped(&self, shape: Option<&crate::prune::Shape>) -> Result<Value> {
+        let parsed = match shape {
+            Some(shape) => shape.parse(&self.body),
+            None => serde_json::from_slice(&self.body),
+        };
+        parsed.map_err(|e| {
             let start = String::from_utf8_lossy(&self.body[..self.body.len().min(200)]).into_owned();
             Error::bad_response(format!("response to {} is not valid JSON: {e}", self.request))
                 .with_detail(format!("body starts with: {}", snippet(&start, 120)))
@@ -461,12 +472,22 @@ impl Http {
 
     /// Send and parse the body as JSON; a body that does not parse is retried like a failed request.
     pub async fn send_json(&self, req: &Request, scan: &Counters) -> Result<(Response, Value)> {
+        self.send_json_shaped(req, scan, None).await
+    }
+
+    /// Like `send_json`, materializing only what `shape` reads.
+    pub async fn send_json_shaped(
+        &self,
+        req: &Request,
+        scan: &Counters,
+        shape: Option<&crate::prune::Shape>,
+    ) -> Result<(Response, Value)> {
         let described = self.describe(req);
         let attempt = || async {
             let response = self.attempt(req, &described).await?;
             add(&self.counters.bytes, response.body.len() as u64);
             add(&scan.bytes, response.body.len() as u64);
-            let body = if response.body.is_empty() { Value::Null } else { response.json().map_err(Failure::Body)? };
+            let body = if response.body.is_empty() { Value::Null } else { response.json_shaped(shape).map_err(Failure::Body)? };
             Ok((response, body))
         };
         self.retrying(req, &described, scan, attempt).await
@@ -633,7 +654,7 @@ fn provider_delay(headers: &HeaderMap) -> Option<Duration> {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     if let Some(value) = get("retry-after") {
         if let Ok(seconds) = value.parse::<f64>() {
-            return Some(Duration::from_secs_f64(seconds.max(0.0)));
+            return Some(saturating_seconds(seconds));
         }
         if let Ok(at) = chrono::DateTime::parse_from_rfc2822(value) {
             let now = chrono::Utc::now();
@@ -644,10 +665,16 @@ fn provider_delay(headers: &HeaderMap) -> Option<Duration> {
         if let Some(Ok(value)) = get(name).map(str::parse::<f64>) {
             let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
             let wait = if value > 1_000_000_000.0 { value - now } else { value };
-            return Some(Duration::from_secs_f64(wait.max(0.0)));
+            return Some(saturating_seconds(wait));
         }
     }
     None
+}
+
+/// Seconds as a wait: negative and NaN are no wait; more than a Duration holds ("1e300", "inf") is the
+/// longest wait, which the caller caps. `Duration::from_secs_f64` would panic on those.
+fn saturating_seconds(seconds: f64) -> Duration {
+    Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(Duration::MAX)
 }
 
 /// The human part of a provider's error body: common JSON shapes first, else the text.
@@ -714,6 +741,21 @@ mod tests {
     }
 
     #[test]
+    fn huge_provider_delays_saturate_instead_of_panicking() {
+        for value in ["1e300", "inf", "18446744073709551616"] {
+            let mut h = HeaderMap::new();
+            h.insert("retry-after", value.parse().unwrap());
+            assert_eq!(provider_delay(&h), Some(Duration::MAX), "{value}");
+        }
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", "NaN".parse().unwrap());
+        assert_eq!(provider_delay(&h), Some(Duration::ZERO));
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-reset", "1e300".parse().unwrap());
+        assert_eq!(provider_delay(&h), Some(Duration::MAX));
+    }
+
+    #[test]
     fn provider_messages_come_from_common_shapes() {
         assert_eq!(provider_message(br#"{"error":{"message":"bad key"}}"#), "bad key");
         assert_eq!(provider_message(br#"{"message":"nope"}"#), "nope");
@@ -725,6 +767,15 @@ mod tests {
     fn scrub_removes_credentials_from_text() {
         let http = Http::new(HttpSettings::default(), Auth::Bearer(Secret::new("tok-123456")), vec![]).unwrap();
         assert_eq!(http.scrub("echo tok-123456!"), "echo REDACTED!");
+    }
+
+    #[test]
+    fn tiny_rate_limits_saturate_instead_of_panicking() {
+        for rate in [1e-20, 5e-324] {
+            let gate = Gate::new(1, Some(rate));
+            assert_eq!(gate.interval, Some(Duration::from_nanos(u64::MAX)), "{rate}");
+        }
+        assert_eq!(Gate::new(1, Some(20.0)).interval, Some(Duration::from_millis(50)));
     }
 
     #[tokio::test]

@@ -80,6 +80,21 @@ impl JsonPath {
         }
     }
 
+    /// The member names of a path made of member steps only (a trailing `[*]` allowed); `None` for
+    /// anything else. `$` is `Some([])`.
+    pub fn plain_keys(&self) -> Option<Vec<String>> {
+        match &self.kind {
+            Kind::Steps { steps, .. } => steps
+                .iter()
+                .map(|s| match s {
+                    Step::Key(k) => Some(k.clone()),
+                    Step::Index(_) => None,
+                })
+                .collect(),
+            Kind::General(_) => None,
+        }
+    }
+
     /// Whether the path is one top-level member and nothing else.
     pub fn is_single_key(&self) -> bool {
         matches!(&self.kind, Kind::Steps { steps, wildcard: false } if steps.len() == 1 && matches!(steps[0], Step::Key(_)))
@@ -271,6 +286,14 @@ mod tests {
         assert_eq!(rec["id"], Value::Null);
         assert_eq!(JsonPath::parse("$.address.city").unwrap().take(&mut rec), Some(json!("Berlin")));
         assert_eq!(rec["address"]["city"], json!("Berlin"));
+    }
+
+    #[test]
+    fn plain_keys_are_member_steps_only() {
+        assert_eq!(JsonPath::parse("$.data[*]").unwrap().plain_keys(), Some(vec!["data".to_string()]));
+        assert_eq!(JsonPath::parse("$").unwrap().plain_keys(), Some(vec![]));
+        assert_eq!(JsonPath::parse("$.data[-1].id").unwrap().plain_keys(), None);
+        assert_eq!(JsonPath::parse("$..id").unwrap().plain_keys(), None);
     }
 
     #[test]

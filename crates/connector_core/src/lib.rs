@@ -13,6 +13,7 @@ pub mod jsonpath;
 pub mod model;
 pub mod oauth;
 pub mod options;
+pub mod prune;
 pub mod pushdown;
 pub mod scan;
 pub mod secrets;

@@ -11,6 +11,7 @@ use crate::http::{redact_url, Counters, Http, Request};
 use crate::jsonpath::JsonPath;
 use crate::model::{Op, ScanRequest, TableDef};
 use crate::options::{Kind, OptionSpec, Options, Scope};
+use crate::prune::Shape;
 use crate::pushdown::Capabilities;
 use crate::scan::{Page, PageSource, PageToken, Paging};
 use async_trait::async_trait;
@@ -97,6 +98,8 @@ struct RestTable {
     sort_param: Option<String>,
     order_param: Option<String>,
     limit_param: Option<String>,
+    /// Each column's path inside a record, by column index.
+    column_paths: Vec<JsonPath>,
 }
 
 fn non_empty(value: Option<&str>) -> Option<String> {
@@ -182,6 +185,14 @@ impl RestTable {
             sort_param,
             order_param: text("order_param"),
             limit_param: text("limit_param"),
+            column_paths: table
+                .columns
+                .iter()
+                .map(|c| match c.option("path") {
+                    Some(p) => JsonPath::parse(p).map_err(|e| Error::option_value("path", e)),
+                    None => Ok(JsonPath::key(&c.name)),
+                })
+                .collect::<Result<_>>()?,
         })
     }
 
@@ -241,7 +252,15 @@ impl RestTable {
         if let (Pagination::None, Some(limit_param), Some(n)) = (&self.pagination, &self.limit_param, wanted) {
             url.query_pairs_mut().append_pair(limit_param, &n.to_string());
         }
-        RestSource { table: self.clone(), url, page_size, start_offset }
+        // Parse only what this scan reads: the records' members its columns use, and the paging values.
+        let cursor_path = match &self.pagination {
+            Pagination::Cursor { cursor_path, .. } => Some(cursor_path),
+            _ => None,
+        };
+        let kept = [cursor_path, self.has_more_path.as_ref(), self.total_path.as_ref()].into_iter().flatten();
+        let read = request.columns.iter().filter_map(|&i| self.column_paths.get(i));
+        let shape = Shape::new(self.rows.as_ref(), kept, read);
+        RestSource { table: self.clone(), url, page_size, start_offset, shape }
     }
 
     fn size_param(&self) -> Option<&String> {
@@ -294,6 +313,7 @@ struct RestSource {
     url: Url,
     page_size: u64,
     start_offset: u64,
+    shape: Shape,
 }
 
 impl RestSource {
@@ -412,7 +432,7 @@ impl PageSource for RestSource {
 
     async fn fetch(&self, http: &Http, token: PageToken, counters: &Counters) -> Result<Page> {
         let request = self.request(&token)?;
-        let (response, body) = http.send_json(&request, counters).await?;
+        let (response, body) = http.send_json_shaped(&request, counters, Some(&self.shape)).await?;
         let total = self
             .table
             .total_path

@@ -3,6 +3,7 @@
 //! characters where byte offsets are taken, and plain arbitrary input.
 
 use connector_core::model::{ColumnType, Op, Value as SqlValue};
+use connector_core::options::{Kind, OptionSpec};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -229,17 +230,58 @@ pub fn option_value() -> impl Strategy<Value = String> {
     ]
 }
 
-/// Option names: the declared ones of every scope and connector, near misses, and anything.
-pub fn option_name(known: &'static [String]) -> impl Strategy<Value = String> {
+/// Names no scope declares, near misses included.
+fn unknown_option_name() -> impl Strategy<Value = String> {
     prop_oneof![
-        6 => prop::sample::select(known).prop_map(|s| s.clone()),
-        1 => prop::sample::select(vec!["pagesize", "timeout", "PATH", "url ", "", "connector", "filter"]).prop_map(str::to_string),
-        1 => "[a-z_]{1,12}",
+        prop::sample::select(vec!["pagesize", "timeout", "PATH", "url ", "", "filter", "token "]).prop_map(str::to_string),
+        "[a-z_]{1,12}",
     ]
 }
 
-pub fn options(known: &'static [String], max: usize) -> impl Strategy<Value = Vec<(String, String)>> {
-    prop::collection::vec((option_name(known), option_value()), 0..max)
+/// A value of the form `kind` asks for, near its edges; the caller mixes in values of any form.
+fn value_for(kind: &Kind) -> BoxedStrategy<String> {
+    match kind {
+        Kind::Text => prop_oneof!["[a-z_/.]{0,8}", Just("/data/x.json".to_string()), Just("/x.ndjson".to_string())].boxed(),
+        Kind::Secret => any::<String>().boxed(),
+        Kind::Integer { min, max } => {
+            let (min, max) = (*min, *max);
+            prop_oneof![
+                (min..=max).prop_map(|n| n.to_string()),
+                prop::sample::select(vec![min, max, min.saturating_sub(1), max.saturating_add(1)]).prop_map(|n| n.to_string()),
+            ]
+            .boxed()
+        }
+        Kind::PositiveNumber => number_option_value().boxed(),
+        Kind::Bool => prop::sample::select(vec!["true", "off", "1", "t", "NO", " yes ", "maybe", ""]).prop_map(str::to_string).boxed(),
+        Kind::OneOf(values) => prop::sample::select(values.clone()).prop_map(str::to_string).boxed(),
+        Kind::JsonPath => path_text().boxed(),
+        Kind::Url => prop::sample::select(vec![
+            "http://127.0.0.1:1/v1", "https://h/x.csv", "http://h/x.json", "https://u:p@h/e.jsonl?token=abc", "ftp://x",
+            "http://", "http:x", "https://[::1]:1/x",
+        ])
+        .prop_map(str::to_string)
+        .boxed(),
+    }
+}
+
+/// Numbers for numeric options: tiny rates whose inverse overflows a Duration, huge and negative counts.
+pub fn number_option_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec!["0", "1", "-1", "64", "100", "100000", "3600000", "1e-20", "1e-320", "5e-324", "1e-9", "0.001", "1e308", "inf", "NaN", "1.5"]).prop_map(str::to_string),
+        any::<i64>().prop_map(|n| n.to_string()),
+        any::<f64>().prop_map(|f| f.to_string()),
+        (1u32..400).prop_map(|e| format!("1e-{e}")),
+    ]
+}
+
+/// Options for a scope whose declared options are `specs`: mostly declared names with values of their form,
+/// sometimes a value of any form or a name nobody declares, so every branch of validation is reached.
+pub fn options(specs: &'static [OptionSpec], max: usize) -> impl Strategy<Value = Vec<(String, String)>> {
+    let declared = prop::sample::select(specs).prop_flat_map(|spec| {
+        (Just(spec.name.clone()), prop_oneof![3 => value_for(&spec.kind), 1 => option_value().boxed()])
+    });
+    let pair = prop_oneof![8 => declared, 1 => (unknown_option_name(), option_value())];
+    prop::collection::vec(pair, 0..max)
 }
 
 pub fn sql_value() -> impl Strategy<Value = SqlValue> {
