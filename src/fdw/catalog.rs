@@ -3,7 +3,8 @@
 
 use super::pg::{cstr, options_to_map, OrRaise};
 use connector_core::connectors::{self, Connector, ServerDef, Table};
-use connector_core::http::{Http, ServerCounters};
+use connector_core::http::{Http, OAuth, ServerCounters};
+use connector_core::oauth_tokens::{MappingTokens, TokenFile};
 use connector_core::model::{ColumnDef, ColumnType, TableDef};
 use connector_core::options::OptionMap;
 use once_cell::sync::OnceCell;
@@ -96,30 +97,36 @@ pub unsafe fn load(relid: pg_sys::Oid) -> Foreign {
     Foreign { relid, server_oid, server, table, attrs, connector, handle }
 }
 
-/// The options of the user mapping `userid` (or PUBLIC) has for a server; empty when there is none, since
-/// servers without authentication need no mapping.
-pub unsafe fn user_options(server_oid: pg_sys::Oid, userid: pg_sys::Oid) -> OptionMap {
+/// The user mapping `userid` (or PUBLIC) has for a server, as stored (secrets encrypted): its oid and
+/// options; none and empty when there is no mapping, since servers without authentication need none.
+pub unsafe fn stored_user_mapping(server_oid: pg_sys::Oid, userid: pg_sys::Oid) -> (Option<pg_sys::Oid>, OptionMap) {
+    let cache = pg_sys::SysCacheIdentifier::USERMAPPINGUSERSERVER as i32;
     for user in [userid, pg_sys::InvalidOid] {
-        let tuple = pg_sys::SearchSysCache2(
-            pg_sys::SysCacheIdentifier::USERMAPPINGUSERSERVER as i32,
-            pg_sys::Datum::from(user),
-            pg_sys::Datum::from(server_oid),
-        );
+        let tuple = pg_sys::SearchSysCache2(cache, pg_sys::Datum::from(user), pg_sys::Datum::from(server_oid));
         if tuple.is_null() {
             continue;
         }
+        let oid = (*super::pg::tuple_struct::<pg_sys::FormData_pg_user_mapping>(tuple)).oid;
         let mut is_null = false;
-        let datum = pg_sys::SysCacheGetAttr(
-            pg_sys::SysCacheIdentifier::USERMAPPINGUSERSERVER as i32,
-            tuple,
-            pg_sys::Anum_pg_user_mapping_umoptions as pg_sys::AttrNumber,
-            &mut is_null,
-        );
+        let datum =
+            pg_sys::SysCacheGetAttr(cache, tuple, pg_sys::Anum_pg_user_mapping_umoptions as pg_sys::AttrNumber, &mut is_null);
         let options = if is_null { OptionMap::new() } else { options_to_map(pg_sys::untransformRelOptions(datum)) };
         pg_sys::ReleaseSysCache(tuple);
-        return options;
+        return (Some(oid), options);
     }
-    OptionMap::new()
+    (None, OptionMap::new())
+}
+
+/// The role a user mapping is for (InvalidOid for PUBLIC).
+pub unsafe fn mapping_user(mapping: pg_sys::Oid) -> Option<pg_sys::Oid> {
+    let cache = pg_sys::SysCacheIdentifier::USERMAPPINGOID as i32;
+    let tuple = pg_sys::SearchSysCache1(cache, pg_sys::Datum::from(mapping));
+    if tuple.is_null() {
+        return None;
+    }
+    let user = (*super::pg::tuple_struct::<pg_sys::FormData_pg_user_mapping>(tuple)).umuser;
+    pg_sys::ReleaseSysCache(tuple);
+    Some(user)
 }
 
 /// The backend's runtime for network work. Its threads block all signals, so Postgres' handlers only
@@ -138,14 +145,41 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
+/// The token provider of a mapping on a server with `auth 'oauth2'`.
+fn oauth_provider(mapping: Option<pg_sys::Oid>, server: &ServerDef, user: &OptionMap) -> Option<OAuth> {
+    let connector = connectors::for_server(server).ok()?;
+    if connectors::auth_kind(server, connector.as_ref()) != "oauth2" {
+        return None;
+    }
+    let config = connectors::oauth_config(server, user).or_raise();
+    let Some(mapping) = mapping else {
+        super::pg::raise(
+            connector_core::Error::new(
+                connector_core::ErrorKind::Authorization,
+                format!("server \"{}\" uses auth 'oauth2', but there is no user mapping for it", server.name),
+            )
+            .with_hint("CREATE USER MAPPING FOR CURRENT_USER SERVER … OPTIONS (client_id '…', client_secret '…'), then authorize with connector_fdw.oauth_authorize_url."),
+        )
+    };
+    let file = TokenFile::new(super::credentials::token_path(mapping), super::credentials::key_file());
+    Some(OAuth(Arc::new(MappingTokens::new(config, connectors::mapping_tokens(user), file))))
+}
+
 thread_local! {
     /// HTTP clients by (server, user), kept across queries so connections are reused. The fingerprint
     /// (all options) detects ALTER SERVER / ALTER USER MAPPING.
     static CLIENTS: RefCell<HashMap<(u32, u32), (String, Arc<Http>)>> = RefCell::new(HashMap::new());
 }
 
-/// The HTTP client for a server and role, built once per backend and options version.
-pub fn http_client(server_oid: pg_sys::Oid, userid: pg_sys::Oid, server: &ServerDef, user: &OptionMap) -> Arc<Http> {
+/// The HTTP client for a server and role, built once per backend and options version. `mapping` is the
+/// user mapping the options come from (its OAuth tokens are kept by its oid).
+pub fn http_client(
+    server_oid: pg_sys::Oid,
+    userid: pg_sys::Oid,
+    mapping: Option<pg_sys::Oid>,
+    server: &ServerDef,
+    user: &OptionMap,
+) -> Arc<Http> {
     let key = (server_oid.to_u32(), userid.to_u32());
     let fingerprint = format!("{:?}{:?}", server.options, user);
     CLIENTS.with(|clients| {
@@ -157,7 +191,8 @@ pub fn http_client(server_oid: pg_sys::Oid, userid: pg_sys::Oid, server: &Server
         }
         // Building a client starts no threads, but its connection pool needs a runtime context.
         let _guard = runtime().enter();
-        let mut http = connectors::http_client(server, user).or_raise();
+        let oauth = oauth_provider(mapping, server, user);
+        let mut http = connectors::http_client(server, user, oauth).or_raise();
         // With the library preloaded, limits and counters are the server's, across all backends.
         if let Some((index, slot)) = super::shared::slot(server_oid) {
             let gate = Arc::new(super::shared::SharedGate::new(index, slot, http.settings()));

@@ -82,6 +82,11 @@ pub unsafe fn check_ddl() {
     for (objid, object_type) in objects {
         match object_type.as_str() {
             "foreign table" | "table column" => check_table(objid, None),
+            // Normally encrypted before it was stored (ProcessUtility hook); this covers a session whose
+            // first such command loaded the library.
+            "user mapping" => {
+                super::credentials::encrypt_mapping(objid, super::credentials::Reencrypt::Plaintext);
+            }
             "server" if is_ours(objid) => {
                 let tables: Vec<pg_sys::Oid> = Spi::connect(|client| {
                     client

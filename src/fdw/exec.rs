@@ -94,8 +94,8 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignSca
     let explain_only = eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0;
     let http = (!explain_only).then(|| {
         let user = scan_user(node);
-        let options = catalog::user_options(foreign.server_oid, user);
-        catalog::http_client(foreign.server_oid, user, &foreign.server, &options)
+        let (mapping, options) = super::credentials::user_mapping(foreign.server_oid, user);
+        catalog::http_client(foreign.server_oid, user, mapping, &foreign.server, &options)
     });
     let exprs = if explain_only {
         Vec::new()

@@ -2,6 +2,7 @@
 //! `connector_core` values, plans pushdown, runs scans and reports errors; connectors never see `pg_sys`.
 
 pub mod catalog;
+mod credentials;
 mod datum;
 mod ddl;
 mod exec;
@@ -19,6 +20,7 @@ pub static PUSHDOWN: GucSetting<bool> = GucSetting::<bool>::new(true);
 
 pub fn init() {
     shared::init();
+    credentials::install_hook();
     GucRegistry::define_bool_guc(
         c"connector_fdw.pushdown",
         c"Push conditions, sorts and limits down to providers.",

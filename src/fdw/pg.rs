@@ -40,6 +40,12 @@ pub unsafe fn options_to_map(list: *mut pg_sys::List) -> OptionMap {
         .collect()
 }
 
+/// The fixed part of a catalog tuple (C's GETSTRUCT).
+pub unsafe fn tuple_struct<T>(tuple: pg_sys::HeapTuple) -> *mut T {
+    let header = (*tuple).t_data;
+    (header as *mut u8).add((*header).t_hoff as usize) as *mut T
+}
+
 /// A palloc'd C string.
 pub fn pstrdup(text: &str) -> *mut std::ffi::c_char {
     let c = CString::new(text.replace('\0', "")).expect("NULs removed");
@@ -96,4 +102,14 @@ pub fn block_signals_in_this_thread() {
         libc::sigfillset(&mut all);
         libc::pthread_sigmask(libc::SIG_BLOCK, &all, std::ptr::null_mut());
     }
+}
+
+/// The error for a server option a feature needs.
+pub fn missing_server_option(server: &connector_core::connectors::ServerDef, name: &str) -> connector_core::Error {
+    let connector = server.option("connector").unwrap_or("");
+    connector_core::options::missing_option(
+        connector_core::options::Scope::Server,
+        &connector_core::connectors::connector_context(connector),
+        name,
+    )
 }

@@ -40,6 +40,34 @@ pub const REDACTED: &str = "REDACTED";
 const SECRET_PARAMS: [&str; 9] =
     ["api_key", "apikey", "key", "token", "access_token", "client_secret", "password", "secret", "refresh_token"];
 
+/// Where OAuth 2.0 access tokens come from: it refreshes them before they expire, and once more when a
+/// provider refuses one.
+#[async_trait::async_trait]
+pub trait TokenProvider: Send + Sync {
+    /// A token to send now.
+    async fn access_token(&self) -> Result<Secret>;
+    /// The provider refused `refused` (401): get a new one, unless another request already did.
+    async fn refused(&self, refused: &Secret) -> Result<()>;
+    /// The credentials it holds now, so messages quoting remote data can be scrubbed of them.
+    fn current_secrets(&self) -> Vec<String>;
+}
+
+/// A token provider in an `Auth`: compared by identity, never printed.
+#[derive(Clone)]
+pub struct OAuth(pub Arc<dyn TokenProvider>);
+
+impl fmt::Debug for OAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OAuth(REDACTED)")
+    }
+}
+
+impl PartialEq for OAuth {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// How requests authenticate.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Auth {
@@ -48,15 +76,18 @@ pub enum Auth {
     Basic { user: String, password: Secret },
     /// A key in a header (`name: value`) or in the query string (`?name=value`).
     ApiKey { name: String, value: Secret, in_query: bool },
+    /// OAuth 2.0 bearer tokens from a provider.
+    OAuth2(OAuth),
 }
 
 impl Auth {
-    fn secrets(&self) -> Vec<&str> {
+    fn secrets(&self) -> Vec<String> {
         match self {
             Auth::None => vec![],
-            Auth::Bearer(s) => vec![s.expose()],
-            Auth::Basic { password, .. } => vec![password.expose()],
-            Auth::ApiKey { value, .. } => vec![value.expose()],
+            Auth::Bearer(s) => vec![s.expose().to_string()],
+            Auth::Basic { password, .. } => vec![password.expose().to_string()],
+            Auth::ApiKey { value, .. } => vec![value.expose().to_string()],
+            Auth::OAuth2(OAuth(provider)) => provider.current_secrets(),
         }
     }
 }
@@ -378,7 +409,7 @@ impl Http {
         let mut out = text.to_string();
         for secret in self.auth.secrets() {
             if secret.len() >= 4 {
-                out = out.replace(secret, REDACTED);
+                out = out.replace(&secret, REDACTED);
             }
         }
         out
@@ -392,7 +423,7 @@ impl Http {
     /// errors that name the (redacted) request and quote the provider's message.
     pub async fn send(&self, req: &Request, scan: &Counters) -> Result<Response> {
         let described = self.describe(req);
-        let response = self.retrying(req, &described, scan, || self.attempt(req, &described)).await?;
+        let response = self.retrying(req, &described, scan, |token| self.attempt(req, &described, token)).await?;
         add(&self.counters.bytes, response.body.len() as u64);
         add(&scan.bytes, response.body.len() as u64);
         Ok(response)
@@ -404,7 +435,7 @@ impl Http {
     /// reader does not hold a slot of the server's concurrency.
     pub async fn download(&self, req: &Request, scan: &Counters) -> Result<Download> {
         let described = self.describe(req);
-        let response = self.retrying(req, &described, scan, || self.attempt_download(req, &described)).await?;
+        let response = self.retrying(req, &described, scan, |token| self.attempt_download(req, &described, token)).await?;
         let received = Arc::new(AtomicU64::new(0));
         let (server, counted) = (self.counters.clone(), received.clone());
         let timeout = self.settings.timeout;
@@ -432,19 +463,30 @@ impl Http {
 
     /// Run `attempt` through the gate until it succeeds or its failure is final, counting into the
     /// server's and the scan's counters.
-    async fn retrying<T, F>(&self, req: &Request, described: &str, scan: &Counters, attempt: impl Fn() -> F) -> Result<T>
+    async fn retrying<T, F>(
+        &self,
+        req: &Request,
+        described: &str,
+        scan: &Counters,
+        attempt: impl Fn(Option<Secret>) -> F,
+    ) -> Result<T>
     where
         F: Future<Output = Result<T, Failure>>,
     {
         let mut retries: u32 = 0;
+        let mut token_refused = false;
         loop {
+            let oauth_token = match &self.auth {
+                Auth::OAuth2(OAuth(provider)) => Some(provider.access_token().await?),
+                _ => None,
+            };
             let (permit, throttled) = self.gate.enter().await;
             let throttled_us = throttled.as_micros() as u64;
             add(&self.counters.throttled_us, throttled_us);
             add(&scan.throttled_us, throttled_us);
             add(&self.counters.requests, 1);
             add(&scan.requests, 1);
-            let outcome = attempt().await;
+            let outcome = attempt(oauth_token.clone()).await;
             drop(permit);
             let failure = match outcome {
                 Ok(done) => return Ok(done),
@@ -452,6 +494,17 @@ impl Http {
             };
             add(&self.counters.errors, 1);
             add(&scan.errors, 1);
+            // A refused OAuth token is refreshed once and the request sent again at once.
+            if let (Failure::Status(r), Auth::OAuth2(OAuth(provider)), Some(token)) = (&failure, &self.auth, &oauth_token) {
+                if r.status == 401 && !token_refused {
+                    token_refused = true;
+                    provider.refused(token).await?;
+                    retries += 1;
+                    add(&self.counters.retries, 1);
+                    add(&scan.retries, 1);
+                    continue;
+                }
+            }
             match self.retry_delay(req, &failure, retries, scan) {
                 Retry::After(delay) => {
                     retries += 1;
@@ -483,8 +536,9 @@ impl Http {
         shape: Option<&crate::prune::Shape>,
     ) -> Result<(Response, Value)> {
         let described = self.describe(req);
-        let attempt = || async {
-            let response = self.attempt(req, &described).await?;
+        let described_ref = described.as_str();
+        let attempt = |token: Option<Secret>| async move {
+            let response = self.attempt(req, described_ref, token).await?;
             add(&self.counters.bytes, response.body.len() as u64);
             add(&scan.bytes, response.body.len() as u64);
             let body = if response.body.is_empty() { Value::Null } else { response.json_shaped(shape).map_err(Failure::Body)? };
@@ -493,8 +547,8 @@ impl Http {
         self.retrying(req, &described, scan, attempt).await
     }
 
-    async fn attempt(&self, req: &Request, described: &str) -> Result<Response, Failure> {
-        let response = read_response(dispatch(self.builder(req)).await?, described).await?;
+    async fn attempt(&self, req: &Request, described: &str, token: Option<Secret>) -> Result<Response, Failure> {
+        let response = read_response(dispatch(self.builder(req, token.as_ref())).await?, described).await?;
         if (200..300).contains(&response.status) {
             Ok(response)
         } else {
@@ -503,10 +557,10 @@ impl Http {
     }
 
     /// One attempt of a download: the response once its headers are in.
-    async fn attempt_download(&self, req: &Request, described: &str) -> Result<reqwest::Response, Failure> {
+    async fn attempt_download(&self, req: &Request, described: &str, token: Option<Secret>) -> Result<reqwest::Response, Failure> {
         // No total timeout (tokio caps the sleep): the body lasts as long as its reader takes; the client's
         // read timeout bounds each wait.
-        let response = dispatch(self.builder(req).timeout(Duration::MAX)).await?;
+        let response = dispatch(self.builder(req, token.as_ref()).timeout(Duration::MAX)).await?;
         if response.status().is_success() {
             Ok(response)
         } else {
@@ -515,11 +569,16 @@ impl Http {
     }
 
     /// The request with authentication, headers and body.
-    fn builder(&self, req: &Request) -> reqwest::RequestBuilder {
+    fn builder(&self, req: &Request, oauth_token: Option<&Secret>) -> reqwest::RequestBuilder {
         let mut url = req.url.clone();
         let mut builder = self.client.request(req.method.clone(), url.clone());
         match &self.auth {
             Auth::None => {}
+            Auth::OAuth2(_) => {
+                if let Some(token) = oauth_token {
+                    builder = builder.bearer_auth(token.expose());
+                }
+            }
             Auth::Bearer(token) => builder = builder.bearer_auth(token.expose()),
             Auth::Basic { user, password } => builder = builder.basic_auth(user, Some(password.expose())),
             Auth::ApiKey { name, value, in_query: false } => builder = builder.header(name.as_str(), value.expose()),

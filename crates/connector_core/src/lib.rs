@@ -7,11 +7,13 @@
 
 pub mod connectors;
 pub mod convert;
+pub mod credentials;
 pub mod error;
 pub mod http;
 pub mod jsonpath;
 pub mod model;
 pub mod oauth;
+pub mod oauth_tokens;
 pub mod options;
 pub mod prune;
 pub mod pushdown;

@@ -754,7 +754,7 @@ mod tests {
         validate_table(server, table)?;
         let t = File.open(server, table)?;
         let request = ScanRequest { columns: (0..table.columns.len()).collect(), quals: vec![], sorts: vec![], limit };
-        let http = Arc::new(http_client(server, &OptionMap::new())?);
+        let http = Arc::new(http_client(server, &OptionMap::new(), None)?);
         let projector = Arc::new(Projector::new(table, &request.columns)?);
         let settings = ScanSettings { max_concurrency: 4, rows_needed: limit.and_then(|l| l.rows_needed()) };
         let mut scan = Scan::start(rt.handle(), http, t.scan(&request)?, projector, settings);

@@ -107,7 +107,7 @@ pub fn names() -> Vec<String> {
     builtin().iter().map(|c| c.name().to_string()).collect()
 }
 
-pub const AUTH_KINDS: [&str; 4] = ["none", "bearer", "basic", "api_key"];
+pub const AUTH_KINDS: [&str; 5] = ["none", "bearer", "basic", "api_key", "oauth2"];
 
 /// Options every server accepts.
 pub fn common_server_options() -> Vec<OptionSpec> {
@@ -124,6 +124,10 @@ pub fn common_server_options() -> Vec<OptionSpec> {
         OptionSpec::int("page_size", 1, 100_000),
         OptionSpec::text("api_key_name"),
         OptionSpec::one_of("api_key_in", &["header", "query"]),
+        OptionSpec::new("authorize_url", Kind::Url),
+        OptionSpec::new("token_url", Kind::Url),
+        OptionSpec::text("scopes"),
+        OptionSpec::one_of("oauth_client_auth", &["basic", "body"]),
     ]
 }
 
@@ -141,6 +145,7 @@ pub fn user_mapping_options() -> Vec<OptionSpec> {
         secret("client_secret"),
         secret("refresh_token"),
         secret("access_token"),
+        OptionSpec::int("token_expires_at", 0, i64::MAX),
     ]
 }
 
@@ -245,16 +250,62 @@ pub fn http_settings(server: &ServerDef, connector: &dyn Connector) -> Result<Ht
     Ok(settings)
 }
 
+/// The auth kind a server uses: its `auth` option or the connector's default.
+pub fn auth_kind<'a>(server: &'a ServerDef, connector: &dyn Connector) -> &'a str {
+    server.option("auth").unwrap_or(connector.defaults().auth)
+}
+
+/// The OAuth 2.0 client of a server (`auth 'oauth2'`) and mapping: endpoints and scopes from the server,
+/// the client's identity from the mapping.
+pub fn oauth_config(server: &ServerDef, user: &OptionMap) -> Result<crate::oauth::OAuthConfig> {
+    let context = connector_context(server.option("connector").unwrap_or(""));
+    let token_url = server.option("token_url").ok_or_else(|| crate::options::missing_option(Scope::Server, &context, "token_url"))?;
+    let client_id = user.get("client_id").ok_or_else(|| {
+        let problem = if user.is_empty() { "there is no user mapping for the current user" } else { "the user mapping has no option \"client_id\"" };
+        Error::new(ErrorKind::Authorization, format!("server \"{}\" uses auth 'oauth2', but {problem}", server.name)).with_hint(format!(
+            "CREATE USER MAPPING FOR CURRENT_USER SERVER {} OPTIONS (client_id '…', client_secret '…'), then authorize with connector_fdw.oauth_authorize_url.",
+            server.name
+        ))
+    })?;
+    let mut config = crate::oauth::OAuthConfig::new(token_url, client_id.clone());
+    config.authorize_url = server.option("authorize_url").map(str::to_string);
+    config.client_secret = user.get("client_secret").map(|s| Secret::new(s.clone()));
+    config.scopes = server.option("scopes").map(|s| s.split([' ', ',']).filter(|x| !x.is_empty()).map(str::to_string).collect()).unwrap_or_default();
+    if server.option("oauth_client_auth") == Some("body") {
+        config.client_auth = crate::oauth::ClientAuth::RequestBody;
+    }
+    Ok(config)
+}
+
+/// The tokens a user mapping holds, if any.
+pub fn mapping_tokens(user: &OptionMap) -> Option<crate::oauth::Tokens> {
+    let access_token = user.get("access_token").map(|t| Secret::new(t.clone()));
+    let refresh_token = user.get("refresh_token").map(|t| Secret::new(t.clone()));
+    let expires_at = user.get("token_expires_at").and_then(|t| t.parse().ok());
+    match (access_token, refresh_token) {
+        (Some(access_token), refresh_token) => Some(crate::oauth::Tokens { access_token, refresh_token, expires_at }),
+        // Only a refresh token: treat the (absent) access token as expired so the first use refreshes.
+        (None, Some(refresh_token)) => {
+            Some(crate::oauth::Tokens { access_token: Secret::new(""), refresh_token: Some(refresh_token), expires_at: Some(0) })
+        }
+        (None, None) => None,
+    }
+}
+
 /// The authentication a server uses, with credentials from the user mapping (`user`): the server's `auth`
 /// option or the connector's default. A missing credential is an error that says which option to set.
-pub fn auth(server: &ServerDef, connector: &dyn Connector, user: &OptionMap) -> Result<Auth> {
-    let kind = server.option("auth").unwrap_or(connector.defaults().auth);
+/// `auth 'oauth2'` needs `oauth`, the token provider the caller keeps for the mapping.
+pub fn auth(server: &ServerDef, connector: &dyn Connector, user: &OptionMap, oauth: Option<crate::http::OAuth>) -> Result<Auth> {
+    let kind = auth_kind(server, connector);
     let missing = |name: &str| {
-        Error::new(
-            ErrorKind::Authorization,
-            format!("server \"{}\" uses auth '{kind}', but the user mapping has no option \"{name}\"", server.name),
-        )
-        .with_hint(format!("ALTER USER MAPPING FOR CURRENT_USER SERVER {} OPTIONS (ADD {name} '…')", server.name))
+        // No options at all: the role has no mapping (or an empty one) and must create it.
+        let (problem, hint) = if user.is_empty() {
+            ("there is no user mapping for the current user", format!("CREATE USER MAPPING FOR CURRENT_USER SERVER {} OPTIONS ({name} '…')", server.name))
+        } else {
+            ("the user mapping has no option", format!("ALTER USER MAPPING FOR CURRENT_USER SERVER {} OPTIONS (ADD {name} '…')", server.name))
+        };
+        let problem = if user.is_empty() { problem.to_string() } else { format!("{problem} \"{name}\"") };
+        Error::new(ErrorKind::Authorization, format!("server \"{}\" uses auth '{kind}', but {problem}", server.name)).with_hint(hint)
     };
     let credential = |name: &str| user.get(name).map(|v| Secret::new(v.clone())).ok_or_else(|| missing(name));
     // Where the key goes may be set on the server (how the provider wants it) or the mapping.
@@ -264,6 +315,7 @@ pub fn auth(server: &ServerDef, connector: &dyn Connector, user: &OptionMap) -> 
         // Provider connectors take their static credential as `api_key`; generic bearer servers as `token`.
         "bearer" => Auth::Bearer(credential("token").or_else(|_| credential("api_key")).map_err(|_| missing("token"))?),
         "basic" => Auth::Basic { user: user.get("user").cloned().ok_or_else(|| missing("user"))?, password: credential("password")? },
+        "oauth2" => Auth::OAuth2(oauth.ok_or_else(|| Error::internal("auth 'oauth2' without a token provider"))?),
         "api_key" => {
             let in_query = setting("api_key_in") == Some("query");
             let default_name = if in_query { "api_key" } else { "X-API-Key" };
@@ -277,11 +329,12 @@ pub fn auth(server: &ServerDef, connector: &dyn Connector, user: &OptionMap) -> 
     })
 }
 
-/// An HTTP client for a server and a role's mapping.
-pub fn http_client(server: &ServerDef, user: &OptionMap) -> Result<Http> {
+/// An HTTP client for a server and a role's mapping (`oauth`: the mapping's token provider, for servers
+/// with `auth 'oauth2'`).
+pub fn http_client(server: &ServerDef, user: &OptionMap, oauth: Option<crate::http::OAuth>) -> Result<Http> {
     let connector = for_server(server)?;
     let settings = http_settings(server, connector.as_ref())?;
-    let auth = auth(server, connector.as_ref(), user)?;
+    let auth = auth(server, connector.as_ref(), user, oauth)?;
     Http::new(settings, auth, connector.fixed_headers(server))
 }
 
@@ -316,14 +369,17 @@ mod tests {
     fn auth_reads_the_mapping_and_says_what_is_missing() {
         let s = server(&[("connector", "rest"), ("base_url", "http://x"), ("auth", "bearer")]);
         let user: OptionMap = [("token".to_string(), "t0k".to_string())].into();
-        assert_eq!(auth(&s, &rest::Rest, &user).unwrap(), Auth::Bearer(Secret::new("t0k")));
-        let e = auth(&s, &rest::Rest, &OptionMap::new()).unwrap_err();
+        assert_eq!(auth(&s, &rest::Rest, &user, None).unwrap(), Auth::Bearer(Secret::new("t0k")));
+        let e = auth(&s, &rest::Rest, &OptionMap::new(), None).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Authorization);
+        assert!(e.message.ends_with("there is no user mapping for the current user"), "{}", e.message);
+        assert!(e.hint.unwrap().starts_with("CREATE USER MAPPING"));
+        let e = auth(&s, &rest::Rest, &[("user".to_string(), "u".to_string())].into(), None).unwrap_err();
         assert!(e.message.contains("no option \"token\""), "{}", e.message);
         let s = server(&[("connector", "rest"), ("base_url", "http://x"), ("auth", "api_key"), ("api_key_in", "query")]);
         let user: OptionMap = [("api_key".to_string(), "k".to_string())].into();
         assert_eq!(
-            auth(&s, &rest::Rest, &user).unwrap(),
+            auth(&s, &rest::Rest, &user, None).unwrap(),
             Auth::ApiKey { name: "api_key".into(), value: Secret::new("k"), in_query: true }
         );
     }

@@ -527,7 +527,7 @@ mod tests {
         validate_table(&server, table)?;
         let t = Rest.open(&server, table)?;
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let http = Arc::new(http_client(&server, &OptionMap::new())?);
+        let http = Arc::new(http_client(&server, &OptionMap::new(), None)?);
         let projector = Arc::new(Projector::new(table, &req.columns)?);
         let split = req.limit.map(|l| l.split(t.capabilities().supports_offset()));
         let settings = ScanSettings { max_concurrency, rows_needed: split.and_then(|s| s.source_rows) };
