@@ -359,7 +359,7 @@ mod tests {
     fn server_options_are_checked_for_the_connector() {
         let e = validate_server(&server(&[("connector", "rest"), ("base_url", "http://x"), ("timeout", "5")])).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidOptionName);
-        assert!(e.hint.unwrap().starts_with("Valid options for a server of connector \"rest\" are: api_key_in, api_key_name, auth, base_url,"));
+        assert!(e.hint.unwrap().starts_with("Valid options for a server of connector \"rest\" are: api_key_in, api_key_name, auth, authorize_url, base_url,"));
         let e = validate_server(&server(&[("connector", "rest")])).unwrap_err();
         assert_eq!(e.message, "option \"base_url\" is required for a server of connector \"rest\"");
         assert!(validate_server(&server(&[("connector", "rest"), ("base_url", "http://x"), ("timeout_ms", "5")])).is_ok());
