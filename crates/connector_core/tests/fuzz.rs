@@ -771,7 +771,7 @@ proptest! {
         framing in framing(),
     ) {
         static SERVER: OnceLock<Canned> = OnceLock::new();
-        let server = rest_server(&SERVER);
+        let server = loopback_server(&SERVER);
         server.respond_with(server::response(status, &[], &content, framing));
         // No retries: a 5xx would otherwise back off for seconds.
         let no_retries = ServerDef { name: "files".into(), options: map(&[("connector", "file"), ("max_retries", "0")]) };
@@ -971,7 +971,8 @@ impl RestCase {
     }
 }
 
-fn rest_server(slot: &'static OnceLock<Canned>) -> &'static Canned {
+/// The canned-response server of one test (each test its own: tests run in parallel, cases in sequence).
+fn loopback_server(slot: &'static OnceLock<Canned>) -> &'static Canned {
     slot.get_or_init(|| Canned::start(runtime()))
 }
 
@@ -983,7 +984,7 @@ proptest! {
     #[test]
     fn any_response_gives_rows_or_an_error(case in rest_case()) {
         static SERVER: OnceLock<Canned> = OnceLock::new();
-        let server = rest_server(&SERVER);
+        let server = loopback_server(&SERVER);
         server.respond_with(server::response(case.status, &case.headers, &case.body, case.framing));
         let result = scan_table(&case.server(&server.base), &case.table(), case.settings());
         match result {
@@ -1010,7 +1011,7 @@ proptest! {
         rows in prop::sample::select(vec!["$.data[*]", "$.data.items", "$.data[0]", "$['data'][-1].x"]),
     ) {
         static SERVER: OnceLock<Canned> = OnceLock::new();
-        let server = rest_server(&SERVER);
+        let server = loopback_server(&SERVER);
         let body = doc.to_string().into_bytes();
         server.respond_with(server::response(200, &[], &body, Framing::Exact));
         let case_server = ServerDef { name: "api".into(), options: map(&[("connector", "rest"), ("base_url", &server.base)]) };
@@ -1031,7 +1032,7 @@ proptest! {
     #[test]
     fn plain_json_bodies_read_as_their_records(doc in json().prop_filter("an empty body has no JSON", |d| !d.is_null())) {
         static SERVER: OnceLock<Canned> = OnceLock::new();
-        let server = rest_server(&SERVER);
+        let server = loopback_server(&SERVER);
         server.respond_with(server::response(200, &[], doc.to_string().as_bytes(), Framing::Exact));
         let case_server = ServerDef { name: "api".into(), options: map(&[("connector", "rest"), ("base_url", &server.base)]) };
         let table = TableDef {
@@ -1096,7 +1097,7 @@ proptest! {
         clean in any::<bool>(),
     ) {
         static SERVER: OnceLock<Canned> = OnceLock::new();
-        let server = rest_server(&SERVER);
+        let server = loopback_server(&SERVER);
         let headers = vec![("Link".to_string(), header.clone())];
         server.respond_with(server::response(200, &headers, br#"[{"id": 1}]"#, Framing::Exact));
         let options = map(&[("connector", "rest"), ("base_url", &format!("{}/v1", server.base)), ("max_retries", "0")]);
@@ -1125,7 +1126,7 @@ proptest! {
         ),
     ) {
         static SERVER: OnceLock<Canned> = OnceLock::new();
-        let server = rest_server(&SERVER);
+        let server = loopback_server(&SERVER);
         server.respond_with(server::response(status, &headers, b"{\"error\": {\"message\": \"slow down\"}}", Framing::Exact));
         let options = map(&[("connector", "rest"), ("base_url", &server.base), ("max_retries", "0")]);
         let case_server = ServerDef { name: "api".into(), options };
