@@ -115,6 +115,10 @@ static HELD: [AtomicU32; SLOTS] = [const { AtomicU32::new(0) }; SLOTS];
 /// Guards `HELD` against a permit released while the exit callback returns everything.
 static EXITING: Mutex<bool> = Mutex::new(false);
 static CLEANUP_REGISTERED: AtomicBool = AtomicBool::new(false);
+/// Wakes this process's waiting requests when one of its permits is released; slots freed by other
+/// backends are noticed by polling.
+static RELEASED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+const POLL: Duration = Duration::from_millis(5);
 
 fn register_exit_cleanup() {
     if !CLEANUP_REGISTERED.swap(true, Ordering::Relaxed) {
@@ -167,6 +171,7 @@ impl Drop for SharedPermit {
         if !*exiting {
             HELD[self.index].fetch_sub(1, Ordering::AcqRel);
             self.slot.in_flight.fetch_sub(1, Ordering::AcqRel);
+            RELEASED.notify_waiters();
         }
     }
 }
@@ -175,21 +180,27 @@ impl Drop for SharedPermit {
 impl Admission for SharedGate {
     async fn enter(&self) -> (Permit, Duration) {
         let waiting = Instant::now();
-        // Other backends release slots without telling us: poll, backing off up to 20 ms.
-        let mut pause = Duration::from_millis(1);
         loop {
+            // Registered before the check, so a release between check and wait is not missed.
+            let released = RELEASED.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
             let current = self.slot.in_flight.load(Ordering::Acquire);
-            if current < self.max_concurrency
-                && self
+            if current < self.max_concurrency {
+                if self
                     .slot
                     .in_flight
                     .compare_exchange(current, current + 1, Ordering::AcqRel, Ordering::Acquire)
                     .is_ok()
-            {
-                break;
+                {
+                    break;
+                }
+                continue;
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(20));
+            tokio::select! {
+                _ = released => {}
+                _ = tokio::time::sleep(POLL) => {}
+            }
         }
         HELD[self.index].fetch_add(1, Ordering::AcqRel);
         let permit = Permit::new(SharedPermit { index: self.index, slot: self.slot });
