@@ -18,6 +18,7 @@ pub mod options;
 pub mod prune;
 pub mod pushdown;
 pub mod scan;
+pub mod write;
 pub mod secrets;
 
 pub use error::{Error, ErrorKind, Result};

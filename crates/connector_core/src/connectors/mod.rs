@@ -82,6 +82,37 @@ pub trait Connector: Send + Sync {
     }
     /// Prepare a table for planning and scanning.
     fn open(&self, server: &ServerDef, table: &TableDef) -> Result<Arc<dyn Table>>;
+    /// What the provider exposes as tables, for IMPORT FOREIGN SCHEMA and `connector_fdw.list_resources`
+    /// (may ask the provider, through `http`). Connectors without discovery return an error that says so.
+    fn resources<'a>(
+        &'a self,
+        _server: &'a ServerDef,
+        _http: &'a Http,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<Resource>>> {
+        let name = self.name().to_string();
+        Box::pin(async move {
+            Err(Error::not_supported(format!("connector \"{name}\" cannot list what the provider exposes; create foreign tables by hand")))
+        })
+    }
+}
+
+/// A table a provider exposes: what IMPORT FOREIGN SCHEMA creates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resource {
+    /// The foreign table's name.
+    pub name: String,
+    /// A line for `list_resources`.
+    pub description: String,
+    pub table_options: OptionMap,
+    pub columns: Vec<ResourceColumn>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceColumn {
+    pub name: String,
+    /// A Postgres type name (`text`, `bigint`, `timestamptz`, `jsonb`, …).
+    pub sql_type: String,
+    pub options: OptionMap,
 }
 
 /// A foreign table of a connector.
@@ -92,6 +123,10 @@ pub trait Table: Send + Sync {
     fn describe(&self, request: &ScanRequest) -> Vec<String>;
     /// A page source for one scan.
     fn scan(&self, request: &ScanRequest) -> Result<Arc<dyn PageSource>>;
+    /// The write side, when the provider accepts writes.
+    fn writer(&self) -> Option<Arc<dyn crate::write::Writer>> {
+        None
+    }
 }
 
 /// The connectors built into the extension.

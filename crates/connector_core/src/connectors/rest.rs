@@ -14,6 +14,8 @@ use crate::options::{Kind, OptionSpec, Options, Scope};
 use crate::prune::Shape;
 use crate::pushdown::Capabilities;
 use crate::scan::{Page, PageSource, PageToken, Paging};
+use crate::model::Value as SqlValue;
+use crate::write::{WriteOp, Writer};
 use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Arc;
@@ -58,6 +60,15 @@ impl Connector for Rest {
             text("sort_param"),
             text("order_param"),
             text("query"),
+            // Writes.
+            text("key_column"),
+            text("item_path"),
+            OptionSpec::one_of("insert_method", &["POST", "PUT"]),
+            OptionSpec::one_of("update_method", &["PATCH", "PUT", "POST"]),
+            OptionSpec::int("batch_size", 1, 1000),
+            text("insert_wrapper"),
+            path("returning_path"),
+            OptionSpec::new("idempotency_key", Kind::Bool),
         ]
     }
 
@@ -100,6 +111,24 @@ struct RestTable {
     limit_param: Option<String>,
     /// Each column's path inside a record, by column index.
     column_paths: Vec<JsonPath>,
+    writes: WriteConfig,
+}
+
+/// How a REST table writes.
+#[derive(Clone, Debug)]
+struct WriteConfig {
+    key_column: String,
+    /// The server's base URL, which `item_path` is appended to.
+    base: Url,
+    /// The record's URL: `{key}` is replaced by the key (default: the table's path + `/{key}`).
+    item_path: String,
+    insert_method: reqwest::Method,
+    update_method: reqwest::Method,
+    batch_size: usize,
+    /// Batches are sent as `{"<wrapper>": [...]}` instead of a bare array.
+    insert_wrapper: Option<String>,
+    returning_path: Option<JsonPath>,
+    idempotency_key: bool,
 }
 
 fn non_empty(value: Option<&str>) -> Option<String> {
@@ -185,6 +214,17 @@ impl RestTable {
             sort_param,
             order_param: text("order_param"),
             limit_param: text("limit_param"),
+            writes: WriteConfig {
+                base: base_url(server, &Rest)?,
+                key_column: text("key_column").unwrap_or_else(|| "id".into()),
+                item_path: text("item_path").unwrap_or_else(|| format!("{}/{{key}}", path.trim_end_matches('/'))),
+                insert_method: options.get("insert_method").unwrap_or("POST").parse().unwrap_or(reqwest::Method::POST),
+                update_method: options.get("update_method").unwrap_or("PATCH").parse().unwrap_or(reqwest::Method::PATCH),
+                batch_size: options.int("batch_size")?.unwrap_or(1).max(1) as usize,
+                insert_wrapper: text("insert_wrapper"),
+                returning_path: options.json_path("returning_path")?,
+                idempotency_key: options.bool("idempotency_key")?.unwrap_or(false),
+            },
             column_paths: table
                 .columns
                 .iter()
@@ -304,6 +344,113 @@ impl Table for RestTable {
 
     fn scan(&self, request: &ScanRequest) -> Result<Arc<dyn PageSource>> {
         Ok(Arc::new(self.source(request)))
+    }
+
+    fn writer(&self) -> Option<Arc<dyn Writer>> {
+        Some(Arc::new(RestWriter { table: self.clone() }))
+    }
+}
+
+/// Writes of a REST table: POST (or PUT) to the collection, PATCH/PUT/DELETE to the record's URL.
+struct RestWriter {
+    table: RestTable,
+}
+
+impl RestWriter {
+    fn config(&self) -> &WriteConfig {
+        &self.table.writes
+    }
+
+    /// The collection URL: the table's URL without paging or pushed parameters.
+    fn collection(&self) -> Url {
+        self.table.url.clone()
+    }
+
+    fn item(&self, key: &SqlValue) -> Result<Url> {
+        let key = key.to_param();
+        if key.is_empty() {
+            return Err(Error::new(ErrorKind::InvalidValue, format!("the key column \"{}\" is NULL or empty", self.config().key_column)));
+        }
+        let encoded = percent_encoding::utf8_percent_encode(&key, percent_encoding::NON_ALPHANUMERIC).to_string();
+        let path = self.config().item_path.replace("{key}", &encoded);
+        // Like the table's path, item_path is relative to the server's base URL.
+        let mut url = self.config().base.clone();
+        let joined = format!("{}/{}", url.path().trim_end_matches('/'), path.trim_start_matches('/'));
+        url.set_path(&joined);
+        Ok(url)
+    }
+
+    fn request(&self, method: reqwest::Method, url: Url) -> Request {
+        let mut request = Request::new(method, url);
+        if self.config().idempotency_key {
+            request.idempotency_key = Some(idempotency_key());
+        }
+        request
+    }
+
+    /// The records a write response holds.
+    fn returned(&self, body: Value) -> Vec<Value> {
+        match &self.config().returning_path {
+            Some(path) => path.select_rows(body).unwrap_or_default(),
+            None => match body {
+                Value::Array(items) => items,
+                Value::Null => Vec::new(),
+                other => vec![other],
+            },
+        }
+    }
+}
+
+/// A random key for providers that deduplicate retried writes (Stripe's Idempotency-Key).
+fn idempotency_key() -> String {
+    use rand::Rng;
+    let bytes: [u8; 16] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[async_trait]
+impl Writer for RestWriter {
+    fn batch_size(&self) -> usize {
+        self.config().batch_size
+    }
+
+    fn key_column(&self) -> &str {
+        &self.config().key_column
+    }
+
+    fn describe(&self, op: WriteOp) -> String {
+        let item = || self.item(&SqlValue::Text("{key}".into())).map(|u| redact_url(&u, None).replace("%7Bkey%7D", "{key}")).unwrap_or_default();
+        match op {
+            WriteOp::Insert => format!("{} {}", self.config().insert_method, redact_url(&self.collection(), None)),
+            WriteOp::Update => format!("{} {}", self.config().update_method, item()),
+            WriteOp::Delete => format!("DELETE {}", item()),
+        }
+    }
+
+    async fn insert(&self, http: &Http, records: Vec<Value>, counters: &Counters) -> Result<Vec<Value>> {
+        let count = records.len();
+        let body = match (&self.config().insert_wrapper, self.config().batch_size) {
+            (Some(wrapper), _) => serde_json::json!({ wrapper.as_str(): records }),
+            (None, 1) if count == 1 => records.into_iter().next().unwrap_or(Value::Null),
+            (None, _) => Value::Array(records),
+        };
+        let request = self.request(self.config().insert_method.clone(), self.collection()).json(body);
+        let (_, answer) = http.send_json(&request, counters).await?;
+        let mut returned = self.returned(answer);
+        returned.resize(count, Value::Null);
+        Ok(returned)
+    }
+
+    async fn update(&self, http: &Http, key: &SqlValue, changes: Value, counters: &Counters) -> Result<Value> {
+        let request = self.request(self.config().update_method.clone(), self.item(key)?).json(changes);
+        let (_, answer) = http.send_json(&request, counters).await?;
+        Ok(self.returned(answer).into_iter().next().unwrap_or(Value::Null))
+    }
+
+    async fn delete(&self, http: &Http, key: &SqlValue, counters: &Counters) -> Result<Value> {
+        let request = self.request(reqwest::Method::DELETE, self.item(key)?);
+        let (_, answer) = http.send_json(&request, counters).await?;
+        Ok(self.returned(answer).into_iter().next().unwrap_or(Value::Null))
     }
 }
 
