@@ -18,6 +18,7 @@ use std::sync::Arc;
 pub struct Attr {
     pub type_oid: pg_sys::Oid,
     pub typmod: i32,
+    pub collation: pg_sys::Oid,
     pub dropped: bool,
 }
 
@@ -79,7 +80,7 @@ pub unsafe fn table_def(relid: pg_sys::Oid) -> (pg_sys::Oid, TableDef, Vec<Attr>
         let options = if dropped { OptionMap::new() } else { options_to_map(pg_sys::GetForeignColumnOptions(relid, (i + 1) as i16)) };
         let ty = if dropped { ColumnType::Text } else { column_type((*attr).atttypid, (*attr).atttypmod) };
         columns.push(ColumnDef { name, ty, options });
-        attrs.push(Attr { type_oid: (*attr).atttypid, typmod: (*attr).atttypmod, dropped });
+        attrs.push(Attr { type_oid: (*attr).atttypid, typmod: (*attr).atttypmod, collation: (*attr).attcollation, dropped });
     }
     let name = cstr((*(*relation).rd_rel).relname.data.as_ptr());
     pg_sys::RelationClose(relation);
@@ -95,6 +96,15 @@ pub unsafe fn load(relid: pg_sys::Oid) -> Foreign {
     let connector = connectors::for_server(&server).or_raise();
     let handle = connector.open(&server, &table).or_raise();
     Foreign { relid, server_oid, server, table, attrs, connector, handle }
+}
+
+/// Like `load`, but `None` where a table's options do not open (for callers that must not fail).
+pub unsafe fn try_load(relid: pg_sys::Oid) -> Option<Foreign> {
+    let (server_oid, table, attrs) = table_def(relid);
+    let server = server_def(server_oid);
+    let connector = connectors::for_server(&server).ok()?;
+    let handle = connector.open(&server, &table).ok()?;
+    Some(Foreign { relid, server_oid, server, table, attrs, connector, handle })
 }
 
 /// The user mapping `userid` (or PUBLIC) has for a server, as stored (secrets encrypted): its oid and

@@ -131,3 +131,69 @@ impl OutColumn {
 pub unsafe fn text_datum(s: &str) -> pg_sys::Datum {
     pg_sys::Datum::from(pg_sys::cstring_to_text_with_len(s.as_ptr() as *const _, s.len() as i32))
 }
+
+/// Store one row of converted cells into a slot (columns not among `columns` are NULL). Errors raised by
+/// Postgres' input functions are raised again naming the column and table.
+pub unsafe fn store_cells(columns: &mut [OutColumn], cells: &[Cell], slot: *mut pg_sys::TupleTableSlot, table: &str) {
+    let natts = (*(*slot).tts_tupleDescriptor).natts as usize;
+    let values = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
+    let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
+    nulls.fill(true);
+    for (column, cell) in columns.iter_mut().zip(cells) {
+        let datum = if matches!(cell, Cell::Input(_) | Cell::Numeric(_) | Cell::Jsonb(_)) {
+            let name = column.name.clone();
+            let column = std::panic::AssertUnwindSafe(&mut *column);
+            PgTryBuilder::new(move || {
+                let column = column;
+                column.0.datum(cell)
+            })
+            .catch_others(|caught| match caught {
+                pg_sys::panic::CaughtError::PostgresError(report) => {
+                    let mut again = pg_sys::panic::ErrorReport::new(
+                        report.sql_error_code(),
+                        format!("column \"{name}\" of foreign table \"{table}\": {}", report.message()),
+                        "connector_fdw",
+                    );
+                    if let Some(detail) = report.detail() {
+                        again = again.set_detail(detail.to_string());
+                    }
+                    if let Some(hint) = report.hint() {
+                        again = again.set_hint(hint.to_string());
+                    }
+                    again.report(PgLogLevel::ERROR);
+                    unreachable!("ERROR does not return")
+                }
+                other => other.rethrow(),
+            })
+            .execute()
+        } else {
+            column.datum(cell)
+        };
+        if let Some(datum) = datum {
+            values[column.slot] = datum;
+            nulls[column.slot] = false;
+        }
+    }
+    pg_sys::ExecStoreVirtualTuple(slot);
+}
+
+/// A datum as JSON for a request body: arrays keep their NULL elements, numerics their exact digits.
+pub unsafe fn datum_to_json(datum: pg_sys::Datum, is_null: bool, type_oid: pg_sys::Oid) -> serde_json::Value {
+    if is_null {
+        return serde_json::Value::Null;
+    }
+    let element = pg_sys::get_element_type(type_oid);
+    if element != pg_sys::InvalidOid {
+        let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::ArrayType;
+        let (mut typlen, mut typbyval, mut typalign) = (0i16, false, 0 as std::ffi::c_char);
+        pg_sys::get_typlenbyvalalign(element, &mut typlen, &mut typbyval, &mut typalign);
+        let mut values: *mut pg_sys::Datum = std::ptr::null_mut();
+        let mut nulls: *mut bool = std::ptr::null_mut();
+        let mut count = 0;
+        pg_sys::deconstruct_array(array, element, typlen.into(), typbyval, typalign, &mut values, &mut nulls, &mut count);
+        return serde_json::Value::Array(
+            (0..count as usize).map(|i| datum_to_json(*values.add(i), *nulls.add(i), element)).collect(),
+        );
+    }
+    datum_to_value(datum, false, type_oid).to_json()
+}

@@ -6,7 +6,6 @@ use super::catalog::{self, Foreign};
 use super::datum::{datum_to_value, OutColumn};
 use super::pg::{cstr, list_ptrs, raise, OrRaise};
 use super::plan::{scan_plan, Planned, PlannedLimit, ScanPlan};
-use connector_core::convert::Cell;
 use connector_core::http::{CounterSnapshot, Http};
 use connector_core::model::{Limit, LimitSplit, Op, Qual, ScanRequest, Value};
 use connector_core::scan::{Block, Next, Projector, Scan, ScanSettings};
@@ -268,48 +267,7 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(node: *mut pg_sys::ForeignS
 }
 
 unsafe fn fill_slot(state: &mut ScanState, slot: *mut pg_sys::TupleTableSlot, row: usize) {
-    let natts = (*(*slot).tts_tupleDescriptor).natts as usize;
-    let values = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
-    let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
-    nulls.fill(true);
-    let table = &state.foreign.table.name;
-    for (column, cell) in state.columns.iter_mut().zip(state.block.row(row)) {
-        let datum = if matches!(cell, Cell::Input(_) | Cell::Numeric(_) | Cell::Jsonb(_)) {
-            // Postgres' input functions raise their own errors; say which value they were reading.
-            let name = column.name.clone();
-            let column = std::panic::AssertUnwindSafe(&mut *column);
-            PgTryBuilder::new(move || {
-                let column = column;
-                column.0.datum(cell)
-            })
-            .catch_others(|caught| match caught {
-                pg_sys::panic::CaughtError::PostgresError(report) => {
-                    let mut again = pg_sys::panic::ErrorReport::new(
-                        report.sql_error_code(),
-                        format!("column \"{name}\" of foreign table \"{table}\": {}", report.message()),
-                        "connector_fdw",
-                    );
-                    if let Some(detail) = report.detail() {
-                        again = again.set_detail(detail.to_string());
-                    }
-                    if let Some(hint) = report.hint() {
-                        again = again.set_hint(hint.to_string());
-                    }
-                    again.report(PgLogLevel::ERROR);
-                    unreachable!("ERROR does not return")
-                }
-                other => other.rethrow(),
-            })
-            .execute()
-        } else {
-            column.datum(cell)
-        };
-        if let Some(datum) = datum {
-            values[column.slot] = datum;
-            nulls[column.slot] = false;
-        }
-    }
-    pg_sys::ExecStoreVirtualTuple(slot);
+    super::datum::store_cells(&mut state.columns, state.block.row(row), slot, &state.foreign.table.name);
 }
 
 #[pg_guard]
@@ -436,5 +394,28 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(node: *mut pg_sys::ForeignS
         explain_int(es, "Bytes", Some("bytes"), c.bytes);
         explain_int(es, "Retries", None, c.retries);
         explain_int(es, "Throttled", Some("ms"), c.throttled_us / 1000);
+    }
+}
+
+/// Run network work on the runtime while the backend waits in slices, checking for interrupts, so cancel
+/// and statement_timeout end it; the work is aborted if the backend stops waiting.
+pub fn run_interruptibly<T: Send + 'static>(work: impl std::future::Future<Output = T> + Send + 'static) -> T {
+    struct AbortOnDrop(tokio::task::AbortHandle);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let runtime = catalog::runtime();
+    let mut handle = runtime.spawn(work);
+    let _abort = AbortOnDrop(handle.abort_handle());
+    loop {
+        match runtime.block_on(async { tokio::time::timeout(WAIT_SLICE, &mut handle).await }) {
+            Ok(Ok(done)) => return done,
+            Ok(Err(e)) => raise(Error::internal(format!("connector_fdw bug: a request task failed: {e}"))),
+            Err(_) => {
+                pg_sys::check_for_interrupts!();
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@ mod credentials;
 mod datum;
 mod ddl;
 mod exec;
+mod modify;
 pub mod pg;
 mod plan;
 pub mod shared;
@@ -64,6 +65,19 @@ pub unsafe extern "C-unwind" fn connector_fdw_handler(_fcinfo: pg_sys::FunctionC
     (*routine).ReScanForeignScan = Some(exec::rescan_foreign_scan);
     (*routine).EndForeignScan = Some(exec::end_foreign_scan);
     (*routine).ExplainForeignScan = Some(exec::explain_foreign_scan);
+    (*routine).AddForeignUpdateTargets = Some(modify::add_foreign_update_targets);
+    (*routine).PlanForeignModify = Some(modify::plan_foreign_modify);
+    (*routine).BeginForeignModify = Some(modify::begin_foreign_modify);
+    (*routine).ExecForeignInsert = Some(modify::exec_foreign_insert);
+    (*routine).ExecForeignBatchInsert = Some(modify::exec_foreign_batch_insert);
+    (*routine).GetForeignModifyBatchSize = Some(modify::get_foreign_modify_batch_size);
+    (*routine).ExecForeignUpdate = Some(modify::exec_foreign_update);
+    (*routine).ExecForeignDelete = Some(modify::exec_foreign_delete);
+    (*routine).EndForeignModify = Some(modify::end_foreign_modify);
+    (*routine).BeginForeignInsert = Some(modify::begin_foreign_insert);
+    (*routine).EndForeignInsert = Some(modify::end_foreign_modify);
+    (*routine).IsForeignRelUpdatable = Some(modify::is_foreign_rel_updatable);
+    (*routine).ExplainForeignModify = Some(modify::explain_foreign_modify);
     pg_sys::Datum::from(routine)
 }
 

@@ -46,6 +46,20 @@ pub unsafe fn tuple_struct<T>(tuple: pg_sys::HeapTuple) -> *mut T {
     (header as *mut u8).add((*header).t_hoff as usize) as *mut T
 }
 
+/// Make the first `natts` attributes of a slot readable (C's inline slot_getsomeattrs).
+pub unsafe fn deform_slot(slot: *mut pg_sys::TupleTableSlot, natts: i32) {
+    if i32::from((*slot).tts_nvalid) < natts {
+        pg_sys::slot_getsomeattrs_int(slot, natts);
+    }
+}
+
+/// One attribute of a slot (1-based): its datum and whether it is NULL.
+pub unsafe fn slot_attr(slot: *mut pg_sys::TupleTableSlot, attno: i32) -> (pg_sys::Datum, bool) {
+    deform_slot(slot, attno);
+    let index = attno as usize - 1;
+    (*(*slot).tts_values.add(index), *(*slot).tts_isnull.add(index))
+}
+
 /// A palloc'd C string.
 pub fn pstrdup(text: &str) -> *mut std::ffi::c_char {
     let c = CString::new(text.replace('\0', "")).expect("NULs removed");
