@@ -56,6 +56,9 @@ async fn connection(mut stream: TcpStream, state: &State) {
         if !reply.delay.is_zero() {
             tokio::time::sleep(reply.delay).await;
         }
+        // In flight until the answer starts: by then the client may already read it and send its next
+        // request, which must not count as overlapping this one.
+        drop(answering);
         let keep_alive = req.keep_alive;
         let sent = match reply.action {
             Action::Send(resp) => send(&mut stream, &resp, keep_alive).await,
@@ -63,7 +66,6 @@ async fn connection(mut stream: TcpStream, state: &State) {
             Action::Drip(resp) => drip(&mut stream, &resp.to_bytes(keep_alive)).await,
             Action::Hang => return hang(stream).await,
         };
-        drop(answering);
         if sent.is_err() || !keep_alive {
             return;
         }
