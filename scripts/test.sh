@@ -16,8 +16,10 @@ if [ $# -eq 0 ]; then
 fi
 
 trap 'stop_mock; stop_cluster' EXIT
-# Preloaded: rate limits and concurrency are shared by all backends, and connector_fdw.stats works.
-start_cluster "shared_preload_libraries = 'connector_fdw'"
+# Preloaded: rate limits and concurrency are shared by all backends, connector_fdw.stats works, and
+# pg_cron can schedule syncs.
+start_cluster "shared_preload_libraries = 'connector_fdw,pg_cron'" "cron.database_name = 'postgres'" \
+  "cron.use_background_workers = on"
 start_mock
 source "$ROOT/tests/regress.sh"
 run_sql_tests "$@"

@@ -35,3 +35,15 @@ CREATE EVENT TRIGGER connector_fdw_ddl_check ON ddl_command_end
 "#,
     name = "connector_fdw_objects"
 );
+
+extension_sql_file!(
+    "../sql/sync.sql",
+    name = "sync",
+    requires = [
+        "connector_fdw_objects",
+        fdw::progress::sync_begin,
+        fdw::progress::sync_end,
+        fdw::progress::backend_requests,
+        fdw::progress::sync_progress_info,
+    ]
+);

@@ -38,6 +38,8 @@ struct ScanState {
     done: bool,
     /// Counters of finished scans of this node (rescans), for EXPLAIN ANALYZE.
     finished: CounterSnapshot,
+    /// Requests of the current scan already counted for this backend (sync progress and run counts).
+    reported_requests: u64,
 }
 
 impl ScanState {
@@ -55,8 +57,18 @@ impl ScanState {
         total
     }
 
+    /// Requests the current scan made since they were last counted for the backend.
+    fn new_requests(&mut self) -> u64 {
+        let now = self.scan.as_ref().map_or(0, |s| s.counters.snapshot().requests);
+        let new = now.saturating_sub(self.reported_requests);
+        self.reported_requests = now;
+        new
+    }
+
     /// Stop the running scan (aborting its requests) and keep its counters.
     fn stop(&mut self) {
+        super::progress::add_requests(self.new_requests());
+        self.reported_requests = 0;
         self.finished = self.counters();
         self.scan = None;
         self.block = Block::default();
@@ -125,6 +137,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignSca
         emitted: 0,
         done: false,
         finished: CounterSnapshot::default(),
+        reported_requests: 0,
     };
     // Freed with the query's memory, also when the query fails; dropping it stops any scan in flight.
     let query_memory = (*(*node).ss.ps.state).es_query_cxt;
@@ -240,6 +253,7 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(node: *mut pg_sys::ForeignS
             }
             fill_slot(state, slot, row);
             state.emitted += 1;
+            super::progress::add_rows(1);
             return slot;
         }
         let Some(scan) = state.scan.as_mut() else {
@@ -250,6 +264,7 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(node: *mut pg_sys::ForeignS
             Ok(Next::Block(block)) => {
                 state.block = block;
                 state.row = 0;
+                super::progress::add_page(state.new_requests());
             }
             Ok(Next::Waiting) => {
                 pg_sys::check_for_interrupts!();

@@ -9,6 +9,8 @@ mod exec;
 mod modify;
 pub mod pg;
 mod plan;
+pub mod progress;
+mod push;
 pub mod shared;
 mod stats;
 
@@ -21,6 +23,7 @@ pub static PUSHDOWN: GucSetting<bool> = GucSetting::<bool>::new(true);
 
 pub fn init() {
     shared::init();
+    progress::init();
     credentials::install_hook();
     GucRegistry::define_bool_guc(
         c"connector_fdw.pushdown",

@@ -318,13 +318,40 @@ async fn produce_numbered(
     };
     // The first page tells whether there is more and, often, how much.
     let (block, _, last, total, fetched) = spawn(0).await?;
+    let fetched = fetched as u64;
+    let satisfied = settings.rows_needed.is_some_and(|n| fetched >= n);
+    if sender.send(Ok(Some(block))).await.is_err() || last || fetched == 0 || satisfied {
+        return Ok(());
+    }
+    let mut page_size = page_size;
+    let mut next_page: u64 = 1;
+    // A first page shorter than asked for is the end, or a provider that caps its pages below the size
+    // asked for; taking it for the end would silently drop the rest. The total tells which; without one,
+    // the second page does (empty: the end). From then on the provider's size is the page size.
+    if fetched < page_size {
+        match total {
+            Some(total) if total <= fetched => return Ok(()),
+            Some(_) => page_size = fetched,
+            None => {
+                let (block, _, last, _, second) = spawn(1).await?;
+                let second = second as u64;
+                if second == 0 {
+                    return Ok(());
+                }
+                page_size = fetched;
+                if sender.send(Ok(Some(block))).await.is_err() || last || second < page_size {
+                    return Ok(());
+                }
+                next_page = 2;
+            }
+        }
+    }
     let mut pages_wanted: Option<u64> = settings.rows_needed.map(|n| n.div_ceil(page_size));
     if let Some(total) = total {
         let pages = total.div_ceil(page_size);
         pages_wanted = Some(pages_wanted.map_or(pages, |w| w.min(pages)));
     }
-    let done = last || (fetched as u64) < page_size || pages_wanted.is_some_and(|w| w <= 1);
-    if sender.send(Ok(Some(block))).await.is_err() || done {
+    if pages_wanted.is_some_and(|w| w <= next_page) {
         return Ok(());
     }
     // Without a known end, widen the window gradually so a short result does not cost a burst of empty
@@ -332,7 +359,6 @@ async fn produce_numbered(
     let max_window = settings.max_concurrency.max(1) as u64;
     let mut window = if pages_wanted.is_some() { max_window } else { 2.min(max_window) };
     let mut in_flight = FuturesOrdered::new();
-    let mut next_page: u64 = 1;
     loop {
         while (in_flight.len() as u64) < window && pages_wanted.is_none_or(|w| next_page < w) {
             in_flight.push_back(spawn(next_page));
@@ -395,11 +421,13 @@ mod tests {
     }
 
     /// A numbered source of `total` records that records which pages were asked for and how many
-    /// were in flight at once.
+    /// were in flight at once. `cap` makes it answer fewer records per page than asked for, as providers
+    /// with a maximum page size do.
     #[derive(Default)]
     struct Numbered {
         total: u64,
         size: u64,
+        cap: Option<u64>,
         tell_total: bool,
         asked: Mutex<Vec<u64>>,
         delay: Duration,
@@ -419,8 +447,9 @@ mod tests {
             self.max_in_flight.fetch_max(now, Ordering::SeqCst);
             tokio::time::sleep(self.delay).await;
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
-            let start = n * self.size;
-            let records = (start..(start + self.size).min(self.total)).map(|i| json!({"id": i})).collect();
+            let size = self.cap.unwrap_or(self.size);
+            let start = n * size;
+            let records = (start..(start + size).min(self.total)).map(|i| json!({"id": i})).collect();
             Ok(Page { records, total: self.tell_total.then_some(self.total), ..Page::default() })
         }
     }
@@ -479,6 +508,22 @@ mod tests {
                 assert_eq!(asked.len(), 10, "a known total fetches no page past the end");
             }
         }
+    }
+
+    #[test]
+    fn a_provider_capping_its_pages_loses_no_rows() {
+        for tell_total in [true, false] {
+            let source = Arc::new(Numbered { total: 95, size: 100, cap: Some(10), tell_total, ..Default::default() });
+            let ids = collect(source.clone(), settings(4, None)).unwrap();
+            assert_eq!(ids, (0..95).collect::<Vec<_>>(), "tell_total={tell_total}");
+        }
+        // A genuinely short result: with a total, one request; without, a second one finds the end.
+        let source = Arc::new(Numbered { total: 7, size: 100, tell_total: true, ..Default::default() });
+        assert_eq!(collect(source.clone(), settings(4, None)).unwrap().len(), 7);
+        assert_eq!(source.asked.lock().unwrap().clone(), vec![0]);
+        let source = Arc::new(Numbered { total: 7, size: 100, ..Default::default() });
+        assert_eq!(collect(source.clone(), settings(4, None)).unwrap().len(), 7);
+        assert_eq!(source.asked.lock().unwrap().clone(), vec![0, 1]);
     }
 
     #[test]

@@ -170,6 +170,15 @@ fn create(store: &Store, n: u64, body: Value) -> Result<Response, Response> {
         }
         other => (vec![as_object(other)?], true),
     };
+    // Like a provider's validation: one bad record refuses the whole request and creates nothing.
+    for (i, record) in records.iter().enumerate() {
+        if let Some(Value::String(email)) = record.get("email") {
+            if !email.contains('@') {
+                let message = format!("record {}: email \"{email}\" is not an email address", i + 1);
+                return Err(Response::json(422, json!({"error": {"message": message}}).to_string()));
+            }
+        }
+    }
     let created = store.create(n, records);
     let body = match single {
         true => created[0].to_string(),
