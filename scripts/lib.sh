@@ -89,7 +89,7 @@ start_mock() {
   local port_file
   port_file="$(mktemp)"
   rm -f "$port_file"
-  "$ROOT/target/release/mockapi" --port 0 --port-file "$port_file" >/dev/null 2>&1 &
+  "${CARGO_TARGET_DIR:-$ROOT/target}/release/mockapi" --port 0 --port-file "$port_file" >/dev/null 2>&1 &
   MOCK_PID=$!
   for _ in $(seq 100); do [ -s "$port_file" ] && break; sleep 0.05; done
   [ -s "$port_file" ] || die "the mock API did not start"
