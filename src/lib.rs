@@ -47,3 +47,14 @@ extension_sql_file!(
         fdw::progress::sync_progress_info,
     ]
 );
+
+extension_sql_file!(
+    "../sql/definitions.sql",
+    name = "definitions",
+    requires = [
+        "connector_fdw_objects",
+        fdw::definitions::define_connector,
+        fdw::definitions::drop_connector,
+        fdw::definitions::connector_list,
+    ]
+);

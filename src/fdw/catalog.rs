@@ -91,6 +91,7 @@ pub unsafe fn table_def(relid: pg_sys::Oid) -> (pg_sys::Oid, TableDef, Vec<Attr>
 /// Load a foreign table for planning or scanning; its options are checked as a whole here too, so a
 /// table created while validation was bypassed still fails with a clear message.
 pub unsafe fn load(relid: pg_sys::Oid) -> Foreign {
+    super::definitions::refresh();
     let (server_oid, table, attrs) = table_def(relid);
     let server = server_def(server_oid);
     let connector = connectors::for_server(&server).or_raise();
@@ -100,6 +101,7 @@ pub unsafe fn load(relid: pg_sys::Oid) -> Foreign {
 
 /// Like `load`, but `None` where a table's options do not open (for callers that must not fail).
 pub unsafe fn try_load(relid: pg_sys::Oid) -> Option<Foreign> {
+    super::definitions::refresh();
     let (server_oid, table, attrs) = table_def(relid);
     let server = server_def(server_oid);
     let connector = connectors::for_server(&server).ok()?;

@@ -268,6 +268,7 @@ unsafe fn oauth_server(name: &str) -> (pg_sys::Oid, connectors::ServerDef) {
     if !is_our_server(server) {
         raise(Error::option_value("server", format!("\"{name}\" is not a connector_fdw server")));
     }
+    super::definitions::refresh();
     let def = catalog::server_def((*server).serverid);
     let connector = connectors::for_server(&def).or_raise();
     if connectors::auth_kind(&def, connector.as_ref()) != "oauth2" {

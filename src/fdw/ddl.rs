@@ -19,6 +19,7 @@ pub unsafe fn validate(options_datum: pg_sys::Datum, catalog: pg_sys::Oid) {
     // A zero datum means "no options"; untransformRelOptions handles it.
     let options: OptionMap = options_to_map(pg_sys::untransformRelOptions(options_datum));
     if catalog == pg_sys::ForeignServerRelationId {
+        super::definitions::refresh();
         let server = ServerDef { name: String::new(), options };
         connectors::validate_server(&server).or_raise();
     } else if catalog == pg_sys::UserMappingRelationId {
@@ -44,6 +45,7 @@ unsafe fn check_table(relid: pg_sys::Oid, context: Option<&str>) {
     if !is_ours(server_oid) {
         return;
     }
+    super::definitions::refresh();
     let server = catalog::server_def(server_oid);
     connectors::validate_table(&server, &table)
         .map_err(|e| match context {

@@ -5,11 +5,14 @@ pub mod catalog;
 mod credentials;
 mod datum;
 mod ddl;
+pub mod definitions;
+mod discovery;
 mod exec;
 mod modify;
 pub mod pg;
 mod plan;
 pub mod progress;
+mod proxy;
 mod push;
 pub mod shared;
 mod stats;
@@ -81,6 +84,7 @@ pub unsafe extern "C-unwind" fn connector_fdw_handler(_fcinfo: pg_sys::FunctionC
     (*routine).EndForeignInsert = Some(modify::end_foreign_modify);
     (*routine).IsForeignRelUpdatable = Some(modify::is_foreign_rel_updatable);
     (*routine).ExplainForeignModify = Some(modify::explain_foreign_modify);
+    (*routine).ImportForeignSchema = Some(discovery::import_foreign_schema);
     pg_sys::Datum::from(routine)
 }
 

@@ -127,3 +127,9 @@ pub fn missing_server_option(server: &connector_core::connectors::ServerDef, nam
         name,
     )
 }
+
+/// An identifier quoted as Postgres quotes it (reserved words too), for generated SQL.
+pub fn quote_identifier(name: &str) -> String {
+    let c = std::ffi::CString::new(name).unwrap_or_default();
+    cstr(unsafe { pg_sys::quote_identifier(c.as_ptr()) })
+}

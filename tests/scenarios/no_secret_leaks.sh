@@ -48,6 +48,10 @@ EXPLAIN (ANALYZE, VERBOSE) SELECT count(*) FROM t_oauth;
 SELECT count(*) FROM t_missing;
 SELECT * FROM connector_fdw.stats;
 SELECT srvname, umoptions FROM pg_user_mappings;
+-- The API proxy, answered and refused.
+SELECT status, jsonb_array_length(body) FROM connector_fdw.request_full('query_key', 'GET', '/auth/query/plain/customers');
+SELECT connector_fdw.request('query_key', 'GET', '/auth/query/nowhere', query => '{"q": "x"}');
+SELECT connector_fdw.request('machine', 'GET', '/auth/oauth/nowhere');
 -- Wrong credentials: errors with the provider's answer.
 ALTER USER MAPPING FOR CURRENT_USER SERVER bearer OPTIONS (SET token 'canary-wrong-token-8a1f');
 ALTER USER MAPPING FOR CURRENT_USER SERVER query_key OPTIONS (SET api_key 'canary-wrong-key-3c9d');
@@ -56,6 +60,8 @@ SELECT count(*) FROM t_bearer;
 SELECT count(*) FROM t_query;
 SELECT count(*) FROM t_basic;
 EXPLAIN (ANALYZE, VERBOSE) SELECT count(*) FROM t_query;
+SELECT connector_fdw.request('query_key', 'GET', '/auth/query/plain/customers');
+SELECT * FROM connector_fdw.request_full('bearer', 'GET', '/auth/bearer/plain/customers');
 SQL
 psql -X -q -d postgres -c "ALTER SYSTEM RESET log_min_messages" -c "ALTER SYSTEM RESET log_error_verbosity" \
   -c "SELECT pg_reload_conf()" >/dev/null

@@ -4,7 +4,7 @@
 \set VERBOSITY default
 \set authorize :mock '/oauth/authorize'
 \set token_url :mock '/oauth/token'
-\set short_token_url :mock '/oauth/expires/61/token'
+\set short_token_url :mock '/oauth/expires/64/token'
 CREATE SERVER crm FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'rest', base_url :'mock',
   auth 'oauth2', authorize_url :'authorize', token_url :'token_url', scopes 'read', max_retries '0');
 CREATE FOREIGN TABLE leads (id int, country text) SERVER crm OPTIONS (path '/auth/oauth/page/customers',
@@ -39,7 +39,7 @@ ALTER USER MAPPING FOR CURRENT_USER SERVER crm OPTIONS (SET access_token 'revoke
 SELECT count(*) FROM leads WHERE id <= 100;
 SELECT * FROM token_requests;
 
--- Short-lived tokens (61 s, refreshed 60 s ahead) are refreshed before they expire, and the rotated
+-- Short-lived tokens (64 s, refreshed 60 s ahead) are refreshed before they expire, and the rotated
 -- refresh token is kept (encrypted, outside the transaction) for other sessions.
 CREATE SERVER crm_short FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'rest', base_url :'mock',
   auth 'oauth2', authorize_url :'authorize', token_url :'short_token_url', max_retries '0');
@@ -49,7 +49,7 @@ SELECT split_part(connector_fdw.oauth_authorize_url('crm_short', 'http://localho
 ALTER FOREIGN TABLE consent OPTIONS (SET query :'query');
 SELECT code, state FROM consent \gset
 SELECT connector_fdw.oauth_exchange_code('crm_short', :'code', :'state') IS NOT NULL AS exchanged;
-SELECT pg_sleep(1.2);
+SELECT pg_sleep(4.2);
 BEGIN;
 SELECT count(*) FROM short_leads;
 -- The refresh survives the rollback of the query that did it.

@@ -15,7 +15,8 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 /// User mapping options that hold credentials, whatever the connector.
-pub const SECRET_OPTIONS: [&str; 6] = ["token", "password", "api_key", "client_secret", "refresh_token", "access_token"];
+pub const SECRET_OPTIONS: [&str; 7] =
+    ["token", "password", "api_key", "client_secret", "refresh_token", "access_token", "service_account_key"];
 
 pub fn is_secret_option(name: &str) -> bool {
     SECRET_OPTIONS.contains(&name)

@@ -39,6 +39,9 @@ pub enum ErrorKind {
     MissingCondition,
     /// The scan was cancelled (query cancel, statement_timeout).
     Cancelled,
+    /// A function argument that is not acceptable (a proxy path outside the server, an unknown method).
+    InvalidParameter,
+
     /// A bug: a panic or an impossible state.
     Internal,
 }
@@ -64,6 +67,7 @@ impl ErrorKind {
             ErrorKind::NotSupported => "0A000",
             ErrorKind::MissingCondition => "HV002",
             ErrorKind::Cancelled => "57014",
+            ErrorKind::InvalidParameter => "22023",
             ErrorKind::Internal => "XX000",
         }
     }

@@ -256,15 +256,27 @@ pub struct Request {
     pub body: Option<Value>,
     /// Makes a POST/PATCH safe to retry: the provider deduplicates on it.
     pub idempotency_key: Option<String>,
+    /// A read sent as POST (list and search endpoints that take their arguments in a body): it changes
+    /// nothing, so it is as safe to repeat as a GET.
+    pub read_only: bool,
+    /// Send `body` as `application/x-www-form-urlencoded` (nested members in brackets, Stripe's
+    /// `metadata[plan]=pro`) instead of JSON.
+    pub form: bool,
 }
 
 impl Request {
     pub fn get(url: Url) -> Self {
-        Request { method: Method::GET, url, headers: Vec::new(), body: None, idempotency_key: None }
+        Request { method: Method::GET, url, headers: Vec::new(), body: None, idempotency_key: None, read_only: false, form: false }
     }
 
     pub fn new(method: Method, url: Url) -> Self {
-        Request { method, url, headers: Vec::new(), body: None, idempotency_key: None }
+        Request { method, url, headers: Vec::new(), body: None, idempotency_key: None, read_only: false, form: false }
+    }
+
+    /// Mark a request that only reads, whatever its method.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
     }
 
     pub fn json(mut self, body: Value) -> Self {
@@ -281,6 +293,7 @@ impl Request {
     fn retry_safe(&self) -> bool {
         matches!(self.method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS)
             || self.idempotency_key.is_some()
+            || self.read_only
     }
 }
 
@@ -424,6 +437,30 @@ impl Http {
     pub async fn send(&self, req: &Request, scan: &Counters) -> Result<Response> {
         let described = self.describe(req);
         let response = self.retrying(req, &described, scan, |token| self.attempt(req, &described, token)).await?;
+        add(&self.counters.bytes, response.body.len() as u64);
+        add(&scan.bytes, response.body.len() as u64);
+        Ok(response)
+    }
+
+    /// Send a request like `send` and return the provider's final answer whatever its status: for callers
+    /// that show the status themselves (the SQL API proxy). Rate limits, server errors and a refused OAuth
+    /// token are still retried as `send` retries them; a status that stays retryable beyond the retry
+    /// budget is an error, as there.
+    pub async fn exchange(&self, req: &Request, scan: &Counters) -> Result<Response> {
+        let described = self.describe(req);
+        let oauth = matches!(self.auth, Auth::OAuth2(_));
+        let attempt = |token| {
+            let described = described.as_str();
+            async move {
+                match self.attempt(req, described, token).await {
+                    Err(Failure::Status(r)) if !(r.status == 429 || r.status >= 500 || r.status == 408 || (oauth && r.status == 401)) => {
+                        Ok(r)
+                    }
+                    other => other,
+                }
+            }
+        };
+        let response = self.retrying(req, &described, scan, attempt).await?;
         add(&self.counters.bytes, response.body.len() as u64);
         add(&scan.bytes, response.body.len() as u64);
         Ok(response)
@@ -593,8 +630,12 @@ impl Http {
         if let Some(key) = &req.idempotency_key {
             builder = builder.header("Idempotency-Key", key.as_str());
         }
-        if let Some(body) = &req.body {
-            builder = builder.json(body);
+        match &req.body {
+            Some(body) if req.form => {
+                builder = builder.header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(form_encode(body));
+            }
+            Some(body) => builder = builder.json(body),
+            None => {}
         }
         builder
     }
@@ -736,11 +777,38 @@ fn saturating_seconds(seconds: f64) -> Duration {
     Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(Duration::MAX)
 }
 
+/// A JSON object as a form body: nested objects and arrays in brackets (`a[b]=1`, `items[0][price]=p`),
+/// null as an empty value (which clears a field in APIs that take forms).
+pub fn form_encode(body: &Value) -> String {
+    fn add(out: &mut url::form_urlencoded::Serializer<String>, name: &str, value: &Value) {
+        match value {
+            Value::Object(members) => members.iter().for_each(|(k, v)| add(out, &format!("{name}[{k}]"), v)),
+            Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| add(out, &format!("{name}[{i}]"), v)),
+            Value::String(s) => {
+                out.append_pair(name, s);
+            }
+            Value::Null => {
+                out.append_pair(name, "");
+            }
+            other => {
+                out.append_pair(name, &other.to_string());
+            }
+        }
+    }
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    if let Value::Object(members) = body {
+        for (k, v) in members {
+            add(&mut out, k, v);
+        }
+    }
+    out.finish()
+}
+
 /// The human part of a provider's error body: common JSON shapes first, else the text.
 fn provider_message(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let Ok(json) = serde_json::from_slice::<Value>(body) else { return text.trim().to_string() };
-    let candidates = ["/error/message", "/error_description", "/message", "/error", "/errors/0/message", "/detail"];
+    let candidates = ["/error/message", "/error_description", "/message", "/error", "/errors/0/message", "/detail", "/error_summary"];
     candidates
         .iter()
         .find_map(|p| json.pointer(p).and_then(Value::as_str).map(str::to_string))
@@ -820,6 +888,8 @@ mod tests {
         assert_eq!(provider_message(br#"{"message":"nope"}"#), "nope");
         assert_eq!(provider_message(br#"{"error":"invalid_grant","error_description":"expired"}"#), "expired");
         assert_eq!(provider_message(b"<html>oops</html>"), "<html>oops</html>");
+        // Dropbox: a tagged union under "error", the readable form beside it.
+        assert_eq!(provider_message(br#"{"error_summary":"path/not_found/..","error":{".tag":"path"}}"#), "path/not_found/..");
     }
 
     #[test]

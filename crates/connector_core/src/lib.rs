@@ -2,12 +2,14 @@
 //!
 //! The FDW layer (the `connector_fdw` crate) turns a Postgres plan into a [`model::ScanRequest`], asks the
 //! table's [`pushdown::Capabilities`] what may be pushed (through [`pushdown::decide`]), and reads converted
-//! rows from a [`scan::Scan`]. Connectors live in [`connectors`]; they build HTTP requests through
-//! [`http::Http`], which owns authentication, retries, limits and redaction.
+//! rows from a [`scan::Scan`]. Connectors live in [`connectors`]; REST providers described as data, in
+//! [`definitions`]. They build HTTP requests through [`http::Http`], which owns authentication, retries,
+//! limits and redaction.
 
 pub mod connectors;
 pub mod convert;
 pub mod credentials;
+pub mod definitions;
 pub mod error;
 pub mod http;
 pub mod jsonpath;
@@ -16,9 +18,11 @@ pub mod oauth;
 pub mod oauth_tokens;
 pub mod options;
 pub mod prune;
+pub mod proxy;
 pub mod pushdown;
 pub mod scan;
 pub mod write;
 pub mod secrets;
+pub mod service_account;
 
 pub use error::{Error, ErrorKind, Result};

@@ -78,31 +78,35 @@ pub fn parse_bool(value: &str) -> Option<bool> {
 
 /// Check one value against its declared form.
 pub fn check_value(spec: &OptionSpec, value: &str) -> Result<()> {
-    let bad = |why: String| Error::option_value(&spec.name, why);
-    match &spec.kind {
+    check_kind(&spec.kind, value).map_err(|why| Error::option_value(&spec.name, why))
+}
+
+/// What is wrong with `value` for a value of `kind`, for callers that name the value their own way.
+pub fn check_kind(kind: &Kind, value: &str) -> std::result::Result<(), String> {
+    match kind {
         Kind::Text | Kind::Secret => Ok(()),
         Kind::Integer { min, max } => match value.trim().parse::<i64>() {
             Ok(n) if (*min..=*max).contains(&n) => Ok(()),
-            Ok(_) => Err(bad(format!("\"{value}\" is outside {min}..{max}"))),
-            Err(_) => Err(bad(format!("\"{value}\" is not an integer"))),
+            Ok(_) => Err(format!("\"{value}\" is outside {min}..{max}")),
+            Err(_) => Err(format!("\"{value}\" is not an integer")),
         },
         Kind::PositiveNumber => match value.trim().parse::<f64>() {
             Ok(n) if n > 0.0 && n.is_finite() => Ok(()),
-            _ => Err(bad(format!("\"{value}\" is not a number greater than 0"))),
+            _ => Err(format!("\"{value}\" is not a number greater than 0")),
         },
-        Kind::Bool => parse_bool(value).map(|_| ()).ok_or_else(|| bad(format!("\"{value}\" is not a boolean"))),
+        Kind::Bool => parse_bool(value).map(|_| ()).ok_or_else(|| format!("\"{value}\" is not a boolean")),
         Kind::OneOf(values) => {
             if values.contains(&value) {
                 Ok(())
             } else {
-                Err(bad(format!("\"{value}\" is not one of: {}", values.join(", "))))
+                Err(format!("\"{value}\" is not one of: {}", values.join(", ")))
             }
         }
-        Kind::JsonPath => JsonPath::parse(value).map(|_| ()).map_err(bad),
+        Kind::JsonPath => JsonPath::parse(value).map(|_| ()),
         Kind::Url => match url::Url::parse(value) {
             Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => Ok(()),
-            Ok(_) => Err(bad(format!("\"{value}\" is not an http or https URL"))),
-            Err(e) => Err(bad(format!("\"{value}\" is not a URL ({e})"))),
+            Ok(_) => Err(format!("\"{value}\" is not an http or https URL")),
+            Err(e) => Err(format!("\"{value}\" is not a URL ({e})")),
         },
     }
 }

@@ -82,7 +82,8 @@ pub fn record(table: &TableDef, values: &[(usize, Json)]) -> Result<Json> {
     Ok(record)
 }
 
-fn set(target: &mut Json, keys: &[String], value: Json) {
+/// Put `value` at the member path `keys` of `target`, making objects on the way.
+pub(crate) fn set(target: &mut Json, keys: &[String], value: Json) {
     let Some((first, rest)) = keys.split_first() else {
         *target = value;
         return;

@@ -12,6 +12,7 @@ use crate::faults::{self, Action, FaultCounters};
 use crate::http::{parse_query, Request, Response};
 use crate::log::RequestLog;
 use crate::oauth::OAuthServer;
+use crate::providers::{self, Collections};
 use crate::query::unknown;
 use crate::route::{self, Auth, Route};
 use crate::styles::{self, ListCtx};
@@ -25,7 +26,9 @@ pub struct State {
     pub log: RequestLog,
     pub faults: FaultCounters,
     pub oauth: OAuthServer,
-    /// `http://127.0.0.1:PORT`, for absolute URLs in `Link` headers.
+    /// What the provider mocks' writes changed.
+    pub providers: Collections,
+    /// `http://127.0.0.1:PORT`, for absolute URLs in `Link` headers and next-page links.
     pub base_url: String,
 }
 
@@ -36,17 +39,19 @@ impl State {
             log: RequestLog::new(log_limit),
             faults: FaultCounters::default(),
             oauth: OAuthServer::default(),
+            providers: Collections::default(),
             base_url,
         }
     }
 
-    /// Clears the request log, fault counters, all mutations and OAuth codes
-    /// and tokens.
+    /// Clears the request log, fault counters, all mutations (provider mocks'
+    /// included) and OAuth codes and tokens.
     pub fn reset(&self) {
         self.log.reset();
         self.faults.reset();
         self.store.reset();
         self.oauth.reset();
+        self.providers.reset();
     }
 }
 
@@ -72,6 +77,9 @@ pub fn handle(state: &State, req: &Request) -> Reply {
     state.log.record(req);
     if let Some(rest) = req.path.strip_prefix("/oauth/") {
         return Reply::now(state.oauth.handle(rest, req));
+    }
+    if let Some(resp) = providers::handle(state, req) {
+        return Reply::now(resp);
     }
     let Some(route) = route::parse(&req.path) else {
         return Reply::now(Response::error(404, &format!("not found: {}", req.path)));

@@ -1,5 +1,7 @@
 //! `mockapi`: a fast, deterministic mock of a paged REST data provider with
-//! fault injection, for connector_fdw's tests, demo and benchmark.
+//! fault injection, for connector_fdw's tests, demo and benchmark, plus mocks
+//! of the providers connector_fdw ships definitions for (Gmail, Microsoft
+//! Graph, Dropbox, HubSpot).
 //!
 //! Routes and knobs are documented in the crate's README.md.
 //!
@@ -18,6 +20,7 @@ mod handler;
 mod http;
 mod log;
 mod oauth;
+mod providers;
 mod query;
 mod route;
 mod server;
@@ -32,6 +35,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use crate::log::RecordedRequest;
+pub use crate::providers::TEST_TOKEN;
 use handler::State;
 
 /// Default cap on retained request-log entries (older ones are dropped).
@@ -120,8 +124,8 @@ impl MockServer {
         self.state.log.count()
     }
 
-    /// Clears the request log, fault counters, all mutations and OAuth codes
-    /// and tokens.
+    /// Clears the request log, fault counters, all mutations (provider mocks'
+    /// included) and OAuth codes and tokens.
     pub fn reset(&self) {
         self.state.reset();
     }

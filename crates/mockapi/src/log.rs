@@ -9,13 +9,14 @@ use serde_json::Value;
 use crate::http::{parse_query, Request};
 
 /// Headers worth asserting on; others are not recorded.
-const LOGGED_HEADERS: [&str; 6] = [
+const LOGGED_HEADERS: [&str; 7] = [
     "authorization",
     "x-api-key",
     "content-type",
     "idempotency-key",
     "notion-version",
     "stripe-version",
+    "x-api-version",
 ];
 
 /// One received request, as served by `GET /__admin/requests`.

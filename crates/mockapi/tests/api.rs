@@ -341,7 +341,7 @@ fn request_log_records_what_was_sent() {
     let over_http = c.get("/__admin/requests").json();
     assert_eq!(over_http, serde_json::to_value(&log).unwrap());
     assert_eq!(over_http[2]["body"], Value::Null);
-    assert_eq!(c.get("/__admin/count").json(), json!([{"requests": 3}]));
+    assert_eq!(c.get("/__admin/count").json(), json!([{"requests": 3, "max_in_flight": 1}]));
     m.reset();
     assert!(m.requests().is_empty());
     c.get("/page/customers");

@@ -35,6 +35,10 @@ impl Connector for File {
         "file"
     }
 
+    fn description(&self) -> &str {
+        "CSV, JSON and NDJSON files, on the database server or at a URL."
+    }
+
     fn defaults(&self) -> Defaults {
         Defaults { page_size: 1000, ..Defaults::default() }
     }

@@ -1,11 +1,16 @@
 //! Connectors and what they share: the trait a connector implements, the options every server accepts,
 //! and how a server's options and a user mapping become an authenticated HTTP client.
 //!
-//! Adding a connector means adding one module here that implements [`Connector`] and listing it in
-//! [`builtin`].
+//! Adding a connector in Rust means adding one module here that implements [`Connector`] and listing it in
+//! [`builtin`]; a plain REST provider is better added as a definition (see [`crate::definitions`]), which
+//! [`find`] and [`names`] see as well.
 
 
+pub mod airtable;
 pub mod file;
+pub mod google_sheets;
+pub mod graphql;
+pub mod notion;
 pub mod rest;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -40,17 +45,24 @@ pub struct Defaults {
     /// Requests per second the provider documents.
     pub rate_limit: Option<f64>,
     pub page_size: u64,
+    /// Other server options the provider fixes (`api_key_name`, `token_url`, `scopes`, …), used where the
+    /// server does not set them.
+    pub options: OptionMap,
 }
 
 impl Default for Defaults {
     fn default() -> Self {
-        Defaults { base_url: None, auth: "none", max_concurrency: 4, rate_limit: None, page_size: 100 }
+        Defaults { base_url: None, auth: "none", max_concurrency: 4, rate_limit: None, page_size: 100, options: OptionMap::new() }
     }
 }
 
 /// One kind of remote system.
 pub trait Connector: Send + Sync {
     fn name(&self) -> &str;
+    /// One line for `connector_fdw.connectors`.
+    fn description(&self) -> &str {
+        ""
+    }
     fn defaults(&self) -> Defaults {
         Defaults::default()
     }
@@ -71,6 +83,11 @@ pub trait Connector: Send + Sync {
     /// table's creator to be a superuser or a member of pg_read_server_files, as file_fdw does.
     fn reads_server_files(&self, _table: &TableDef) -> bool {
         false
+    }
+    /// A cheap read that needs the credentials, as a path (with query) under the base URL: what
+    /// `connector_fdw.test_connection` requests. `None`: the base URL itself.
+    fn probe_path(&self, _server: &ServerDef) -> Option<String> {
+        None
     }
     /// Headers every request of this server carries.
     fn fixed_headers(&self, _server: &ServerDef) -> Vec<(String, String)> {
@@ -131,18 +148,25 @@ pub trait Table: Send + Sync {
 
 /// The connectors built into the extension.
 pub fn builtin() -> Vec<Arc<dyn Connector>> {
-    vec![Arc::new(rest::Rest), Arc::new(file::File)]
+    vec![Arc::new(rest::Rest), Arc::new(file::File), Arc::new(airtable::Airtable), Arc::new(notion::Notion), Arc::new(google_sheets::GoogleSheets), Arc::new(graphql::GraphQl)]
 }
 
+/// A built-in connector or a definition (shipped or registered) by name.
 pub fn find(name: &str) -> Option<Arc<dyn Connector>> {
-    builtin().into_iter().find(|c| c.name() == name)
+    builtin()
+        .into_iter()
+        .find(|c| c.name() == name)
+        .or_else(|| crate::definitions::find(name).map(|c| c as Arc<dyn Connector>))
 }
 
+/// The built-in connectors' names, then the definitions' in name order.
 pub fn names() -> Vec<String> {
-    builtin().iter().map(|c| c.name().to_string()).collect()
+    let mut names: Vec<String> = builtin().iter().map(|c| c.name().to_string()).collect();
+    names.extend(crate::definitions::all().iter().map(|d| d.name.clone()));
+    names
 }
 
-pub const AUTH_KINDS: [&str; 5] = ["none", "bearer", "basic", "api_key", "oauth2"];
+pub const AUTH_KINDS: [&str; 6] = ["none", "bearer", "basic", "api_key", "oauth2", "service_account"];
 
 /// Options every server accepts.
 pub fn common_server_options() -> Vec<OptionSpec> {
@@ -180,6 +204,7 @@ pub fn user_mapping_options() -> Vec<OptionSpec> {
         secret("client_secret"),
         secret("refresh_token"),
         secret("access_token"),
+        secret("service_account_key"),
         OptionSpec::int("token_expires_at", 0, i64::MAX),
     ]
 }
@@ -294,7 +319,9 @@ pub fn auth_kind<'a>(server: &'a ServerDef, connector: &dyn Connector) -> &'a st
 /// the client's identity from the mapping.
 pub fn oauth_config(server: &ServerDef, user: &OptionMap) -> Result<crate::oauth::OAuthConfig> {
     let context = connector_context(server.option("connector").unwrap_or(""));
-    let token_url = server.option("token_url").ok_or_else(|| crate::options::missing_option(Scope::Server, &context, "token_url"))?;
+    let defaults = for_server(server).map(|c| c.defaults()).unwrap_or_default();
+    let option = |name: &str| server_option(server, &defaults, name);
+    let token_url = option("token_url").ok_or_else(|| crate::options::missing_option(Scope::Server, &context, "token_url"))?;
     let client_id = user.get("client_id").ok_or_else(|| {
         let problem = if user.is_empty() { "there is no user mapping for the current user" } else { "the user mapping has no option \"client_id\"" };
         Error::new(ErrorKind::Authorization, format!("server \"{}\" uses auth 'oauth2', but {problem}", server.name)).with_hint(format!(
@@ -303,13 +330,18 @@ pub fn oauth_config(server: &ServerDef, user: &OptionMap) -> Result<crate::oauth
         ))
     })?;
     let mut config = crate::oauth::OAuthConfig::new(token_url, client_id.clone());
-    config.authorize_url = server.option("authorize_url").map(str::to_string);
+    config.authorize_url = option("authorize_url").map(str::to_string);
     config.client_secret = user.get("client_secret").map(|s| Secret::new(s.clone()));
-    config.scopes = server.option("scopes").map(|s| s.split([' ', ',']).filter(|x| !x.is_empty()).map(str::to_string).collect()).unwrap_or_default();
-    if server.option("oauth_client_auth") == Some("body") {
+    config.scopes = option("scopes").map(|s| s.split([' ', ',']).filter(|x| !x.is_empty()).map(str::to_string).collect()).unwrap_or_default();
+    if option("oauth_client_auth") == Some("body") {
         config.client_auth = crate::oauth::ClientAuth::RequestBody;
     }
     Ok(config)
+}
+
+/// A server option, or the connector's default for it.
+fn server_option<'a>(server: &'a ServerDef, defaults: &'a Defaults, name: &str) -> Option<&'a str> {
+    server.option(name).or_else(|| defaults.options.get(name).map(String::as_str))
 }
 
 /// The tokens a user mapping holds, if any.
@@ -344,13 +376,20 @@ pub fn auth(server: &ServerDef, connector: &dyn Connector, user: &OptionMap, oau
     };
     let credential = |name: &str| user.get(name).map(|v| Secret::new(v.clone())).ok_or_else(|| missing(name));
     // Where the key goes may be set on the server (how the provider wants it) or the mapping.
-    let setting = |name: &str| user.get(name).map(String::as_str).or_else(|| server.option(name));
+    let defaults = connector.defaults();
+    let setting = |name: &str| user.get(name).map(String::as_str).or_else(|| server_option(server, &defaults, name));
     Ok(match kind {
         "none" => Auth::None,
         // Provider connectors take their static credential as `api_key`; generic bearer servers as `token`.
         "bearer" => Auth::Bearer(credential("token").or_else(|_| credential("api_key")).map_err(|_| missing("token"))?),
         "basic" => Auth::Basic { user: user.get("user").cloned().ok_or_else(|| missing("user"))?, password: credential("password")? },
         "oauth2" => Auth::OAuth2(oauth.ok_or_else(|| Error::internal("auth 'oauth2' without a token provider"))?),
+        // Google service accounts: tokens from the mapping's JSON key, for the server's scopes.
+        "service_account" => {
+            let key = crate::service_account::ServiceAccountKey::parse(credential("service_account_key")?.expose())?;
+            let scopes = server_option(server, &defaults, "scopes").map(|s| s.split([' ', ',']).filter(|x| !x.is_empty()).map(str::to_string).collect()).unwrap_or_default();
+            Auth::OAuth2(crate::http::OAuth(Arc::new(crate::service_account::ServiceAccount::new(key, scopes)?)))
+        }
         "api_key" => {
             let in_query = setting("api_key_in") == Some("query");
             let default_name = if in_query { "api_key" } else { "X-API-Key" };

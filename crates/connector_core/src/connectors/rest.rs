@@ -2,8 +2,9 @@
 //!
 //! Pushdown is declared by the DBA: `filter_param*` column options name the query parameter for each
 //! operator, `sortable` columns plus the table's `sort_param`/`order_param` carry ORDER BY, and paging
-//! options carry LIMIT/OFFSET. Page-number and offset paging are fetched concurrently; cursors and
-//! `Link: rel="next"` headers are followed one page after another.
+//! options carry LIMIT/OFFSET. Page-number and offset paging are fetched concurrently; cursors and next-page
+//! links (a `Link: rel="next"` header or a URL in the body) are followed one page after another. Reads are
+//! GETs, or POSTs with a JSON body for APIs that take a list's arguments (and its cursor) in the body.
 
 use super::{base_url, page_size, Connector, ServerDef, Table};
 use crate::error::{Error, ErrorKind, Result};
@@ -16,6 +17,7 @@ use crate::pushdown::Capabilities;
 use crate::scan::{Page, PageSource, PageToken, Paging};
 use crate::model::Value as SqlValue;
 use crate::write::{WriteOp, Writer};
+use reqwest::Method;
 use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Arc;
@@ -33,11 +35,15 @@ const FILTER_OPTIONS: [(&str, Op); 6] = [
     ("filter_param_lte", Op::Le),
 ];
 
-const PAGINATIONS: [&str; 5] = ["none", "page", "offset", "cursor", "link"];
+pub(crate) const PAGINATIONS: [&str; 5] = ["none", "page", "offset", "cursor", "link"];
 
 impl Connector for Rest {
     fn name(&self) -> &str {
         "rest"
+    }
+
+    fn description(&self) -> &str {
+        "Any JSON REST API, described by server, table and column options."
     }
 
     fn table_options(&self) -> Vec<OptionSpec> {
@@ -60,6 +66,18 @@ impl Connector for Rest {
             text("sort_param"),
             text("order_param"),
             text("query"),
+            OptionSpec::one_of("method", &["GET", "POST"]),
+            text("body"),
+            OptionSpec::one_of("cursor_in", &["query", "body"]),
+            text("next_path"),
+            path("next_url_path"),
+            text("filter_join"),
+            path("success_path"),
+            path("error_path"),
+            OptionSpec::new("item_lookup", Kind::Bool),
+            text("fields_param"),
+            text("expand_param"),
+            text("expand_prefix"),
             // Writes.
             text("key_column"),
             text("item_path"),
@@ -69,18 +87,29 @@ impl Connector for Rest {
             text("insert_wrapper"),
             path("returning_path"),
             OptionSpec::new("idempotency_key", Kind::Bool),
+            text("insert_path"),
+            OptionSpec::one_of("write_format", &["json", "form"]),
+            text("write_operations"),
         ]
     }
 
     fn column_options(&self) -> Vec<OptionSpec> {
         let mut specs: Vec<OptionSpec> = FILTER_OPTIONS.iter().map(|(name, _)| OptionSpec::text(name)).collect();
         specs.push(OptionSpec::text("sortable"));
+        specs.push(OptionSpec::new("echo", Kind::Bool));
+        specs.push(OptionSpec::new("required", Kind::Bool));
+        specs.push(OptionSpec::text("expand"));
         specs
     }
 
     fn open(&self, server: &ServerDef, table: &TableDef) -> Result<Arc<dyn Table>> {
-        Ok(Arc::new(RestTable::new(server, table)?))
+        open_table("rest", server, table)
     }
+}
+
+/// A REST table opened for `connector` (the connector a definition describes), whose name messages show.
+pub(crate) fn open_table(connector: &str, server: &ServerDef, table: &TableDef) -> Result<Arc<dyn Table>> {
+    Ok(Arc::new(RestTable::new(connector, server, table)?))
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -88,8 +117,83 @@ enum Pagination {
     None,
     Page { page_param: String, size_param: Option<String>, first: u64 },
     Offset { offset_param: String, limit_param: Option<String> },
-    Cursor { cursor_param: String, size_param: Option<String>, cursor_path: JsonPath },
-    Link { size_param: Option<String> },
+    Cursor {
+        cursor_param: String,
+        size_param: Option<String>,
+        cursor_path: JsonPath,
+        /// The cursor and the page size are members of the request body, not query parameters.
+        in_body: bool,
+        /// A continuation endpoint for the following pages, which then carry the cursor alone.
+        next_url: Option<Url>,
+    },
+    /// The next page's URL from a `Link` header, or from the body at `next_url_path`.
+    Link { size_param: Option<String>, next_url_path: Option<JsonPath> },
+}
+
+/// A pushable condition: the column, its operator and the query parameter the value goes to.
+#[derive(Clone, Debug)]
+struct Filter {
+    column: String,
+    op: Op,
+    param: String,
+    /// From `param=template`: the value is written into the template at `{value}`, for filter languages
+    /// (`$filter=isRead eq {value}`).
+    template: Option<String>,
+}
+
+impl Filter {
+    fn parse(column: &str, op: Op, option: &str, value: &str) -> Result<Filter> {
+        let Some((param, template)) = value.split_once('=') else {
+            return Ok(Filter { column: column.to_string(), op, param: value.to_string(), template: None });
+        };
+        if param.is_empty() || !(template.contains("{value}") || template.contains("{epoch}")) {
+            return Err(Error::option_value(
+                option,
+                format!("\"{value}\" is neither a parameter name nor a template \"parameter=…{{value}}…\""),
+            ));
+        }
+        Ok(Filter { column: column.to_string(), op, param: param.to_string(), template: Some(template.to_string()) })
+    }
+
+    /// The parameter's value for `value`. In a template, a value written between single quotes has its own
+    /// single quotes doubled, as OData and SQL-like filter languages escape them.
+    fn render(&self, value: &SqlValue) -> String {
+        let text = value.to_param();
+        match &self.template {
+            None => text,
+            Some(template) => {
+                let mut rendered = template.replace("'{value}'", &format!("'{}'", text.replace('\'', "''"))).replace("{value}", &text);
+                if rendered.contains("{epoch}") {
+                    rendered = rendered.replace("{epoch}", &epoch_seconds(value, self.op).unwrap_or(text));
+                }
+                rendered
+            }
+        }
+    }
+}
+
+/// A date or timestamp as whole Unix seconds (`{epoch}` in a filter template), for APIs whose times are
+/// integers (Stripe's `created[gte]`). A fraction of a second is rounded so that the integer condition
+/// keeps the rows the SQL one keeps: up for `>=` and `<`, down otherwise. `None` for other values.
+fn epoch_seconds(value: &SqlValue, op: Op) -> Option<String> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime};
+    let micros = match value {
+        SqlValue::Int(seconds) => return Some(seconds.to_string()),
+        SqlValue::TimestampTz(text) | SqlValue::Timestamp(text) => {
+            let text = text.trim();
+            let parsed = DateTime::parse_from_rfc3339(text).map(|t| t.naive_utc()).ok().or_else(|| {
+                ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"].iter().find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+            })?;
+            parsed.and_utc().timestamp_micros()
+        }
+        SqlValue::Date(text) => NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros(),
+        _ => return None,
+    };
+    let seconds = match op {
+        Op::Ge | Op::Lt => micros.div_euclid(1_000_000) + i64::from(micros.rem_euclid(1_000_000) != 0),
+        _ => micros.div_euclid(1_000_000),
+    };
+    Some(seconds.to_string())
 }
 
 /// A REST table's parsed options.
@@ -102,8 +206,33 @@ struct RestTable {
     page_size: u64,
     has_more_path: Option<JsonPath>,
     total_path: Option<JsonPath>,
-    /// (column, operator, query parameter)
-    filters: Vec<(String, Op, String)>,
+    method: Method,
+    /// The JSON object a POST read sends (paging members are set in a copy per page).
+    body: Option<Value>,
+    filters: Vec<Filter>,
+    /// Joins the values of templated filters that fill the same parameter (`' and '`); without it the
+    /// parameter is repeated.
+    filter_join: Option<String>,
+    /// A response whose value here is `false` is an error (Slack's `$.ok`).
+    success_path: Option<JsonPath>,
+    /// A response with a value here (not null, false or empty) is an error (GraphQL's `$.errors`).
+    error_path: Option<JsonPath>,
+    /// A scan whose only condition is `key_column = value` reads the record at `item_path`.
+    item_lookup: bool,
+    /// Columns the provider needs a condition on (Slack's `channel`).
+    required: Vec<String>,
+    /// The parameter that names the members a response should carry (Close's `_fields`).
+    fields_param: Option<String>,
+    /// The parameter that asks for a member's object instead of its id (Stripe's `expand[]`), and the prefix
+    /// of the member's name in list requests (Stripe's `data.`).
+    expand_param: String,
+    expand_prefix: String,
+    /// (column index, member) of columns that read an expanded member.
+    expansions: Vec<(usize, String)>,
+    /// The columns' names, by column index.
+    column_names: Vec<String>,
+    /// Columns that show the value their pushed `=` condition sent, and the members they are read at.
+    echoes: Vec<(String, Vec<String>)>,
     /// (column, remote field name)
     sortable: Vec<(String, String)>,
     sort_param: Option<String>,
@@ -129,25 +258,103 @@ struct WriteConfig {
     insert_wrapper: Option<String>,
     returning_path: Option<JsonPath>,
     idempotency_key: bool,
+    /// Where inserts go (default: the table's URL).
+    insert_path: Option<String>,
+    /// Bodies are `application/x-www-form-urlencoded` (Stripe) rather than JSON.
+    form: bool,
+    /// Which of insert, update, delete the provider accepts.
+    operations: [bool; 3],
 }
 
 fn non_empty(value: Option<&str>) -> Option<String> {
     value.filter(|v| !v.is_empty()).map(str::to_string)
 }
 
+/// `path` appended to the base URL's path (paths are relative to the server's base URL).
+fn join(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let joined = format!("{}/{}", url.path().trim_end_matches('/'), path.trim_start_matches('/'));
+    url.set_path(&joined);
+    url
+}
+
+fn op_text(op: Op) -> &'static str {
+    match op {
+        Op::Eq | Op::In => "=",
+        Op::Ne => "<>",
+        Op::Gt => ">",
+        Op::Ge => ">=",
+        Op::Lt => "<",
+        Op::Le => "<=",
+        _ => "?",
+    }
+}
+
+/// `write_operations`: a comma-separated subset of insert, update, delete (default: all three).
+fn write_operations(option: Option<&str>) -> Result<[bool; 3]> {
+    let Some(text) = option else { return Ok([true; 3]) };
+    let mut allowed = [false; 3];
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match ["insert", "update", "delete"].iter().position(|op| *op == name) {
+            Some(i) => allowed[i] = true,
+            None => return Err(Error::option_value("write_operations", format!("\"{name}\" is not one of: insert, update, delete"))),
+        }
+    }
+    Ok(allowed)
+}
+
+/// What a scan keeps of a response for explaining an error it reports in its body.
+const ERROR_MESSAGE_PATHS: [&str; 3] = ["$.error", "$.errors", "$.message"];
+
+/// Where such a response has its message, in order (Slack's `error`, GraphQL's `errors[0].message`).
+const ERROR_MESSAGES: [&str; 4] = ["$.error.message", "$.error", "$.errors[0].message", "$.message"];
+
+/// An option that does not fit the table's other options.
+fn misplaced(option: &str, why: &str) -> Error {
+    Error::new(ErrorKind::InvalidOptionValue, format!("option \"{option}\" {why}"))
+}
+
 impl RestTable {
-    fn new(server: &ServerDef, table: &TableDef) -> Result<Self> {
-        let context = super::connector_context("rest");
+    fn new(connector: &str, server: &ServerDef, table: &TableDef) -> Result<Self> {
+        let context = super::connector_context(connector);
         let options = Options::new(&table.options);
         let path = options.require(Scope::Table, &context, "path")?;
-        let mut url = base_url(server, &Rest)?;
-        let joined = format!("{}/{}", url.path().trim_end_matches('/'), path.trim_start_matches('/'));
-        url.set_path(&joined);
+        let base = base_url(server, &Rest)?;
+        let mut url = join(&base, path);
         if let Some(query) = options.get("query") {
             url.query_pairs_mut().extend_pairs(url::form_urlencoded::parse(query.trim_start_matches('?').as_bytes()));
         }
         let text = |name: &str| non_empty(options.get(name));
-        let pagination = match options.get("pagination").unwrap_or("none") {
+        let style = options.get("pagination").unwrap_or("none");
+        let method = match options.get("method").unwrap_or("GET") {
+            "GET" => Method::GET,
+            "POST" => Method::POST,
+            other => return Err(Error::option_value("method", format!("\"{other}\" is not one of: GET, POST"))),
+        };
+        let body = match options.get("body") {
+            None => None,
+            Some(text) => match serde_json::from_str::<Value>(text) {
+                Ok(body @ Value::Object(_)) if method == Method::POST => Some(body),
+                Ok(Value::Object(_)) => return Err(misplaced("body", "is sent only with method 'POST'")),
+                Ok(_) => return Err(Error::option_value("body", "it must be a JSON object")),
+                Err(e) => return Err(Error::option_value("body", format!("it is not JSON ({e})"))),
+            },
+        };
+        let in_body = match options.get("cursor_in") {
+            None => false,
+            Some(_) if style != "cursor" => return Err(misplaced("cursor_in", "applies to pagination 'cursor' only")),
+            Some("query") => false,
+            Some("body") if method == Method::POST => true,
+            Some("body") => return Err(misplaced("cursor_in", "'body' needs method 'POST'")),
+            Some(other) => return Err(Error::option_value("cursor_in", format!("\"{other}\" is not one of: query, body"))),
+        };
+        if options.get("next_path").is_some() && style != "cursor" {
+            return Err(misplaced("next_path", "applies to pagination 'cursor' only"));
+        }
+        if options.get("next_url_path").is_some() && style != "link" {
+            return Err(misplaced("next_url_path", "applies to pagination 'link' only"));
+        }
+        let pagination = match style {
             "none" => Pagination::None,
             "page" => Pagination::Page {
                 page_param: text("page_param").unwrap_or_else(|| "page".into()),
@@ -165,17 +372,31 @@ impl RestTable {
                     crate::options::missing_option(Scope::Table, &context, "cursor_path")
                         .with_hint("Cursor paging needs the JSONPath of the next cursor in a response, e.g. '$.next_cursor' or '$.data[-1].id'.")
                 })?,
+                in_body,
+                next_url: text("next_path").map(|p| join(&base, &p)),
             },
-            "link" => Pagination::Link { size_param: text("page_size_param") },
+            "link" => Pagination::Link { size_param: text("page_size_param"), next_url_path: options.json_path("next_url_path")? },
             other => return Err(Error::option_value("pagination", format!("\"{other}\" is not one of: {}", PAGINATIONS.join(", ")))),
         };
         let mut filters = Vec::new();
         let mut sortable = Vec::new();
+        let mut echoes = Vec::new();
         for column in &table.columns {
             for (option, op) in FILTER_OPTIONS {
                 if let Some(param) = non_empty(column.option(option)) {
-                    filters.push((column.name.clone(), op, param));
+                    filters.push(Filter::parse(&column.name, op, option, &param)?);
                 }
+            }
+            if Options::new(&column.options).bool("echo")? == Some(true) {
+                if column.option("filter_param").is_none() {
+                    return Err(misplaced("echo", &format!("of column \"{}\" needs filter_param: the column shows the value its = condition sends", column.name)));
+                }
+                let keys = match column.option("path") {
+                    Some(p) => JsonPath::parse(p).map_err(|e| Error::option_value("path", e))?.plain_keys().filter(|k| !k.is_empty()),
+                    None => Some(vec![column.name.clone()]),
+                };
+                let keys = keys.ok_or_else(|| misplaced("echo", &format!("of column \"{}\" needs a path of member names", column.name)))?;
+                echoes.push((column.name.clone(), keys));
             }
             if let Some(sort) = column.option("sortable") {
                 let remote = match crate::options::parse_bool(sort) {
@@ -189,6 +410,18 @@ impl RestTable {
                     None => sort.to_string(),
                 };
                 sortable.push((column.name.clone(), remote));
+            }
+        }
+        if options.get("write_format") == Some("form") && (options.int("batch_size")?.unwrap_or(1) > 1 || options.get("insert_wrapper").is_some()) {
+            return Err(misplaced("write_format", "'form' sends one record per request: it excludes batch_size above 1 and insert_wrapper"));
+        }
+        let mut required = Vec::new();
+        for column in &table.columns {
+            if Options::new(&column.options).bool("required")? == Some(true) {
+                if !filters.iter().any(|f| f.column == column.name) {
+                    return Err(misplaced("required", &format!("of column \"{}\" needs a filter option: the condition it requires must be pushed", column.name)));
+                }
+                required.push(column.name.clone());
             }
         }
         let sort_param = text("sort_param");
@@ -209,13 +442,26 @@ impl RestTable {
             page_size: page_size(server, table, &Rest)?,
             has_more_path: options.json_path("has_more_path")?,
             total_path: options.json_path("total_path")?,
+            method,
+            body,
             filters,
+            filter_join: options.get("filter_join").map(str::to_string),
+            success_path: options.json_path("success_path")?,
+            error_path: options.json_path("error_path")?,
+            item_lookup: options.bool("item_lookup")?.unwrap_or(false),
+            required,
+            fields_param: text("fields_param"),
+            expand_param: text("expand_param").unwrap_or_else(|| "expand[]".into()),
+            expand_prefix: text("expand_prefix").unwrap_or_default(),
+            expansions: table.columns.iter().enumerate().filter_map(|(i, c)| Some((i, non_empty(c.option("expand"))?))).collect(),
+            column_names: table.columns.iter().map(|c| c.name.clone()).collect(),
+            echoes,
             sortable,
             sort_param,
             order_param: text("order_param"),
             limit_param: text("limit_param"),
             writes: WriteConfig {
-                base: base_url(server, &Rest)?,
+                base,
                 key_column: text("key_column").unwrap_or_else(|| "id".into()),
                 item_path: text("item_path").unwrap_or_else(|| format!("{}/{{key}}", path.trim_end_matches('/'))),
                 insert_method: options.get("insert_method").unwrap_or("POST").parse().unwrap_or(reqwest::Method::POST),
@@ -224,6 +470,9 @@ impl RestTable {
                 insert_wrapper: text("insert_wrapper"),
                 returning_path: options.json_path("returning_path")?,
                 idempotency_key: options.bool("idempotency_key")?.unwrap_or(false),
+                insert_path: text("insert_path"),
+                form: options.get("write_format") == Some("form"),
+                operations: write_operations(options.get("write_operations"))?,
             },
             column_paths: table
                 .columns
@@ -238,22 +487,30 @@ impl RestTable {
 
     /// Query parameters for the pushed conditions and sort.
     fn pushed_params(&self, request: &ScanRequest) -> Vec<(String, String)> {
-        let mut params = Vec::new();
+        // (parameter, value, filled from a template)
+        let mut filled: Vec<(String, String, bool)> = Vec::new();
         for qual in &request.quals {
-            let param_for = |op: Op| self.filters.iter().find(|(c, o, _)| *c == qual.column && *o == op).map(|f| f.2.clone());
-            match (&qual.op, &qual.value) {
-                (Op::In, crate::model::Value::List(items)) => {
-                    if let Some(param) = param_for(Op::Eq) {
-                        params.extend(items.iter().map(|v| (param.clone(), v.to_param())));
-                    }
-                }
-                (op, value) => {
-                    if let Some(param) = param_for(*op) {
-                        params.push((param, value.to_param()));
-                    }
+            let filter_for = |op: Op| self.filters.iter().find(|f| f.column == qual.column && f.op == op);
+            let pushed: Vec<(&Filter, &SqlValue)> = match (&qual.op, &qual.value) {
+                (Op::In, SqlValue::List(items)) => filter_for(Op::Eq).map(|f| items.iter().map(|v| (f, v)).collect()).unwrap_or_default(),
+                (op, value) => filter_for(*op).map(|f| vec![(f, value)]).unwrap_or_default(),
+            };
+            for (filter, value) in pushed {
+                let text = filter.render(value);
+                let templated = filter.template.is_some();
+                let joined = match (&self.filter_join, templated) {
+                    (Some(join), true) => filled.iter_mut().find(|(p, _, t)| *t && *p == filter.param).map(|(_, existing, _)| {
+                        existing.push_str(join);
+                        existing.push_str(&text);
+                    }),
+                    _ => None,
+                };
+                if joined.is_none() {
+                    filled.push((filter.param.clone(), text, templated));
                 }
             }
         }
+        let mut params: Vec<(String, String)> = filled.into_iter().map(|(p, v, _)| (p, v)).collect();
         if let (Some(sort_param), false) = (&self.sort_param, request.sorts.is_empty()) {
             let remote = |column: &str| self.sortable.iter().find(|(c, _)| c == column).map(|s| s.1.clone()).unwrap_or_default();
             match &self.order_param {
@@ -289,24 +546,135 @@ impl RestTable {
         };
         let mut url = self.url.clone();
         url.query_pairs_mut().extend_pairs(self.pushed_params(request));
+        let fields = self.fields(request);
+        if let Some((param, fields)) = &fields {
+            url.query_pairs_mut().append_pair(param, fields);
+        }
+        // Expanded members: (member, column), asked for in lists with the prefix, in lookups without.
+        let mut expanded: Vec<(String, String)> = Vec::new();
+        for &(i, ref member) in &self.expansions {
+            if request.columns.contains(&i) {
+                if !expanded.iter().any(|(m, _)| m == member) {
+                    url.query_pairs_mut().append_pair(&self.expand_param, &format!("{}{member}", self.expand_prefix));
+                }
+                expanded.push((member.clone(), self.column_names[i].clone()));
+            }
+        }
         if let (Pagination::None, Some(limit_param), Some(n)) = (&self.pagination, &self.limit_param, wanted) {
             url.query_pairs_mut().append_pair(limit_param, &n.to_string());
         }
         // Parse only what this scan reads: the records' members its columns use, and the paging values.
-        let cursor_path = match &self.pagination {
+        let next_path = match &self.pagination {
             Pagination::Cursor { cursor_path, .. } => Some(cursor_path),
+            Pagination::Link { next_url_path, .. } => next_url_path.as_ref(),
             _ => None,
         };
-        let kept = [cursor_path, self.has_more_path.as_ref(), self.total_path.as_ref()].into_iter().flatten();
-        let read = request.columns.iter().filter_map(|&i| self.column_paths.get(i));
-        let shape = Shape::new(self.rows.as_ref(), kept, read);
-        RestSource { table: self.clone(), url, page_size, start_offset, shape }
+        let expanded_paths: Vec<JsonPath> = expanded.iter().map(|(member, _)| JsonPath::key(member)).collect();
+        // An error in a 200 response is told by its flag, and explained by its message.
+        let explained: Vec<JsonPath> = match (&self.success_path, &self.error_path) {
+            (None, None) => Vec::new(),
+            _ => ERROR_MESSAGE_PATHS.iter().filter_map(|p| JsonPath::parse(p).ok()).collect(),
+        };
+        let kept = [next_path, self.has_more_path.as_ref(), self.total_path.as_ref(), self.success_path.as_ref(), self.error_path.as_ref()]
+            .into_iter()
+            .flatten()
+            .chain(&explained);
+        let read = request.columns.iter().filter_map(|&i| self.column_paths.get(i)).chain(&expanded_paths);
+        let mut lookup = self.lookup_url(request);
+        if let (Some(lookup), Some((param, fields))) = (&mut lookup, &fields) {
+            lookup.query_pairs_mut().append_pair(param, fields);
+        }
+        if let Some(lookup) = &mut lookup {
+            let mut members: Vec<&String> = Vec::new();
+            for (member, _) in &expanded {
+                if !members.contains(&member) {
+                    members.push(member);
+                }
+            }
+            for member in members {
+                lookup.query_pairs_mut().append_pair(&self.expand_param, member);
+            }
+        }
+        // A looked-up record is the whole body.
+        let rows = if lookup.is_some() { None } else { self.rows.as_ref() };
+        let shape = Shape::new(rows, kept, read);
+        let echoes = request
+            .quals
+            .iter()
+            .filter(|q| q.op == Op::Eq)
+            .filter_map(|q| self.echoes.iter().find(|(c, _)| *c == q.column).map(|(_, keys)| (keys.clone(), q.value.to_json())))
+            .collect();
+        RestSource { table: self.clone(), url, page_size, start_offset, shape, echoes, lookup, expanded }
+    }
+
+    /// With `fields_param`, the parameter and the top-level members the scan's columns read (echoed columns
+    /// are not members; the key column stands in when no column is read). `None` when a column reads the
+    /// whole record or a path that does not start with a member.
+    fn fields(&self, request: &ScanRequest) -> Option<(String, String)> {
+        let param = self.fields_param.as_ref()?;
+        let mut members: Vec<&str> = Vec::new();
+        for &i in &request.columns {
+            let name = self.column_names.get(i)?;
+            if self.echoes.iter().any(|(c, _)| c == name) {
+                continue;
+            }
+            // An expanded column reads its member's object.
+            let member = match self.expansions.iter().find(|(at, _)| *at == i) {
+                Some((_, member)) => member.as_str(),
+                None => self.column_paths.get(i)?.first_key()?,
+            };
+            if !members.contains(&member) {
+                members.push(member);
+            }
+        }
+        if members.is_empty() {
+            members.push(&self.writes.key_column);
+        }
+        Some((param.clone(), members.join(",")))
+    }
+
+    /// With `item_lookup`, the record's URL when the scan's only condition is `key_column = value`.
+    fn lookup_url(&self, request: &ScanRequest) -> Option<Url> {
+        let [qual] = request.quals.as_slice() else { return None };
+        if !self.item_lookup || qual.op != Op::Eq || qual.column != self.writes.key_column || matches!(qual.value, SqlValue::List(_)) {
+            return None;
+        }
+        RestWriter { table: self.clone() }.item(&qual.value).ok()
+    }
+
+    /// An error for a response that reports one with status 200 (`success_path` false, or a value at
+    /// `error_path`).
+    fn reported_error(&self, body: &Value, request: &str) -> Option<Error> {
+        let failed = self.success_path.as_ref().and_then(|p| p.get(body)).is_some_and(|v| *v == Value::Bool(false));
+        let flagged = self.error_path.as_ref().and_then(|p| p.get(body)).filter(|v| match v {
+            Value::Null | Value::Bool(false) => false,
+            Value::Array(items) => !items.is_empty(),
+            Value::Object(members) => !members.is_empty(),
+            Value::String(s) => !s.is_empty(),
+            _ => true,
+        });
+        let path = match (failed, flagged) {
+            (true, _) => self.success_path.as_ref()?,
+            (false, Some(_)) => self.error_path.as_ref()?,
+            (false, None) => return None,
+        };
+        let message = ERROR_MESSAGES
+            .iter()
+            .filter_map(|p| JsonPath::parse(p).ok())
+            .find_map(|p| p.get(body).and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_else(|| path.get(body).map(Value::to_string).unwrap_or_default());
+        let why = if failed { format!("{path} is false") } else { format!("it has {path}") };
+        let mut error = Error::new(ErrorKind::Remote, format!("{request} failed: the response reports an error ({why})"));
+        if !message.is_empty() {
+            error = error.with_detail(format!("provider said: {}", message.chars().take(300).collect::<String>()));
+        }
+        Some(error)
     }
 
     fn size_param(&self) -> Option<&String> {
         match &self.pagination {
             Pagination::None => self.limit_param.as_ref(),
-            Pagination::Page { size_param, .. } | Pagination::Cursor { size_param, .. } | Pagination::Link { size_param } => {
+            Pagination::Page { size_param, .. } | Pagination::Cursor { size_param, .. } | Pagination::Link { size_param, .. } => {
                 size_param.as_ref()
             }
             Pagination::Offset { limit_param, .. } => limit_param.as_ref(),
@@ -317,11 +685,29 @@ impl RestTable {
 impl Table for RestTable {
     fn capabilities(&self) -> Capabilities {
         let mut caps = Capabilities::new();
-        for (column, op, _) in &self.filters {
-            caps.add_filters(column, &[*op], crate::pushdown::Support::Exact);
-            if *op == Op::Eq {
-                caps.add_filters(column, &[Op::In], crate::pushdown::Support::Exact);
+        for filter in &self.filters {
+            caps.add_filters(&filter.column, &[filter.op], crate::pushdown::Support::Exact);
+            // IN repeats a plain parameter; a template has no general form for it, and an echoed column
+            // has one value per scan.
+            let echoed = self.echoes.iter().any(|(c, _)| *c == filter.column);
+            if filter.op == Op::Eq && filter.template.is_none() && !echoed {
+                caps.add_filters(&filter.column, &[Op::In], crate::pushdown::Support::Exact);
             }
+        }
+        for column in &self.required {
+            let ops: Vec<Op> = self.filters.iter().filter(|f| f.column == *column).map(|f| f.op).collect();
+            let shown: Vec<&str> = ops.iter().map(|op| op_text(*op)).collect();
+            let message = format!(
+                "foreign table \"{}\" needs a condition on column \"{column}\" ({}): the provider requires it",
+                self.table_name,
+                shown.join(", ")
+            );
+            caps = caps.require(column, &ops, &message);
+        }
+        // A lookup serves `key = value` alone; with other conditions the list is read, so Postgres rechecks.
+        let key = &self.writes.key_column;
+        if self.item_lookup && !self.filters.iter().any(|f| f.column == *key && f.op == Op::Eq) {
+            caps.add_filters(key, &[Op::Eq], crate::pushdown::Support::Superset);
         }
         for (column, _) in &self.sortable {
             caps.add_sortable(column);
@@ -337,7 +723,10 @@ impl Table for RestTable {
             Paging::Chained => PageToken::First,
         };
         match source.request(&token) {
-            Ok(req) => vec![format!("{} {}", req.method, redact_url(&req.url, None))],
+            Ok(req) => vec![match &req.body {
+                Some(body) => format!("{} {} {body}", req.method, redact_url(&req.url, None)),
+                None => format!("{} {}", req.method, redact_url(&req.url, None)),
+            }],
             Err(e) => vec![format!("(cannot build the request: {e})")],
         }
     }
@@ -361,9 +750,31 @@ impl RestWriter {
         &self.table.writes
     }
 
-    /// The collection URL: the table's URL without paging or pushed parameters.
+    /// Where inserts go: `insert_path`, else the table's URL without paging or pushed parameters.
     fn collection(&self) -> Url {
-        self.table.url.clone()
+        match &self.config().insert_path {
+            Some(path) => join(&self.config().base, path),
+            None => self.table.url.clone(),
+        }
+    }
+
+    /// Refuse an operation `write_operations` leaves out.
+    fn allowed(&self, op: usize) -> Result<()> {
+        if self.config().operations[op] {
+            return Ok(());
+        }
+        let name = ["INSERT", "UPDATE", "DELETE"][op];
+        Err(Error::not_supported(format!("foreign table \"{}\" does not accept {name}: the provider has no such operation", self.table.table_name)))
+    }
+
+    /// Send a write; a response that reports an error in its body is one.
+    async fn send(&self, http: &Http, request: Request, counters: &Counters) -> Result<Value> {
+        let request = Request { form: self.config().form, ..request };
+        let (response, answer) = http.send_json(&request, counters).await?;
+        match self.table.reported_error(&answer, &response.request) {
+            Some(error) => Err(error),
+            None => Ok(answer),
+        }
     }
 
     fn item(&self, key: &SqlValue) -> Result<Url> {
@@ -371,18 +782,18 @@ impl RestWriter {
         if key.is_empty() {
             return Err(Error::new(ErrorKind::InvalidValue, format!("the key column \"{}\" is NULL or empty", self.config().key_column)));
         }
-        let encoded = percent_encoding::utf8_percent_encode(&key, percent_encoding::NON_ALPHANUMERIC).to_string();
-        let path = self.config().item_path.replace("{key}", &encoded);
+        // `.` stays encoded: a key of ".." must not climb out of the item path.
+        const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
+        let encoded = percent_encoding::utf8_percent_encode(&key, SEGMENT).to_string();
         // Like the table's path, item_path is relative to the server's base URL.
-        let mut url = self.config().base.clone();
-        let joined = format!("{}/{}", url.path().trim_end_matches('/'), path.trim_start_matches('/'));
-        url.set_path(&joined);
-        Ok(url)
+        Ok(join(&self.config().base, &self.config().item_path.replace("{key}", &encoded)))
     }
 
     fn request(&self, method: reqwest::Method, url: Url) -> Request {
+        // DELETE is idempotent by itself (Stripe: a key on a DELETE has no effect).
+        let keyed = self.config().idempotency_key && method != reqwest::Method::DELETE;
         let mut request = Request::new(method, url);
-        if self.config().idempotency_key {
+        if keyed {
             request.idempotency_key = Some(idempotency_key());
         }
         request
@@ -434,22 +845,25 @@ impl Writer for RestWriter {
             (None, 1) if count == 1 => records.into_iter().next().unwrap_or(Value::Null),
             (None, _) => Value::Array(records),
         };
+        self.allowed(0)?;
         let request = self.request(self.config().insert_method.clone(), self.collection()).json(body);
-        let (_, answer) = http.send_json(&request, counters).await?;
+        let answer = self.send(http, request, counters).await?;
         let mut returned = self.returned(answer);
         returned.resize(count, Value::Null);
         Ok(returned)
     }
 
     async fn update(&self, http: &Http, key: &SqlValue, changes: Value, counters: &Counters) -> Result<Value> {
+        self.allowed(1)?;
         let request = self.request(self.config().update_method.clone(), self.item(key)?).json(changes);
-        let (_, answer) = http.send_json(&request, counters).await?;
+        let answer = self.send(http, request, counters).await?;
         Ok(self.returned(answer).into_iter().next().unwrap_or(Value::Null))
     }
 
     async fn delete(&self, http: &Http, key: &SqlValue, counters: &Counters) -> Result<Value> {
+        self.allowed(2)?;
         let request = self.request(reqwest::Method::DELETE, self.item(key)?);
-        let (_, answer) = http.send_json(&request, counters).await?;
+        let answer = self.send(http, request, counters).await?;
         Ok(self.returned(answer).into_iter().next().unwrap_or(Value::Null))
     }
 }
@@ -461,11 +875,53 @@ struct RestSource {
     page_size: u64,
     start_offset: u64,
     shape: Shape,
+    /// Values of echoed columns, set in every record: (member names, value).
+    echoes: Vec<(Vec<String>, Value)>,
+    /// The one record's URL, when the scan looks up a key (`item_lookup`).
+    lookup: Option<Url>,
+    /// (member, column) of the expanded members the scan reads.
+    expanded: Vec<(String, String)>,
+}
+
+/// Put each expanded member's object under its column's name and set the member back to the object's `id`,
+/// so that columns reading the member see the id whether or not the scan expands it. A member that did not
+/// come back as an object leaves the column null.
+fn place_expanded(record: &mut Value, expanded: &[(String, String)]) {
+    let Value::Object(members) = record else { return };
+    // Every column's object is taken before any member is set back to its id.
+    let objects: Vec<Option<Value>> = expanded.iter().map(|(member, _)| members.get(member).filter(|v| v.is_object()).cloned()).collect();
+    for ((member, column), object) in expanded.iter().zip(objects) {
+        if column == member {
+            continue;
+        }
+        // A column named like the member shows the object: the member stays expanded.
+        let shown = expanded.iter().any(|(m, c)| m == member && c == member);
+        if let Some(id) = object.as_ref().and_then(|o| o.get("id")).cloned().filter(|_| !shown) {
+            members.insert(member.clone(), id);
+        }
+        members.insert(column.clone(), object.unwrap_or(Value::Null));
+    }
 }
 
 impl RestSource {
     fn request(&self, token: &PageToken) -> Result<Request> {
+        if let Some(url) = &self.lookup {
+            return Ok(Request::get(url.clone()));
+        }
+        let read = |url: Url, body: Option<Value>| Request { body, ..Request::new(self.table.method.clone(), url).read_only() };
+        // A continuation endpoint takes the cursor alone: the first request's arguments live on in it.
+        if let (Pagination::Cursor { cursor_param, in_body, next_url: Some(next_url), .. }, PageToken::Next(cursor)) =
+            (&self.table.pagination, token)
+        {
+            let mut url = next_url.clone();
+            if *in_body {
+                return Ok(read(url, Some(serde_json::json!({ cursor_param.as_str(): cursor }))));
+            }
+            url.query_pairs_mut().append_pair(cursor_param, cursor);
+            return Ok(read(url, None));
+        }
         let mut url = self.url.clone();
+        let mut body = self.table.body.clone();
         let size = self.page_size.to_string();
         {
             let mut query = url.query_pairs_mut();
@@ -483,6 +939,15 @@ impl RestSource {
                         query.append_pair(p, &size);
                     }
                 }
+                (Pagination::Cursor { cursor_param, size_param, in_body: true, .. }, token) => {
+                    let members = body.get_or_insert_with(|| Value::Object(Default::default()));
+                    if let Some(p) = size_param {
+                        members[p.as_str()] = Value::from(self.page_size);
+                    }
+                    if let PageToken::Next(cursor) = token {
+                        members[cursor_param.as_str()] = Value::from(cursor.as_str());
+                    }
+                }
                 (Pagination::Cursor { cursor_param, size_param, .. }, token) => {
                     if let Some(p) = size_param {
                         query.append_pair(p, &size);
@@ -491,7 +956,7 @@ impl RestSource {
                         query.append_pair(cursor_param, cursor);
                     }
                 }
-                (Pagination::Link { size_param }, PageToken::First) => {
+                (Pagination::Link { size_param, .. }, PageToken::First) => {
                     if let Some(p) = size_param {
                         query.append_pair(p, &size);
                     }
@@ -506,16 +971,20 @@ impl RestSource {
         if url.query() == Some("") {
             url.set_query(None);
         }
-        Ok(Request::get(url))
+        Ok(read(url, body))
     }
 
-    /// A next-page URL from a Link header, refused if it leaves the server's host: requests carry
+    /// A next-page URL (Link header or body), refused if it leaves the server's host: requests carry
     /// credentials, and a provider's response must not be able to send them elsewhere.
     fn same_origin(&self, link: &str) -> Result<Url> {
-        let next = self.url.join(link).map_err(|e| Error::bad_response(format!("Link header has a bad URL \"{link}\": {e}")))?;
+        let source = match &self.table.pagination {
+            Pagination::Link { next_url_path: Some(path), .. } => format!("next-page URL at {path}"),
+            _ => "Link header".to_string(),
+        };
+        let next = self.url.join(link).map_err(|e| Error::bad_response(format!("{source} has a bad URL \"{link}\": {e}")))?;
         if next.origin() != self.url.origin() {
             return Err(Error::bad_response(format!(
-                "Link header of foreign table \"{}\" points to another host ({}); it is not followed",
+                "{source} of foreign table \"{}\" points to another host ({}); it is not followed",
                 self.table.table_name,
                 redact_url(&next, None)
             )));
@@ -572,6 +1041,7 @@ fn next_link(header: &str) -> Option<String> {
 impl PageSource for RestSource {
     fn paging(&self) -> Paging {
         match self.table.pagination {
+            _ if self.lookup.is_some() => Paging::Chained,
             Pagination::Page { .. } | Pagination::Offset { .. } => Paging::Numbered { page_size: self.page_size },
             _ => Paging::Chained,
         }
@@ -579,7 +1049,26 @@ impl PageSource for RestSource {
 
     async fn fetch(&self, http: &Http, token: PageToken, counters: &Counters) -> Result<Page> {
         let request = self.request(&token)?;
-        let (response, body) = http.send_json_shaped(&request, counters, Some(&self.shape)).await?;
+        let (response, body) = match http.send_json_shaped(&request, counters, Some(&self.shape)).await {
+            // A key that names no record is no rows.
+            Err(e) if e.kind == ErrorKind::NotFound && self.lookup.is_some() => return Ok(Page { last: true, total: Some(0), next: None, records: Vec::new() }),
+            other => other?,
+        };
+        if let Some(error) = self.table.reported_error(&body, &response.request) {
+            return Err(error);
+        }
+        if self.lookup.is_some() {
+            let mut records = if body.is_null() { Vec::new() } else { vec![body] };
+            for record in &mut records {
+                place_expanded(record, &self.expanded);
+            }
+            for (keys, value) in &self.echoes {
+                for record in &mut records {
+                    crate::write::set(record, keys, value.clone());
+                }
+            }
+            return Ok(Page { last: true, total: None, next: None, records });
+        }
         let total = self
             .table
             .total_path
@@ -597,10 +1086,21 @@ impl PageSource for RestSource {
                     _ => None,
                 })
             }
-            Pagination::Link { .. } => response.header("link").and_then(next_link),
+            Pagination::Link { next_url_path: Some(path), .. } => {
+                path.get(&body).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
+            }
+            Pagination::Link { next_url_path: None, .. } => response.header("link").and_then(next_link),
             _ => None,
         };
-        let records = self.records(body, &response.request)?;
+        let mut records = self.records(body, &response.request)?;
+        for record in &mut records {
+            place_expanded(record, &self.expanded);
+        }
+        for (keys, value) in &self.echoes {
+            for record in &mut records {
+                crate::write::set(record, keys, value.clone());
+            }
+        }
         if let (Some(next), PageToken::Next(previous)) = (&next, &token) {
             if next == previous {
                 return Err(Error::bad_response(format!(
@@ -670,11 +1170,14 @@ mod tests {
     }
 
     fn run(base: &str, table: &TableDef, req: &ScanRequest, max_concurrency: usize) -> Result<Vec<Vec<crate::convert::Cell>>> {
-        let server = server(base);
-        validate_table(&server, table)?;
-        let t = Rest.open(&server, table)?;
+        run_as(&server(base), &OptionMap::new(), table, req, max_concurrency)
+    }
+
+    fn run_as(server: &ServerDef, user: &OptionMap, table: &TableDef, req: &ScanRequest, max_concurrency: usize) -> Result<Vec<Vec<crate::convert::Cell>>> {
+        validate_table(server, table)?;
+        let t = Rest.open(server, table)?;
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let http = Arc::new(http_client(&server, &OptionMap::new(), None)?);
+        let http = Arc::new(http_client(server, user, None)?);
         let projector = Arc::new(Projector::new(table, &req.columns)?);
         let split = req.limit.map(|l| l.split(t.capabilities().supports_offset()));
         let settings = ScanSettings { max_concurrency, rows_needed: split.and_then(|s| s.source_rows) };
@@ -795,5 +1298,234 @@ mod tests {
         assert!(caps.filter_support("amount", Op::Gt).is_none());
         assert!(caps.can_sort(&[Sort { column: "amount".into(), desc: false, nulls_first: false }]));
         assert!(caps.supports_limit() && !caps.supports_offset());
+    }
+
+    /// A server of the provider mocks, which want a bearer token.
+    fn provider_server(url: &str) -> (ServerDef, OptionMap) {
+        let server = ServerDef { name: "p".into(), options: map(&[("connector", "rest"), ("base_url", url), ("auth", "bearer")]) };
+        (server, map(&[("token", mockapi::TEST_TOKEN)]))
+    }
+
+    fn text_columns(names: &[&str]) -> Vec<ColumnDef> {
+        names.iter().map(|n| ColumnDef::new(*n, ColumnType::Text)).collect()
+    }
+
+    fn all_columns(table: &TableDef) -> ScanRequest {
+        ScanRequest { columns: (0..table.columns.len()).collect(), quals: vec![], sorts: vec![], limit: None }
+    }
+
+    fn dropbox_files() -> TableDef {
+        TableDef {
+            name: "files".into(),
+            options: map(&[
+                ("path", "/dropbox/2/files/list_folder"),
+                ("method", "POST"),
+                ("body", r#"{"path": "", "recursive": true}"#),
+                ("rows", "$.entries"),
+                ("pagination", "cursor"),
+                ("cursor_in", "body"),
+                ("cursor_param", "cursor"),
+                ("cursor_path", "$.cursor"),
+                ("has_more_path", "$.has_more"),
+                ("next_path", "/dropbox/2/files/list_folder/continue"),
+                ("page_size_param", "limit"),
+                ("page_size", "4"),
+            ]),
+            columns: text_columns(&["name", "path_display"]),
+        }
+    }
+
+    #[test]
+    fn post_reads_carry_the_cursor_in_the_body_to_a_continuation_endpoint() {
+        let mock = mockapi::MockServer::start_blocking();
+        let (server, user) = provider_server(&mock.url());
+        let table = dropbox_files();
+        let rows = run_as(&server, &user, &table, &all_columns(&table), 4).unwrap();
+        assert_eq!(rows.len(), 11);
+        let log = mock.requests();
+        let sent: Vec<(&str, &str)> = log.iter().map(|r| (r.method.as_str(), r.path.as_str())).collect();
+        let continued = ("POST", "/dropbox/2/files/list_folder/continue");
+        assert_eq!(sent, vec![("POST", "/dropbox/2/files/list_folder"), continued, continued]);
+        assert_eq!(log[0].body, Some(serde_json::json!({"path": "", "recursive": true, "limit": 4})));
+        for (previous, next) in log.iter().zip(&log[1..]) {
+            assert_eq!(next.body.as_ref().unwrap().as_object().unwrap().keys().collect::<Vec<_>>(), vec!["cursor"], "a continuation sends the cursor alone");
+            assert_ne!(previous.body, next.body);
+        }
+        assert_eq!(
+            Rest.open(&server, &table).unwrap().describe(&all_columns(&table)),
+            vec![format!("POST {}/dropbox/2/files/list_folder {{\"limit\":4,\"path\":\"\",\"recursive\":true}}", mock.url())]
+        );
+    }
+
+    fn graph_users(page_size: &str) -> TableDef {
+        TableDef {
+            name: "users".into(),
+            options: map(&[
+                ("path", "/graph/v1.0/users"),
+                ("rows", "$.value"),
+                ("pagination", "link"),
+                ("page_size_param", "$top"),
+                ("page_size", page_size),
+                ("next_url_path", "$['@odata.nextLink']"),
+            ]),
+            columns: text_columns(&["id", "displayName"]),
+        }
+    }
+
+    #[test]
+    fn next_page_urls_are_read_from_the_body_and_followed_on_the_same_origin_only() {
+        let mock = mockapi::MockServer::start_blocking();
+        let (server, user) = provider_server(&mock.url());
+        let table = graph_users("3");
+        let rows = run_as(&server, &user, &table, &all_columns(&table), 4).unwrap();
+        assert_eq!(rows.len(), 7);
+        let log = mock.requests();
+        assert_eq!(log.len(), 3);
+        assert!(log.iter().all(|r| r.path == "/graph/v1.0/users" && r.param("$top").as_deref() == Some("3")));
+        assert_eq!(log[0].param("$skiptoken"), None);
+        assert!(log[1].param("$skiptoken").is_some() && log[2].param("$skiptoken").is_some());
+        // The mock writes its links for 127.0.0.1; a server named by another host must not follow them.
+        let (elsewhere, user) = provider_server(&mock.url().replace("127.0.0.1", "localhost"));
+        let e = run_as(&elsewhere, &user, &table, &all_columns(&table), 4).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadResponse);
+        assert!(
+            e.message.starts_with("next-page URL at $['@odata.nextLink'] of foreign table \"users\" points to another host (http://127.0.0.1:"),
+            "{}",
+            e.message
+        );
+    }
+
+    fn outlook_messages(filter_join: Option<&str>) -> TableDef {
+        let mut options = map(&[("path", "/me/messages"), ("rows", "$.value")]);
+        if let Some(join) = filter_join {
+            options.insert("filter_join".into(), join.into());
+        }
+        TableDef {
+            name: "messages".into(),
+            options,
+            columns: vec![
+                ColumnDef::new("is_read", ColumnType::Bool).with_option("filter_param", "$filter=isRead eq {value}"),
+                ColumnDef::new("subject", ColumnType::Text).with_option("filter_param", "$filter=subject eq '{value}'"),
+                ColumnDef::new("received", ColumnType::TimestampTz).with_option("filter_param_gte", "$filter=receivedDateTime ge {value}"),
+                ColumnDef::new("tag", ColumnType::Text).with_option("filter_param", "tag"),
+            ],
+        }
+    }
+
+    #[test]
+    fn filter_templates_fill_one_joined_parameter() {
+        let quals = vec![
+            Qual { column: "is_read".into(), op: Op::Eq, value: V::Bool(false) },
+            Qual { column: "subject".into(), op: Op::Eq, value: V::Text("it's".into()) },
+            Qual { column: "received".into(), op: Op::Ge, value: V::TimestampTz("2024-03-05T00:00:00Z".into()) },
+            Qual { column: "tag".into(), op: Op::In, value: V::List(vec![V::Text("a".into()), V::Text("b".into())]) },
+        ];
+        let req = ScanRequest { columns: vec![0], quals, sorts: vec![], limit: None };
+        let joined = Rest.open(&server("http://x"), &outlook_messages(Some(" and "))).unwrap();
+        let url = |t: &Arc<dyn Table>| Url::parse(t.describe(&req)[0].trim_start_matches("GET ")).unwrap();
+        let params: Vec<(String, String)> = url(&joined).query_pairs().into_owned().collect();
+        let filter = "isRead eq false and subject eq 'it''s' and receivedDateTime ge 2024-03-05T00:00:00Z";
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        assert_eq!(params, vec![pair("$filter", filter), pair("tag", "a"), pair("tag", "b")]);
+        let repeated = Rest.open(&server("http://x"), &outlook_messages(None)).unwrap();
+        assert_eq!(url(&repeated).query_pairs().filter(|(k, _)| k == "$filter").count(), 3);
+        // IN has no general form in a template.
+        let caps = joined.capabilities();
+        assert!(caps.filter_support("is_read", Op::Eq).is_some() && caps.filter_support("is_read", Op::In).is_none());
+        assert!(caps.filter_support("tag", Op::In).is_some());
+    }
+
+    #[test]
+    fn new_options_are_checked_as_a_whole() {
+        let s = server("http://127.0.0.1:1");
+        let check = |options: &[(&str, &str)]| {
+            let mut all = vec![("path", "/x")];
+            all.extend_from_slice(options);
+            validate_table(&s, &TableDef { name: "t".into(), options: map(&all), columns: text_columns(&["id"]) }).unwrap_err().message
+        };
+        assert_eq!(check(&[("body", "{}")]), "option \"body\" is sent only with method 'POST'");
+        assert_eq!(check(&[("method", "POST"), ("body", "[1]")]), "invalid value for option \"body\": it must be a JSON object");
+        assert!(check(&[("method", "POST"), ("body", "{x")]).starts_with("invalid value for option \"body\": it is not JSON"));
+        assert_eq!(check(&[("pagination", "page"), ("cursor_in", "body")]), "option \"cursor_in\" applies to pagination 'cursor' only");
+        assert_eq!(
+            check(&[("pagination", "cursor"), ("cursor_path", "$.c"), ("cursor_in", "body")]),
+            "option \"cursor_in\" 'body' needs method 'POST'"
+        );
+        assert_eq!(check(&[("next_path", "/more")]), "option \"next_path\" applies to pagination 'cursor' only");
+        assert_eq!(check(&[("pagination", "cursor"), ("cursor_path", "$.c"), ("next_url_path", "$.next")]), "option \"next_url_path\" applies to pagination 'link' only");
+        assert_eq!(check(&[("method", "DELETE")]), "invalid value for option \"method\": \"DELETE\" is not one of: GET, POST");
+        let column = |options: &[(&str, &str)]| {
+            let mut c = ColumnDef::new("q", ColumnType::Text);
+            for (k, v) in options {
+                c = c.with_option(k, v);
+            }
+            validate_table(&s, &TableDef { name: "t".into(), options: map(&[("path", "/x")]), columns: vec![c] }).unwrap_err().message
+        };
+        assert_eq!(column(&[("echo", "true")]), "option \"echo\" of column \"q\" needs filter_param: the column shows the value its = condition sends");
+        assert_eq!(column(&[("echo", "true"), ("filter_param", "q"), ("path", "$.a[0]")]), "option \"echo\" of column \"q\" needs a path of member names");
+        assert!(column(&[("filter_param", "$filter=x eq")]).starts_with("invalid value for option \"filter_param\": \"$filter=x eq\" is neither"));
+    }
+
+    #[test]
+    fn epoch_templates_round_so_that_the_condition_keeps_what_sql_keeps() {
+        let epoch = |v: V, op| epoch_seconds(&v, op);
+        let at = |t: &str| V::TimestampTz(t.into());
+        assert_eq!(epoch(at("2024-01-01T00:00:00Z"), Op::Ge).as_deref(), Some("1704067200"));
+        assert_eq!(epoch(at("2024-01-01T01:00:00+01:00"), Op::Ge).as_deref(), Some("1704067200"));
+        assert_eq!(epoch(at("2024-01-01T00:00:00.25Z"), Op::Ge).as_deref(), Some("1704067201"));
+        assert_eq!(epoch(at("2024-01-01T00:00:00.25Z"), Op::Lt).as_deref(), Some("1704067201"));
+        assert_eq!(epoch(at("2024-01-01T00:00:00.25Z"), Op::Gt).as_deref(), Some("1704067200"));
+        assert_eq!(epoch(at("2024-01-01T00:00:00.25Z"), Op::Le).as_deref(), Some("1704067200"));
+        assert_eq!(epoch(at("1969-12-31T23:59:59.5Z"), Op::Ge).as_deref(), Some("0"));
+        assert_eq!(epoch(at("1969-12-31T23:59:59.5Z"), Op::Gt).as_deref(), Some("-1"));
+        assert_eq!(epoch(V::Timestamp("2024-01-01 00:00:00".into()), Op::Ge).as_deref(), Some("1704067200"));
+        assert_eq!(epoch(V::Date("2024-01-02".into()), Op::Ge).as_deref(), Some("1704153600"));
+        assert_eq!(epoch(V::Int(42), Op::Ge).as_deref(), Some("42"));
+        assert_eq!(epoch(V::Text("soon".into()), Op::Ge), None);
+        let filter = Filter::parse("created", Op::Ge, "filter_param_gte", "created[gte]={epoch}").unwrap();
+        assert_eq!((filter.param.as_str(), filter.render(&at("2024-01-01T00:00:00Z")).as_str()), ("created[gte]", "1704067200"));
+    }
+
+    #[test]
+    fn errors_reported_in_a_200_body_are_errors() {
+        let open = |options: &[(&str, &str)]| {
+            let mut all = vec![("path", "/x")];
+            all.extend_from_slice(options);
+            RestTable::new("rest", &server("http://x"), &TableDef { name: "t".into(), options: map(&all), columns: vec![] }).unwrap()
+        };
+        let slack = open(&[("success_path", "$.ok")]);
+        let e = slack.reported_error(&serde_json::json!({"ok": false, "error": "channel_not_found"}), "GET http://x/x").unwrap();
+        assert_eq!((e.kind, e.message.as_str()), (ErrorKind::Remote, "GET http://x/x failed: the response reports an error ($.ok is false)"));
+        assert_eq!(e.detail.as_deref(), Some("provider said: channel_not_found"));
+        assert!(slack.reported_error(&serde_json::json!({"ok": true, "channels": []}), "GET").is_none());
+        assert!(slack.reported_error(&serde_json::json!({"channels": []}), "GET").is_none(), "only false is an error");
+        let graphql = open(&[("error_path", "$.errors")]);
+        let e = graphql.reported_error(&serde_json::json!({"data": null, "errors": [{"message": "Cannot query field \"x\""}]}), "POST").unwrap();
+        assert_eq!(e.message, "POST failed: the response reports an error (it has $.errors)");
+        assert_eq!(e.detail.as_deref(), Some("provider said: Cannot query field \"x\""));
+        assert!(graphql.reported_error(&serde_json::json!({"data": {}, "errors": []}), "POST").is_none());
+        assert!(open(&[]).reported_error(&serde_json::json!({"ok": false}), "GET").is_none());
+    }
+
+    #[test]
+    fn write_options_are_checked() {
+        let s = server("http://127.0.0.1:1");
+        let check = |options: &[(&str, &str)]| {
+            let mut all = vec![("path", "/x")];
+            all.extend_from_slice(options);
+            validate_table(&s, &TableDef { name: "t".into(), options: map(&all), columns: text_columns(&["id"]) })
+        };
+        assert_eq!(
+            check(&[("write_operations", "insert,upsert")]).unwrap_err().message,
+            "invalid value for option \"write_operations\": \"upsert\" is not one of: insert, update, delete"
+        );
+        assert!(check(&[("write_format", "xml")]).is_err());
+        assert_eq!(
+            check(&[("write_format", "form"), ("batch_size", "10")]).unwrap_err().message,
+            "option \"write_format\" 'form' sends one record per request: it excludes batch_size above 1 and insert_wrapper"
+        );
+        assert!(check(&[("write_operations", "insert"), ("write_format", "form"), ("insert_path", "/post"), ("item_lookup", "true")]).is_ok());
+        let table = Rest.open(&s, &TableDef { name: "t".into(), options: map(&[("path", "/list"), ("insert_path", "/post")]), columns: text_columns(&["id"]) }).unwrap();
+        assert_eq!(table.writer().unwrap().describe(WriteOp::Insert), "POST http://127.0.0.1:1/post");
     }
 }

@@ -1,0 +1,798 @@
+//! Notion (API version 2022-06-28 by default): one foreign table per database.
+//!
+//! Reads query `POST /v1/databases/{id}/query` with `start_cursor`/`has_more`/`next_cursor` paging in the
+//! body; conditions become Notion's typed filter objects (by the property's type), the ORDER BY `sorts`, a
+//! pushed LIMIT the page size. Writes create pages (`POST /v1/pages`), update their properties (`PATCH
+//! /v1/pages/{id}`) and archive them for DELETE. Discovery searches the databases the integration can see
+//! (`POST /v1/search`).
+//!
+//! A column reads the property its option `property` names (default: the column's name), simplified for
+//! its type (text for titles and rich text, the name of a select, an array of names for multi-selects, …);
+//! a `json`/`jsonb` column gets the property value as Notion sends it. Without a `property` option the
+//! names `id`, `created_time`, `last_edited_time`, `url`, `archived` and `properties` read the page's own
+//! members. The property's Notion type (column option `type`, which IMPORT FOREIGN SCHEMA sets) decides
+//! which conditions are pushed and how values are written.
+
+use super::airtable::{column_name, non_finite};
+use super::{base_url, page_size, Connector, Defaults, Resource, ResourceColumn, ServerDef, Table};
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{redact_url, Counters, Http, Request};
+use crate::model::{ColumnType, Op, ScanRequest, TableDef, Value as SqlValue};
+use crate::options::{Kind, OptionMap, OptionSpec, Options, Scope};
+use crate::pushdown::{Capabilities, NullOrder, Support};
+use crate::scan::{Page, PageSource, PageToken, Paging};
+use crate::write::{WriteOp, Writer};
+use async_trait::async_trait;
+use reqwest::Method;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+use url::Url;
+
+pub struct Notion;
+
+pub const DEFAULT_VERSION: &str = "2022-06-28";
+pub const MAX_PAGE_SIZE: u64 = 100;
+
+/// Property types of Notion's API.
+pub const PROPERTY_TYPES: [&str; 22] = [
+    "title",
+    "rich_text",
+    "number",
+    "select",
+    "multi_select",
+    "status",
+    "date",
+    "checkbox",
+    "url",
+    "email",
+    "phone_number",
+    "people",
+    "relation",
+    "formula",
+    "rollup",
+    "created_time",
+    "last_edited_time",
+    "created_by",
+    "last_edited_by",
+    "files",
+    "unique_id",
+    "verification",
+];
+
+/// Types Notion computes, which writes cannot set.
+const READ_ONLY: [&str; 9] =
+    ["formula", "rollup", "created_time", "last_edited_time", "created_by", "last_edited_by", "unique_id", "verification", "files"];
+
+impl Connector for Notion {
+    fn name(&self) -> &str {
+        "notion"
+    }
+
+    fn description(&self) -> &str {
+        "Notion databases: queries with typed filters and sorts; every property type; page writes; databases from search."
+    }
+
+    fn defaults(&self) -> Defaults {
+        Defaults {
+            base_url: Some("https://api.notion.com/v1"),
+            auth: "bearer",
+            max_concurrency: 1,
+            rate_limit: Some(3.0),
+            page_size: MAX_PAGE_SIZE,
+            options: OptionMap::new(),
+        }
+    }
+
+    fn server_options(&self) -> Vec<OptionSpec> {
+        vec![OptionSpec::text("notion_version")]
+    }
+
+    fn fixed_headers(&self, server: &ServerDef) -> Vec<(String, String)> {
+        let version = server.option("notion_version").filter(|v| !v.is_empty()).unwrap_or(DEFAULT_VERSION);
+        vec![("Notion-Version".to_string(), version.to_string())]
+    }
+
+    fn table_options(&self) -> Vec<OptionSpec> {
+        vec![OptionSpec::text("database_id"), OptionSpec::int("page_size", 1, MAX_PAGE_SIZE as i64)]
+    }
+
+    fn column_options(&self) -> Vec<OptionSpec> {
+        vec![OptionSpec::text("property"), OptionSpec::one_of("type", &PROPERTY_TYPES), OptionSpec::new("sortable", Kind::Bool)]
+    }
+
+    fn open(&self, server: &ServerDef, table: &TableDef) -> Result<Arc<dyn Table>> {
+        Ok(Arc::new(NotionTable::new(server, table)?))
+    }
+
+    fn resources<'a>(&'a self, server: &'a ServerDef, http: &'a Http) -> futures::future::BoxFuture<'a, Result<Vec<Resource>>> {
+        Box::pin(async move {
+            let mut url = base_url(server, self)?;
+            segments(&mut url, &["search"]);
+            let counters = Counters::default();
+            let mut resources: Vec<Resource> = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut body = json!({ "filter": { "property": "object", "value": "database" }, "page_size": MAX_PAGE_SIZE });
+                if let Some(c) = &cursor {
+                    body["start_cursor"] = json!(c);
+                }
+                let request = Request::new(Method::POST, url.clone()).read_only().json(body);
+                let (_, answer) = http.send_json(&request, &counters).await?;
+                for database in answer["results"].as_array().into_iter().flatten() {
+                    if let Some(mut resource) = resource(database) {
+                        let base = resource.name.clone();
+                        let mut n = 2;
+                        while resources.iter().any(|r| r.name == resource.name) {
+                            resource.name = format!("{base}_{n}");
+                            n += 1;
+                        }
+                        resources.push(resource);
+                    }
+                }
+                match answer["next_cursor"].as_str() {
+                    Some(next) if answer["has_more"] == true && Some(next) != cursor.as_deref() => cursor = Some(next.to_string()),
+                    _ => return Ok(resources),
+                }
+            }
+        })
+    }
+}
+
+fn segments(url: &mut Url, parts: &[&str]) {
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty();
+        for part in parts {
+            path.push(part);
+        }
+    }
+}
+
+/// Concatenated plain text of a rich text array.
+fn plain_text(items: &Value) -> String {
+    items
+        .as_array()
+        .map(|items| items.iter().filter_map(|t| t["plain_text"].as_str().or_else(|| t["text"]["content"].as_str())).collect())
+        .unwrap_or_default()
+}
+
+/// The Postgres type for a database property (its schema object from the API).
+pub fn sql_type(property: &Value) -> &'static str {
+    match property["type"].as_str().unwrap_or_default() {
+        "title" | "rich_text" | "url" | "email" | "phone_number" | "select" | "status" | "created_by" | "last_edited_by" | "unique_id" => {
+            "text"
+        }
+        "number" => "numeric",
+        "checkbox" => "boolean",
+        "date" => "date",
+        "created_time" | "last_edited_time" => "timestamptz",
+        "multi_select" | "people" | "relation" | "files" => "text[]",
+        // A formula's result type is not in the schema; its simplified value reads as text.
+        "formula" => "text",
+        "rollup" => match property["rollup"]["function"].as_str().unwrap_or_default() {
+            "show_original" | "show_unique" => "jsonb",
+            "earliest_date" | "latest_date" | "date_range" => "jsonb",
+            "checked" | "unchecked" | "percent_checked" | "percent_unchecked" | "empty" | "not_empty" | "percent_empty"
+            | "percent_not_empty" | "count" | "count_values" | "unique" | "sum" | "average" | "median" | "min" | "max" | "range" => {
+                "numeric"
+            }
+            _ => "jsonb",
+        },
+        _ => "jsonb",
+    }
+}
+
+/// The foreign table IMPORT FOREIGN SCHEMA makes of one database.
+fn resource(database: &Value) -> Option<Resource> {
+    let id = database["id"].as_str()?;
+    let title = plain_text(&database["title"]);
+    let mut columns = ["id:text", "created_time:timestamptz", "last_edited_time:timestamptz", "url:text"]
+        .iter()
+        .map(|c| {
+            let (name, ty) = c.split_once(':').unwrap_or_default();
+            ResourceColumn { name: name.into(), sql_type: ty.into(), options: OptionMap::new() }
+        })
+        .collect::<Vec<_>>();
+    let mut properties: Vec<(&String, &Value)> = database["properties"].as_object()?.iter().collect();
+    // The title first, then by name.
+    properties.sort_by_key(|(name, p)| (p["type"] != "title", name.to_string()));
+    for (name, property) in properties {
+        let kind = property["type"].as_str().unwrap_or_default();
+        let base = column_name(name);
+        let mut column = base.clone();
+        let mut n = 2;
+        while columns.iter().any(|c| c.name == column) {
+            column = format!("{base}_{n}");
+            n += 1;
+        }
+        let mut options: OptionMap = [("property".to_string(), name.clone())].into();
+        if PROPERTY_TYPES.contains(&kind) {
+            options.insert("type".into(), kind.to_string());
+        }
+        columns.push(ResourceColumn { name: column, sql_type: sql_type(property).into(), options });
+    }
+    let name = if title.is_empty() { format!("database_{}", id.replace('-', "")) } else { column_name(&title) };
+    Some(Resource {
+        name,
+        description: format!("Notion database {title}"),
+        table_options: [("database_id".to_string(), id.to_string())].into(),
+        columns,
+    })
+}
+
+/// A user as text: the name, else the id.
+fn user(value: &Value) -> Value {
+    value.get("name").filter(|n| n.is_string()).or_else(|| value.get("id")).cloned().unwrap_or(Value::Null)
+}
+
+fn non_empty(items: Vec<Value>) -> Value {
+    if items.is_empty() {
+        Value::Null
+    } else {
+        Value::Array(items)
+    }
+}
+
+/// A property value simplified: text, numbers, booleans, timestamps, arrays of names or ids. Empty text
+/// and empty lists are NULL, as Notion's `is_empty` sees them.
+pub fn simplify(property: &Value) -> Value {
+    let kind = property["type"].as_str().unwrap_or_default();
+    let value = &property[kind];
+    match kind {
+        "title" | "rich_text" => match plain_text(value) {
+            text if text.is_empty() => Value::Null,
+            text => Value::String(text),
+        },
+        "number" | "checkbox" | "url" | "email" | "phone_number" | "created_time" | "last_edited_time" => value.clone(),
+        "select" | "status" => value.get("name").cloned().unwrap_or(Value::Null),
+        "multi_select" => non_empty(value.as_array().into_iter().flatten().filter_map(|o| o.get("name").cloned()).collect()),
+        "date" => value.get("start").cloned().unwrap_or(Value::Null),
+        "people" => non_empty(value.as_array().into_iter().flatten().map(user).collect()),
+        "relation" => non_empty(value.as_array().into_iter().flatten().filter_map(|o| o.get("id").cloned()).collect()),
+        "created_by" | "last_edited_by" => user(value),
+        "files" => non_empty(
+            value
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f["file"]["url"].as_str().or_else(|| f["external"]["url"].as_str()).or_else(|| f["name"].as_str()))
+                .map(|u| Value::String(u.to_string()))
+                .collect(),
+        ),
+        "unique_id" => match (value["prefix"].as_str(), &value["number"]) {
+            (_, Value::Null) => Value::Null,
+            (Some(prefix), number) if !prefix.is_empty() => Value::String(format!("{prefix}-{number}")),
+            (_, number) => number.clone(),
+        },
+        // Computed values carry their own type.
+        "formula" | "rollup" => match value["type"].as_str() {
+            Some("array") => non_empty(value["array"].as_array().into_iter().flatten().map(simplify).filter(|v| !v.is_null()).collect()),
+            Some("date") => value["date"].get("start").cloned().unwrap_or(Value::Null),
+            Some("incomplete") | Some("unsupported") | None => Value::Null,
+            Some(inner) => value[inner].clone(),
+        },
+        _ => value.clone(),
+    }
+}
+
+/// What a column reads from a page.
+#[derive(Clone, Debug, PartialEq)]
+enum Source {
+    Member(&'static str),
+    /// All properties, as Notion sends them.
+    Properties,
+    Property {
+        name: String,
+        kind: Option<String>,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct Column {
+    name: String,
+    source: Source,
+    ty: ColumnType,
+    sortable: bool,
+}
+
+const MEMBERS: [&str; 5] = ["id", "created_time", "last_edited_time", "url", "archived"];
+
+impl Column {
+    fn is_number(&self) -> bool {
+        matches!(
+            self.ty,
+            ColumnType::Int2 | ColumnType::Int4 | ColumnType::Int8 | ColumnType::Float4 | ColumnType::Float8 | ColumnType::Numeric
+        )
+    }
+
+    /// The property's Notion type: declared, else inferred from the column type where that is unambiguous.
+    fn kind(&self) -> Option<&str> {
+        match &self.source {
+            Source::Property { kind: Some(kind), .. } => Some(kind),
+            Source::Property { kind: None, .. } if self.ty == ColumnType::Bool => Some("checkbox"),
+            Source::Property { kind: None, .. } if self.is_number() => Some("number"),
+            _ => None,
+        }
+    }
+
+    /// Pushed operators, and whether Notion applies them exactly.
+    fn operators(&self) -> Vec<(Op, Support)> {
+        use Op::*;
+        let exact = |ops: &[Op]| ops.iter().map(|&op| (op, Support::Exact)).collect::<Vec<_>>();
+        let raw = matches!(self.ty, ColumnType::Json | ColumnType::Jsonb);
+        match self.kind() {
+            _ if raw => vec![],
+            Some("number") if self.is_number() => exact(&Op::ALL),
+            Some("checkbox") if self.ty == ColumnType::Bool => exact(&[Eq, Ne]),
+            Some("select" | "status") if self.ty == ColumnType::Text => exact(&[Eq, Ne, In, IsNull, IsNotNull]),
+            // Text matching is Notion's (its case and whitespace rules): Postgres rechecks.
+            Some("title" | "rich_text" | "url" | "email" | "phone_number") if self.ty == ColumnType::Text => {
+                let mut ops = exact(&[IsNull, IsNotNull]);
+                ops.extend([(Eq, Support::Superset), (In, Support::Superset)]);
+                ops
+            }
+            Some("date") if self.ty == ColumnType::Date => {
+                let mut ops = exact(&[IsNull, IsNotNull]);
+                ops.extend([Eq, Lt, Le, Gt, Ge].map(|op| (op, Support::Superset)));
+                ops
+            }
+            Some("multi_select" | "people" | "relation" | "files") => exact(&[IsNull, IsNotNull]),
+            _ => vec![],
+        }
+    }
+
+    /// The value a column shows for a page.
+    fn read(&self, page: &Value) -> Value {
+        match &self.source {
+            Source::Member(member) => page.get(*member).cloned().unwrap_or(Value::Null),
+            Source::Properties => page["properties"].clone(),
+            Source::Property { name, .. } => {
+                let Some(property) = page["properties"].get(name) else { return Value::Null };
+                match self.ty {
+                    ColumnType::Json | ColumnType::Jsonb => property.clone(),
+                    // A date column shows the date as written (a start with a time keeps its own day).
+                    ColumnType::Date => match simplify(property) {
+                        Value::String(s) if s.len() > 10 => Value::String(s[..10].to_string()),
+                        other => other,
+                    },
+                    _ => simplify(property),
+                }
+            }
+        }
+    }
+
+    /// One condition as a Notion filter object.
+    fn filter(&self, op: Op, value: &SqlValue) -> Option<Value> {
+        let Source::Property { name, .. } = &self.source else { return None };
+        let kind = self.kind()?;
+        let single = |condition: &str, v: Value| json!({ "property": name, kind: { condition: v } });
+        let present = || single("is_not_empty", json!(true));
+        let as_json = |v: &SqlValue| -> Option<Value> {
+            match (kind, v) {
+                (_, SqlValue::Null | SqlValue::List(_)) => None,
+                ("number", SqlValue::Int(_) | SqlValue::Float(_) | SqlValue::Numeric(_)) => Some(v.to_json()).filter(Value::is_number),
+                ("number", _) => None,
+                ("checkbox", SqlValue::Bool(b)) => Some(json!(b)),
+                ("checkbox", _) => None,
+                (_, v) => Some(Value::String(v.to_param())),
+            }
+        };
+        let equals = |v: &SqlValue| match (kind, v) {
+            // Empty text reads as NULL, so `= ''` matches nothing; Postgres rechecks what is_empty returns.
+            ("title" | "rich_text" | "url" | "email" | "phone_number", SqlValue::Text(t)) if t.is_empty() => {
+                Some(single("is_empty", json!(true)))
+            }
+            _ => as_json(v).map(|v| single("equals", v)),
+        };
+        // A filter no page passes.
+        let never = || json!({ "and": [single("is_empty", json!(true)), present()] });
+        if let (true, Some(above)) = (kind == "number", non_finite(value)) {
+            // Postgres orders NaN and Infinity above every number (-Infinity below); Notion has neither.
+            return Some(match op {
+                Op::Ne | Op::IsNotNull => present(),
+                Op::Lt | Op::Le if above => present(),
+                Op::Gt | Op::Ge if !above => present(),
+                _ => never(),
+            });
+        }
+        Some(match op {
+            Op::IsNull => single("is_empty", json!(true)),
+            Op::IsNotNull => present(),
+            Op::Eq => equals(value)?,
+            Op::In => {
+                let SqlValue::List(items) = value else { return None };
+                let items = items.iter().filter(|v| **v != SqlValue::Null && !(kind == "number" && non_finite(v).is_some()));
+                let options = items.map(equals).collect::<Option<Vec<_>>>()?;
+                match options.len() {
+                    0 => never(),
+                    1 => options.into_iter().next()?,
+                    _ => json!({ "or": options }),
+                }
+            }
+            // "Does not equal" keeps empty values, which SQL's <> does not.
+            Op::Ne if kind == "checkbox" => single("does_not_equal", as_json(value)?),
+            Op::Ne => json!({ "and": [single("does_not_equal", as_json(value)?), present()] }),
+            Op::Lt | Op::Le | Op::Gt | Op::Ge => {
+                let condition = match (kind, op) {
+                    ("date", Op::Lt) => "before",
+                    ("date", Op::Le) => "on_or_before",
+                    ("date", Op::Gt) => "after",
+                    ("date", _) => "on_or_after",
+                    (_, Op::Lt) => "less_than",
+                    (_, Op::Le) => "less_than_or_equal_to",
+                    (_, Op::Gt) => "greater_than",
+                    _ => "greater_than_or_equal_to",
+                };
+                let compared = single(condition, as_json(value)?);
+                if kind == "number" {
+                    json!({ "and": [compared, present()] })
+                } else {
+                    compared
+                }
+            }
+        })
+    }
+
+    /// The property value a write sends for a column value.
+    fn write(&self, value: Value, table: &str) -> Result<Value> {
+        let kind = self.kind().or(match self.ty {
+            ColumnType::Text => Some("rich_text"),
+            ColumnType::TextArray => Some("multi_select"),
+            ColumnType::Date | ColumnType::Timestamp | ColumnType::TimestampTz => Some("date"),
+            ColumnType::Json | ColumnType::Jsonb => None,
+            _ => None,
+        });
+        if matches!(self.ty, ColumnType::Json | ColumnType::Jsonb) && value.is_object() {
+            // A raw property value, as the column reads it.
+            return Ok(value);
+        }
+        let refuse =
+            |why: &str| Error::new(ErrorKind::InvalidValue, format!("column \"{}\" of foreign table \"{table}\" {why}", self.name));
+        let kind = kind.ok_or_else(|| refuse("has no Notion property type: set its column option type"))?;
+        if READ_ONLY.contains(&kind) {
+            return Err(refuse(&format!("is a {kind} property, which Notion computes and writes cannot set")));
+        }
+        let text = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let list = |v: &Value| -> Vec<Value> {
+            match v {
+                Value::Array(items) => items.clone(),
+                Value::Null => vec![],
+                other => vec![other.clone()],
+            }
+        };
+        let body = match (kind, &value) {
+            ("title" | "rich_text", Value::Null) => json!([]),
+            ("title" | "rich_text", v) => json!([{ "type": "text", "text": { "content": text(v) } }]),
+            ("select" | "status", Value::Null) => Value::Null,
+            ("select" | "status", v) => json!({ "name": text(v) }),
+            ("multi_select", v) => Value::Array(list(v).iter().map(|n| json!({ "name": text(n) })).collect()),
+            ("people" | "relation", v) => Value::Array(list(v).iter().map(|id| json!({ "id": text(id) })).collect()),
+            ("date", Value::Null) => Value::Null,
+            ("date", v) => json!({ "start": text(v) }),
+            ("number" | "checkbox" | "url" | "email" | "phone_number", v) => v.clone(),
+            (other, _) => return Err(refuse(&format!("is a {other} property, which this connector does not write"))),
+        };
+        Ok(json!({ kind: body }))
+    }
+}
+
+/// A Notion database's parsed options.
+#[derive(Clone, Debug)]
+struct NotionTable {
+    table_name: String,
+    /// `…/v1/databases/{id}/query`.
+    query_url: Url,
+    /// `…/v1/pages`.
+    pages_url: Url,
+    database_id: String,
+    page_size: u64,
+    columns: Vec<Column>,
+}
+
+impl NotionTable {
+    fn new(server: &ServerDef, table: &TableDef) -> Result<Self> {
+        let context = super::connector_context("notion");
+        let options = Options::new(&table.options);
+        let database_id = options.require(Scope::Table, &context, "database_id")?.to_string();
+        let base = base_url(server, &Notion)?;
+        let mut query_url = base.clone();
+        segments(&mut query_url, &["databases", &database_id, "query"]);
+        let mut pages_url = base;
+        segments(&mut pages_url, &["pages"]);
+        let mut columns = Vec::new();
+        for column in &table.columns {
+            if column.option("path").is_some() {
+                return Err(Error::new(
+                    ErrorKind::InvalidOptionValue,
+                    format!("column \"{}\": option \"path\" does not apply to connector \"notion\"", column.name),
+                )
+                .with_hint("Name the Notion property with the column option property."));
+            }
+            let kind = column.option("type").map(str::to_string);
+            let source = match (column.option("property"), column.name.as_str()) {
+                (Some(property), _) => Source::Property { name: property.to_string(), kind },
+                (None, "properties") => Source::Properties,
+                (None, name) => match MEMBERS.iter().find(|m| **m == name) {
+                    Some(member) if kind.is_none() => Source::Member(member),
+                    _ => Source::Property { name: name.to_string(), kind },
+                },
+            };
+            let declared = Options::new(&column.options).bool("sortable")?;
+            let sortable = match &source {
+                Source::Member(m) => matches!(*m, "created_time" | "last_edited_time"),
+                Source::Property { .. } => declared == Some(true),
+                Source::Properties => false,
+            };
+            columns.push(Column { name: column.name.clone(), source, ty: column.ty.clone(), sortable });
+        }
+        Ok(NotionTable {
+            table_name: table.name.clone(),
+            query_url,
+            pages_url,
+            database_id,
+            page_size: page_size(server, table, &Notion)?.min(MAX_PAGE_SIZE),
+            columns,
+        })
+    }
+
+    fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The query's body for its first page.
+    fn body(&self, request: &ScanRequest) -> Result<Value> {
+        let mut body = Map::new();
+        let mut filters = Vec::new();
+        for qual in &request.quals {
+            let filter = self.column(&qual.column).and_then(|c| c.filter(qual.op, &qual.value));
+            filters.push(filter.ok_or_else(|| Error::internal(format!("condition {qual} cannot be written as a Notion filter")))?);
+        }
+        match filters.len() {
+            0 => {}
+            1 => {
+                body.insert("filter".into(), filters.remove(0));
+            }
+            _ => {
+                body.insert("filter".into(), json!({ "and": filters }));
+            }
+        }
+        if !request.sorts.is_empty() {
+            let sorts = request
+                .sorts
+                .iter()
+                .map(|s| {
+                    let direction = if s.desc { "descending" } else { "ascending" };
+                    match self.column(&s.column).map(|c| &c.source) {
+                        Some(Source::Member(m)) => Ok(json!({ "timestamp": m, "direction": direction })),
+                        Some(Source::Property { name, .. }) => Ok(json!({ "property": name, "direction": direction })),
+                        _ => Err(Error::internal(format!("column \"{}\" cannot be sorted by Notion", s.column))),
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            body.insert("sorts".into(), Value::Array(sorts));
+        }
+        let size = request.limit.and_then(|l| l.rows_needed()).map_or(self.page_size, |n| self.page_size.min(n.max(1)));
+        body.insert("page_size".into(), json!(size));
+        Ok(Value::Object(body))
+    }
+
+    /// A page as the scan and RETURNING read it: one member per column.
+    fn flatten(&self, page: &Value, columns: &[usize]) -> Value {
+        Value::Object(columns.iter().filter_map(|&i| self.columns.get(i)).map(|c| (c.name.clone(), c.read(page))).collect())
+    }
+
+    fn page_url(&self, key: &SqlValue) -> Result<Url> {
+        let id = key.to_param();
+        if id.is_empty() {
+            return Err(Error::new(ErrorKind::InvalidValue, "the page id is NULL or empty"));
+        }
+        let mut url = self.pages_url.clone();
+        segments(&mut url, &[&id]);
+        Ok(url)
+    }
+}
+
+impl Table for NotionTable {
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::new();
+        for column in &self.columns {
+            for (op, support) in column.operators() {
+                caps.add_filters(&column.name, &[op], support);
+            }
+            if column.sortable {
+                caps.add_sortable(&column.name);
+            }
+        }
+        // Timestamps are never empty; properties are sortable only where the DBA vouches for the order.
+        caps.max_sort_keys(8).null_order(NullOrder::Largest).limit(false)
+    }
+
+    fn describe(&self, request: &ScanRequest) -> Vec<String> {
+        match self.body(request) {
+            Ok(body) => vec![format!("POST {} {body}", redact_url(&self.query_url, None))],
+            Err(e) => vec![format!("(cannot build the request: {e})")],
+        }
+    }
+
+    fn scan(&self, request: &ScanRequest) -> Result<Arc<dyn PageSource>> {
+        Ok(Arc::new(NotionSource { table: self.clone(), body: self.body(request)?, columns: request.columns.clone() }))
+    }
+
+    fn writer(&self) -> Option<Arc<dyn Writer>> {
+        Some(Arc::new(NotionWriter { table: self.clone() }))
+    }
+}
+
+struct NotionSource {
+    table: NotionTable,
+    body: Value,
+    columns: Vec<usize>,
+}
+
+#[async_trait]
+impl PageSource for NotionSource {
+    fn paging(&self) -> Paging {
+        Paging::Chained
+    }
+
+    async fn fetch(&self, http: &Http, token: PageToken, counters: &Counters) -> Result<Page> {
+        let mut body = self.body.clone();
+        if let PageToken::Next(cursor) = &token {
+            body["start_cursor"] = json!(cursor);
+        }
+        let request = Request::new(Method::POST, self.table.query_url.clone()).read_only().json(body);
+        let (response, answer) = http.send_json(&request, counters).await?;
+        let results = answer["results"].as_array().ok_or_else(|| {
+            Error::bad_response(format!(
+                "response to {} has no \"results\" (foreign table \"{}\")",
+                response.request, self.table.table_name
+            ))
+        })?;
+        let next = match answer["next_cursor"].as_str() {
+            Some(next) if answer["has_more"] == true && !next.is_empty() => Some(next.to_string()),
+            _ => None,
+        };
+        if let (Some(next), PageToken::Next(previous)) = (&next, &token) {
+            if next == previous {
+                return Err(Error::bad_response(format!("response to {} repeats the cursor it was asked for", response.request)));
+            }
+        }
+        let records: Vec<Value> = results.iter().map(|page| self.table.flatten(page, &self.columns)).collect();
+        let next = if records.is_empty() { None } else { next };
+        Ok(Page { records, next, ..Page::default() })
+    }
+}
+
+/// Creates pages in the database, updates their properties, archives them for DELETE.
+struct NotionWriter {
+    table: NotionTable,
+}
+
+impl NotionWriter {
+    /// The `properties` of a flat record, and whether it sets `archived`.
+    fn properties(&self, record: Value) -> Result<(Map<String, Value>, Option<bool>)> {
+        let Value::Object(members) = record else {
+            return Err(Error::new(ErrorKind::InvalidValue, "a Notion page must be a JSON object"));
+        };
+        let mut properties = Map::new();
+        let mut archived = None;
+        for (name, value) in members {
+            let Some(column) = self.table.column(&name) else { continue };
+            match &column.source {
+                Source::Property { name: property, .. } => {
+                    properties.insert(property.clone(), column.write(value, &self.table.table_name)?);
+                }
+                Source::Properties => match value {
+                    Value::Object(all) => properties.extend(all),
+                    Value::Null => {}
+                    other => {
+                        return Err(Error::new(
+                            ErrorKind::InvalidValue,
+                            format!("column \"{name}\" holds all properties, so it must be a JSON object, not {other}"),
+                        ))
+                    }
+                },
+                Source::Member("archived") => archived = value.as_bool(),
+                Source::Member(_) if value.is_null() => {}
+                Source::Member(member) => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidValue,
+                        format!(
+                            "column \"{name}\" of foreign table \"{}\" is the page's {member}, which Notion sets",
+                            self.table.table_name
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok((properties, archived))
+    }
+
+    fn answer(&self, page: &Value) -> Value {
+        if page.is_object() {
+            self.table.flatten(page, &(0..self.table.columns.len()).collect::<Vec<_>>())
+        } else {
+            Value::Null
+        }
+    }
+}
+
+#[async_trait]
+impl Writer for NotionWriter {
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn key_column(&self) -> &str {
+        self.table.columns.iter().find(|c| c.source == Source::Member("id")).map_or("id", |c| c.name.as_str())
+    }
+
+    fn describe(&self, op: WriteOp) -> String {
+        let pages = redact_url(&self.table.pages_url, None);
+        match op {
+            WriteOp::Insert => format!("POST {pages}"),
+            WriteOp::Update => format!("PATCH {pages}/{{key}}"),
+            WriteOp::Delete => format!("PATCH {pages}/{{key}} {{\"archived\":true}}"),
+        }
+    }
+
+    async fn insert(&self, http: &Http, records: Vec<Value>, counters: &Counters) -> Result<Vec<Value>> {
+        let mut answers = Vec::with_capacity(records.len());
+        for record in records {
+            let (properties, archived) = self.properties(record)?;
+            let mut body = json!({ "parent": { "database_id": self.table.database_id }, "properties": properties });
+            if archived == Some(true) {
+                body["archived"] = json!(true);
+            }
+            let (_, page) = http.send_json(&Request::new(Method::POST, self.table.pages_url.clone()).json(body), counters).await?;
+            answers.push(self.answer(&page));
+        }
+        Ok(answers)
+    }
+
+    async fn update(&self, http: &Http, key: &SqlValue, changes: Value, counters: &Counters) -> Result<Value> {
+        let (properties, archived) = self.properties(changes)?;
+        let mut body = json!({ "properties": properties });
+        if let Some(archived) = archived {
+            body["archived"] = json!(archived);
+        }
+        let (_, page) = http.send_json(&Request::new(Method::PATCH, self.table.page_url(key)?).json(body), counters).await?;
+        Ok(self.answer(&page))
+    }
+
+    async fn delete(&self, http: &Http, key: &SqlValue, counters: &Counters) -> Result<Value> {
+        let request = Request::new(Method::PATCH, self.table.page_url(key)?).json(json!({ "archived": true }));
+        let (_, page) = http.send_json(&request, counters).await?;
+        Ok(self.answer(&page))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(kind: &str, ty: ColumnType) -> Column {
+        Column { name: "c".into(), source: Source::Property { name: "C".into(), kind: Some(kind.into()) }, ty, sortable: false }
+    }
+
+    #[test]
+    fn edge_values_become_filters_postgres_agrees_with() {
+        let number = column("number", ColumnType::Numeric);
+        let present = json!({"property": "C", "number": {"is_not_empty": true}});
+        let never = json!({"and": [{"property": "C", "number": {"is_empty": true}}, present.clone()]});
+        let nan = SqlValue::Numeric("NaN".into());
+        assert_eq!(number.filter(Op::Eq, &nan), Some(never.clone()));
+        assert_eq!(number.filter(Op::Lt, &nan), Some(present.clone()));
+        assert_eq!(number.filter(Op::Ge, &SqlValue::Float(f64::NEG_INFINITY)), Some(present.clone()));
+        assert_eq!(number.filter(Op::Lt, &SqlValue::Float(f64::NEG_INFINITY)), Some(never.clone()));
+        assert_eq!(number.filter(Op::In, &SqlValue::List(vec![nan, SqlValue::Null])), Some(never));
+        assert_eq!(number.filter(Op::Eq, &SqlValue::Text("1".into())), None, "a number is not compared with text");
+        let title = column("title", ColumnType::Text);
+        assert_eq!(title.filter(Op::Eq, &SqlValue::Text(String::new())), Some(json!({"property": "C", "title": {"is_empty": true}})));
+        // Members of the page are not filtered by Notion's query.
+        let id = Column { name: "id".into(), source: Source::Member("id"), ty: ColumnType::Text, sortable: false };
+        assert!(id.operators().is_empty() && id.filter(Op::Eq, &SqlValue::Text("x".into())).is_none());
+    }
+}

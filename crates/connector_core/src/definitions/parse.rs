@@ -1,0 +1,884 @@
+//! Validation of a definition document. Every error names the field at fault by its path in the document
+//! (`resources[0].columns[3].path: …`); a field the format does not know is an error too, so a misspelt
+//! setting cannot pass silently.
+
+use super::{AuthSpec, ColumnSpec, CustomFieldsSpec, Definition, ResourceSpec};
+use crate::connectors::rest::{self, Rest, PAGINATIONS};
+use crate::connectors::{Connector, ServerDef, AUTH_KINDS};
+use crate::error::{Error, ErrorKind, Result};
+use crate::jsonpath::JsonPath;
+use crate::model::{ColumnDef, ColumnType, TableDef};
+use crate::options::{check_kind, Kind, OptionMap};
+use serde_json::{Map, Value};
+
+/// Column types a definition may declare: accepted spellings, and the name IMPORT FOREIGN SCHEMA uses.
+const TYPES: [(&[&str], &str); 15] = [
+    (&["text"], "text"),
+    (&["smallint", "int2"], "smallint"),
+    (&["integer", "int", "int4"], "integer"),
+    (&["bigint", "int8"], "bigint"),
+    (&["real", "float4"], "real"),
+    (&["double precision", "float8"], "double precision"),
+    (&["numeric"], "numeric"),
+    (&["boolean", "bool"], "boolean"),
+    (&["date"], "date"),
+    (&["timestamp", "timestamp without time zone"], "timestamp"),
+    (&["timestamptz", "timestamp with time zone"], "timestamptz"),
+    (&["uuid"], "uuid"),
+    (&["json"], "json"),
+    (&["jsonb"], "jsonb"),
+    (&["text[]"], "text[]"),
+];
+
+/// The pushable operators a column's `filters` may name, and the REST option each becomes.
+const OPERATORS: [(&str, &str); 6] = [
+    ("=", "filter_param"),
+    ("<>", "filter_param_ne"),
+    (">", "filter_param_gt"),
+    (">=", "filter_param_gte"),
+    ("<", "filter_param_lt"),
+    ("<=", "filter_param_lte"),
+];
+
+/// `pagination` fields: the REST option each is, and the styles that read it.
+const PAGING_FIELDS: [(&str, &str, &[&str]); 13] = [
+    ("page_size", "page_size", &["page", "offset", "cursor", "link"]),
+    ("size_param", "page_size_param", &["page", "cursor", "link"]),
+    ("page_param", "page_param", &["page"]),
+    ("first_page", "first_page", &["page"]),
+    ("offset_param", "offset_param", &["offset"]),
+    ("limit_param", "limit_param", &["none", "offset"]),
+    ("total_path", "total_path", &["page", "offset"]),
+    ("has_more_path", "has_more_path", &["page", "offset", "cursor"]),
+    ("cursor_param", "cursor_param", &["cursor"]),
+    ("cursor_path", "cursor_path", &["cursor"]),
+    ("cursor_in", "cursor_in", &["cursor"]),
+    ("next_path", "next_path", &["cursor"]),
+    ("next_url_path", "next_url_path", &["link"]),
+];
+
+/// `write` fields: the REST option each is.
+const WRITE_FIELDS: [(&str, &str); 9] = [
+    ("key_column", "key_column"),
+    ("insert_method", "insert_method"),
+    ("update_method", "update_method"),
+    ("batch_size", "batch_size"),
+    ("insert_wrapper", "insert_wrapper"),
+    ("returning_path", "returning_path"),
+    ("idempotency_key", "idempotency_key"),
+    ("insert_path", "insert_path"),
+    ("format", "write_format"),
+];
+
+fn invalid(path: &str, why: impl std::fmt::Display) -> Error {
+    let path = if path.is_empty() { "definition" } else { path };
+    Error::new(ErrorKind::InvalidOptionValue, format!("{path}: {why}")).with_hint("The definition format is described in docs/definitions.md.")
+}
+
+/// A JSON object of the document, with its path for messages.
+struct Object<'a> {
+    path: String,
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> Object<'a> {
+    /// `value` at `path` as an object whose members are all among `known`.
+    fn new(path: String, value: &'a Value, known: &[&str]) -> Result<Object<'a>> {
+        let Value::Object(map) = value else { return Err(invalid(&path, format!("must be a JSON object, not {}", describe(value)))) };
+        let object = Object { path, map };
+        if let Some(unknown) = map.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(invalid(&object.at(unknown), format!("unknown field (known: {})", known.join(", "))));
+        }
+        Ok(object)
+    }
+
+    fn at(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    fn required(&self, key: &str) -> Result<&'a Value> {
+        self.get(key).ok_or_else(|| invalid(&self.at(key), "missing"))
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(invalid(&self.at(key), format!("must be a string, not {}", describe(other)))),
+        }
+    }
+
+    fn required_string(&self, key: &str) -> Result<String> {
+        self.required(key)?;
+        let text = self.string(key)?.unwrap_or_default();
+        if text.is_empty() {
+            return Err(invalid(&self.at(key), "must not be empty"));
+        }
+        Ok(text)
+    }
+
+    /// A scalar as option text, checked against `kind` (numbers and booleans may be written as JSON).
+    fn option(&self, key: &str, kind: &Kind) -> Result<Option<String>> {
+        let text = match self.get(key) {
+            None => return Ok(None),
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) if !matches!(kind, Kind::Text | Kind::OneOf(_) | Kind::JsonPath | Kind::Url) => n.to_string(),
+            Some(Value::Bool(b)) if *kind == Kind::Bool => b.to_string(),
+            Some(other) => return Err(invalid(&self.at(key), format!("must be {}, not {}", expected(kind), describe(other)))),
+        };
+        check_kind(kind, &text).map_err(|why| invalid(&self.at(key), why))?;
+        Ok(Some(text))
+    }
+
+    fn array(&self, key: &str) -> Result<&'a Vec<Value>> {
+        match self.required(key)? {
+            Value::Array(items) if !items.is_empty() => Ok(items),
+            Value::Array(_) => Err(invalid(&self.at(key), "must not be empty")),
+            other => Err(invalid(&self.at(key), format!("must be an array, not {}", describe(other)))),
+        }
+    }
+}
+
+fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn expected(kind: &Kind) -> &'static str {
+    match kind {
+        Kind::Integer { .. } => "an integer",
+        Kind::PositiveNumber => "a number",
+        Kind::Bool => "a boolean",
+        _ => "a string",
+    }
+}
+
+/// The form of a REST table option, as the REST connector declares it.
+fn rest_kind(option: &str) -> Kind {
+    Rest.table_options().into_iter().find(|s| s.name == option).map(|s| s.kind).unwrap_or(Kind::Text)
+}
+
+/// Names that become SQL identifiers and option values: lower-case letters, digits and `_`.
+fn check_name(path: &str, name: &str) -> Result<()> {
+    let ok = name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(path, format!("\"{name}\" must be lower-case letters, digits and _, starting with a letter (at most 63)")))
+    }
+}
+
+fn json_path(object: &Object, key: &str) -> Result<Option<String>> {
+    match object.string(key)? {
+        Some(text) => JsonPath::parse(&text).map(|_| Some(text)).map_err(|why| invalid(&object.at(key), why)),
+        None => Ok(None),
+    }
+}
+
+pub(super) fn definition(json: &Value) -> Result<Definition> {
+    let top = Object::new(
+        String::new(),
+        json,
+        &["name", "version", "description", "base_url", "auth", "headers", "rate_limit", "max_concurrency", "page_size", "resources"],
+    )?;
+    let name = top.required_string("name")?;
+    check_name("name", &name)?;
+    let version = match top.required("version")? {
+        Value::String(s) if !s.is_empty() => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => return Err(invalid("version", format!("must be a non-empty string, not {}", describe(other)))),
+    };
+    let base_url = top.option("base_url", &Kind::Url)?;
+    let auth = match top.get("auth") {
+        Some(value) => auth(value)?,
+        None => AuthSpec { kind: "none", options: OptionMap::new() },
+    };
+    let headers = match top.get("headers") {
+        Some(value) => headers(value)?,
+        None => Vec::new(),
+    };
+    let number = |key: &str, kind: Kind| top.option(key, &kind);
+    let rate_limit = number("rate_limit", Kind::PositiveNumber)?.and_then(|n| n.parse().ok());
+    let max_concurrency = number("max_concurrency", Kind::Integer { min: 1, max: 64 })?.and_then(|n| n.parse().ok());
+    let page_size = number("page_size", Kind::Integer { min: 1, max: 100_000 })?.and_then(|n| n.parse().ok());
+    let mut resources: Vec<ResourceSpec> = Vec::new();
+    for (i, value) in top.array("resources")?.iter().enumerate() {
+        let path = format!("resources[{i}]");
+        let parsed = resource(&path, value, &name, base_url.as_deref())?;
+        if resources.iter().any(|r| r.name == parsed.name) {
+            return Err(invalid(&format!("{path}.name"), format!("\"{}\" names an earlier resource too", parsed.name)));
+        }
+        resources.push(parsed);
+    }
+    Ok(Definition {
+        name,
+        version,
+        description: top.string("description")?.unwrap_or_default(),
+        base_url,
+        auth,
+        headers,
+        rate_limit,
+        max_concurrency,
+        page_size,
+        resources,
+    })
+}
+
+fn auth(value: &Value) -> Result<AuthSpec> {
+    const FIELDS: [&str; 7] = ["kind", "api_key_name", "api_key_in", "authorize_url", "token_url", "scopes", "client_auth"];
+    let object = Object::new("auth".into(), value, &FIELDS)?;
+    let kind_text = object.option("kind", &Kind::OneOf(AUTH_KINDS.to_vec()))?.ok_or_else(|| invalid("auth.kind", "missing"))?;
+    let kind = AUTH_KINDS.into_iter().find(|k| *k == kind_text).unwrap_or("none");
+    let used: &[&str] = match kind {
+        "api_key" => &["api_key_name", "api_key_in"],
+        "oauth2" => &["authorize_url", "token_url", "scopes", "client_auth"],
+        _ => &[],
+    };
+    if let Some(unused) = FIELDS[1..].iter().find(|f| object.has(f) && !used.contains(f)) {
+        return Err(invalid(&object.at(unused), format!("is not used with kind \"{kind}\"")));
+    }
+    let mut options = OptionMap::new();
+    let mut put = |option: &str, value: Option<String>| {
+        if let Some(value) = value {
+            options.insert(option.to_string(), value);
+        }
+    };
+    put("api_key_name", object.string("api_key_name")?);
+    put("api_key_in", object.option("api_key_in", &Kind::OneOf(vec!["header", "query"]))?);
+    put("authorize_url", object.option("authorize_url", &Kind::Url)?);
+    put("oauth_client_auth", object.option("client_auth", &Kind::OneOf(vec!["basic", "body"]))?);
+    if kind == "oauth2" {
+        put("token_url", Some(object.option("token_url", &Kind::Url)?.ok_or_else(|| invalid("auth.token_url", "missing (OAuth 2.0 needs the token endpoint)"))?));
+    }
+    let scopes = match object.get("scopes") {
+        None => None,
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, s)| match s {
+                    Value::String(s) if !s.is_empty() && !s.contains(char::is_whitespace) => Ok(s.clone()),
+                    _ => Err(invalid(&format!("auth.scopes[{i}]"), "must be a scope name (a string without spaces)")),
+                })
+                .collect::<Result<Vec<_>>>()?
+                .join(" "),
+        ),
+        Some(other) => return Err(invalid("auth.scopes", format!("must be an array of strings, not {}", describe(other)))),
+    };
+    put("scopes", scopes);
+    Ok(AuthSpec { kind, options })
+}
+
+fn headers(value: &Value) -> Result<Vec<(String, String)>> {
+    let Value::Object(map) = value else { return Err(invalid("headers", format!("must be a JSON object, not {}", describe(value)))) };
+    map.iter()
+        .map(|(name, value)| {
+            let path = format!("headers.{name}");
+            let Value::String(text) = value else { return Err(invalid(&path, format!("must be a string, not {}", describe(value)))) };
+            reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid(&path, "is not a valid header name"))?;
+            reqwest::header::HeaderValue::from_str(text).map_err(|_| invalid(&path, "is not a valid header value"))?;
+            Ok((name.clone(), text.clone()))
+        })
+        .collect()
+}
+
+fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) -> Result<ResourceSpec> {
+    let object = Object::new(
+        path.to_string(),
+        value,
+        &[
+            "name", "description", "path", "rows", "query", "method", "body", "item_path", "filter_join", "sort", "pagination", "columns", "write",
+            "item_lookup", "success_path", "error_path", "fields_param", "custom_fields", "expand",
+        ],
+    )?;
+    let name = object.required_string("name")?;
+    check_name(&object.at("name"), &name)?;
+    let mut options = OptionMap::new();
+    let resource_path = object.required_string("path")?;
+    if resource_path.contains('?') {
+        return Err(invalid(&object.at("path"), "must not contain a query string; put parameters in \"query\""));
+    }
+    options.insert("path".into(), resource_path);
+    if let Some(rows) = json_path(&object, "rows")? {
+        options.insert("rows".into(), rows);
+    }
+    if let Some(query) = query(&object)? {
+        options.insert("query".into(), query);
+    }
+    let method = object.option("method", &rest_kind("method"))?;
+    let post = method.as_deref() == Some("POST");
+    if let Some(method) = method {
+        options.insert("method".into(), method);
+    }
+    match object.get("body") {
+        None => {}
+        Some(_) if !post => return Err(invalid(&object.at("body"), "is sent only with \"method\": \"POST\"")),
+        Some(body @ Value::Object(_)) => {
+            options.insert("body".into(), body.to_string());
+        }
+        Some(other) => return Err(invalid(&object.at("body"), format!("must be a JSON object, not {}", describe(other)))),
+    }
+    if let Some(item_path) = object.string("item_path")? {
+        if !item_path.contains("{key}") {
+            return Err(invalid(&object.at("item_path"), format!("\"{item_path}\" has no {{key}} for the record's key")));
+        }
+        options.insert("item_path".into(), item_path);
+    }
+    if let Some(join) = object.string("filter_join")? {
+        options.insert("filter_join".into(), join);
+    }
+    for field in ["success_path", "error_path"] {
+        if let Some(p) = json_path(&object, field)? {
+            options.insert(field.into(), p);
+        }
+    }
+    if let Some(lookup) = object.option("item_lookup", &Kind::Bool)? {
+        options.insert("item_lookup".into(), lookup);
+    }
+    if let Some(fields) = object.string("fields_param")? {
+        options.insert("fields_param".into(), fields);
+    }
+    if let Some(expand) = object.get("expand") {
+        let expand = Object::new(object.at("expand"), expand, &["param", "prefix"])?;
+        options.insert("expand_param".into(), expand.required_string("param")?);
+        if let Some(prefix) = expand.string("prefix")? {
+            options.insert("expand_prefix".into(), prefix);
+        }
+    }
+    if let Some(sort) = object.get("sort") {
+        let sort = Object::new(object.at("sort"), sort, &["param", "order_param"])?;
+        options.insert("sort_param".into(), sort.required_string("param")?);
+        if let Some(order) = sort.string("order_param")? {
+            options.insert("order_param".into(), order);
+        }
+    }
+    let page_size = match object.get("pagination") {
+        Some(value) => pagination(&object.at("pagination"), value, post, &mut options)?,
+        None => None,
+    };
+    let writable = match object.get("write") {
+        Some(value) => {
+            let mut known = WRITE_FIELDS.map(|(f, _)| f).to_vec();
+            known.push("operations");
+            let write = Object::new(object.at("write"), value, &known)?;
+            for (field, option) in WRITE_FIELDS {
+                if let Some(text) = write.option(field, &rest_kind(option))? {
+                    options.insert(option.into(), text);
+                }
+            }
+            if let Some(operations) = write.get("operations") {
+                let at = write.at("operations");
+                let names = match operations {
+                    Value::Array(items) if !items.is_empty() => items
+                        .iter()
+                        .map(|i| match i.as_str() {
+                            Some(name @ ("insert" | "update" | "delete")) => Ok(name),
+                            _ => Err(invalid(&at, format!("{i} is not one of: \"insert\", \"update\", \"delete\""))),
+                        })
+                        .collect::<Result<Vec<_>>>()?,
+                    other => return Err(invalid(&at, format!("must be a non-empty array of operations, not {}", describe(other)))),
+                };
+                options.insert("write_operations".into(), names.join(","));
+            }
+            true
+        }
+        None => false,
+    };
+    let sortable = options.contains_key("sort_param");
+    let mut columns: Vec<ColumnSpec> = Vec::new();
+    for (i, value) in object.array("columns")?.iter().enumerate() {
+        let column = column(&format!("{path}.columns[{i}]"), value, sortable)?;
+        if columns.iter().any(|c| c.name == column.name) {
+            return Err(invalid(&format!("{path}.columns[{i}].name"), format!("\"{}\" names an earlier column too", column.name)));
+        }
+        columns.push(column);
+    }
+    if let Some(key) = options.get("key_column").filter(|_| writable) {
+        if !columns.iter().any(|c| c.name == *key) {
+            return Err(invalid(&format!("{path}.write.key_column"), format!("\"{key}\" is not a column of the resource")));
+        }
+    }
+    let custom_fields = match object.get("custom_fields") {
+        Some(value) => Some(custom_fields(&object.at("custom_fields"), value)?),
+        None => None,
+    };
+    let spec = ResourceSpec { name, description: object.string("description")?.unwrap_or_default(), options, page_size, columns, writable, custom_fields };
+    check_as_rest_table(path, connector, base_url, &spec)?;
+    Ok(spec)
+}
+
+/// A Postgres type name of a definition, in the spelling IMPORT FOREIGN SCHEMA uses.
+fn sql_type(path: &str, given: &str) -> Result<String> {
+    TYPES.iter().find(|(spellings, _)| spellings.contains(&given.to_ascii_lowercase().as_str())).map(|(_, name)| name.to_string()).ok_or_else(|| {
+        let names: Vec<&str> = TYPES.iter().map(|(_, n)| *n).collect();
+        invalid(path, format!("\"{given}\" is not one of: {}", names.join(", ")))
+    })
+}
+
+/// `custom_fields`: where a resource's custom fields are listed and how each becomes a column.
+fn custom_fields(path: &str, value: &Value) -> Result<CustomFieldsSpec> {
+    let object = Object::new(
+        path.to_string(),
+        value,
+        &["path", "query", "rows", "has_more_path", "offset_param", "name", "key", "type", "multiple", "column_path", "types", "default_type"],
+    )?;
+    let list_path = object.required_string("path")?;
+    if list_path.contains('?') {
+        return Err(invalid(&object.at("path"), "must not contain a query string; put parameters in \"query\""));
+    }
+    let parsed = |key: &str| -> Result<Option<JsonPath>> {
+        Ok(json_path(&object, key)?.map(|text| JsonPath::parse(&text).expect("checked by json_path")))
+    };
+    let required = |key: &str| -> Result<JsonPath> {
+        object.required(key)?;
+        parsed(key)?.ok_or_else(|| invalid(&object.at(key), "missing"))
+    };
+    let column_path = object.required_string("column_path")?;
+    if !column_path.contains("{key}") {
+        return Err(invalid(&object.at("column_path"), format!("\"{column_path}\" has no {{key}} for the field's key")));
+    }
+    JsonPath::parse(&column_path.replace("{key}", "key")).map_err(|why| invalid(&object.at("column_path"), why))?;
+    let mut types = Vec::new();
+    if let Some(value) = object.get("types") {
+        let Value::Object(map) = value else { return Err(invalid(&object.at("types"), format!("must be a JSON object, not {}", describe(value)))) };
+        for (provider_type, sql) in map {
+            let at = format!("{}.{provider_type}", object.at("types"));
+            let Value::String(sql) = sql else { return Err(invalid(&at, format!("must be a string, not {}", describe(sql)))) };
+            types.push((provider_type.clone(), sql_type(&at, sql)?));
+        }
+    }
+    let default_type = match object.string("default_type")? {
+        Some(given) => sql_type(&object.at("default_type"), &given)?,
+        None => "text".to_string(),
+    };
+    let has_more_path = parsed("has_more_path")?;
+    let offset_param = object.string("offset_param")?.filter(|p| !p.is_empty());
+    if has_more_path.is_some() != offset_param.is_some() {
+        let (present, absent) = if has_more_path.is_some() { ("has_more_path", "offset_param") } else { ("offset_param", "has_more_path") };
+        return Err(invalid(&object.at(present), format!("pages only with \"{absent}\" too")));
+    }
+    Ok(CustomFieldsSpec {
+        path: list_path,
+        query: query(&object)?,
+        rows: parsed("rows")?,
+        has_more_path,
+        offset_param,
+        name: required("name")?,
+        key: required("key")?,
+        type_path: parsed("type")?,
+        multiple: parsed("multiple")?,
+        column_path,
+        types,
+        default_type,
+    })
+}
+
+/// `query`: a query string, or an object of parameters.
+fn query(object: &Object) -> Result<Option<String>> {
+    match object.get("query") {
+        None => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.trim_start_matches('?').to_string())),
+        Some(Value::Object(params)) => {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            for (name, value) in params {
+                let text = match value {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    other => return Err(invalid(&format!("{}.{name}", object.at("query")), format!("must be a string, number or boolean, not {}", describe(other)))),
+                };
+                query.append_pair(name, &text);
+            }
+            Ok(Some(query.finish()))
+        }
+        Some(other) => Err(invalid(&object.at("query"), format!("must be a string or an object, not {}", describe(other)))),
+    }
+}
+
+/// Put a `pagination` object's settings into `options`; returns its page size.
+fn pagination(path: &str, value: &Value, post: bool, options: &mut OptionMap) -> Result<Option<u64>> {
+    let mut known = vec!["style"];
+    known.extend(PAGING_FIELDS.iter().map(|(f, _, _)| *f));
+    let object = Object::new(path.to_string(), value, &known)?;
+    let style = object.option("style", &Kind::OneOf(PAGINATIONS.to_vec()))?.ok_or_else(|| invalid(&object.at("style"), "missing"))?;
+    let mut page_size = None;
+    for (field, option, styles) in PAGING_FIELDS {
+        if !object.has(field) {
+            continue;
+        }
+        if !styles.contains(&style.as_str()) {
+            return Err(invalid(&object.at(field), format!("is not used with style \"{style}\" (only with {})", styles.join(", "))));
+        }
+        let text = match option {
+            "page_size" => object.option(field, &Kind::Integer { min: 1, max: 100_000 })?,
+            _ => object.option(field, &rest_kind(option))?,
+        };
+        match (option, text) {
+            ("page_size", Some(size)) => page_size = size.parse().ok(),
+            (option, Some(text)) => {
+                options.insert(option.to_string(), text);
+            }
+            (_, None) => {}
+        }
+    }
+    if style == "cursor" && !object.has("cursor_path") {
+        return Err(invalid(&object.at("cursor_path"), "missing (cursor paging reads the next cursor there, e.g. \"$.next_cursor\")"));
+    }
+    if options.get("cursor_in").map(String::as_str) == Some("body") && !post {
+        return Err(invalid(&object.at("cursor_in"), "\"body\" needs \"method\": \"POST\""));
+    }
+    options.insert("pagination".into(), style);
+    Ok(page_size)
+}
+
+fn column(path: &str, value: &Value, sortable_resource: bool) -> Result<ColumnSpec> {
+    let object = Object::new(path.to_string(), value, &["name", "type", "path", "description", "filters", "sortable", "echo", "required", "expand"])?;
+    let name = object.required_string("name")?;
+    let given_type = object.required_string("type")?;
+    let sql_type = TYPES
+        .iter()
+        .find(|(spellings, _)| spellings.contains(&given_type.to_ascii_lowercase().as_str()))
+        .map(|(_, name)| name.to_string())
+        .ok_or_else(|| {
+            let names: Vec<&str> = TYPES.iter().map(|(_, n)| *n).collect();
+            invalid(&object.at("type"), format!("\"{given_type}\" is not one of: {}", names.join(", ")))
+        })?;
+    let mut options = OptionMap::new();
+    if let Some(p) = json_path(&object, "path")? {
+        options.insert("path".into(), p);
+    }
+    if let Some(filters) = object.get("filters") {
+        let filters = Object::new(object.at("filters"), filters, &OPERATORS.map(|(op, _)| op))?;
+        for (op, option) in OPERATORS {
+            let Some(param) = filters.string(op)? else { continue };
+            let template_ok = match param.split_once('=') {
+                Some((name, template)) => !name.is_empty() && (template.contains("{value}") || template.contains("{epoch}")),
+                None => !param.is_empty(),
+            };
+            if !template_ok {
+                return Err(invalid(&filters.at(op), format!("\"{param}\" is neither a parameter name nor a template \"parameter=…{{value}}…\"")));
+            }
+            options.insert(option.to_string(), param);
+        }
+    }
+    match object.get("sortable") {
+        None | Some(Value::Bool(false)) => {}
+        Some(_) if !sortable_resource => return Err(invalid(&object.at("sortable"), "needs \"sort\": {\"param\": …} on the resource")),
+        Some(Value::Bool(true)) => {
+            options.insert("sortable".into(), "true".into());
+        }
+        Some(Value::String(remote)) if !remote.is_empty() => {
+            options.insert("sortable".into(), remote.clone());
+        }
+        Some(other) => return Err(invalid(&object.at("sortable"), format!("must be true or the remote field name, not {}", describe(other)))),
+    }
+    if let Some(echo) = object.option("echo", &Kind::Bool)? {
+        if !options.contains_key("filter_param") {
+            return Err(invalid(&object.at("echo"), "needs an \"=\" filter: the column shows the value its = condition sends"));
+        }
+        options.insert("echo".into(), echo);
+    }
+    if let Some(member) = object.string("expand")? {
+        if member.is_empty() {
+            return Err(invalid(&object.at("expand"), "must not be empty"));
+        }
+        if options.contains_key("path") {
+            return Err(invalid(&object.at("expand"), "the column reads the expanded object at its own name: leave out \"path\""));
+        }
+        options.insert("expand".into(), member);
+    }
+    if let Some(required) = object.option("required", &Kind::Bool)? {
+        if crate::options::parse_bool(&required) == Some(true) && !OPERATORS.iter().any(|(_, option)| options.contains_key(*option)) {
+            return Err(invalid(&object.at("required"), "needs \"filters\": the condition it requires must be pushed"));
+        }
+        options.insert("required".into(), required);
+    }
+    Ok(ColumnSpec { name, sql_type, description: object.string("description")?.unwrap_or_default(), options })
+}
+
+/// Open the resource as a REST table (no request is made), so whatever the REST connector would refuse is
+/// refused now, naming the resource.
+fn check_as_rest_table(path: &str, connector: &str, base_url: Option<&str>, resource: &ResourceSpec) -> Result<()> {
+    let server = ServerDef {
+        name: connector.to_string(),
+        options: [("base_url".to_string(), base_url.unwrap_or("http://definition.invalid").to_string())].into(),
+    };
+    let columns = resource
+        .columns
+        .iter()
+        .map(|c| ColumnDef { name: c.name.clone(), ty: ColumnType::Other(c.sql_type.clone()), options: c.options.clone() })
+        .collect();
+    let table = TableDef { name: resource.name.clone(), options: resource.options.clone(), columns };
+    rest::open_table(connector, &server, &table).map(|_| ()).map_err(|e| invalid(path, e.message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A small valid definition; tests break one field at a time.
+    fn valid() -> Value {
+        json!({
+            "name": "shop",
+            "version": "1",
+            "base_url": "https://api.shop.example/v1",
+            "auth": { "kind": "api_key", "api_key_name": "X-Shop-Key" },
+            "headers": { "Shop-Version": "2024-06" },
+            "rate_limit": 5,
+            "resources": [{
+                "name": "orders",
+                "path": "/orders",
+                "rows": "$.data",
+                "sort": { "param": "sort" },
+                "pagination": { "style": "cursor", "cursor_param": "after", "cursor_path": "$.next", "size_param": "limit", "page_size": 50 },
+                "columns": [
+                    { "name": "id", "type": "bigint", "filters": { "=": "id" } },
+                    { "name": "total", "type": "numeric", "path": "$.amount.total", "filters": { ">=": "min_total" }, "sortable": "amount" },
+                    { "name": "status", "type": "text" }
+                ],
+                "write": { "key_column": "id", "batch_size": 10, "insert_wrapper": "orders" }
+            }]
+        })
+    }
+
+    /// `valid()` with the member at `pointer` set to `value` (or removed for null).
+    fn with(pointer: &str, value: Value) -> Value {
+        let mut doc = valid();
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        let target = doc.pointer_mut(parent).unwrap();
+        match (target, value) {
+            (Value::Object(map), Value::Null) => {
+                map.remove(key);
+            }
+            (Value::Object(map), value) => {
+                map.insert(key.to_string(), value);
+            }
+            (Value::Array(items), value) => items[key.parse::<usize>().unwrap()] = value,
+            _ => panic!("{pointer}"),
+        }
+        doc
+    }
+
+    fn error(doc: Value) -> String {
+        let e = definition(&doc).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidOptionValue);
+        e.message
+    }
+
+    #[test]
+    fn a_valid_definition_becomes_rest_options() {
+        let d = definition(&valid()).unwrap();
+        assert_eq!((d.name.as_str(), d.version.as_str(), d.rate_limit), ("shop", "1", Some(5.0)));
+        assert_eq!(d.auth.kind, "api_key");
+        assert_eq!(d.auth.options, [("api_key_name".to_string(), "X-Shop-Key".to_string())].into());
+        assert_eq!(d.headers, vec![("Shop-Version".to_string(), "2024-06".to_string())]);
+        let r = &d.resources[0];
+        assert_eq!(r.page_size, Some(50));
+        assert!(r.writable);
+        let option = |name: &str| r.options.get(name).map(String::as_str);
+        assert_eq!(option("pagination"), Some("cursor"));
+        assert_eq!(option("cursor_param"), Some("after"));
+        assert_eq!(option("page_size_param"), Some("limit"));
+        assert_eq!(option("sort_param"), Some("sort"));
+        assert_eq!(option("batch_size"), Some("10"));
+        assert_eq!(option("page_size"), None, "the resource's page size yields to a server's");
+        let total = r.column("total").unwrap();
+        assert_eq!(total.sql_type, "numeric");
+        assert_eq!(total.options.get("filter_param_gte").map(String::as_str), Some("min_total"));
+        assert_eq!(total.options.get("sortable").map(String::as_str), Some("amount"));
+        assert_eq!(total.options.get("path").map(String::as_str), Some("$.amount.total"));
+    }
+
+    #[test]
+    fn query_objects_and_type_spellings_are_accepted() {
+        let doc = with("/resources/0/query", json!({ "$select": "id,total", "expand": true }));
+        let d = definition(&doc).unwrap();
+        assert_eq!(d.resources[0].options["query"], "%24select=id%2Ctotal&expand=true");
+        let d = definition(&with("/resources/0/columns/2/type", json!("TIMESTAMP WITH TIME ZONE"))).unwrap();
+        assert_eq!(d.resources[0].columns[2].sql_type, "timestamptz");
+    }
+
+    #[test]
+    fn missing_fields_are_named_by_their_path() {
+        assert_eq!(error(with("/name", Value::Null)), "name: missing");
+        assert_eq!(error(with("/resources/0/path", Value::Null)), "resources[0].path: missing");
+        assert_eq!(error(with("/resources/0/columns/1/type", Value::Null)), "resources[0].columns[1].type: missing");
+        assert_eq!(error(with("/resources", json!([]))), "resources: must not be empty");
+        assert_eq!(
+            error(with("/resources/0/pagination/cursor_path", Value::Null)),
+            "resources[0].pagination.cursor_path: missing (cursor paging reads the next cursor there, e.g. \"$.next_cursor\")"
+        );
+        assert_eq!(
+            error(with("/auth", json!({ "kind": "oauth2" }))),
+            "auth.token_url: missing (OAuth 2.0 needs the token endpoint)"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named_by_their_path() {
+        assert_eq!(
+            error(with("/resources/0/pagination/style", json!("pages"))),
+            "resources[0].pagination.style: \"pages\" is not one of: none, page, offset, cursor, link"
+        );
+        assert_eq!(
+            error(with("/resources/0/columns/2/path", json!("$.x["))),
+            "resources[0].columns[2].path: JSONPath \"$.x[\" does not parse: at position 5: expected selector"
+        );
+        assert_eq!(
+            error(with("/resources/0/columns/2/type", json!("strng"))),
+            "resources[0].columns[2].type: \"strng\" is not one of: text, smallint, integer, bigint, real, double precision, numeric, boolean, date, timestamp, timestamptz, uuid, json, jsonb, text[]"
+        );
+        assert_eq!(error(with("/rate_limit", json!("fast"))), "rate_limit: \"fast\" is not a number greater than 0");
+        assert_eq!(error(with("/base_url", json!("ftp://x"))), "base_url: \"ftp://x\" is not an http or https URL");
+        assert_eq!(error(with("/resources/0/pagination/page_size", json!(0))), "resources[0].pagination.page_size: \"0\" is outside 1..100000");
+        assert_eq!(error(with("/resources/0/write/insert_method", json!("GET"))), "resources[0].write.insert_method: \"GET\" is not one of: POST, PUT");
+        assert_eq!(error(with("/resources/0/rows", json!(5))), "resources[0].rows: must be a string, not a number");
+        assert_eq!(error(with("/name", json!("Shop!"))), "name: \"Shop!\" must be lower-case letters, digits and _, starting with a letter (at most 63)");
+        assert_eq!(error(with("/headers", json!({ "Bad Header": "x" }))), "headers.Bad Header: is not a valid header name");
+        assert_eq!(
+            error(with("/resources/0/columns/0/filters", json!({ "=": "$filter=id eq" }))),
+            "resources[0].columns[0].filters.=: \"$filter=id eq\" is neither a parameter name nor a template \"parameter=…{value}…\""
+        );
+        assert_eq!(error(with("/resources/0/columns/0/filters", json!({ "~": "q" }))), "resources[0].columns[0].filters.~: unknown field (known: =, <>, >, >=, <, <=)");
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let mut doc = valid();
+        doc["resources"][0]["paginaton"] = json!({});
+        assert_eq!(
+            error(doc),
+            "resources[0].paginaton: unknown field (known: name, description, path, rows, query, method, body, item_path, filter_join, sort, pagination, columns, write, item_lookup, success_path, error_path, fields_param, custom_fields, expand)"
+        );
+        let mut doc = valid();
+        doc["resources"][0]["columns"][0]["filter"] = json!("id");
+        assert!(error(doc).starts_with("resources[0].columns[0].filter: unknown field"));
+    }
+
+    #[test]
+    fn combinations_are_checked() {
+        assert_eq!(
+            error(with("/resources/0/pagination/page_param", json!("p"))),
+            "resources[0].pagination.page_param: is not used with style \"cursor\" (only with page)"
+        );
+        assert_eq!(error(with("/resources/0/body", json!({ "a": 1 }))), "resources[0].body: is sent only with \"method\": \"POST\"");
+        assert_eq!(
+            error(with("/resources/0/pagination/cursor_in", json!("body"))),
+            "resources[0].pagination.cursor_in: \"body\" needs \"method\": \"POST\""
+        );
+        assert_eq!(error(with("/auth/token_url", json!("https://x/token"))), "auth.token_url: is not used with kind \"api_key\"");
+        assert_eq!(
+            error(with("/resources/0/sort", Value::Null)),
+            "resources[0].columns[1].sortable: needs \"sort\": {\"param\": …} on the resource"
+        );
+        assert_eq!(
+            error(with("/resources/0/columns/2/echo", json!(true))),
+            "resources[0].columns[2].echo: needs an \"=\" filter: the column shows the value its = condition sends"
+        );
+        assert_eq!(error(with("/resources/0/item_path", json!("/orders/id"))), "resources[0].item_path: \"/orders/id\" has no {key} for the record's key");
+        assert_eq!(error(with("/resources/0/write/key_column", json!("number"))), "resources[0].write.key_column: \"number\" is not a column of the resource");
+        let mut doc = valid();
+        let again = doc["resources"][0].clone();
+        doc["resources"].as_array_mut().unwrap().push(again);
+        assert_eq!(error(doc), "resources[1].name: \"orders\" names an earlier resource too");
+        assert_eq!(error(with("/resources/0/path", json!("/orders?x=1"))), "resources[0].path: must not contain a query string; put parameters in \"query\"");
+    }
+
+    #[test]
+    fn expansions_become_rest_options() {
+        let mut doc = valid();
+        doc["resources"][0]["expand"] = json!({ "param": "expand[]", "prefix": "data." });
+        doc["resources"][0]["columns"][2]["expand"] = json!("customer");
+        let d = definition(&doc).unwrap();
+        let option = |name: &str| d.resources[0].options.get(name).map(String::as_str);
+        assert_eq!((option("expand_param"), option("expand_prefix")), (Some("expand[]"), Some("data.")));
+        assert_eq!(d.resources[0].columns[2].options["expand"], "customer");
+        doc["resources"][0]["columns"][2]["path"] = json!("$.customer");
+        assert_eq!(error(doc.clone()), "resources[0].columns[2].expand: the column reads the expanded object at its own name: leave out \"path\"");
+        doc["resources"][0]["expand"] = json!({ "prefix": "data." });
+        assert_eq!(error(doc.clone()), "resources[0].expand.param: missing");
+        doc["resources"][0]["expand"] = json!({ "param": "expand", "list_prefix": "data." });
+        assert!(error(doc).starts_with("resources[0].expand.list_prefix: unknown field"));
+    }
+
+    #[test]
+    fn custom_fields_are_checked() {
+        let fields = json!({ "path": "/fields/orders", "query": { "limit": 100 }, "rows": "$.data", "name": "$.label", "key": "$.id",
+                             "type": "$.kind", "multiple": "$.many", "column_path": "$.custom[\"{key}\"]",
+                             "types": { "number": "NUMERIC", "when": "timestamp with time zone" }, "default_type": "jsonb" });
+        let d = definition(&with("/resources/0/custom_fields", fields.clone())).unwrap();
+        let spec = d.resources[0].custom_fields.clone().unwrap();
+        assert_eq!((spec.path.as_str(), spec.query.as_deref(), spec.column_path.as_str()), ("/fields/orders", Some("limit=100"), "$.custom[\"{key}\"]"));
+        assert_eq!(spec.types, vec![("number".to_string(), "numeric".to_string()), ("when".to_string(), "timestamptz".to_string())]);
+        assert_eq!((spec.name.to_string(), spec.default_type.as_str()), ("$.label".to_string(), "jsonb"));
+        assert!(definition(&valid()).unwrap().resources[0].custom_fields.is_none());
+        let broken = |member: &str, value: Value| {
+            let mut doc = with("/resources/0/custom_fields", fields.clone());
+            doc["resources"][0]["custom_fields"][member] = value;
+            error(doc)
+        };
+        assert_eq!(broken("column_path", json!("$.custom.cf")), "resources[0].custom_fields.column_path: \"$.custom.cf\" has no {key} for the field's key");
+        assert_eq!(broken("types", json!({ "number": "decimal" })).split(" is not").next(), Some("resources[0].custom_fields.types.number: \"decimal\""));
+        assert_eq!(broken("key", Value::Null), "resources[0].custom_fields.key: missing");
+        assert!(broken("name", json!("$.x[")).starts_with("resources[0].custom_fields.name: JSONPath"));
+        assert!(broken("typ", json!("$.t")).starts_with("resources[0].custom_fields.typ: unknown field (known: path, query, rows, has_more_path, offset_param, name, key, type,"));
+        assert_eq!(broken("has_more_path", json!("$.has_more")), "resources[0].custom_fields.has_more_path: pages only with \"offset_param\" too");
+        assert_eq!(broken("path", json!("/f?x=1")), "resources[0].custom_fields.path: must not contain a query string; put parameters in \"query\"");
+    }
+
+    #[test]
+    fn errors_point_to_the_format() {
+        let e = definition(&json!([])).unwrap_err();
+        assert_eq!(e.message, "definition: must be a JSON object, not an array");
+        assert!(e.hint.unwrap().contains("docs/definitions.md"));
+    }
+
+    #[test]
+    fn lookups_body_errors_and_write_variants_become_rest_options() {
+        let mut doc = valid();
+        doc["resources"][0]["item_lookup"] = json!(true);
+        doc["resources"][0]["success_path"] = json!("$.ok");
+        doc["resources"][0]["columns"][1]["filters"] = json!({ ">=": "created[gte]={epoch}" });
+        doc["resources"][0]["write"] = json!({ "format": "form", "insert_path": "/orders/new", "operations": ["insert", "update"] });
+        let d = definition(&doc).unwrap();
+        let option = |name: &str| d.resources[0].options.get(name).map(String::as_str);
+        assert_eq!((option("item_lookup"), option("success_path")), (Some("true"), Some("$.ok")));
+        assert_eq!((option("write_format"), option("insert_path"), option("write_operations")), (Some("form"), Some("/orders/new"), Some("insert,update")));
+        assert_eq!(d.resources[0].columns[1].options["filter_param_gte"], "created[gte]={epoch}");
+        doc["resources"][0]["write"]["operations"] = json!(["insert", "upsert"]);
+        assert_eq!(error(doc.clone()), "resources[0].write.operations: \"upsert\" is not one of: \"insert\", \"update\", \"delete\"");
+        doc["resources"][0]["write"]["operations"] = json!("insert");
+        assert_eq!(error(doc.clone()), "resources[0].write.operations: must be a non-empty array of operations, not a string");
+        doc["resources"][0]["write"] = json!({ "format": "xml" });
+        assert_eq!(error(doc.clone()), "resources[0].write.format: \"xml\" is not one of: json, form");
+        doc["resources"][0]["write"] = json!({});
+        doc["resources"][0]["columns"][2]["required"] = json!(true);
+        assert_eq!(error(doc.clone()), "resources[0].columns[2].required: needs \"filters\": the condition it requires must be pushed");
+        doc["resources"][0]["columns"][0]["required"] = json!(true);
+        doc["resources"][0]["columns"][2]["required"] = json!(false);
+        assert_eq!(definition(&doc).unwrap().resources[0].columns[0].options["required"], "true");
+        doc["resources"][0]["error_path"] = json!("$.errors[");
+        assert!(error(doc).starts_with("resources[0].error_path: JSONPath"));
+    }
+}

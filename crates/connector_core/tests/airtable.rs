@@ -1,0 +1,496 @@
+//! The Airtable connector against the Airtable mock of crates/mockapi: the exact requests of typical
+//! queries (formula, sort, maxRecords, fields[], offset paging), results identical to filtering locally,
+//! type conversion, writes in batches of 10, discovery, error bodies, the rate limit and bad options.
+
+use connector_core::connectors::{self, http_client, validate_server, validate_table, Connector, ServerDef};
+use connector_core::convert::Cell;
+use connector_core::http::{Counters, Http};
+use connector_core::model::{ColumnDef, ColumnType, Limit, Op, Qual, ScanRequest, Sort, TableDef, Value as V};
+use connector_core::options::OptionMap;
+use connector_core::pushdown::{decide, Candidate, Placement};
+use connector_core::scan::{Next, Projector, Scan, ScanSettings};
+use connector_core::write::WriteOp;
+use connector_core::{ErrorKind, Result};
+use mockapi::{MockServer, RecordedRequest};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+const BASE: &str = "appMockBase000001";
+
+fn map(pairs: &[(&str, &str)]) -> OptionMap {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+struct Airtable {
+    mock: MockServer,
+    server: ServerDef,
+    connector: Arc<dyn Connector>,
+    /// One client for the test, as the extension keeps one per server and role: its gate spaces requests.
+    http: Arc<Http>,
+}
+
+impl Airtable {
+    fn start(extra: &[(&str, &str)]) -> Airtable {
+        Airtable::start_as(extra, mockapi::TEST_TOKEN)
+    }
+
+    fn start_as(extra: &[(&str, &str)], token: &str) -> Airtable {
+        let mock = MockServer::start_blocking();
+        let base_url = format!("{}/airtable/v0", mock.url());
+        let mut options = map(&[("connector", "airtable"), ("base_url", &base_url), ("base_id", BASE)]);
+        options.extend(map(extra));
+        let server = ServerDef { name: "air".into(), options };
+        validate_server(&server).unwrap();
+        let connector = connectors::for_server(&server).unwrap();
+        let http = Arc::new(http_client(&server, &map(&[("api_key", token)]), None).unwrap());
+        Airtable { mock, server, connector, http }
+    }
+
+    fn http(&self) -> Arc<Http> {
+        self.http.clone()
+    }
+
+    fn resources(&self) -> Vec<connectors::Resource> {
+        runtime().block_on(self.connector.resources(&self.server, &self.http())).unwrap()
+    }
+
+    /// The foreign table IMPORT FOREIGN SCHEMA creates for `name`, plus `options`.
+    fn imported(&self, name: &str, options: &[(&str, &str)]) -> TableDef {
+        let found = self.resources().into_iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no resource {name}"));
+        let mut table_options = found.table_options;
+        table_options.extend(map(options));
+        let columns =
+            found.columns.into_iter().map(|c| ColumnDef { name: c.name, ty: column_type(&c.sql_type), options: c.options }).collect();
+        TableDef { name: found.name, options: table_options, columns }
+    }
+
+    fn scan(&self, table: &TableDef, quals: Vec<Qual>, sorts: Vec<Sort>, limit: Option<Limit>) -> Result<Vec<Vec<Cell>>> {
+        self.scan_columns(table, (0..table.columns.len()).collect(), quals, sorts, limit)
+    }
+
+    fn scan_columns(
+        &self,
+        table: &TableDef,
+        columns: Vec<usize>,
+        quals: Vec<Qual>,
+        sorts: Vec<Sort>,
+        limit: Option<Limit>,
+    ) -> Result<Vec<Vec<Cell>>> {
+        validate_table(&self.server, table)?;
+        let opened = self.connector.open(&self.server, table)?;
+        let candidates: Vec<Option<Candidate>> = quals.iter().map(|q| Some(Candidate { column: q.column.clone(), op: q.op })).collect();
+        let decision = decide(&opened.capabilities(), &candidates, &sorts, !sorts.is_empty(), true);
+        assert!(decision.placements.iter().all(|p| *p == Placement::Remote), "not all pushable: {quals:?}");
+        assert_eq!(decision.sort_pushed, !sorts.is_empty(), "sort not pushable: {sorts:?}");
+        let request = ScanRequest { columns, quals, sorts, limit };
+        let runtime = runtime();
+        let projector = Arc::new(Projector::new(table, &request.columns)?);
+        let rows_needed = limit.and_then(|l| l.split(opened.capabilities().supports_offset()).source_rows);
+        let settings = ScanSettings { max_concurrency: 4, rows_needed };
+        let mut scan = Scan::start(runtime.handle(), self.http(), opened.scan(&request)?, projector, settings);
+        let mut rows = Vec::new();
+        loop {
+            match scan.next_block(Duration::from_millis(100))? {
+                Next::Block(b) => rows.extend((0..b.rows()).map(|i| b.row(i).to_vec())),
+                Next::Waiting => {}
+                Next::Done => return Ok(rows),
+            }
+        }
+    }
+
+    /// The requests of scans and writes (discovery's are left out).
+    fn requests(&self) -> Vec<RecordedRequest> {
+        self.mock.requests().into_iter().filter(|r| !r.path.contains("/meta/")).collect()
+    }
+}
+
+fn column_type(sql: &str) -> ColumnType {
+    match sql {
+        "text" => ColumnType::Text,
+        "integer" => ColumnType::Int4,
+        "bigint" => ColumnType::Int8,
+        "boolean" => ColumnType::Bool,
+        "numeric" => ColumnType::Numeric,
+        "date" => ColumnType::Date,
+        "timestamptz" => ColumnType::TimestampTz,
+        "jsonb" => ColumnType::Jsonb,
+        "text[]" => ColumnType::TextArray,
+        other => panic!("unexpected type {other}"),
+    }
+}
+
+fn at(table: &TableDef, name: &str) -> usize {
+    table.columns.iter().position(|c| c.name == name).unwrap_or_else(|| panic!("no column {name}"))
+}
+
+fn text(s: &str) -> V {
+    V::Text(s.into())
+}
+
+fn qual(column: &str, op: Op, value: V) -> Qual {
+    Qual { column: column.into(), op, value }
+}
+
+fn ids(table: &TableDef, rows: &[Vec<Cell>]) -> Vec<String> {
+    let i = at(table, "id");
+    rows.iter()
+        .map(|r| match &r[i] {
+            Cell::Text(s) => s.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+/// Whether a cell satisfies a condition as Postgres would (NULL matches only IS NULL).
+fn holds(cell: &Cell, op: Op, value: &V) -> bool {
+    use std::cmp::Ordering;
+    let order = |v: &V| -> Option<Ordering> {
+        match (cell, v) {
+            (Cell::Text(a), V::Text(b)) => Some(a.as_str().cmp(b.as_str())),
+            (Cell::Numeric(a), V::Numeric(b)) => a.parse::<f64>().unwrap().partial_cmp(&b.parse::<f64>().unwrap()),
+            (Cell::Numeric(a), V::Int(b)) => a.parse::<f64>().unwrap().partial_cmp(&(*b as f64)),
+            (Cell::Int(a), V::Int(b)) => Some(a.cmp(b)),
+            (Cell::Bool(a), V::Bool(b)) => Some(a.cmp(b)),
+            (Cell::Null, _) => None,
+            other => panic!("cannot compare {other:?}"),
+        }
+    };
+    match op {
+        Op::IsNull => *cell == Cell::Null,
+        Op::IsNotNull => *cell != Cell::Null,
+        Op::Eq => order(value) == Some(Ordering::Equal),
+        Op::Ne => order(value).is_some_and(|o| o != Ordering::Equal),
+        Op::Lt => order(value) == Some(Ordering::Less),
+        Op::Le => order(value).is_some_and(|o| o != Ordering::Greater),
+        Op::Gt => order(value) == Some(Ordering::Greater),
+        Op::Ge => order(value).is_some_and(|o| o != Ordering::Less),
+        Op::In => match value {
+            V::List(items) => items.iter().any(|v| order(v) == Some(Ordering::Equal)),
+            _ => unreachable!(),
+        },
+    }
+}
+
+#[test]
+fn discovery_maps_field_types() {
+    let air = Airtable::start(&[]);
+    let resources = air.resources();
+    assert_eq!(
+        air.mock.requests().iter().map(|r| (r.method.as_str(), r.path.as_str())).collect::<Vec<_>>(),
+        vec![("GET", "/airtable/v0/meta/bases/appMockBase000001/tables")]
+    );
+    assert_eq!(resources.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), vec!["projects", "team"]);
+    let projects = &resources[0];
+    assert_eq!(projects.table_options, map(&[("table", "tblProjects000001")]));
+    let columns: Vec<(&str, &str, Option<&str>)> =
+        projects.columns.iter().map(|c| (c.name.as_str(), c.sql_type.as_str(), c.options.get("field").map(String::as_str))).collect();
+    assert_eq!(
+        columns,
+        vec![
+            ("id", "text", None),
+            ("created_time", "timestamptz", None),
+            ("name", "text", Some("Name")),
+            ("status", "text", Some("Status")),
+            ("budget", "numeric", Some("Budget")),
+            ("hours", "bigint", Some("Hours")),
+            ("done", "boolean", Some("Done")),
+            ("due_date", "date", Some("Due date")),
+            ("tags", "text[]", Some("Tags")),
+            ("owner", "jsonb", Some("Owner")),
+            ("notes", "text", Some("Notes")),
+            ("score", "bigint", Some("Score")),
+        ]
+    );
+    let team: Vec<(&str, &str)> = resources[1].columns.iter().map(|c| (c.name.as_str(), c.sql_type.as_str())).collect();
+    assert_eq!(&team[2..], &[("name", "text"), ("email", "text"), ("started", "timestamptz"), ("projects", "text[]"), ("photo", "jsonb")]);
+    // Discovery needs the base.
+    let mut no_base = air.server.clone();
+    no_base.options.remove("base_id");
+    let e = runtime().block_on(air.connector.resources(&no_base, &air.http())).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::MissingOption);
+}
+
+#[test]
+fn scans_page_with_offset_and_ask_for_the_fields_they_read() {
+    let air = Airtable::start(&[]);
+    let table = air.imported("projects", &[("page_size", "10")]);
+    let rows = air.scan(&table, vec![], vec![], None).unwrap();
+    assert_eq!(rows.len(), 25);
+    let log = air.requests();
+    assert_eq!(log.len(), 3);
+    let fields = vec!["Name", "Status", "Budget", "Hours", "Done", "Due date", "Tags", "Owner", "Notes", "Score"];
+    for (i, r) in log.iter().enumerate() {
+        assert_eq!((r.method.as_str(), r.path.as_str()), ("GET", "/airtable/v0/appMockBase000001/tblProjects000001"));
+        assert_eq!(r.header("authorization"), Some("Bearer test-token"));
+        let asked: Vec<String> = r.params().into_iter().filter(|(k, _)| k == "fields[]").map(|(_, v)| v).collect();
+        assert_eq!(asked, fields);
+        assert_eq!(r.param("pageSize").as_deref(), Some("10"));
+        assert_eq!(r.param("offset").is_some(), i > 0, "{}", r.query);
+    }
+    // Types: numbers exact, unchecked boxes false, blanks NULL, arrays and objects.
+    let row = |n: usize| &rows[n - 1];
+    assert_eq!(row(1)[at(&table, "id")], Cell::Text("recMock0000000001".into()));
+    assert_eq!(row(1)[at(&table, "budget")], Cell::Numeric("100.5".into()));
+    assert_eq!(row(5)[at(&table, "budget")], Cell::Numeric("0".into()));
+    assert_eq!(row(7)[at(&table, "budget")], Cell::Null);
+    assert_eq!((&row(3)[at(&table, "done")], &row(4)[at(&table, "done")]), (&Cell::Bool(true), &Cell::Bool(false)));
+    assert_eq!(row(2)[at(&table, "tags")], Cell::TextArray(vec![Some("red".into()), Some("green".into())]));
+    assert_eq!(row(4)[at(&table, "tags")], Cell::Null);
+    assert!(matches!(&row(1)[at(&table, "owner")], Cell::Jsonb(o) if o["name"] == "Owner 1"));
+    assert!(matches!(row(1)[at(&table, "due_date")], Cell::Date(_)));
+    assert!(matches!(row(1)[at(&table, "created_time")], Cell::Timestamp(_)));
+    assert_eq!(row(2)[at(&table, "notes")], Cell::Null);
+    assert_eq!(row(3)[at(&table, "name")], Cell::Text("O'Brien's plan".into()));
+
+    // A query reading two columns asks for their fields only (the record id is always there).
+    air.mock.reset();
+    let rows = air.scan_columns(&table, vec![at(&table, "id"), at(&table, "budget")], vec![], vec![], None).unwrap();
+    assert_eq!(rows.len(), 25);
+    assert_eq!(air.requests()[0].query, "fields%5B%5D=Budget&pageSize=10");
+}
+
+#[test]
+fn conditions_become_one_formula_with_the_rows_postgres_would_keep() {
+    let air = Airtable::start(&[]);
+    let table = air.imported("projects", &[]);
+    let all = air.scan(&table, vec![], vec![], None).unwrap();
+    let cases: Vec<(Qual, &str)> = vec![
+        (qual("name", Op::Eq, text("O'Brien's plan")), r"{Name}='O\'Brien\'s plan'"),
+        (
+            qual("name", Op::In, V::List(vec![text("Say \"hi\""), text("Back\\slash"), text("none")])),
+            r#"OR({Name}='Say "hi"',{Name}='Back\\slash',{Name}='none')"#,
+        ),
+        (qual("status", Op::Ne, text("Done")), "AND({Status}!=BLANK(),{Status}!='Done')"),
+        (qual("notes", Op::IsNull, V::Null), "{Notes}=BLANK()"),
+        (qual("notes", Op::IsNotNull, V::Null), "{Notes}!=BLANK()"),
+        (qual("budget", Op::Eq, V::Numeric("0".into())), "AND({Budget}&''!='',{Budget}=0)"),
+        (qual("budget", Op::Ge, V::Numeric("0".into())), "AND({Budget}&''!='',{Budget}>=0)"),
+        (qual("budget", Op::Lt, V::Numeric("1000.5".into())), "AND({Budget}&''!='',{Budget}<1000.5)"),
+        (qual("budget", Op::Ne, V::Numeric("0".into())), "AND({Budget}&''!='',{Budget}!=0)"),
+        (qual("budget", Op::IsNull, V::Null), "{Budget}&''=''"),
+        (qual("hours", Op::In, V::List(vec![V::Int(0), V::Int(3)])), "AND({Hours}&''!='',OR({Hours}=0,{Hours}=3))"),
+        (qual("done", Op::Eq, V::Bool(false)), "{Done}=FALSE()"),
+        (qual("done", Op::Eq, V::Bool(true)), "{Done}=TRUE()"),
+        (
+            qual("id", Op::In, V::List(vec![text("recMock0000000002"), text("recMock0000000009")])),
+            "OR(RECORD_ID()='recMock0000000002',RECORD_ID()='recMock0000000009')",
+        ),
+    ];
+    for (q, formula) in cases {
+        air.mock.reset();
+        let column = at(&table, &q.column);
+        let expected: Vec<&Vec<Cell>> = all.iter().filter(|r| holds(&r[column], q.op, &q.value)).collect();
+        let rows = air.scan(&table, vec![q.clone()], vec![], None).unwrap();
+        assert_eq!(air.requests()[0].param("filterByFormula").as_deref(), Some(formula), "{q}");
+        assert_eq!(rows.iter().collect::<Vec<_>>(), expected, "{q}");
+        assert!(!rows.is_empty() || q.column == "name", "{q} should match something");
+    }
+    // Several conditions are ANDed.
+    air.mock.reset();
+    let quals = vec![qual("done", Op::Eq, V::Bool(true)), qual("hours", Op::Gt, V::Int(10))];
+    let rows = air.scan(&table, quals, vec![], None).unwrap();
+    assert_eq!(ids(&table, &rows), vec!["recMock0000000015", "recMock0000000021"]);
+    assert_eq!(air.requests()[0].param("filterByFormula").as_deref(), Some("AND({Done}=TRUE(),AND({Hours}&''!='',{Hours}>10))"));
+}
+
+#[test]
+fn sorts_and_limits_are_pushed() {
+    let air = Airtable::start(&[]);
+    let table = air.imported("projects", &[]);
+    let sorts = vec![Sort { column: "budget".into(), desc: true, nulls_first: false }];
+    let rows = air.scan(&table, vec![], sorts.clone(), Some(Limit { count: Some(3), offset: 0 })).unwrap();
+    assert_eq!(ids(&table, &rows), vec!["recMock0000000024", "recMock0000000023", "recMock0000000022"]);
+    let log = air.requests();
+    assert_eq!(log.len(), 1);
+    let params = log[0].params();
+    let tail: Vec<(&str, &str)> = params.iter().filter(|(k, _)| k != "fields[]").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(tail, vec![("sort[0][field]", "Budget"), ("sort[0][direction]", "desc"), ("maxRecords", "3"), ("pageSize", "3")]);
+    // Blanks sort first ascending, as Postgres' NULLS FIRST; descending they come last.
+    air.mock.reset();
+    let ascending = vec![
+        Sort { column: "budget".into(), desc: false, nulls_first: true },
+        Sort { column: "hours".into(), desc: true, nulls_first: false },
+    ];
+    let rows = air.scan(&table, vec![], ascending, None).unwrap();
+    let budgets: Vec<&Cell> = rows.iter().map(|r| &r[at(&table, "budget")]).collect();
+    assert_eq!(&budgets[..3], &[&Cell::Null, &Cell::Null, &Cell::Null]);
+    assert_eq!(air.requests()[0].param("sort[1][field]").as_deref(), Some("Hours"));
+    // Postgres' default null order for an ascending sort is not Airtable's: not pushed; nor is text.
+    let opened = air.connector.open(&air.server, &table).unwrap();
+    assert!(!opened.capabilities().can_sort(&[Sort { column: "budget".into(), desc: false, nulls_first: false }]));
+    assert!(!opened.capabilities().can_sort(&[Sort { column: "name".into(), desc: false, nulls_first: true }]));
+    let mut sortable_name = table.clone();
+    sortable_name.columns[at(&table, "name")].options.insert("sortable".into(), "true".into());
+    let opened = air.connector.open(&air.server, &sortable_name).unwrap();
+    assert!(opened.capabilities().can_sort(&[Sort { column: "name".into(), desc: false, nulls_first: true }]));
+    assert!(opened.capabilities().supports_limit() && !opened.capabilities().supports_offset());
+    // EXPLAIN shows the request.
+    let request = ScanRequest {
+        columns: vec![at(&table, "id")],
+        quals: vec![qual("status", Op::Eq, text("Done"))],
+        sorts,
+        limit: Some(Limit { count: Some(2), offset: 0 }),
+    };
+    assert_eq!(
+        opened.describe(&request),
+        vec![format!("GET {}/airtable/v0/{BASE}/tblProjects000001?filterByFormula=%7BStatus%7D%3D%27Done%27&sort%5B0%5D%5Bfield%5D=Budget&sort%5B0%5D%5Bdirection%5D=desc&maxRecords=2&pageSize=2", air.mock.url())]
+    );
+}
+
+#[test]
+fn views_and_table_names_are_passed_along() {
+    let air = Airtable::start(&[]);
+    let table = TableDef {
+        name: "open_projects".into(),
+        options: map(&[("table", "Projects"), ("view", "Open")]),
+        columns: vec![
+            ColumnDef::new("id", ColumnType::Text),
+            ColumnDef::new("Name", ColumnType::Text),
+            ColumnDef::new("everything", ColumnType::Jsonb).with_option("field", "Owner"),
+        ],
+    };
+    let rows = air.scan(&table, vec![], vec![], None).unwrap();
+    assert_eq!(rows.len(), 25 - 8);
+    let r = &air.requests()[0];
+    assert_eq!(r.path, "/airtable/v0/appMockBase000001/Projects");
+    assert_eq!(r.param("view").as_deref(), Some("Open"));
+    // A table name with spaces is one path segment; `fields` reads all fields as one object.
+    let air = Airtable::start(&[]);
+    let table = TableDef {
+        name: "t".into(),
+        options: map(&[("table", "My table"), ("base_id", "appOther")]),
+        columns: vec![ColumnDef::new("fields", ColumnType::Jsonb)],
+    };
+    let e = air.scan(&table, vec![], vec![], None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert_eq!(air.requests()[0].path, "/airtable/v0/appOther/My%20table");
+    assert_eq!(air.requests()[0].query, "pageSize=100", "all fields: no fields[]");
+    assert_eq!(e.detail.as_deref(), Some("provider said: Could not find table My table in application appOther"));
+}
+
+#[test]
+fn writes_go_in_batches_of_ten() {
+    let air = Airtable::start(&[]);
+    let table = air.imported("projects", &[]);
+    let opened = air.connector.open(&air.server, &table).unwrap();
+    let writer = opened.writer().expect("airtable writes");
+    assert_eq!((writer.batch_size(), writer.key_column()), (10, "id"));
+    assert_eq!(
+        writer.describe(WriteOp::Delete),
+        format!("DELETE {}/airtable/v0/{BASE}/tblProjects000001?records[]={{key}}", air.mock.url())
+    );
+    let (http, counters, runtime) = (air.http(), Counters::default(), runtime());
+    let records: Vec<Value> = (0..25)
+        .map(|i| {
+            connector_core::write::record(
+                &table,
+                &[
+                    (at(&table, "name"), json!(format!("New {i}"))),
+                    (at(&table, "hours"), json!(i)),
+                    (at(&table, "due_date"), json!("2024-05-01")),
+                ],
+            )
+            .unwrap()
+        })
+        .collect();
+    let answers = runtime.block_on(writer.insert(&http, records, &counters)).unwrap();
+    assert_eq!(answers.len(), 25);
+    assert_eq!((&answers[0]["id"], &answers[0]["name"], &answers[24]["hours"]), (&json!("recMock0000000026"), &json!("New 0"), &json!(24)));
+    let log = air.requests();
+    let sizes: Vec<usize> = log.iter().map(|r| r.body.as_ref().unwrap()["records"].as_array().unwrap().len()).collect();
+    assert_eq!(sizes, vec![10, 10, 5]);
+    assert!(log.iter().all(|r| r.method == "POST" && r.path == "/airtable/v0/appMockBase000001/tblProjects000001" && r.query.is_empty()));
+    assert_eq!(log[0].body.as_ref().unwrap()["records"][1], json!({"fields": {"Name": "New 1", "Hours": 1, "Due date": "2024-05-01"}}));
+
+    air.mock.reset();
+    let changes =
+        connector_core::write::record(&table, &[(at(&table, "notes"), json!("It's done")), (at(&table, "done"), json!(true))]).unwrap();
+    let updated = runtime.block_on(writer.update(&http, &text("recMock0000000002"), changes, &counters)).unwrap();
+    assert_eq!((&updated["notes"], &updated["done"], &updated["name"]), (&json!("It's done"), &json!(true), &json!("Project 2")));
+    let deleted = runtime.block_on(writer.delete(&http, &text("recMock0000000002"), &counters)).unwrap();
+    assert_eq!(deleted, json!({"id": "recMock0000000002"}));
+    let log = air.requests();
+    assert_eq!((log[0].method.as_str(), log[0].query.as_str()), ("PATCH", ""));
+    assert_eq!(log[0].body, Some(json!({"records": [{"id": "recMock0000000002", "fields": {"Notes": "It's done", "Done": true}}]})));
+    assert_eq!((log[1].method.as_str(), log[1].param("records[]").as_deref()), ("DELETE", Some("recMock0000000002")));
+    assert_eq!(air.scan(&table, vec![], vec![], None).unwrap().len(), 24);
+
+    // Ids are Airtable's; computed fields are refused with Airtable's message.
+    let e = runtime.block_on(writer.update(&http, &text("recMock0000000003"), json!({"id": "recX"}), &counters)).unwrap_err();
+    assert!(e.message.contains("column \"id\" of foreign table \"projects\" is set by Airtable"), "{}", e.message);
+    let e = runtime.block_on(writer.update(&http, &text("recMock0000000003"), json!({"score": 1}), &counters)).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Remote);
+    assert!(e.message.contains("HTTP 422"), "{}", e.message);
+    assert_eq!(e.detail.as_deref(), Some("provider said: Field \"Score\" cannot accept a value because the field is computed"));
+    let e = runtime.block_on(writer.delete(&http, &text("recNope"), &counters)).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+}
+
+#[test]
+fn provider_errors_keep_their_messages() {
+    let air = Airtable::start(&[]);
+    let table = air.imported("projects", &[]);
+    let wrong = Airtable::start_as(&[], "wrong");
+    let e = wrong.scan(&table, vec![], vec![], None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Authorization);
+    assert_eq!(e.detail.as_deref(), Some("provider said: Authentication required"));
+    let mut bad = table.clone();
+    bad.columns.push(ColumnDef::new("nope", ColumnType::Text));
+    let e = air.scan(&bad, vec![], vec![], None).unwrap_err();
+    assert!(e.message.contains("HTTP 422"), "{}", e.message);
+    assert_eq!(e.detail.as_deref(), Some("provider said: Unknown field name: \"nope\""));
+    let e = air.scan(&table, vec![], vec![], Some(Limit { count: Some(0), offset: 0 })).map(|rows| rows.len());
+    assert!(e.is_ok(), "LIMIT 0 asks for one record: {e:?}");
+}
+
+#[test]
+fn the_rate_limit_is_honoured_after_a_429() {
+    // A server allowing more than Airtable's 5 requests a second hits the mock's limit and waits.
+    let air = Airtable::start(&[("rate_limit", "50")]);
+    let table = air.imported("projects", &[("page_size", "1")]);
+    let started = std::time::Instant::now();
+    let rows = air.scan_columns(&table, vec![0], vec![], vec![], None).unwrap();
+    assert_eq!(rows.len(), 25);
+    let log = air.requests();
+    assert!(log.len() > 25, "25 pages and at least one refused request: {}", log.len());
+    assert!(log.windows(2).any(|w| w[0].query == w[1].query), "a refused request is sent again");
+    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After: 1 was honoured");
+    // With the default of 5 a second nothing is refused.
+    let air = Airtable::start(&[]);
+    let table = air.imported("projects", &[("page_size", "4")]);
+    assert_eq!(air.scan_columns(&table, vec![0], vec![], vec![], None).unwrap().len(), 25);
+    assert_eq!(air.requests().len(), 7);
+}
+
+#[test]
+fn options_are_checked() {
+    let air = Airtable::start(&[]);
+    let check = |options: &[(&str, &str)], column: ColumnDef| {
+        validate_table(&air.server, &TableDef { name: "t".into(), options: map(options), columns: vec![column] }).unwrap_err().message
+    };
+    let id = || ColumnDef::new("id", ColumnType::Text);
+    assert_eq!(check(&[], id()), "option \"table\" is required for a foreign table of connector \"airtable\"");
+    assert!(check(&[("table", "x"), ("page_size", "101")], id()).contains("page_size"));
+    assert!(check(&[("table", "x"), ("batch_size", "11")], id()).contains("batch_size"));
+    assert_eq!(
+        check(&[("table", "x")], ColumnDef::new("a", ColumnType::Text).with_option("path", "$.fields.a")),
+        "column \"a\": option \"path\" does not apply to connector \"airtable\""
+    );
+    let mut no_base = air.server.clone();
+    no_base.options.remove("base_id");
+    let e = validate_table(&no_base, &TableDef { name: "t".into(), options: map(&[("table", "x")]), columns: vec![id()] }).unwrap_err();
+    assert!(e.message.contains("\"base_id\" is required"), "{}", e.message);
+    // Capabilities: what each kind of column pushes.
+    let table = air.imported("projects", &[]);
+    let caps = air.connector.open(&air.server, &table).unwrap().capabilities();
+    assert!(caps.filter_support("name", Op::Lt).is_none(), "text order is not Airtable's");
+    assert!(caps.filter_support("tags", Op::IsNull).is_some() && caps.filter_support("tags", Op::Eq).is_none());
+    assert!(caps.filter_support("owner", Op::IsNull).is_none());
+    assert!(caps.filter_support("due_date", Op::Eq).is_none());
+    assert!(caps.filter_support("created_time", Op::Gt).is_none());
+}

@@ -1,0 +1,269 @@
+//! The `graphql` connector against mockapi's GraphQL API (`POST /graphql`): the table's query with Relay
+//! paging (`first`/`after` from `pageInfo`), conditions pushed as the variables columns declare, LIMIT as a
+//! smaller `first`, and HTTP 200 answers with `errors` as errors.
+
+mod common;
+
+use common::*;
+use connector_core::connectors::{validate_table, ServerDef};
+use connector_core::model::{ColumnDef, ColumnType, Op, TableDef};
+use connector_core::ErrorKind;
+use serde_json::json;
+
+const QUERY: &str = "query Issues($first: Int!, $after: String, $state: IssueState, $since: DateTime) {
+  issues(first: $first, after: $after, states: [$state], since: $since) {
+    nodes { id number title state createdAt author { login } }
+    pageInfo { hasNextPage endCursor }
+  }
+}";
+
+fn graphql() -> Provider {
+    Provider::start("graphql", "/graphql", &[("auth", "bearer")], &[("token", mockapi::TEST_TOKEN)])
+}
+
+fn issues(options: &[(&str, &str)]) -> TableDef {
+    let mut table_options = map(&[("query", QUERY), ("rows", "$.data.issues.nodes"), ("page_info_path", "$.data.issues.pageInfo"), ("page_size", "4")]);
+    table_options.extend(map(options));
+    TableDef {
+        name: "issues".into(),
+        options: table_options,
+        columns: vec![
+            ColumnDef::new("id", ColumnType::Text),
+            ColumnDef::new("number", ColumnType::Int8),
+            ColumnDef::new("title", ColumnType::Text),
+            ColumnDef::new("state", ColumnType::Text).with_option("filter_variable", "state"),
+            ColumnDef::new("created_at", ColumnType::TimestampTz).with_option("path", "$.createdAt").with_option("filter_variable_gte", "since"),
+            ColumnDef::new("author", ColumnType::Text).with_option("path", "$.author.login"),
+        ],
+    }
+}
+
+#[test]
+fn relay_connections_page_with_first_and_after() {
+    let p = graphql();
+    let table = issues(&[]);
+    let rows = p.scan(&table, vec![], None).unwrap();
+    assert_eq!(texts(column(&table, &rows, "id")), (1..=9).map(|i| format!("I_{i:04}")).collect::<Vec<_>>());
+    assert_eq!(texts(column(&table, &rows, "author"))[..3], ["brian", "chen", "ada"]);
+    let log = p.requests();
+    assert_eq!(p.sent(), vec!["POST /graphql?"; 3]);
+    assert_eq!(log[0].body, Some(json!({"query": QUERY, "variables": {"first": 4}})));
+    let after: Vec<Option<&str>> = log.iter().map(|r| r.body.as_ref().unwrap()["variables"]["after"].as_str()).collect();
+    assert!(after[0].is_none() && after[1].is_some() && after[2].is_some() && after[1] != after[2], "{after:?}");
+    assert!(log.iter().all(|r| r.body.as_ref().unwrap()["variables"]["first"] == 4));
+    assert_eq!(log[0].header("authorization"), Some("Bearer test-token"));
+    assert_eq!(log[0].header("content-type"), Some("application/json"));
+    assert!(p.open(&table).writer().is_none(), "mutations are not supported");
+    // Records may be edges' nodes too.
+    p.mock.reset();
+    let edges = issues(&[("rows", "$.data.issues.edges[*].node"), ("page_size", "100")]);
+    let query = QUERY.replace("nodes {", "edges { cursor node {").replace("author { login } }", "author { login } } }");
+    let edges = TableDef { options: edges.options.into_iter().map(|(k, v)| if k == "query" { (k, query.clone()) } else { (k, v) }).collect(), ..edges };
+    assert_eq!(p.scan(&edges, vec![], None).unwrap().len(), 9);
+}
+
+#[test]
+fn conditions_become_variables_and_limit_a_smaller_first() {
+    let p = graphql();
+    let table = issues(&[]);
+    let quals = vec![eq("state", "OPEN"), qual("created_at", Op::Ge, at("2024-02-04T00:00:00Z"))];
+    let rows = p.scan(&table, quals.clone(), None).unwrap();
+    assert_eq!(texts(column(&table, &rows, "title")), vec!["Issue 4", "Issue 5", "Issue 7", "Issue 8"]);
+    assert_eq!(p.requests().len(), 1);
+    assert_eq!(p.requests()[0].body.as_ref().unwrap()["variables"], json!({"first": 4, "state": "OPEN", "since": "2024-02-04T00:00:00Z"}));
+    let caps = p.open(&table).capabilities();
+    assert!(caps.filter_support("state", Op::Eq).is_some() && caps.filter_support("state", Op::In).is_none());
+    assert!(caps.filter_support("created_at", Op::Gt).is_none());
+    assert_eq!(
+        p.describe(&table, quals),
+        vec![format!("POST {}/graphql variables {{\"first\":4,\"since\":\"2024-02-04T00:00:00Z\",\"state\":\"OPEN\"}}", p.mock.url())]
+    );
+    p.mock.reset();
+    let rows = p.scan(&table, vec![], limit(2)).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(p.requests().len(), 1);
+    assert_eq!(p.requests()[0].body.as_ref().unwrap()["variables"], json!({"first": 2}));
+    // Fixed variables.
+    p.mock.reset();
+    let closed = issues(&[("variables", r#"{"state": "CLOSED"}"#)]);
+    assert_eq!(texts(column(&closed, &p.scan(&closed, vec![], None).unwrap(), "id")), vec!["I_0003", "I_0006", "I_0009"]);
+}
+
+#[test]
+fn graphql_errors_are_errors() {
+    let p = graphql();
+    let bad = issues(&[("query", &QUERY.replace("title", "title labels"))]);
+    let e = p.scan(&bad, vec![], None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Remote);
+    assert_eq!(e.message, format!("POST {}/graphql failed: the answer has 1 GraphQL error(s)", p.mock.url()));
+    assert_eq!(e.detail.as_deref(), Some("provider said: Field 'labels' doesn't exist on type 'Query'"));
+    let e = p.scan(&issues(&[("page_size", "500")]), vec![], None).unwrap_err();
+    assert!(e.detail.unwrap().contains("outside 1..100"));
+    let wrong = Provider::start("graphql", "/graphql", &[("auth", "bearer")], &[("token", "ghp_wrong")]);
+    let e = wrong.scan(&issues(&[]), vec![], None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Authorization);
+    assert_eq!(e.detail.as_deref(), Some("provider said: Bad credentials"));
+    let e = p.scan(&issues(&[("rows", "$.data.pulls.nodes")]), vec![], None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::BadResponse);
+}
+
+#[test]
+fn tables_are_checked_against_their_query() {
+    let server = ServerDef { name: "g".into(), options: map(&[("connector", "graphql"), ("base_url", "http://127.0.0.1:1/graphql")]) };
+    let check = |table: TableDef| validate_table(&server, &table).map_err(|e| e.message);
+    assert!(check(issues(&[])).is_ok());
+    let mut no_query = issues(&[]);
+    no_query.options.remove("query");
+    assert_eq!(check(no_query).unwrap_err(), "option \"query\" is required for a foreign table of connector \"graphql\"");
+    let mut no_rows = issues(&[]);
+    no_rows.options.remove("rows");
+    assert_eq!(check(no_rows).unwrap_err(), "option \"rows\" is required for a foreign table of connector \"graphql\"");
+    assert_eq!(
+        check(issues(&[("query", "{ issues(first: $first) { nodes { id } pageInfo { endCursor } } }")])).unwrap_err(),
+        "invalid value for option \"cursor_variable\": the query declares no variable $after for Relay paging (page_info_path)"
+    );
+    let mut undeclared = issues(&[]);
+    undeclared.columns[1].options.insert("filter_variable".into(), "number".into());
+    assert_eq!(check(undeclared).unwrap_err(), "invalid value for option \"filter_variable\": column \"number\": the query declares no variable $number");
+    assert_eq!(check(issues(&[("variables", "[1]")])).unwrap_err(), "invalid value for option \"variables\": it must be a JSON object");
+    assert_eq!(check(issues(&[("cursor_variable", "af-ter")])).unwrap_err(), "invalid value for option \"cursor_variable\": \"af-ter\" is not a GraphQL variable name");
+    let mut bad_option = issues(&[]);
+    bad_option.options.insert("pagination".into(), "cursor".into());
+    assert!(check(bad_option).unwrap_err().contains("invalid option \"pagination\""));
+}
+
+/// An imported column: name, type and options.
+type Column = (String, String, Vec<(String, String)>);
+
+/// The Postgres type of an imported column, as the FDW layer would create it.
+fn sql_column_type(sql: &str) -> ColumnType {
+    match sql {
+        "double precision" => ColumnType::Float8,
+        "jsonb" => ColumnType::Jsonb,
+        "date" => ColumnType::Date,
+        other => column_type(other),
+    }
+}
+
+/// The resources IMPORT FOREIGN SCHEMA gets from the schema's introspection.
+fn introspected(p: &Provider) -> Vec<connector_core::connectors::Resource> {
+    block(p.connector.resources(&p.server, &p.http())).unwrap()
+}
+
+/// The foreign table IMPORT FOREIGN SCHEMA creates for `name`, with extra table options.
+fn imported_table(p: &Provider, name: &str, options: &[(&str, &str)]) -> TableDef {
+    let resource = introspected(p).into_iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no table {name}"));
+    let mut table_options = resource.table_options;
+    table_options.extend(map(options));
+    let columns = resource.columns.into_iter().map(|c| ColumnDef { name: c.name, ty: sql_column_type(&c.sql_type), options: c.options }).collect();
+    TableDef { name: resource.name, options: table_options, columns }
+}
+
+#[test]
+fn introspection_finds_the_relay_connections() {
+    let p = graphql();
+    let resources = introspected(&p);
+    // One request: the introspection query, POSTed with the server's token.
+    let log = p.requests();
+    assert_eq!(p.sent(), vec!["POST /graphql?"]);
+    let body = log[0].body.as_ref().unwrap();
+    assert_eq!(body["query"], connector_core::connectors::graphql::INTROSPECTION_QUERY);
+    assert!(body["query"].as_str().unwrap().contains("__schema { queryType { name } types {"));
+    assert_eq!(log[0].header("authorization"), Some("Bearer test-token"));
+    // `search` needs an argument, `issue` and `viewer` are no connections.
+    let names: Vec<&str> = resources.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, vec!["issues", "users"]);
+    let issues = &resources[0];
+    assert_eq!(issues.description, "The issues.");
+    let option = |r: &connector_core::connectors::Resource, name: &str| r.table_options.get(name).cloned();
+    assert_eq!(
+        option(issues, "query").as_deref(),
+        Some("query($first: Int, $after: String, $state: IssueState) { issues(first: $first, after: $after, state: $state) { nodes { id number title state createdAt author { login } } pageInfo { hasNextPage endCursor } } }")
+    );
+    assert_eq!(option(issues, "rows").as_deref(), Some("$.data.issues.nodes"));
+    assert_eq!(option(issues, "page_info_path").as_deref(), Some("$.data.issues.pageInfo"));
+    let columns = |r: &connector_core::connectors::Resource| -> Vec<Column> {
+        r.columns.iter().map(|c| (c.name.clone(), c.sql_type.clone(), c.options.clone().into_iter().collect())).collect()
+    };
+    let col = |name: &str, ty: &str, options: &[(&str, &str)]| {
+        (name.to_string(), ty.to_string(), options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>())
+    };
+    assert_eq!(
+        columns(issues),
+        vec![
+            col("id", "text", &[]),
+            col("number", "bigint", &[]),
+            col("title", "text", &[]),
+            col("state", "text", &[("filter_variable", "state")]),
+            col("created_at", "timestamptz", &[("path", "$.createdAt")]),
+            col("author", "jsonb", &[]),
+        ]
+    );
+    let users = &resources[1];
+    assert_eq!(
+        option(users, "query").as_deref(),
+        Some("query($first: Int, $after: String, $role: Role) { users(first: $first, after: $after, role: $role) { edges { node { id login name followers score isAdmin role tags createdAt profile { bio location } } } pageInfo { hasNextPage endCursor } } }")
+    );
+    assert_eq!(option(users, "rows").as_deref(), Some("$.data.users.edges[*].node"));
+    assert_eq!(option(users, "page_info_path").as_deref(), Some("$.data.users.pageInfo"));
+    assert_eq!(
+        columns(users),
+        vec![
+            col("id", "text", &[]),
+            col("login", "text", &[]),
+            col("name", "text", &[]),
+            col("followers", "bigint", &[]),
+            col("score", "double precision", &[]),
+            col("is_admin", "boolean", &[("path", "$.isAdmin")]),
+            col("role", "text", &[("filter_variable", "role")]),
+            col("tags", "jsonb", &[]),
+            col("created_at", "timestamptz", &[("path", "$.createdAt")]),
+            col("profile", "jsonb", &[]),
+        ]
+    );
+}
+
+#[test]
+fn imported_tables_scan_and_page() {
+    use connector_core::convert::Cell;
+    let p = graphql();
+    let users = imported_table(&p, "users", &[("page_size", "2")]);
+    p.mock.reset();
+    let rows = p.scan(&users, vec![], None).unwrap();
+    assert_eq!(texts(column(&users, &rows, "login")), vec!["ada", "brian", "chen", "dana", "edsger"]);
+    assert_eq!(column(&users, &rows, "followers")[..2], [Cell::Int(10), Cell::Int(20)]);
+    assert_eq!(column(&users, &rows, "score")[0], Cell::Float(1.5));
+    assert_eq!(column(&users, &rows, "is_admin")[..2], [Cell::Bool(true), Cell::Bool(false)]);
+    assert_eq!(column(&users, &rows, "tags")[0], Cell::Jsonb(json!(["t", "tag1"])));
+    assert_eq!(column(&users, &rows, "profile")[1], Cell::Jsonb(json!({"bio": "Bio 2", "location": null})));
+    assert!(matches!(column(&users, &rows, "created_at")[0], Cell::Timestamp(_)));
+    // Three pages of two, each the generated query with first and the previous page's endCursor.
+    let log = p.requests();
+    assert_eq!(p.sent(), vec!["POST /graphql?"; 3]);
+    let query = users.options["query"].clone();
+    assert_eq!(log[0].body, Some(json!({"query": query, "variables": {"first": 2}})));
+    assert!(log[1..].iter().all(|r| r.body.as_ref().unwrap()["variables"]["after"].is_string()));
+    // The role argument filters by the role column.
+    p.mock.reset();
+    let rows = p.scan(&users, vec![eq("role", "ADMIN")], None).unwrap();
+    assert_eq!(texts(column(&users, &rows, "login")), vec!["ada", "brian"]);
+    assert_eq!(p.requests()[0].body.as_ref().unwrap()["variables"], json!({"first": 2, "role": "ADMIN"}));
+    // Issues: nodes, and state pushed.
+    let issues = imported_table(&p, "issues", &[]);
+    p.mock.reset();
+    let rows = p.scan(&issues, vec![eq("state", "CLOSED")], None).unwrap();
+    assert_eq!(texts(column(&issues, &rows, "id")), vec!["I_0003", "I_0006", "I_0009"]);
+    assert_eq!(column(&issues, &rows, "author")[0], Cell::Jsonb(json!({"login": "ada"})));
+    assert_eq!(column(&issues, &rows, "number")[0], Cell::Int(3));
+    assert_eq!(p.requests()[0].body.as_ref().unwrap()["variables"], json!({"first": 100, "state": "CLOSED"}));
+}
+
+#[test]
+fn introspection_errors_are_errors() {
+    let wrong = Provider::start("graphql", "/graphql", &[("auth", "bearer")], &[("token", "ghp_wrong")]);
+    let e = block(wrong.connector.resources(&wrong.server, &wrong.http())).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Authorization);
+    let elsewhere = Provider::start("graphql", "/graphql/v2", &[("auth", "bearer")], &[("token", mockapi::TEST_TOKEN)]);
+    let e = block(elsewhere.connector.resources(&elsewhere.server, &elsewhere.http())).unwrap_err();
+    assert!(e.message.contains("404"), "{}", e.message);
+}

@@ -1,0 +1,312 @@
+//! The shipped `stripe` definition against mockapi's Stripe (`/stripe/v1/…`): cursor paging with
+//! `starting_after`, pushed equality filters and `created` ranges in Unix seconds, `WHERE id = …` as one
+//! retrieve, form-encoded writes with an Idempotency-Key, and Stripe's error bodies.
+
+mod common;
+
+use common::*;
+use connector_core::connectors::validate_table;
+use connector_core::convert::Cell;
+use connector_core::model::{Op, Value as V};
+use connector_core::pushdown::Placement;
+use connector_core::ErrorKind;
+use serde_json::json;
+
+fn stripe() -> Provider {
+    Provider::start("stripe", "/stripe", &[], &[("api_key", mockapi::TEST_TOKEN)])
+}
+
+#[test]
+fn customers_page_with_starting_after_the_last_id() {
+    let p = stripe();
+    let table = p.imported("customers", &[("page_size", "5")]);
+    let rows = p.scan(&table, vec![], None).unwrap();
+    assert_eq!(rows.len(), 12);
+    assert_eq!(
+        p.sent(),
+        vec![
+            "GET /stripe/v1/customers?limit=5",
+            "GET /stripe/v1/customers?limit=5&starting_after=cus_0008",
+            "GET /stripe/v1/customers?limit=5&starting_after=cus_0003",
+        ]
+    );
+    let first = &p.requests()[0];
+    assert_eq!(first.header("authorization"), Some("Bearer test-token"));
+    assert_eq!(first.header("stripe-version"), Some("2024-06-20"));
+    let ids = texts(column(&table, &rows, "id"));
+    assert_eq!((ids[0].as_str(), ids[11].as_str()), ("cus_0012", "cus_0001"), "newest first");
+    // `created` is Unix seconds; the column is a timestamptz.
+    assert!(matches!(column(&table, &rows, "created")[0], Cell::Timestamp(_)));
+    // A pushed LIMIT shrinks the only page.
+    p.mock.reset();
+    assert_eq!(p.scan(&table, vec![], limit(2)).unwrap().len(), 2);
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/customers?limit=2"]);
+}
+
+#[test]
+fn equality_filters_and_created_ranges_are_pushed_as_unix_seconds() {
+    let p = stripe();
+    let table = p.imported("customers", &[]);
+    let quals = vec![
+        eq("email", "customer3@example.com"),
+        qual("created", Op::Ge, at("2024-01-02T00:00:00Z")),
+        qual("created", Op::Lt, at("2024-01-10T00:00:00.5Z")),
+    ];
+    assert_eq!(p.placements(&table, &quals), vec![Placement::Remote; 3]);
+    let rows = p.scan(&table, quals, None).unwrap();
+    assert_eq!(texts(column(&table, &rows, "id")), vec!["cus_0003"]);
+    // A fraction of a second rounds so that the whole-second condition keeps what SQL keeps.
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/customers?email=customer3%40example.com&created%5Bgte%5D=1704153600&created%5Blt%5D=1704844801&limit=100"]);
+    p.mock.reset();
+    // cus_0003 was created at 1704326400 exactly: not after 1704326400.5.
+    let rows = p.scan(&table, vec![qual("created", Op::Gt, at("2024-01-04T00:00:00.5Z")), qual("created", Op::Le, at("2024-01-06T00:00:00Z"))], None).unwrap();
+    assert_eq!(texts(column(&table, &rows, "id")), vec!["cus_0005", "cus_0004"]);
+    assert_eq!(p.requests()[0].query, "created%5Bgt%5D=1704326400&created%5Blte%5D=1704499200&limit=100");
+    // Equality filters of other lists.
+    p.mock.reset();
+    let prices = p.imported("prices", &[]);
+    let rows = p.scan(&prices, vec![qual("active", Op::Eq, V::Bool(true)), eq("type", "recurring")], None).unwrap();
+    assert_eq!(texts(column(&prices, &rows, "id")), vec!["price_0008", "price_0006", "price_0004", "price_0002"]);
+    assert_eq!(texts(column(&prices, &rows, "recurring_interval")), vec!["month"; 4]);
+    assert_eq!(p.requests()[0].query, "active=true&type=recurring&limit=100");
+    let charges = p.imported("charges", &[]);
+    let caps = p.open(&charges).capabilities();
+    assert!(caps.filter_support("customer", Op::Eq).is_some());
+    assert!(caps.filter_support("customer", Op::In).is_none(), "Stripe takes one value per filter");
+    assert!(caps.filter_support("status", Op::Eq).is_none(), "the charges list has no status filter");
+}
+
+#[test]
+fn where_id_is_one_retrieve() {
+    let p = stripe();
+    let table = p.imported("customers", &[]);
+    // The list cannot filter by id: the condition is served by a retrieve, or rechecked by Postgres.
+    assert_eq!(p.placements(&table, &[eq("id", "cus_0003")]), vec![Placement::RemoteAndLocal]);
+    let rows = p.scan(&table, vec![eq("id", "cus_0003")], None).unwrap();
+    assert_eq!(texts(column(&table, &rows, "email")), vec!["customer3@example.com"]);
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/customers/cus_0003?"]);
+    assert_eq!(p.describe(&table, vec![eq("id", "cus_0003")]), vec![format!("GET {}/stripe/v1/customers/cus_0003", p.mock.url())]);
+    // No such object: no rows.
+    p.mock.reset();
+    assert!(p.scan(&table, vec![eq("id", "cus_9999")], None).unwrap().is_empty());
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/customers/cus_9999?"]);
+    // With another condition the list is read (Postgres rechecks the id).
+    p.mock.reset();
+    let rows = p.scan(&table, vec![eq("id", "cus_0003"), eq("email", "customer4@example.com")], None).unwrap();
+    assert_eq!(texts(column(&table, &rows, "id")), vec!["cus_0004"], "the list's rows; Postgres drops this one");
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/customers?email=customer4%40example.com&limit=100"]);
+}
+
+#[test]
+fn subscriptions_list_every_status() {
+    let p = stripe();
+    let table = p.imported("subscriptions", &[]);
+    let rows = p.scan(&table, vec![], None).unwrap();
+    assert_eq!(rows.len(), 6, "canceled ones too");
+    assert!(texts(column(&table, &rows, "status")).contains(&"canceled".to_string()));
+    // Every column is read, customer_object too: the customer is expanded.
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/subscriptions?status=all&expand%5B%5D=data.customer&limit=100"]);
+    p.mock.reset();
+    let rows = p.scan(&table, vec![eq("customer", "cus_0003")], None).unwrap();
+    assert_eq!(texts(column(&table, &rows, "status")), vec!["canceled"]);
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/subscriptions?status=all&customer=cus_0003&expand%5B%5D=data.customer&limit=100"]);
+}
+
+#[test]
+fn every_resource_reads_its_list() {
+    let p = stripe();
+    let expected = [
+        ("customers", 12),
+        ("subscriptions", 6),
+        ("charges", 10),
+        ("invoices", 7),
+        ("products", 5),
+        ("plans", 3),
+        ("prices", 8),
+        ("payment_intents", 6),
+        ("balance_transactions", 8),
+        ("events", 9),
+    ];
+    for (resource, count) in expected {
+        p.mock.reset();
+        let table = p.imported(resource, &[]);
+        let rows = p.scan(&table, vec![], None).unwrap();
+        assert_eq!(rows.len(), count, "{resource}");
+        assert!(texts(column(&table, &rows, "id")).iter().all(|id| !id.is_empty()), "{resource}");
+        assert_eq!(p.requests()[0].path, format!("/stripe/v1/{resource}"));
+    }
+    let events = p.imported("events", &[]);
+    let rows = p.scan(&events, vec![], limit(1)).unwrap();
+    assert_eq!(texts(column(&events, &rows, "object_id")), vec!["cus_0009"]);
+    for read_only in ["balance_transactions", "events"] {
+        assert!(p.open(&p.imported(read_only, &[])).writer().is_none(), "{read_only}");
+    }
+}
+
+#[test]
+fn customers_are_written_with_forms_and_idempotency_keys() {
+    let p = stripe();
+    let table = p.imported("customers", &[]);
+    let writer = p.writer(&table);
+    let http = p.http();
+    let record = record(&table, &[("email", json!("new@example.com")), ("name", json!("Nia Okafor")), ("metadata", json!({"tier": "silver"}))]);
+    let created = block(writer.insert(&http, vec![record], &counters())).unwrap();
+    assert_eq!(created[0]["id"], "cus_0013");
+    assert_eq!(created[0]["metadata"], json!({"tier": "silver"}));
+    let changed = block(writer.update(&http, &V::Text("cus_0013".into()), json!({"description": "VIP", "metadata": {"tier": "gold"}}), &counters())).unwrap();
+    assert_eq!((&changed["description"], &changed["metadata"]["tier"]), (&json!("VIP"), &json!("gold")));
+    let deleted = block(writer.delete(&http, &V::Text("cus_0013".into()), &counters())).unwrap();
+    assert_eq!(deleted["deleted"], true);
+    assert_eq!(
+        p.sent(),
+        vec!["POST /stripe/v1/customers?", "POST /stripe/v1/customers/cus_0013?", "DELETE /stripe/v1/customers/cus_0013?"]
+    );
+    let log = p.requests();
+    assert_eq!(log[0].header("content-type"), Some("application/x-www-form-urlencoded"));
+    assert_eq!(log[0].body, Some(json!({"email": "new@example.com", "name": "Nia Okafor", "metadata[tier]": "silver"})));
+    assert_eq!(log[1].body, Some(json!({"description": "VIP", "metadata[tier]": "gold"})));
+    let keys: Vec<Option<&str>> = log.iter().map(|r| r.header("idempotency-key")).collect();
+    assert!(keys[0].is_some_and(|k| k.len() == 32) && keys[1].is_some_and(|k| k.len() == 32) && keys[0] != keys[1], "{keys:?}");
+    assert_eq!(keys[2], None, "a DELETE needs no key");
+    assert_eq!(writer.describe(connector_core::write::WriteOp::Update), format!("POST {}/stripe/v1/customers/{{key}}", p.mock.url()));
+}
+
+#[test]
+fn writes_follow_each_resource_s_operations() {
+    let p = stripe();
+    let (http, counters) = (p.http(), counters());
+    let prices = p.imported("prices", &[]);
+    let writer = p.writer(&prices);
+    let record = record(&prices, &[("product", json!("prod_0001")), ("unit_amount", json!(900)), ("currency", json!("usd")), ("recurring_interval", json!("month"))]);
+    let created = block(writer.insert(&http, vec![record], &counters)).unwrap();
+    assert_eq!((&created[0]["unit_amount"], &created[0]["recurring"]["interval"]), (&json!(900), &json!("month")));
+    assert_eq!(
+        p.requests()[0].body,
+        Some(json!({"product": "prod_0001", "unit_amount": "900", "currency": "usd", "recurring[interval]": "month"}))
+    );
+    // Prices cannot be deleted; the request is not sent.
+    let e = block(writer.delete(&http, &V::Text("price_0001".into()), &counters)).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotSupported);
+    assert_eq!(e.message, "foreign table \"prices\" does not accept DELETE: the provider has no such operation");
+    assert_eq!(p.requests().len(), 1);
+    // Deleting a subscription cancels it.
+    let subscriptions = p.imported("subscriptions", &[]);
+    let canceled = block(p.writer(&subscriptions).delete(&http, &V::Text("sub_0001".into()), &counters)).unwrap();
+    assert_eq!(canceled["status"], "canceled");
+}
+
+#[test]
+fn nested_values_are_form_encoded_with_brackets() {
+    let body = json!({"items": [{"price": "price_1", "quantity": 2}], "metadata": {"a b": "x&y"}, "off": false, "note": null});
+    assert_eq!(
+        connector_core::http::form_encode(&body),
+        "items%5B0%5D%5Bprice%5D=price_1&items%5B0%5D%5Bquantity%5D=2&metadata%5Ba+b%5D=x%26y&note=&off=false"
+    );
+}
+
+#[test]
+fn stripe_errors_keep_their_messages() {
+    let p = stripe();
+    // Stripe refuses parameters it does not know, with {"error": {"type", "message", "param"}}.
+    let table = p.imported("customers", &[("query", "colour=red")]);
+    let e = p.scan(&table, vec![], None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Remote);
+    assert!(e.message.contains("HTTP 400"), "{}", e.message);
+    assert_eq!(e.detail.as_deref(), Some("provider said: Received unknown parameter: colour"));
+    // A read-only field in an insert.
+    let writer = p.writer(&p.imported("customers", &[]));
+    let e = block(writer.insert(&p.http(), vec![json!({"id": "cus_x", "email": "x@example.com"})], &counters())).unwrap_err();
+    assert_eq!(e.detail.as_deref(), Some("provider said: Received unknown parameter: id"));
+    // A wrong key.
+    let wrong = Provider::start("stripe", "/stripe", &[], &[("api_key", "sk_wrong")]);
+    let e = wrong.scan(&wrong.imported("charges", &[]), vec![], None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Authorization);
+    assert_eq!(e.detail.as_deref(), Some("provider said: Invalid API Key provided: ********"));
+    // A resource the definition does not have.
+    let mut bad = p.imported("customers", &[]);
+    bad.options.insert("resource".into(), "refunds".into());
+    let e = validate_table(&p.server, &bad).unwrap_err();
+    assert_eq!(e.message, "invalid value for option \"resource\": \"refunds\" is not a resource of connector \"stripe\"");
+    assert!(e.hint.unwrap().contains("customers, subscriptions, charges, invoices, products, plans, prices, payment_intents, balance_transactions, events"));
+}
+
+#[test]
+fn the_secret_key_may_be_a_basic_user() {
+    let p = Provider::start("stripe", "/stripe", &[("auth", "basic")], &[("user", mockapi::TEST_TOKEN), ("password", "")]);
+    let table = p.imported("products", &[]);
+    assert_eq!(p.scan(&table, vec![qual("active", Op::Eq, V::Bool(false))], None).unwrap().len(), 1);
+    assert!(p.requests()[0].header("authorization").unwrap().starts_with("Basic "));
+}
+
+#[test]
+fn a_repeated_idempotency_key_creates_once() {
+    // What a retried insert relies on: the mock, like Stripe, answers a known key with the first answer.
+    let p = stripe();
+    let http = p.http();
+    let url = url::Url::parse(&format!("{}/stripe/v1/customers", p.mock.url())).unwrap();
+    let mut request = connector_core::http::Request::new(reqwest::Method::POST, url).json(json!({"email": "once@example.com"}));
+    request.form = true;
+    request.idempotency_key = Some("key-1".into());
+    let (_, first) = block(http.send_json(&request, &counters())).unwrap();
+    let (second_response, second) = block(http.send_json(&request, &counters())).unwrap();
+    assert_eq!(first["id"], "cus_0013");
+    assert_eq!(second, first);
+    assert_eq!(second_response.header("idempotent-replayed"), Some("true"));
+    let table = p.imported("customers", &[]);
+    assert_eq!(p.scan(&table, vec![eq("email", "once@example.com")], None).unwrap().len(), 1);
+}
+
+#[test]
+fn customer_objects_are_expanded_when_their_column_is_read() {
+    use connector_core::model::{ColumnDef, ColumnType, ScanRequest};
+    let p = stripe();
+    let mut charges = p.imported("charges", &[]);
+    for c in &mut charges.columns {
+        if c.name == "customer_object" {
+            c.ty = ColumnType::Jsonb;
+        }
+    }
+    let at = |name: &str| charges.columns.iter().position(|c| c.name == name).unwrap();
+    let describe = |columns: Vec<usize>, quals| p.open(&charges).describe(&ScanRequest { columns, quals, sorts: vec![], limit: None });
+    // Only a query that reads customer_object asks for the expansion.
+    assert_eq!(describe(vec![at("id"), at("customer")], vec![]), vec![format!("GET {}/stripe/v1/charges?limit=100", p.mock.url())]);
+    assert_eq!(
+        describe(vec![at("id"), at("customer_object")], vec![]),
+        vec![format!("GET {}/stripe/v1/charges?expand%5B%5D=data.customer&limit=100", p.mock.url())]
+    );
+    let rows = p.scan(&charges, vec![], limit(3)).unwrap();
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/charges?expand%5B%5D=data.customer&limit=3"]);
+    // The id column keeps the id; the object column has the customer.
+    let ids = texts(column(&charges, &rows, "customer"));
+    assert!(ids.iter().all(|id| id.starts_with("cus_")), "{ids:?}");
+    for (id, object) in ids.iter().zip(column(&charges, &rows, "customer_object")) {
+        let Cell::Jsonb(object) = object else { panic!("not jsonb: {object:?}") };
+        assert_eq!((&object["id"], &object["object"]), (&json!(id), &json!("customer")));
+        assert!(object["email"].as_str().unwrap().ends_with("@example.com"));
+    }
+    // One charge: retrieve with expand[]=customer.
+    p.mock.reset();
+    let charge = texts(column(&charges, &rows, "id"))[0].clone();
+    let rows = p.scan(&charges, vec![eq("id", &charge)], None).unwrap();
+    assert_eq!(p.sent(), vec![format!("GET /stripe/v1/charges/{charge}?expand%5B%5D=customer")]);
+    assert_eq!(texts(column(&charges, &rows, "customer")), vec![ids[0].clone()]);
+    assert!(matches!(&column(&charges, &rows, "customer_object")[0], Cell::Jsonb(o) if o["id"] == json!(ids[0])));
+    // Two columns of the same expansion ask for it once; a path reads inside the column's object.
+    p.mock.reset();
+    let mut both = charges.clone();
+    both.columns.push(ColumnDef::new("customer_email", ColumnType::Text).with_option("expand", "customer").with_option("path", "$.customer_email.email"));
+    let rows = p.scan(&both, vec![eq("id", &charge)], None).unwrap();
+    assert_eq!(p.sent(), vec![format!("GET /stripe/v1/charges/{charge}?expand%5B%5D=customer")]);
+    let email = texts(column(&both, &rows, "customer_email"));
+    assert!(matches!(&column(&both, &rows, "customer_object")[0], Cell::Jsonb(o) if o["email"] == json!(email[0])));
+    p.mock.reset();
+    assert_eq!(p.scan(&both, vec![], limit(2)).unwrap().len(), 2);
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/charges?expand%5B%5D=data.customer&limit=2"]);
+    // A member Stripe cannot expand is Stripe's error.
+    p.mock.reset();
+    let mut customers = p.imported("customers", &[]);
+    customers.columns.push(ColumnDef::new("balance_object", ColumnType::Jsonb).with_option("expand", "balance"));
+    let e = p.scan(&customers, vec![], None).unwrap_err();
+    assert_eq!(e.detail.as_deref(), Some("provider said: This property cannot be expanded (data.balance)."));
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/customers?expand%5B%5D=data.balance&limit=100"]);
+}

@@ -1,0 +1,131 @@
+//! What a provider exposes: IMPORT FOREIGN SCHEMA, `connector_fdw.list_resources(server)` and
+//! `connector_fdw.test_connection(server)`.
+
+use super::catalog;
+use super::exec::run_interruptibly;
+use super::pg::{cstr, list_ptrs, make_list, pstrdup, quote_identifier as quote_ident, raise, OrRaise};
+use connector_core::connectors::{self, Resource, ServerDef};
+use connector_core::http::{Counters, Http, Request};
+use connector_core::{Error, ErrorKind};
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use std::sync::Arc;
+
+/// A server of this wrapper by name, which the current user may use (USAGE, as for its tables).
+pub(super) unsafe fn server_by_name(name: &str) -> (pg_sys::Oid, ServerDef) {
+    let cname = std::ffi::CString::new(name).unwrap_or_default();
+    let server = pg_sys::GetForeignServerByName(cname.as_ptr(), false);
+    if !super::credentials::is_our_server(server) {
+        raise(Error::option_value("server", format!("\"{name}\" is not a connector_fdw server")));
+    }
+    let oid = (*server).serverid;
+    if pg_sys::pg_foreign_server_aclcheck(oid, pg_sys::GetUserId(), pg_sys::ACL_USAGE as pg_sys::AclMode) != pg_sys::AclResult::ACLCHECK_OK {
+        raise(Error::new(ErrorKind::InsufficientPrivilege, format!("permission denied for foreign server {name}")));
+    }
+    super::definitions::refresh();
+    (oid, catalog::server_def(oid))
+}
+
+/// The server's HTTP client for the current user (their mapping, or PUBLIC's).
+pub(super) unsafe fn client(server_oid: pg_sys::Oid, server: &ServerDef) -> Arc<Http> {
+    let user = pg_sys::GetUserId();
+    let (mapping, options) = super::credentials::user_mapping(server_oid, user);
+    catalog::http_client(server_oid, user, mapping, server, &options)
+}
+
+/// The resources the server's provider exposes (asking it, through the current user's mapping).
+unsafe fn resources(server_oid: pg_sys::Oid, server: &ServerDef) -> Vec<Resource> {
+    let connector = connectors::for_server(server).or_raise();
+    let http = client(server_oid, server);
+    let server = server.clone();
+    run_interruptibly(async move { connector.resources(&server, &http).await }).or_raise()
+}
+
+fn options_sql(options: &connector_core::options::OptionMap) -> String {
+    if options.is_empty() {
+        return String::new();
+    }
+    let items: Vec<String> = options.iter().map(|(k, v)| format!("{} '{}'", quote_ident(k), v.replace('\'', "''"))).collect();
+    format!(" OPTIONS ({})", items.join(", "))
+}
+
+/// The CREATE FOREIGN TABLE command for a resource.
+fn create_table_sql(resource: &Resource, server: &str) -> String {
+    let columns: Vec<String> = resource
+        .columns
+        .iter()
+        .map(|c| format!("{} {}{}", quote_ident(&c.name), c.sql_type, options_sql(&c.options)))
+        .collect();
+    format!(
+        "CREATE FOREIGN TABLE {} ({}) SERVER {}{}",
+        quote_ident(&resource.name),
+        columns.join(", "),
+        quote_ident(server),
+        options_sql(&resource.table_options)
+    )
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn import_foreign_schema(
+    stmt: *mut pg_sys::ImportForeignSchemaStmt,
+    server_oid: pg_sys::Oid,
+) -> *mut pg_sys::List {
+    super::definitions::refresh();
+    let server = catalog::server_def(server_oid);
+    let listed: Vec<String> =
+        list_ptrs::<pg_sys::RangeVar>((*stmt).table_list).into_iter().map(|rv| cstr((*rv).relname)).collect();
+    let keep = |name: &str| match (*stmt).list_type {
+        pg_sys::ImportForeignSchemaType::FDW_IMPORT_SCHEMA_LIMIT_TO => listed.iter().any(|l| l == name),
+        pg_sys::ImportForeignSchemaType::FDW_IMPORT_SCHEMA_EXCEPT => !listed.iter().any(|l| l == name),
+        _ => true,
+    };
+    let commands: Vec<*mut std::ffi::c_char> = resources(server_oid, &server)
+        .iter()
+        .filter(|r| keep(&r.name))
+        .map(|r| pstrdup(&create_table_sql(r, &server.name)))
+        .collect();
+    make_list(commands)
+}
+
+/// `connector_fdw.list_resources(server)`: what IMPORT FOREIGN SCHEMA would create.
+#[pg_extern(name = "list_resources", strict)]
+fn list_resources(
+    server: &str,
+) -> TableIterator<'static, (name!(name, String), name!(description, String), name!(columns, i32))> {
+    let rows: Vec<_> = unsafe {
+        let (oid, def) = server_by_name(server);
+        resources(oid, &def)
+    }
+    .into_iter()
+    .map(|r| (r.name, r.description, r.columns.len() as i32))
+    .collect();
+    TableIterator::new(rows)
+}
+
+/// `connector_fdw.test_connection(server)`: whether the provider can be reached with the current user's
+/// credentials, and what it said.
+#[pg_extern(name = "test_connection", strict)]
+fn test_connection(server: &str) -> TableIterator<'static, (name!(ok, bool), name!(detail, String))> {
+    let (oid, def) = unsafe { server_by_name(server) };
+    let connector = connectors::for_server(&def).or_raise();
+    if !connector.uses_http() {
+        return TableIterator::new(vec![(true, format!("connector \"{}\" reads files; there is nothing to connect to", connector.name()))]);
+    }
+    let http = unsafe { client(oid, &def) };
+    let base = connectors::base_url(&def, connector.as_ref()).or_raise();
+    let request = match connector.probe_path(&def) {
+        Some(path) => connector_core::proxy::build_request(&base, "GET", &path, None, None).or_raise(),
+        None => Request::get(base),
+    };
+    let described = http.describe(&request);
+    let outcome = run_interruptibly(async move { http.send(&request, &Counters::default()).await.map(|r| r.status) });
+    let row = match outcome {
+        Ok(status) => (true, format!("{described}: HTTP {status}")),
+        Err(e) => match e.kind {
+            ErrorKind::Authorization | ErrorKind::Connection => (false, e.message),
+            // The provider answered: reachable, and the credentials were not refused.
+            _ => (true, format!("{} (the provider answered; credentials were not refused)", e.message)),
+        },
+    };
+    TableIterator::new(vec![row])
+}

@@ -1,0 +1,38 @@
+-- The airtable connector against the mock's Airtable API: offset paging, conditions as one filterByFormula,
+-- sort[], maxRecords, fields[], writes in batches of 10, IMPORT FOREIGN SCHEMA from the Meta API.
+\i :tests/helpers/setup.psql
+\set VERBOSITY default
+SELECT :'mock' || '/airtable/v0' AS airtable_url \gset
+CREATE SERVER at FOREIGN DATA WRAPPER connector_fdw
+  OPTIONS (connector 'airtable', base_url :'airtable_url', base_id 'appMockBase000001');
+CREATE USER MAPPING FOR CURRENT_USER SERVER at OPTIONS (token 'test-token');
+SELECT name, columns FROM connector_fdw.list_resources('at');
+SELECT ok FROM connector_fdw.test_connection('at');
+CREATE SCHEMA air;
+IMPORT FOREIGN SCHEMA airtable FROM SERVER at INTO air;
+SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'air' ORDER BY table_name, ordinal_position;
+
+SELECT reset_mock();
+SELECT count(*) FROM air.projects;
+SELECT request FROM requests;
+-- Quotes inside strings are escaped in the formula.
+EXPLAIN (VERBOSE, COSTS OFF) SELECT name FROM air.projects WHERE name = 'O''Brien''s plan';
+SELECT name FROM air.projects WHERE name = 'O''Brien''s plan';
+-- Blank cells: Airtable compares them equal to 0, '' and false; the formula keeps what SQL keeps.
+SELECT same_without_pushdown($$SELECT id, name, budget FROM air.projects WHERE budget = 0$$);
+SELECT same_without_pushdown($$SELECT id, name FROM air.projects WHERE budget IS NULL$$);
+SELECT same_without_pushdown($$SELECT id, name FROM air.projects WHERE name IN ('Project 1', 'Project 2', 'O''Brien''s plan')$$);
+SELECT same_without_pushdown($$SELECT id, budget FROM air.projects WHERE budget > 100 AND budget <= 5000$$);
+SELECT reset_mock();
+SELECT name, budget FROM air.projects ORDER BY budget DESC NULLS LAST LIMIT 3;
+SELECT request FROM requests;
+
+-- Writes: creates in batches of 10.
+SELECT reset_mock();
+INSERT INTO air.projects (name) SELECT 'Batch ' || g FROM generate_series(1, 25) g;
+SELECT method, path, jsonb_array_length(body -> 'records') AS records FROM mock_requests ORDER BY seq;
+SELECT reset_mock();
+UPDATE air.projects SET notes = 'x' WHERE id = 'recMock0000000002';
+DELETE FROM air.projects WHERE id = 'recMock0000000003';
+SELECT request FROM requests;
+UPDATE air.projects SET score = 1 WHERE id = 'recMock0000000002';

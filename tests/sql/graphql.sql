@@ -1,0 +1,54 @@
+-- The graphql connector against the mock's GraphQL API: Relay paging with first/after, conditions as the
+-- variables columns declare, LIMIT as a smaller first, errors in a 200 answer.
+\i :tests/helpers/setup.psql
+\set VERBOSITY default
+SELECT :'mock' || '/graphql' AS graphql_url \gset
+CREATE SERVER gh FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'graphql', base_url :'graphql_url', auth 'bearer');
+CREATE USER MAPPING FOR CURRENT_USER SERVER gh OPTIONS (token 'test-token');
+CREATE FOREIGN TABLE issues (
+  id text, number bigint, title text,
+  state text OPTIONS (filter_variable 'state'),
+  created_at timestamptz OPTIONS (path '$.createdAt', filter_variable_gte 'since'),
+  author text OPTIONS (path '$.author.login')
+) SERVER gh OPTIONS (
+  query 'query Issues($first: Int!, $after: String, $state: IssueState, $since: DateTime) {
+  issues(first: $first, after: $after, states: [$state], since: $since) {
+    nodes { id number title state createdAt author { login } }
+    pageInfo { hasNextPage endCursor }
+  }
+}', rows '$.data.issues.nodes', page_info_path '$.data.issues.pageInfo', page_size '4');
+
+SELECT reset_mock();
+SELECT count(*) FROM issues;
+SELECT method, path, body -> 'variables' AS variables FROM mock_requests ORDER BY seq;
+SELECT reset_mock();
+SELECT title FROM issues WHERE state = 'OPEN' AND created_at >= '2024-02-04' ORDER BY number;
+SELECT number, title FROM issues LIMIT 2;
+SELECT body -> 'variables' AS variables FROM mock_requests ORDER BY seq;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT title FROM issues WHERE state = 'OPEN' AND created_at >= '2024-02-04';
+SELECT same_without_pushdown($$SELECT id, title, author FROM issues WHERE state = 'CLOSED'$$);
+
+-- A table whose query lacks a variable a column declares is refused; errors in the answer are errors.
+CREATE FOREIGN TABLE no_var (id text, title text OPTIONS (filter_variable 'title')) SERVER gh OPTIONS (
+  query 'query Q($first: Int!, $after: String) { issues(first: $first, after: $after) { nodes { id title } pageInfo { hasNextPage endCursor } } }',
+  rows '$.data.issues.nodes', page_info_path '$.data.issues.pageInfo');
+CREATE FOREIGN TABLE bad_field (id text) SERVER gh OPTIONS (
+  query 'query Q($first: Int!, $after: String) { issues(first: $first, after: $after) { nodes { id labels } pageInfo { hasNextPage endCursor } } }',
+  rows '$.data.issues.nodes', page_info_path '$.data.issues.pageInfo');
+SELECT * FROM bad_field;
+
+-- IMPORT FOREIGN SCHEMA from introspection: one table per Relay connection of the query type.
+SELECT name, columns FROM connector_fdw.list_resources('gh');
+CREATE SCHEMA gq;
+SELECT reset_mock();
+IMPORT FOREIGN SCHEMA graphql FROM SERVER gh INTO gq;
+SELECT count(*) AS introspection_requests FROM mock_requests;
+SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'gq' ORDER BY table_name, ordinal_position;
+SELECT reset_mock();
+SELECT login FROM gq.users WHERE role = 'ADMIN' ORDER BY login;
+SELECT body -> 'variables' AS variables FROM mock_requests ORDER BY seq;
+SELECT id, author ->> 'login' AS author FROM gq.issues WHERE state = 'CLOSED' ORDER BY id;
+ALTER FOREIGN TABLE gq.users OPTIONS (ADD page_size '2');
+SELECT reset_mock();
+SELECT count(*) FROM gq.users;
+SELECT count(*) AS requests FROM mock_requests;
