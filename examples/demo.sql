@@ -48,3 +48,19 @@ CREATE SERVER files FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'file'
 CREATE FOREIGN TABLE people (id int, name text, city text, joined date, score numeric, active boolean)
   SERVER files OPTIONS (path :'people');
 SELECT * FROM people ORDER BY id;
+
+-- Providers: the demo API also imitates Stripe. A shipped definition makes it a connector; IMPORT
+-- FOREIGN SCHEMA creates its tables, and conditions become Stripe's own parameters.
+SELECT name, kind, resources FROM connector_fdw.connectors ORDER BY kind, name;
+SELECT :'api' || '/stripe' AS stripe_url \gset
+CREATE SERVER stripe FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'stripe', base_url :'stripe_url');
+CREATE USER MAPPING FOR CURRENT_USER SERVER stripe OPTIONS (api_key 'test-token');
+CREATE SCHEMA stripe;
+IMPORT FOREIGN SCHEMA stripe LIMIT TO (customers, charges) FROM SERVER stripe INTO stripe;
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT id, email FROM stripe.customers WHERE created >= '2024-01-05' AND email = 'customer7@example.com';
+SELECT id, amount, customer_object ->> 'email' AS customer_email FROM stripe.charges ORDER BY id LIMIT 3;
+
+-- Anything the tables do not cover is one authenticated call away, and never leaves the server's API.
+SELECT connector_fdw.request('stripe', 'GET', '/v1/customers', query => '{"limit": 1}') -> 'data' -> 0 ->> 'email' AS first_customer;
+SELECT connector_fdw.request('stripe', 'GET', 'https://evil.example.com/v1/customers');

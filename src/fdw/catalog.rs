@@ -177,10 +177,13 @@ fn oauth_provider(mapping: Option<pg_sys::Oid>, server: &ServerDef, user: &Optio
     Some(OAuth(Arc::new(MappingTokens::new(config, connectors::mapping_tokens(user), file))))
 }
 
+/// HTTP clients by (server oid, user oid), each with the fingerprint of the options it was built from.
+type ClientCache = HashMap<(u32, u32), (String, Arc<Http>)>;
+
 thread_local! {
-    /// HTTP clients by (server, user), kept across queries so connections are reused. The fingerprint
-    /// (all options) detects ALTER SERVER / ALTER USER MAPPING.
-    static CLIENTS: RefCell<HashMap<(u32, u32), (String, Arc<Http>)>> = RefCell::new(HashMap::new());
+    /// Kept across queries so connections are reused. The fingerprint (all options) detects ALTER SERVER /
+    /// ALTER USER MAPPING.
+    static CLIENTS: RefCell<ClientCache> = RefCell::new(HashMap::new());
 }
 
 /// The HTTP client for a server and role, built once per backend and options version. `mapping` is the

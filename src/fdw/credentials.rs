@@ -64,7 +64,7 @@ unsafe fn encrypt_statement(options: *mut pg_sys::List, servername: *mut std::ff
     }
     let mut ring = None;
     for def in list_ptrs::<pg_sys::DefElem>(options) {
-        let arg = (*def).arg as *mut pg_sys::Node;
+        let arg = (*def).arg;
         if arg.is_null() || !is_secret_option(&cstr((*def).defname)) || !pgrx::is_a(arg, pg_sys::NodeTag::T_String) {
             continue;
         }

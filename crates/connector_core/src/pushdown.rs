@@ -40,6 +40,19 @@ pub struct Requirement {
     pub column: String,
     pub ops: Vec<Op>,
     pub message: String,
+    /// What to write instead (`Add WHERE channel = '<channel id>' …`).
+    pub hint: Option<String>,
+}
+
+impl Requirement {
+    /// The error of a query that does not meet the requirement, with its hint.
+    pub fn error(&self) -> crate::error::Error {
+        let error = crate::error::Error::new(crate::error::ErrorKind::MissingCondition, self.message.clone());
+        match &self.hint {
+            Some(hint) => error.with_hint(hint.clone()),
+            None => error,
+        }
+    }
 }
 
 /// A table's declaration of what it can push down.
@@ -120,7 +133,15 @@ impl Capabilities {
     }
 
     pub fn require(mut self, column: &str, ops: &[Op], message: &str) -> Self {
-        self.required.push(Requirement { column: column.into(), ops: ops.to_vec(), message: message.into() });
+        self.required.push(Requirement { column: column.into(), ops: ops.to_vec(), message: message.into(), hint: None });
+        self
+    }
+
+    /// Set the hint of the requirement on `column` (see [`Capabilities::require`]).
+    pub fn requirement_hint(mut self, column: &str, hint: &str) -> Self {
+        for requirement in self.required.iter_mut().filter(|r| r.column == column) {
+            requirement.hint = Some(hint.into());
+        }
         self
     }
 

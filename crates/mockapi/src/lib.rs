@@ -36,6 +36,7 @@ use tokio::sync::watch;
 
 pub use crate::log::RecordedRequest;
 pub use crate::providers::TEST_TOKEN;
+pub use crate::providers::STRIPE_KEY;
 use handler::State;
 
 /// Default cap on retained request-log entries (older ones are dropped).

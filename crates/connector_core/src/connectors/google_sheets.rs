@@ -339,7 +339,16 @@ impl SheetTable {
 
     /// Read the sheet's size and header row, and place every column.
     async fn layout(&self, http: &Http, counters: &Counters) -> Result<Layout> {
-        let sheets = sheet_properties(http, &self.base, &self.spreadsheet_id, counters).await?;
+        let sheets = sheet_properties(http, &self.base, &self.spreadsheet_id, counters).await.map_err(|e| match e.kind {
+            _ if e.hint.is_none() && (e.kind == ErrorKind::NotFound || e.message.contains("HTTP 403")) => {
+                let hint = format!(
+                    "Spreadsheet \"{}\" (option spreadsheet_id of foreign table \"{}\" or its server) does not exist or is not shared with this account.",
+                    self.spreadsheet_id, self.table_name
+                );
+                e.with_hint(hint)
+            }
+            _ => e,
+        })?;
         let Some((_, rows, cols)) = sheets.iter().find(|(t, _, _)| *t == self.sheet) else {
             let titles: Vec<&str> = sheets.iter().map(|(t, _, _)| t.as_str()).collect();
             return Err(Error::new(
@@ -354,28 +363,69 @@ impl SheetTable {
         let (_, body) = http.send_json(&Request::get(self.read_url(&header_range)), counters).await?;
         let header: Vec<String> =
             body["values"][0].as_array().into_iter().flatten().map(|v| crate::convert::into_text(v.clone())).collect();
+        let row = self.area.header_row;
+        let cell_name = |i: usize| format!("{}{row}", letters(self.area.first_col + i));
+        if header.iter().all(String::is_empty) {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "sheet \"{}\" has no header row: {}:{} is empty (foreign table \"{}\")",
+                    self.sheet,
+                    cell_name(0),
+                    cell_name(last_col - self.area.first_col),
+                    self.table_name
+                ),
+            )
+            .with_hint("Put the column names in that row, or set the table option range to where the header lies (for example 'B3:F')."));
+        }
         let mut positions = Vec::new();
         for (name, source) in &self.columns {
             positions.push(match source {
                 Source::RowNumber => None,
                 Source::Header(wanted) => {
-                    let found = header
-                        .iter()
-                        .position(|h| h == wanted)
-                        .or_else(|| header.iter().position(|h| h.to_lowercase() == wanted.to_lowercase()));
-                    let found = found.ok_or_else(|| {
-                        Error::new(
-                            ErrorKind::NotFound,
+                    let exact: Vec<usize> = (0..header.len()).filter(|&i| header[i] == *wanted).collect();
+                    let matches = if exact.is_empty() {
+                        (0..header.len()).filter(|&i| header[i].to_lowercase() == wanted.to_lowercase()).collect()
+                    } else {
+                        exact
+                    };
+                    if matches.len() > 1 {
+                        let cells: Vec<String> = matches.iter().map(|&i| cell_name(i)).collect();
+                        return Err(Error::new(
+                            ErrorKind::InvalidValue,
                             format!(
-                                "column \"{name}\" of foreign table \"{}\": sheet \"{}\" has no header \"{wanted}\" in row {}",
-                                self.table_name, self.sheet, self.area.header_row
+                                "column \"{name}\" of foreign table \"{}\": sheet \"{}\" has the header \"{wanted}\" {} times in row {row} ({})",
+                                self.table_name,
+                                self.sheet,
+                                matches.len(),
+                                cells.join(", ")
                             ),
                         )
-                        .with_hint(format!(
+                        .with_hint("Rename all but one of them in the sheet, or set the table option range to leave the others out."));
+                    }
+                    let Some(&found) = matches.first() else {
+                        let width = header.iter().rposition(|h| !h.is_empty()).map_or(0, |i| i + 1);
+                        let empty: Vec<String> = (0..width).filter(|&i| header[i].is_empty()).map(cell_name).collect();
+                        let mut hint = format!(
                             "Its headers are: {}.",
                             header.iter().filter(|h| !h.is_empty()).cloned().collect::<Vec<_>>().join(", ")
-                        ))
-                    })?;
+                        );
+                        if !empty.is_empty() {
+                            hint.push_str(&format!(
+                                " {} {} empty: name the column in the sheet to read it.",
+                                empty.join(", "),
+                                if empty.len() == 1 { "is" } else { "are" }
+                            ));
+                        }
+                        return Err(Error::new(
+                            ErrorKind::NotFound,
+                            format!(
+                                "column \"{name}\" of foreign table \"{}\": sheet \"{}\" has no header \"{wanted}\" in row {row}",
+                                self.table_name, self.sheet
+                            ),
+                        )
+                        .with_hint(hint));
+                    };
                     Some(self.area.first_col + found)
                 }
             });

@@ -120,6 +120,16 @@ fn check_variable(option: &str, name: &str) -> Result<String> {
     }
 }
 
+/// How often `$name` occurs in a query as a whole variable name (`$after`, not `$afterX`): its declaration
+/// and its uses.
+fn variable_uses(query: &str, name: &str) -> usize {
+    let wanted = format!("${name}");
+    query
+        .match_indices(&wanted)
+        .filter(|(at, _)| !query[at + wanted.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
+        .count()
+}
+
 impl GraphQlTable {
     fn new(server: &ServerDef, table: &TableDef) -> Result<Self> {
         let context = super::connector_context("graphql");
@@ -149,12 +159,17 @@ impl GraphQlTable {
         let page_info = options.json_path("page_info_path")?;
         let page_size_variable = variable("page_size_variable", "first")?;
         let cursor_variable = variable("cursor_variable", "after")?;
-        let declared = |name: &str| query.contains(&format!("${name}"));
         if page_info.is_some() {
-            for (option, name) in [("page_size_variable", &page_size_variable), ("cursor_variable", &cursor_variable)] {
-                if !declared(name) {
-                    return Err(Error::option_value(option, format!("the query declares no variable ${name} for Relay paging (page_info_path)")));
-                }
+            for (option, name, ty) in [("page_size_variable", &page_size_variable, "Int"), ("cursor_variable", &cursor_variable, "String")] {
+                let problem = match variable_uses(query, name) {
+                    0 => "declares no variable",
+                    1 => "declares but does not use the variable",
+                    _ => continue,
+                };
+                return Err(Error::option_value(option, format!("the query {problem} ${name} for Relay paging (page_info_path)")).with_hint(format!(
+                    "Declare ${name}: {ty} and pass {argument}: ${name} to the connection, e.g. query($first: Int, $after: String) {{ items(first: $first, after: $after) {{ … }} }}.",
+                    argument = if option == "page_size_variable" { "first" } else { "after" }
+                )));
             }
         }
         let mut filters = Vec::new();
@@ -162,8 +177,10 @@ impl GraphQlTable {
             for (option, op) in FILTER_OPTIONS {
                 if let Some(name) = column.option(option).filter(|v| !v.is_empty()) {
                     let name = check_variable(option, name)?;
-                    if !declared(&name) {
-                        return Err(Error::option_value(option, format!("column \"{}\": the query declares no variable ${name}", column.name)));
+                    if variable_uses(query, &name) == 0 {
+                        return Err(Error::option_value(option, format!("column \"{}\": the query declares no variable ${name}", column.name)).with_hint(format!(
+                            "Declare ${name} with its type in the query's variables (query(…, ${name}: String)) and pass it to the argument that filters, or drop the column's {option}."
+                        )));
                     }
                     filters.push(Filter { column: column.name.clone(), op, variable: name });
                 }

@@ -93,6 +93,11 @@ pub trait Connector: Send + Sync {
     fn fixed_headers(&self, _server: &ServerDef) -> Vec<(String, String)> {
         Vec::new()
     }
+    /// The form the provider's static credential has (Stripe's `sk_live_…`), checked when an HTTP client is
+    /// built so that a wrong kind of key fails before any request.
+    fn credential_shape(&self) -> Option<&CredentialShape> {
+        None
+    }
     /// Check a table's options as a whole (required options, combinations), beyond each value's form.
     fn check_table(&self, server: &ServerDef, table: &TableDef) -> Result<()> {
         self.open(server, table).map(|_| ())
@@ -110,6 +115,36 @@ pub trait Connector: Send + Sync {
         Box::pin(async move {
             Err(Error::not_supported(format!("connector \"{name}\" cannot list what the provider exposes; create foreign tables by hand")))
         })
+    }
+}
+
+/// The form of a provider's static credential (`auth` `bearer` or `api_key`): a regular expression the
+/// whole value must match, and what a valid one looks like.
+#[derive(Clone, Debug)]
+pub struct CredentialShape {
+    pub pattern: regex::Regex,
+    /// Says what to write instead (never the value given).
+    pub hint: String,
+}
+
+impl PartialEq for CredentialShape {
+    fn eq(&self, other: &Self) -> bool {
+        self.pattern.as_str() == other.pattern.as_str() && self.hint == other.hint
+    }
+}
+
+impl CredentialShape {
+    /// Refuse a credential (from the mapping's `option`) without the provider's form. The error names the
+    /// option and shows what a valid value looks like, never the value itself.
+    pub fn check(&self, server: &ServerDef, connector: &str, option: &str, value: &Secret) -> Result<()> {
+        if self.pattern.is_match(value.expose()) {
+            return Ok(());
+        }
+        Err(Error::option_value(
+            option,
+            format!("the user mapping's {option} for server \"{}\" does not have the form connector \"{connector}\" expects (the value is not shown)", server.name),
+        )
+        .with_hint(format!("{} Change it with ALTER USER MAPPING FOR CURRENT_USER SERVER {} OPTIONS (SET {option} '…').", self.hint, server.name)))
     }
 }
 
@@ -375,13 +410,27 @@ pub fn auth(server: &ServerDef, connector: &dyn Connector, user: &OptionMap, oau
         Error::new(ErrorKind::Authorization, format!("server \"{}\" uses auth '{kind}', but {problem}", server.name)).with_hint(hint)
     };
     let credential = |name: &str| user.get(name).map(|v| Secret::new(v.clone())).ok_or_else(|| missing(name));
+    // A static credential of the wrong form fails here, before any request.
+    let shaped = |name: &str, secret: Secret| -> Result<Secret> {
+        if let Some(shape) = connector.credential_shape() {
+            shape.check(server, connector.name(), name, &secret)?;
+        }
+        Ok(secret)
+    };
     // Where the key goes may be set on the server (how the provider wants it) or the mapping.
     let defaults = connector.defaults();
     let setting = |name: &str| user.get(name).map(String::as_str).or_else(|| server_option(server, &defaults, name));
     Ok(match kind {
         "none" => Auth::None,
         // Provider connectors take their static credential as `api_key`; generic bearer servers as `token`.
-        "bearer" => Auth::Bearer(credential("token").or_else(|_| credential("api_key")).map_err(|_| missing("token"))?),
+        "bearer" => {
+            let (name, secret) = match (credential("token"), credential("api_key")) {
+                (Ok(token), _) => ("token", token),
+                (_, Ok(key)) => ("api_key", key),
+                _ => return Err(missing("token")),
+            };
+            Auth::Bearer(shaped(name, secret)?)
+        }
         "basic" => Auth::Basic { user: user.get("user").cloned().ok_or_else(|| missing("user"))?, password: credential("password")? },
         "oauth2" => Auth::OAuth2(oauth.ok_or_else(|| Error::internal("auth 'oauth2' without a token provider"))?),
         // Google service accounts: tokens from the mapping's JSON key, for the server's scopes.
@@ -395,7 +444,7 @@ pub fn auth(server: &ServerDef, connector: &dyn Connector, user: &OptionMap, oau
             let default_name = if in_query { "api_key" } else { "X-API-Key" };
             Auth::ApiKey {
                 name: setting("api_key_name").unwrap_or(default_name).to_string(),
-                value: credential("api_key")?,
+                value: shaped("api_key", credential("api_key")?)?,
                 in_query,
             }
         }

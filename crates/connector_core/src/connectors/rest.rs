@@ -98,6 +98,7 @@ impl Connector for Rest {
         specs.push(OptionSpec::text("sortable"));
         specs.push(OptionSpec::new("echo", Kind::Bool));
         specs.push(OptionSpec::new("required", Kind::Bool));
+        specs.push(OptionSpec::text("required_hint"));
         specs.push(OptionSpec::text("expand"));
         specs
     }
@@ -221,6 +222,8 @@ struct RestTable {
     item_lookup: bool,
     /// Columns the provider needs a condition on (Slack's `channel`).
     required: Vec<String>,
+    /// (column, what to write) of required columns with a `required_hint`.
+    required_hints: Vec<(String, String)>,
     /// The parameter that names the members a response should carry (Close's `_fields`).
     fields_param: Option<String>,
     /// The parameter that asks for a member's object instead of its id (Stripe's `expand[]`), and the prefix
@@ -422,8 +425,12 @@ impl RestTable {
                     return Err(misplaced("required", &format!("of column \"{}\" needs a filter option: the condition it requires must be pushed", column.name)));
                 }
                 required.push(column.name.clone());
+            } else if column.option("required_hint").is_some() {
+                return Err(misplaced("required_hint", &format!("of column \"{}\" needs required 'true'", column.name)));
             }
         }
+        let required_hints =
+            table.columns.iter().filter(|c| required.contains(&c.name)).filter_map(|c| Some((c.name.clone(), non_empty(c.option("required_hint"))?))).collect();
         let sort_param = text("sort_param");
         if sort_param.is_none() {
             if let Some((column, _)) = sortable.first() {
@@ -450,6 +457,7 @@ impl RestTable {
             error_path: options.json_path("error_path")?,
             item_lookup: options.bool("item_lookup")?.unwrap_or(false),
             required,
+            required_hints,
             fields_param: text("fields_param"),
             expand_param: text("expand_param").unwrap_or_else(|| "expand[]".into()),
             expand_prefix: text("expand_prefix").unwrap_or_default(),
@@ -702,7 +710,12 @@ impl Table for RestTable {
                 self.table_name,
                 shown.join(", ")
             );
-            caps = caps.require(column, &ops, &message);
+            // What to write: the column's hint, else a condition of its first operator.
+            let hint = match self.required_hints.iter().find(|(c, _)| c == column) {
+                Some((_, hint)) => hint.clone(),
+                None => format!("Add a condition such as WHERE {column} {} '…'.", shown.first().copied().unwrap_or("=")),
+            };
+            caps = caps.require(column, &ops, &message).requirement_hint(column, &hint);
         }
         // A lookup serves `key = value` alone; with other conditions the list is read, so Postgres rechecks.
         let key = &self.writes.key_column;

@@ -64,6 +64,8 @@ pub struct AuthSpec {
     /// The server options the kind reads (`api_key_name`, `api_key_in`, `authorize_url`, `token_url`,
     /// `scopes`, `oauth_client_auth`), as defaults for servers that do not set them.
     pub options: OptionMap,
+    /// The form of the static credential (`credential_pattern`, `credential_hint`), checked before any request.
+    pub credential: Option<crate::connectors::CredentialShape>,
 }
 
 /// One resource of a definition: what a foreign table (or IMPORT FOREIGN SCHEMA) reads.
@@ -274,6 +276,10 @@ impl Connector for DefinedConnector {
 
     fn fixed_headers(&self, _server: &ServerDef) -> Vec<(String, String)> {
         self.definition.headers.clone()
+    }
+
+    fn credential_shape(&self) -> Option<&crate::connectors::CredentialShape> {
+        self.definition.auth.credential.as_ref()
     }
 
     /// The first resource's first page.

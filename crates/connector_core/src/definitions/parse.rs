@@ -4,7 +4,7 @@
 
 use super::{AuthSpec, ColumnSpec, CustomFieldsSpec, Definition, ResourceSpec};
 use crate::connectors::rest::{self, Rest, PAGINATIONS};
-use crate::connectors::{Connector, ServerDef, AUTH_KINDS};
+use crate::connectors::{Connector, CredentialShape, ServerDef, AUTH_KINDS};
 use crate::error::{Error, ErrorKind, Result};
 use crate::jsonpath::JsonPath;
 use crate::model::{ColumnDef, ColumnType, TableDef};
@@ -211,7 +211,7 @@ pub(super) fn definition(json: &Value) -> Result<Definition> {
     let base_url = top.option("base_url", &Kind::Url)?;
     let auth = match top.get("auth") {
         Some(value) => auth(value)?,
-        None => AuthSpec { kind: "none", options: OptionMap::new() },
+        None => AuthSpec { kind: "none", options: OptionMap::new(), credential: None },
     };
     let headers = match top.get("headers") {
         Some(value) => headers(value)?,
@@ -245,12 +245,14 @@ pub(super) fn definition(json: &Value) -> Result<Definition> {
 }
 
 fn auth(value: &Value) -> Result<AuthSpec> {
-    const FIELDS: [&str; 7] = ["kind", "api_key_name", "api_key_in", "authorize_url", "token_url", "scopes", "client_auth"];
+    const FIELDS: [&str; 9] =
+        ["kind", "api_key_name", "api_key_in", "authorize_url", "token_url", "scopes", "client_auth", "credential_pattern", "credential_hint"];
     let object = Object::new("auth".into(), value, &FIELDS)?;
     let kind_text = object.option("kind", &Kind::OneOf(AUTH_KINDS.to_vec()))?.ok_or_else(|| invalid("auth.kind", "missing"))?;
     let kind = AUTH_KINDS.into_iter().find(|k| *k == kind_text).unwrap_or("none");
     let used: &[&str] = match kind {
-        "api_key" => &["api_key_name", "api_key_in"],
+        "api_key" => &["api_key_name", "api_key_in", "credential_pattern", "credential_hint"],
+        "bearer" => &["credential_pattern", "credential_hint"],
         "oauth2" => &["authorize_url", "token_url", "scopes", "client_auth"],
         _ => &[],
     };
@@ -286,7 +288,18 @@ fn auth(value: &Value) -> Result<AuthSpec> {
         Some(other) => return Err(invalid("auth.scopes", format!("must be an array of strings, not {}", describe(other)))),
     };
     put("scopes", scopes);
-    Ok(AuthSpec { kind, options })
+    let credential = match (object.string("credential_pattern")?, object.string("credential_hint")?) {
+        (None, None) => None,
+        (None, Some(_)) => return Err(invalid("auth.credential_hint", "is shown only with \"credential_pattern\"")),
+        (Some(_), None) => return Err(invalid("auth.credential_hint", "missing (say what a valid credential looks like, e.g. \"Keys look like key_….\")")),
+        (Some(pattern), Some(hint)) => {
+            // The whole credential must match.
+            let pattern = regex::Regex::new(&format!("^(?:{pattern})$"))
+                .map_err(|e| invalid("auth.credential_pattern", format!("\"{pattern}\" is not a regular expression: {}", e.to_string().lines().last().unwrap_or_default().trim())))?;
+            Some(CredentialShape { pattern, hint })
+        }
+    };
+    Ok(AuthSpec { kind, options, credential })
 }
 
 fn headers(value: &Value) -> Result<Vec<(String, String)>> {
@@ -552,7 +565,7 @@ fn pagination(path: &str, value: &Value, post: bool, options: &mut OptionMap) ->
 }
 
 fn column(path: &str, value: &Value, sortable_resource: bool) -> Result<ColumnSpec> {
-    let object = Object::new(path.to_string(), value, &["name", "type", "path", "description", "filters", "sortable", "echo", "required", "expand"])?;
+    let object = Object::new(path.to_string(), value, &["name", "type", "path", "description", "filters", "sortable", "echo", "required", "required_hint", "expand"])?;
     let name = object.required_string("name")?;
     let given_type = object.required_string("type")?;
     let sql_type = TYPES
@@ -612,6 +625,12 @@ fn column(path: &str, value: &Value, sortable_resource: bool) -> Result<ColumnSp
             return Err(invalid(&object.at("required"), "needs \"filters\": the condition it requires must be pushed"));
         }
         options.insert("required".into(), required);
+    }
+    if let Some(hint) = object.string("required_hint")? {
+        if options.get("required").and_then(|r| crate::options::parse_bool(r)) != Some(true) {
+            return Err(invalid(&object.at("required_hint"), "is shown only with \"required\": true"));
+        }
+        options.insert("required_hint".into(), hint);
     }
     Ok(ColumnSpec { name, sql_type, description: object.string("description")?.unwrap_or_default(), options })
 }

@@ -4,7 +4,9 @@
 //! comparisons, `&`, field references, quoted strings with backslash escapes, numbers, with Airtable's
 //! blank semantics: an empty cell equals 0, "" and false); create, update (PATCH) and delete in batches of
 //! at most 10; the Meta API's table list; Airtable's error bodies (`{"error": {"type", "message"}}`); and
-//! its limit of 5 requests a second per base (429 with `Retry-After`).
+//! its limit of 5 requests a second per base (429 `{"errors": [{"error": "RATE_LIMIT_REACHED", …}]}`, with
+//! a `Retry-After` Airtable does not send). `/airtable/429/{k}/v0/…` refuses the first k requests of each
+//! URL with that 429 (`always`: every one).
 //!
 //! Base `appMockBase000001` holds `Projects` (25 records, views `Grid view` and `Open`) and `Team`.
 
@@ -12,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
-use super::{authorized, json, param, token, untoken};
+use super::{authorized, json, param, rate_knob, token, untoken};
 use crate::handler::State;
 use crate::http::{parse_query, percent_decode, Request, Response};
 
@@ -27,6 +29,14 @@ fn error(status: u16, kind: &str, message: &str) -> Response {
 
 fn invalid(message: &str) -> Response {
     error(422, "INVALID_REQUEST_UNKNOWN", message)
+}
+
+/// Airtable's 429, whose body (unlike its other errors) is a list: `{"errors": [{"error", "message"}]}`.
+/// Airtable asks clients to wait 30 seconds and sends no `Retry-After`; the mock sends `Retry-After: 1`
+/// so that tests can check the wait is honoured without waiting 30 seconds.
+fn rate_limited() -> Response {
+    json(429, &json!({ "errors": [{ "error": "RATE_LIMIT_REACHED", "message": "Rate limit exceeded. Please try again later" }] }))
+        .with_header("Retry-After", "1")
 }
 
 /// (table id, name, collection, seed, fields: (name, type, options))
@@ -180,6 +190,10 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
     if !authorized(state, req) {
         return error(401, "AUTHENTICATION_REQUIRED", "Authentication required");
     }
+    let (refused, path) = rate_knob(state, "airtable", req, path);
+    if refused {
+        return rate_limited();
+    }
     let decoded: Vec<String> = path.trim_start_matches('/').split('/').map(percent_decode).collect();
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let (base, table) = match segments.as_slice() {
@@ -197,7 +211,7 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
         _ => return error(404, "NOT_FOUND", "Could not find what you are looking for"),
     };
     if over_rate(state, base) {
-        return error(429, "RATE_LIMIT_REACHED", "Rate limit exceeded. Please try again later").with_header("Retry-After", "1");
+        return rate_limited();
     }
     let Some(spec) = TABLES.iter().find(|t| base == BASE && (t.id == table || t.name == table)) else {
         return error(404, "TABLE_NOT_FOUND", &format!("Could not find table {table} in application {base}"));

@@ -28,6 +28,9 @@ use crate::http::{Request, Response};
 /// The token every provider mock accepts besides those the mock's OAuth server issued.
 pub const TEST_TOKEN: &str = "test-token";
 
+/// A Stripe secret key of Stripe's form (`sk_test_…`) the Stripe mock accepts, besides `test-token`.
+pub use stripe::KEY as STRIPE_KEY;
+
 /// Records the provider mocks change (labels, CRM objects), seeded on first use; `reset` restores the seeds.
 #[derive(Default)]
 pub struct Collections(Mutex<HashMap<&'static str, Vec<Value>>>);
@@ -115,6 +118,21 @@ fn query_string(params: &[(String, String)]) -> String {
 /// The last value of a query parameter.
 fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// The rate-limit knob of the Airtable, Notion and Sheets mocks: a path `/429/{k}/rest…` (or
+/// `/429/always/rest…`) makes the first k requests to each distinct method, path and query refused with
+/// the provider's own 429 (and `Retry-After: 1`). Returns whether this request is one of them, and the
+/// path without the knob.
+fn rate_knob<'a>(state: &State, provider: &str, req: &Request, path: &'a str) -> (bool, &'a str) {
+    let Some(rest) = path.strip_prefix("/429/") else { return (false, path) };
+    let (times, rest) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let Some(fault) = crate::faults::Fault::parse("429", times) else { return (false, path) };
+    let key = format!("{provider} {} {rest}?{}", req.method, req.query);
+    (state.faults.hit(&key, &fault), rest)
 }
 
 /// ISO 8601 UTC timestamps in one fixed form, so they compare as text (`2024-03-05T09:00:00Z` and

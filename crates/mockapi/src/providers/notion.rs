@@ -2,7 +2,9 @@
 //! /v1/databases/{id}/query` with `filter`, evaluated for the property's type, `sorts`, `page_size` at
 //! most 100, `start_cursor`), search databases (`POST /v1/search`), create pages (`POST /v1/pages`),
 //! update and archive them (`PATCH /v1/pages/{id}`); Notion's error body (`object`, `status`, `code`,
-//! `message`) and its limit of 3 requests a second (429 `rate_limited` with `Retry-After`).
+//! `message`) and its limit of 3 requests a second (429 `rate_limited` with `Retry-After`);
+//! `/notion/429/{k}/v1/…` refuses the first k requests of each URL with that 429 (`always`: every one).
+//! `GET /v1/databases/{id}` retrieves a database (its properties).
 //!
 //! Database `Tasks` has a property of every type and 12 pages; `Contacts` has 3.
 
@@ -10,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
-use super::{authorized, json, token, untoken};
+use super::{authorized, json, rate_knob, token, untoken};
 use crate::handler::State;
 use crate::http::{percent_decode, Request, Response};
 
@@ -240,7 +242,8 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
             "Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`.",
         );
     }
-    if over_rate(state) {
+    let (refused, path) = rate_knob(state, "notion", req, path);
+    if refused || over_rate(state) {
         return error(429, "rate_limited", "You have been rate limited. Please try again in a few minutes.")
             .with_header("Retry-After", "1");
     }
@@ -266,6 +269,11 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
             store.with(collection, seed, |all| query(&schema, all, &body))
         }
         ("POST", ["v1", "search"]) => search(&body),
+        ("GET", ["v1", "databases", id]) => match *id {
+            TASKS => json(200, &database(TASKS, "Tasks")),
+            CONTACTS => json(200, &database(CONTACTS, "Contacts")),
+            other => error(404, "object_not_found", &format!("Could not find database with ID: {other}. Make sure the relevant pages and databases are shared with your integration.")),
+        },
         ("POST", ["v1", "pages"]) => {
             let Some(database) = body["parent"]["database_id"].as_str() else {
                 return invalid("body.parent.database_id should be defined, instead was `undefined`.");

@@ -3,18 +3,24 @@
 //! open-ended ranges; trailing empty rows and cells left out, as Sheets does; `valueRenderOption`),
 //! `values/{range}:append` and `values:batchUpdate` writes, Google's error body
 //! (`{"error": {"code", "message", "status"}}`), and a token endpoint for service accounts
-//! (`POST /sheets/oauth2/token`, the JWT bearer grant).
+//! (`POST /sheets/oauth2/token`, the JWT bearer grant). `/sheets/429/{k}/v4/…` refuses the first k
+//! requests of each URL with Google's 429 (`RESOURCE_EXHAUSTED`, plus a `Retry-After: 1` Google does not
+//! always send; `always`: every one).
 //!
 //! Spreadsheet `sheetMock1` has `Orders` (header row 1, 30 orders in rows 2–32, row 12 empty, 40 rows),
-//! `Team's notes` (2 rows) and `Report` (a title in A1, a header at B3:C3, 3 rows under it).
+//! `Team's notes` (2 rows) and `Report` (a title in A1, a header at B3:C3, 3 rows under it); spreadsheet
+//! `sheetMockOdd` has badly laid out sheets: `No header` (row 1 empty), `Twins` (the header `Amount` in
+//! C1 and E1) and `Gaps` (B1 empty, with data under it).
 
 use serde_json::{json, Value};
 
-use super::{authorized, json};
+use super::{authorized, json, rate_knob};
 use crate::handler::State;
 use crate::http::{parse_query, percent_decode, Request, Response};
 
 pub const SPREADSHEET: &str = "sheetMock1";
+/// A spreadsheet of badly laid out sheets, for the connector's errors.
+pub const ODD_SPREADSHEET: &str = "sheetMockOdd";
 pub const ORDERS: usize = 30;
 
 fn error(code: u16, status: &str, message: &str) -> Response {
@@ -51,6 +57,35 @@ fn orders() -> Vec<Value> {
         rows.push(json!([1000 + n, customers[n % 4], amount, n % 2 == 0, format!("2024-02-{:02}", n % 28 + 1)]));
     }
     rows
+}
+
+/// `No header`: row 1 empty, data below it.
+fn no_header() -> Vec<Value> {
+    vec![json!([]), json!(["Ada", 1]), json!(["Grace", 2])]
+}
+
+/// `Twins`: the header `Amount` twice (C1 and E1).
+fn twins() -> Vec<Value> {
+    vec![json!(["Name", "Region", "Amount", "Note", "Amount"]), json!(["Ada", "North", 1, "x", 2])]
+}
+
+/// `Gaps`: an empty header in B1, with data under it.
+fn gaps() -> Vec<Value> {
+    vec![json!(["Name", "", "Amount"]), json!(["Ada", "hidden", 1])]
+}
+
+const ODD_SHEETS: [SheetSpec; 3] = [
+    SheetSpec { title: "No header", id: 10, collection: "sheets/no-header", rows: 5, cols: 3, seed: no_header },
+    SheetSpec { title: "Twins", id: 11, collection: "sheets/twins", rows: 5, cols: 5, seed: twins },
+    SheetSpec { title: "Gaps", id: 12, collection: "sheets/gaps", rows: 5, cols: 3, seed: gaps },
+];
+
+fn specs(spreadsheet: &str) -> Option<&'static [SheetSpec]> {
+    match spreadsheet {
+        SPREADSHEET => Some(&SHEETS),
+        ODD_SPREADSHEET => Some(&ODD_SHEETS),
+        _ => None,
+    }
 }
 
 fn notes() -> Vec<Value> {
@@ -151,6 +186,15 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
     if !authorized(state, req) {
         return error(401, "UNAUTHENTICATED", "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.");
     }
+    let (refused, path) = rate_knob(state, "sheets", req, path);
+    if refused {
+        return error(
+            429,
+            "RESOURCE_EXHAUSTED",
+            "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute per user' of service 'sheets.googleapis.com' for consumer 'project_number:1234567890'.",
+        )
+        .with_header("Retry-After", "1");
+    }
     let decoded: Vec<String> = path.trim_start_matches('/').split('/').map(percent_decode).collect();
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let params = parse_query(&req.query);
@@ -158,15 +202,15 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
         ["v4", "spreadsheets", id, ..] => *id,
         _ => return error(404, "NOT_FOUND", "Requested entity was not found."),
     };
-    if id != SPREADSHEET {
+    let Some(specs) = specs(id) else {
         return error(404, "NOT_FOUND", "Requested entity was not found.");
-    }
+    };
     let store = &state.providers;
     let rows_of = |spec: &SheetSpec| store.with(spec.collection, spec.seed, |rows| rows.clone());
     let formatted = params.iter().any(|(k, v)| k == "valueRenderOption" && v == "FORMATTED_VALUE");
     match (req.method.as_str(), &segments[3..]) {
         ("GET", []) => {
-            let sheets: Vec<Value> = SHEETS
+            let sheets: Vec<Value> = specs
                 .iter()
                 .enumerate()
                 .map(|(i, s)| {
@@ -176,26 +220,26 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
                 .collect();
             json(
                 200,
-                &json!({ "spreadsheetId": SPREADSHEET, "properties": { "title": "Mock spreadsheet", "locale": "en_US" }, "sheets": sheets }),
+                &json!({ "spreadsheetId": id, "properties": { "title": "Mock spreadsheet", "locale": "en_US" }, "sheets": sheets }),
             )
         }
         ("GET", ["values:batchGet"]) => {
             let mut ranges = Vec::new();
             for (_, text) in params.iter().filter(|(k, _)| k == "ranges") {
-                match read(text, &rows_of, formatted) {
+                match read(specs, text, &rows_of, formatted) {
                     Ok(r) => ranges.push(r),
                     Err(resp) => return resp,
                 }
             }
-            json(200, &json!({ "spreadsheetId": SPREADSHEET, "valueRanges": ranges }))
+            json(200, &json!({ "spreadsheetId": id, "valueRanges": ranges }))
         }
-        ("GET", ["values", range]) => match read(range, &rows_of, formatted) {
+        ("GET", ["values", range]) => match read(specs, range, &rows_of, formatted) {
             Ok(r) => json(200, &r),
             Err(resp) => resp,
         },
         ("POST", ["values", target]) if target.ends_with(":append") => {
             let text = target.trim_end_matches(":append");
-            let Some((range, spec)) = locate(text) else {
+            let Some((range, spec)) = locate(specs, text) else {
                 return error(400, "INVALID_ARGUMENT", &format!("Unable to parse range: {text}"));
             };
             if !params.iter().any(|(k, v)| k == "valueInputOption" && (v == "USER_ENTERED" || v == "RAW")) {
@@ -217,8 +261,8 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
                 }
                 let width = values.iter().filter_map(Value::as_array).map(Vec::len).max().unwrap_or(1).max(1);
                 let updated = format!("'{}'!{}{}:{}{}", spec.title.replace('\'', "''"), letters(first_col), last + 1, letters(first_col + width - 1), last + values.len());
-                json(200, &json!({ "spreadsheetId": SPREADSHEET, "tableRange": format!("'{}'!A1:{}{last}", spec.title.replace('\'', "''"), letters(first_col + width - 1)),
-                    "updates": { "spreadsheetId": SPREADSHEET, "updatedRange": updated, "updatedRows": values.len(), "updatedColumns": width, "updatedCells": values.len() * width } }))
+                json(200, &json!({ "spreadsheetId": id, "tableRange": format!("'{}'!A1:{}{last}", spec.title.replace('\'', "''"), letters(first_col + width - 1)),
+                    "updates": { "spreadsheetId": id, "updatedRange": updated, "updatedRows": values.len(), "updatedColumns": width, "updatedCells": values.len() * width } }))
             })
         }
         ("POST", ["values:batchUpdate"]) => {
@@ -227,7 +271,7 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
             let mut cells = 0;
             for entry in &data {
                 let text = entry["range"].as_str().unwrap_or_default();
-                let Some((range, spec)) = locate(text) else {
+                let Some((range, spec)) = locate(specs, text) else {
                     return error(400, "INVALID_ARGUMENT", &format!("Unable to parse range: {text}"));
                 };
                 let (Some(col), Some(row)) = (range.first_col, range.first_row) else {
@@ -246,7 +290,7 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
                 });
                 cells += 1;
             }
-            json(200, &json!({ "spreadsheetId": SPREADSHEET, "totalUpdatedRows": data.len().min(1), "totalUpdatedCells": cells }))
+            json(200, &json!({ "spreadsheetId": id, "totalUpdatedRows": data.len().min(1), "totalUpdatedCells": cells }))
         }
         _ => error(404, "NOT_FOUND", "Requested entity was not found."),
     }
@@ -291,15 +335,20 @@ fn token(state: &State, req: &Request) -> Response {
     json(200, &json!({ "access_token": super::TEST_TOKEN, "expires_in": 3599, "token_type": "Bearer" }))
 }
 
-fn locate(text: &str) -> Option<(Range, &'static SheetSpec)> {
+fn locate(specs: &'static [SheetSpec], text: &str) -> Option<(Range, &'static SheetSpec)> {
     let range = parse_range(text)?;
-    let spec = SHEETS.iter().find(|s| s.title == range.sheet)?;
+    let spec = specs.iter().find(|s| s.title == range.sheet)?;
     Some((range, spec))
 }
 
 /// A `ValueRange` for a range: the rows in it with data, each without its trailing empty cells.
-fn read(text: &str, rows_of: &dyn Fn(&SheetSpec) -> Vec<Value>, formatted: bool) -> Result<Value, Response> {
-    let Some((range, spec)) = locate(text) else { return Err(error(400, "INVALID_ARGUMENT", &format!("Unable to parse range: {text}"))) };
+fn read(
+    specs: &'static [SheetSpec],
+    text: &str,
+    rows_of: &dyn Fn(&SheetSpec) -> Vec<Value>,
+    formatted: bool,
+) -> Result<Value, Response> {
+    let Some((range, spec)) = locate(specs, text) else { return Err(error(400, "INVALID_ARGUMENT", &format!("Unable to parse range: {text}"))) };
     let rows = rows_of(spec);
     let grid_rows = rows.len().max(spec.rows);
     let first_row = range.first_row.unwrap_or(1);

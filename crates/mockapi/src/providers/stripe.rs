@@ -2,8 +2,8 @@
 //! `starting_after`/`ending_before` (object ids), `created[gt|gte|lt|lte]` (Unix seconds) and each list's
 //! documented equality filters; retrieve one object; create and update with form-encoded bodies
 //! (`metadata[k]=v`), delete, all replayed for a repeated `Idempotency-Key`. Unknown parameters are
-//! refused as Stripe refuses them. Authentication: `Bearer test-token`, or Basic with `test-token` as the
-//! user and an empty password. Errors are Stripe's `{"error": {"type", "message", "param", "code"}}`.
+//! refused as Stripe refuses them. Authentication: `Bearer test-token` or `Bearer sk_test_mock` (a key of
+//! Stripe's form, [`KEY`]), or Basic with either as the user and an empty password. Errors are Stripe's `{"error": {"type", "message", "param", "code"}}`.
 //! `expand[]=data.customer` (lists) or `expand[]=customer` (one object) replaces the `customer` id of
 //! charges, invoices, subscriptions and payment intents by the customer object; other expansions are refused.
 
@@ -14,6 +14,9 @@ use serde_json::{json, Map, Value};
 use super::{authorized, json, param, TEST_TOKEN};
 use crate::handler::State;
 use crate::http::{parse_query, percent_decode, Request, Response};
+
+/// A secret key of Stripe's form (`sk_test_…`) the mock accepts, besides `test-token`.
+pub const KEY: &str = "sk_test_mock";
 
 /// 2024-01-01T00:00:00Z: the first object's `created`; each next one a day later.
 pub const EPOCH: i64 = 1_704_067_200;
@@ -224,15 +227,15 @@ fn unrecognized(req: &Request) -> Response {
     error(404, "invalid_request_error", &format!("Unrecognized request URL ({} {}).", req.method, req.path), None, None)
 }
 
-/// Bearer `test-token`, or Basic with `test-token` as the user (Stripe's secret key, empty password).
+/// Bearer `test-token` or [`KEY`], or Basic with either as the user (Stripe's secret key, empty password).
 fn stripe_authorized(state: &State, req: &Request) -> bool {
     let basic = req
         .header("authorization")
         .and_then(|h| h.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
         .and_then(|(_, v)| STANDARD.decode(v.trim()).ok())
-        .is_some_and(|creds| creds == format!("{TEST_TOKEN}:").as_bytes());
-    basic || authorized(state, req)
+        .is_some_and(|creds| creds == format!("{TEST_TOKEN}:").as_bytes() || creds == format!("{KEY}:").as_bytes());
+    basic || super::bearer(req) == Some(KEY) || authorized(state, req)
 }
 
 pub fn handle(state: &State, req: &Request, path: &str) -> Response {
