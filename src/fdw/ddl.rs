@@ -21,12 +21,23 @@ pub unsafe fn validate(options_datum: pg_sys::Datum, catalog: pg_sys::Oid) {
     if catalog == pg_sys::ForeignServerRelationId {
         super::definitions::refresh();
         let server = ServerDef { name: String::new(), options };
+        if restoring_undefined_connector(&server) {
+            return;
+        }
         connectors::validate_server(&server).or_raise();
     } else if catalog == pg_sys::UserMappingRelationId {
         options::validate(Scope::UserMapping, "of connector_fdw", &options, &connectors::user_mapping_options()).or_raise();
     } else if catalog == pg_sys::ForeignDataWrapperRelationId {
         options::validate(Scope::Wrapper, "connector_fdw", &options, &[]).or_raise();
     }
+}
+
+/// A dump restores servers and foreign tables before the table data that holds users' connector
+/// definitions, with `check_function_bodies` off (as it is for function bodies that refer to objects not
+/// restored yet). Then a server of a connector not defined yet is taken as it is: it is checked when used.
+fn restoring_undefined_connector(server: &ServerDef) -> bool {
+    let restoring = unsafe { !pg_sys::check_function_bodies };
+    restoring && server.option("connector").is_some() && connectors::for_server(server).is_err()
 }
 
 /// Whether a server belongs to this wrapper (other wrappers' DDL passes through the same trigger).
@@ -47,6 +58,9 @@ unsafe fn check_table(relid: pg_sys::Oid, context: Option<&str>) {
     }
     super::definitions::refresh();
     let server = catalog::server_def(server_oid);
+    if restoring_undefined_connector(&server) {
+        return;
+    }
     connectors::validate_table(&server, &table)
         .map_err(|e| match context {
             Some(context) => e.with_detail(format!("{context}: foreign table \"{}\" does not fit", table.name)),

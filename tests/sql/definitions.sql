@@ -84,6 +84,16 @@ SELECT connector_fdw.define_connector('mine', :'acme');
 SELECT name, kind FROM connector_fdw.connectors WHERE kind = 'defined';
 RESET ROLE;
 
+-- pg_dump restores servers before the definitions they use, with check_function_bodies off: a server of a
+-- connector not defined (yet) is then accepted, and checked when it is used.
+SET check_function_bodies = off;
+CREATE SERVER restored FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'defined_later', base_url 'http://x');
+CREATE FOREIGN TABLE restored_t (id int) SERVER restored OPTIONS (resource 'r');
+RESET check_function_bodies;
+SELECT * FROM restored_t;
+CREATE SERVER not_restoring FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'defined_later', base_url 'http://x');
+DROP SERVER restored CASCADE;
+
 -- A connector in use cannot be dropped.
 SELECT connector_fdw.drop_connector('acme_shop');
 SELECT connector_fdw.drop_connector('gmail');
