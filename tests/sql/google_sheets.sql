@@ -24,3 +24,18 @@ INSERT INTO orders (amount) VALUES (12.5) RETURNING row_number;
 UPDATE orders SET amount = 99 WHERE row_number = 13;
 SELECT request FROM requests;
 DELETE FROM orders WHERE row_number = 13;
+
+-- A service account's JSON key (a throwaway test key): stored encrypted, exchanged for a token (JWT grant).
+SELECT jsonb_set(pg_read_file(:'data' || '/service_account.json')::jsonb, '{token_uri}',
+                 to_jsonb(:'mock' || '/sheets/oauth2/token'))::text AS sa_key \gset
+CREATE SERVER gs_sa FOREIGN DATA WRAPPER connector_fdw
+  OPTIONS (connector 'google_sheets', base_url :'sheets_url', auth 'service_account', spreadsheet_id 'sheetMock1', rate_limit '100');
+CREATE USER MAPPING FOR CURRENT_USER SERVER gs_sa OPTIONS (service_account_key :'sa_key');
+SELECT option_name, option_value LIKE 'cfdw1:%' AS encrypted
+  FROM pg_user_mappings, pg_options_to_table(umoptions) WHERE srvname = 'gs_sa';
+CREATE FOREIGN TABLE orders_sa (order_id numeric OPTIONS (header 'Order ID'), amount numeric) SERVER gs_sa OPTIONS (sheet 'Orders');
+SELECT reset_mock();
+SELECT count(*), sum(amount) FROM orders_sa;
+SELECT method, path FROM mock_requests WHERE path LIKE '%/token' ORDER BY seq;
+ALTER USER MAPPING FOR CURRENT_USER SERVER gs_sa OPTIONS (SET service_account_key '{"type": "service_account"}');
+SELECT count(*) FROM orders_sa;
