@@ -54,7 +54,7 @@ SELECT * FROM people ORDER BY id;
 SELECT name, kind, resources FROM connector_fdw.connectors ORDER BY kind, name;
 SELECT :'api' || '/stripe' AS stripe_url \gset
 CREATE SERVER stripe FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'stripe', base_url :'stripe_url');
-CREATE USER MAPPING FOR CURRENT_USER SERVER stripe OPTIONS (api_key 'test-token');
+CREATE USER MAPPING FOR CURRENT_USER SERVER stripe OPTIONS (api_key 'sk_test_mock');
 CREATE SCHEMA stripe;
 IMPORT FOREIGN SCHEMA stripe LIMIT TO (customers, charges) FROM SERVER stripe INTO stripe;
 EXPLAIN (VERBOSE, COSTS OFF)

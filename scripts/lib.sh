@@ -46,11 +46,14 @@ build_and_install() {
   rm -f "$out"
 }
 
+# A loopback port below the kernel's ephemeral range (outgoing connections take ports there, and a port one of
+# them holds cannot be listened on), with no socket on it at all.
 free_port() {
-  local port
+  local port low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
   while :; do
-    port=$(( (RANDOM % 20000) + 30000 ))
-    ss -ltnH "sport = :$port" | grep -q . || { echo "$port"; return; }
+    port=$(( (RANDOM % (low - 20000)) + 20000 ))
+    ss -tanH "sport = :$port" | grep -q . || { echo "$port"; return; }
   done
 }
 
@@ -59,21 +62,26 @@ free_port() {
 start_cluster() {
   CLUSTER_DIR="$(mktemp -d /tmp/cfdw.XXXXXX)"
   chown postgres:postgres "$CLUSTER_DIR"
-  PGPORT="$(free_port)"
   runuser -u postgres -- "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -U postgres --auth=trust --locale=C.UTF-8 \
     --encoding=UTF8 >"$CLUSTER_DIR/initdb.log" 2>&1 || { cat "$CLUSTER_DIR/initdb.log"; die "initdb failed"; }
   {
     echo "listen_addresses = '127.0.0.1'"
     echo "unix_socket_directories = '$CLUSTER_DIR'"
-    echo "port = $PGPORT"
     echo "fsync = off"
     echo "timezone = 'UTC'"
     for line in "$@"; do echo "$line"; done
   } >>"$CLUSTER_DIR/data/postgresql.conf"
-  # Without RUST_BACKTRACE: pgrx would append a Rust backtrace to errors Postgres raises inside Rust code.
-  runuser -u postgres -- env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE \
-    "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w start >/dev/null \
-    || { cat "$CLUSTER_DIR/server.log"; die "PostgreSQL did not start"; }
+  # A port found free can be taken before the server binds it: then another one is tried.
+  local attempt
+  for attempt in 1 2 3; do
+    PGPORT="$(free_port)"
+    echo "port = $PGPORT" >>"$CLUSTER_DIR/data/postgresql.conf"   # the last setting of a name wins
+    # Without RUST_BACKTRACE: pgrx would append a Rust backtrace to errors Postgres raises inside Rust code.
+    runuser -u postgres -- env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE \
+      "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w start >/dev/null && break
+    grep -q "could not create any TCP/IP sockets" "$CLUSTER_DIR/server.log" && [ "$attempt" -lt 3 ] && continue
+    cat "$CLUSTER_DIR/server.log"; die "PostgreSQL did not start"
+  done
   export PGHOST=127.0.0.1 PGPORT PGUSER=postgres
   log "PostgreSQL 15 on 127.0.0.1:$PGPORT (data in $CLUSTER_DIR)"
 }

@@ -259,7 +259,7 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
         .filter_map(|(c, _)| c.clone())
         .collect();
     if let Some(requirement) = pushdown::unmet_requirement(&caps, &pushed) {
-        raise(Error::new(connector_core::ErrorKind::MissingCondition, requirement.message.clone()));
+        raise(requirement.error());
     }
     let relid_index = (*rel).relid;
     let all = foreign.table.columns.len();

@@ -4,7 +4,7 @@
 \set VERBOSITY default
 SELECT :'mock' || '/stripe' AS stripe_url \gset
 CREATE SERVER stripe FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'stripe', base_url :'stripe_url');
-CREATE USER MAPPING FOR CURRENT_USER SERVER stripe OPTIONS (api_key 'test-token');
+CREATE USER MAPPING FOR CURRENT_USER SERVER stripe OPTIONS (api_key 'sk_test_mock');
 CREATE SCHEMA s;
 IMPORT FOREIGN SCHEMA stripe FROM SERVER stripe INTO s;
 SELECT foreign_table_name FROM information_schema.foreign_tables WHERE foreign_table_schema = 's' ORDER BY 1;
@@ -52,3 +52,17 @@ SELECT customer, customer_object ->> 'email' AS email FROM s.charges ORDER BY id
 SELECT id AS charge_id FROM s.charges ORDER BY id LIMIT 1 \gset
 SELECT customer_object ->> 'id' AS customer FROM s.charges WHERE id = :'charge_id';
 SELECT request FROM requests;
+
+-- Conditions that only the Search API can apply use it (Stripe's search is eventually consistent).
+SELECT reset_mock();
+SELECT id, amount, status FROM s.charges WHERE status = 'succeeded' AND amount >= 2000 ORDER BY id;
+SELECT request FROM requests;
+SELECT same_without_pushdown($$SELECT id FROM s.charges WHERE status = 'succeeded' AND amount >= 2000$$);
+
+-- A key that is not a secret or restricted key is refused before any request, without being shown.
+CREATE SERVER stripe_pk FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'stripe', base_url :'stripe_url');
+CREATE USER MAPPING FOR CURRENT_USER SERVER stripe_pk OPTIONS (api_key 'pk_test_publishable123');
+CREATE FOREIGN TABLE pk_customers (id text) SERVER stripe_pk OPTIONS (object 'customers');
+SELECT reset_mock();
+SELECT * FROM pk_customers;
+SELECT count(*) AS requests FROM mock_requests;

@@ -494,3 +494,124 @@ fn options_are_checked() {
     assert!(caps.filter_support("due_date", Op::Eq).is_none());
     assert!(caps.filter_support("created_time", Op::Gt).is_none());
 }
+
+/// Projects read through columns declared by hand (no discovery request).
+fn projects_table(options: &[(&str, &str)]) -> TableDef {
+    let mut table_options = map(&[("table", "tblProjects000001")]);
+    table_options.extend(map(options));
+    TableDef {
+        name: "projects".into(),
+        options: table_options,
+        columns: vec![
+            ColumnDef::new("id", ColumnType::Text),
+            ColumnDef::new("name", ColumnType::Text).with_option("field", "Name"),
+            ColumnDef::new("status", ColumnType::Text).with_option("field", "Status"),
+            ColumnDef::new("budget", ColumnType::Numeric).with_option("field", "Budget"),
+        ],
+    }
+}
+
+#[test]
+fn the_issues_example_is_exactly_one_request() {
+    // WHERE status = 'Doing' AND budget > 100 ORDER BY budget DESC LIMIT 3 (the issue's status = 'Open' AND
+    // amount > 100, on the mock's fields).
+    let air = Airtable::start(&[]);
+    let table = projects_table(&[]);
+    let quals = vec![qual("status", Op::Eq, text("Doing")), qual("budget", Op::Gt, V::Numeric("100".into()))];
+    let sorts = vec![Sort { column: "budget".into(), desc: true, nulls_first: false }];
+    let rows = air.scan(&table, quals, sorts, Some(Limit { count: Some(3), offset: 0 })).unwrap();
+    assert_eq!(ids(&table, &rows), vec!["recMock0000000022", "recMock0000000019", "recMock0000000016"]);
+    assert_eq!(rows[0][3], Cell::Numeric("2200.5".into()));
+    let log = air.requests();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!((log[0].method.as_str(), log[0].path.as_str()), ("GET", "/airtable/v0/appMockBase000001/tblProjects000001"));
+    let params: Vec<(String, String)> = log[0].params();
+    let expected: Vec<(String, String)> = [
+        ("fields[]", "Name"),
+        ("fields[]", "Status"),
+        ("fields[]", "Budget"),
+        ("filterByFormula", "AND({Status}='Doing',AND({Budget}&''!='',{Budget}>100))"),
+        ("sort[0][field]", "Budget"),
+        ("sort[0][direction]", "desc"),
+        ("maxRecords", "3"),
+        ("pageSize", "3"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(params, expected);
+}
+
+#[test]
+fn a_429_is_retried_after_its_retry_after() {
+    let air = Airtable::start(&[]);
+    let table = projects_table(&[]);
+    let expected = air.scan(&table, vec![], vec![], None).unwrap();
+    // The mock refuses the first request of each URL with Airtable's 429.
+    let throttled = Airtable::start(&[]);
+    let mut server = throttled.server.clone();
+    server.options.insert("base_url".into(), format!("{}/airtable/429/1/v0", throttled.mock.url()));
+    let throttled = Airtable { server, ..throttled };
+    let rows = throttled.scan(&table, vec![], vec![], None).unwrap();
+    assert_eq!(rows, expected);
+    let log = throttled.requests();
+    assert_eq!(log.len(), 2, "one refused request, one retry: {log:?}");
+    assert_eq!((&log[0].path, &log[0].query), (&log[1].path, &log[1].query));
+    assert!(log[1].at_ms - log[0].at_ms >= 1000.0, "Retry-After: 1 was honoured: {} ms", log[1].at_ms - log[0].at_ms);
+
+    // Refused beyond max_retries: the error quotes Airtable's message.
+    let refusing = Airtable::start(&[("max_retries", "1")]);
+    let mut server = refusing.server.clone();
+    server.options.insert("base_url".into(), format!("{}/airtable/429/always/v0", refusing.mock.url()));
+    let refusing = Airtable { server, ..refusing };
+    let e = refusing.scan(&table, vec![], vec![], None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Remote);
+    assert!(e.message.ends_with("failed after 1 retry: HTTP 429 Too Many Requests"), "{}", e.message);
+    assert_eq!(e.detail.as_deref(), Some("provider said: Rate limit exceeded. Please try again later"));
+    let log = refusing.requests();
+    assert_eq!(log.len(), 2);
+    assert!(log[1].at_ms - log[0].at_ms >= 1000.0);
+}
+
+#[test]
+fn bad_ids_fields_and_formulas_are_named() {
+    let air = Airtable::start(&[]);
+    // An unknown table: Airtable's message, and a hint naming the base and the table.
+    let e = air.scan(&projects_table(&[("table", "tblNope")]), vec![], vec![], None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert!(e.message.contains("/appMockBase000001/tblNope"), "{}", e.message);
+    assert_eq!(e.detail.as_deref(), Some("provider said: Could not find table tblNope in application appMockBase000001"));
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("Base \"appMockBase000001\" has no table \"tblNope\", or the base does not exist or is not shared with the token: check the options base_id and table of foreign table \"projects\" (IMPORT FOREIGN SCHEMA sets them).")
+    );
+    // An unknown base.
+    let e = air.scan(&projects_table(&[("base_id", "appNope")]), vec![], vec![], None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert!(e.hint.unwrap().starts_with("Base \"appNope\" has no table \"tblProjects000001\""));
+    // A formula Airtable refuses (a field it does not know): its message, and the formula.
+    let mut table = projects_table(&[]);
+    table.columns.push(ColumnDef::new("owner", ColumnType::Text).with_option("field", "Owner name"));
+    let e = air.scan_columns(&table, vec![0], vec![qual("owner", Op::Eq, text("Ada"))], vec![], None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Remote);
+    assert!(e.message.contains("HTTP 422"), "{}", e.message);
+    assert_eq!(e.detail.as_deref(), Some("provider said: The formula for filtering records is invalid: Unknown field names: Owner name"));
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("Airtable refused the formula made of the query's conditions on foreign table \"projects\": {Owner name}='Ada'. Check the columns' field options, or SET connector_fdw.pushdown = off to filter in Postgres.")
+    );
+    // An unknown view.
+    let e = air.scan(&projects_table(&[("view", "Closed")]), vec![], vec![], None).unwrap_err();
+    assert_eq!(e.detail.as_deref(), Some("provider said: Could not find view Closed"));
+    assert_eq!(e.hint.as_deref(), Some("Table \"tblProjects000001\" has no view \"Closed\": check the option view of foreign table \"projects\"."));
+    // Discovery of an unknown base.
+    let mut other = air.server.clone();
+    other.options.insert("base_id".into(), "appNope".into());
+    let e = runtime().block_on(air.connector.resources(&other, &air.http())).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert!(e.hint.unwrap().starts_with("Base \"appNope\" (server option base_id) does not exist"));
+    // A field it does not know, read but not filtered.
+    let e = air.scan(&table, vec![], vec![], None).unwrap_err();
+    assert_eq!(e.detail.as_deref(), Some("provider said: Unknown field name: \"Owner name\""));
+    assert!(e.hint.unwrap().starts_with("A column of foreign table \"projects\" names a field table \"tblProjects000001\" does not have"));
+}

@@ -10,6 +10,8 @@
 
 #[path = "fuzz/gen.rs"]
 mod gen;
+#[path = "fuzz/support.rs"]
+mod support;
 #[path = "fuzz/server.rs"]
 mod server;
 
@@ -21,6 +23,7 @@ use connector_core::options::{self, Kind, OptionMap, OptionSpec, Scope};
 use connector_core::scan::{Next, Projector, Scan, ScanSettings};
 use connector_core::{ErrorKind, Result};
 use gen::*;
+use support::{config, map, runtime};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::{json, Value};
@@ -30,19 +33,6 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
-use tokio::runtime::Runtime;
-
-/// `cases` cases unless PROPTEST_CASES says otherwise. Failures are not persisted to files: a panic found
-/// here gets a plain unit test next to its fix instead.
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(cases);
-    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
-}
-
-fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap())
-}
 
 /// The options `scope` ("server", "table", "column" or "user") of `connector` declares.
 fn specs(scope: &str, connector: &str) -> &'static [OptionSpec] {
@@ -96,10 +86,6 @@ fn scan_table(server: &ServerDef, table: &TableDef, settings: ScanSettings) -> R
     let http = Arc::new(connectors::http_client(server, &OptionMap::new(), None)?);
     let projector = Arc::new(Projector::new(table, &request.columns)?);
     drain(Scan::start(runtime().handle(), http, opened.scan(&request)?, projector, settings))
-}
-
-fn map(pairs: &[(&str, &str)]) -> OptionMap {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -445,3 +445,103 @@ fn service_accounts_sign_a_jwt_for_their_token() {
     assert_eq!(e.kind, ErrorKind::Authorization);
     assert!(e.hint.unwrap().contains("service_account_key"));
 }
+
+impl Sheets {
+    /// The same mock with other server options (and a client made for them).
+    fn with_options(mut self, options: &[(&str, &str)]) -> Sheets {
+        self.server.options.extend(map(options));
+        self.http = Arc::new(http_client(&self.server, &map(&[("token", mockapi::TEST_TOKEN)]), None).unwrap());
+        self
+    }
+}
+
+fn orders_table() -> TableDef {
+    TableDef {
+        name: "orders".into(),
+        options: map(&[("sheet", "Orders")]),
+        columns: vec![
+            ColumnDef::new("row_number", ColumnType::Int8),
+            ColumnDef::new("customer", ColumnType::Text).with_option("header", "Customer"),
+        ],
+    }
+}
+
+#[test]
+fn a_429_is_retried_after_its_retry_after() {
+    let sheets = Sheets::start(mockapi::TEST_TOKEN);
+    let expected = sheets.scan(&orders_table(), None).unwrap();
+    assert_eq!(expected.len(), 30);
+    let sheets = Sheets::start(mockapi::TEST_TOKEN);
+    let url = format!("{}/sheets/429/1/v4", sheets.mock.url());
+    let sheets = sheets.with_options(&[("base_url", &url)]);
+    assert_eq!(sheets.scan(&orders_table(), None).unwrap(), expected);
+    // Metadata, header and rows: each refused once, then sent again after Retry-After.
+    let log = sheets.requests();
+    assert_eq!(log.len(), 6, "{log:?}");
+    for pair in log.chunks(2) {
+        assert_eq!((&pair[0].path, &pair[0].query), (&pair[1].path, &pair[1].query));
+        assert!(pair[1].at_ms - pair[0].at_ms >= 1000.0, "Retry-After: 1 was honoured: {} ms", pair[1].at_ms - pair[0].at_ms);
+    }
+
+    let sheets = Sheets::start(mockapi::TEST_TOKEN);
+    let url = format!("{}/sheets/429/always/v4", sheets.mock.url());
+    let sheets = sheets.with_options(&[("base_url", &url), ("max_retries", "1")]);
+    let e = sheets.scan(&orders_table(), None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Remote);
+    assert!(e.message.ends_with("failed after 1 retry: HTTP 429 Too Many Requests"), "{}", e.message);
+    assert_eq!(
+        e.detail.as_deref(),
+        Some("provider said: Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute per user' of service 'sheets.googleapis.com' for consumer 'project_number:1234567890'.")
+    );
+    let log = sheets.requests();
+    assert_eq!(log.len(), 2);
+    assert!(log[1].at_ms - log[0].at_ms >= 1000.0);
+}
+
+#[test]
+fn bad_ids_and_headers_are_named() {
+    let sheets = Sheets::start(mockapi::TEST_TOKEN);
+    // An unknown spreadsheet: Google's message, a hint naming the id.
+    let mut table = orders_table();
+    table.options.insert("spreadsheet_id".into(), "sheetNope".into());
+    let e = sheets.scan(&table, None).unwrap_err();
+    assert_eq!((e.kind, e.detail.as_deref()), (ErrorKind::NotFound, Some("provider said: Requested entity was not found.")));
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("Spreadsheet \"sheetNope\" (option spreadsheet_id of foreign table \"orders\" or its server) does not exist or is not shared with this account.")
+    );
+    let mut other = sheets.server.clone();
+    other.options.insert("spreadsheet_id".into(), "sheetNope".into());
+    let e = runtime().block_on(sheets.connector.resources(&other, &sheets.http)).unwrap_err();
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("Spreadsheet \"sheetNope\" (server option spreadsheet_id) does not exist or is not shared with this account.")
+    );
+    let odd = |sheet: &str, header: &str| TableDef {
+        name: "t".into(),
+        options: map(&[("sheet", sheet), ("spreadsheet_id", "sheetMockOdd")]),
+        columns: vec![ColumnDef::new("c", ColumnType::Text).with_option("header", header)],
+    };
+    // No header row.
+    let e = sheets.scan(&odd("No header", "Name"), None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert_eq!(e.message, "sheet \"No header\" has no header row: A1:C1 is empty (foreign table \"t\")");
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("Put the column names in that row, or set the table option range to where the header lies (for example 'B3:F').")
+    );
+    // The same header twice: which one a column reads is not guessed.
+    let e = sheets.scan(&odd("Twins", "amount"), None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidValue);
+    assert_eq!(e.message, "column \"c\" of foreign table \"t\": sheet \"Twins\" has the header \"amount\" 2 times in row 1 (C1, E1)");
+    assert!(e.hint.unwrap().starts_with("Rename all but one of them in the sheet"));
+    assert_eq!(sheets.scan(&odd("Twins", "Region"), None).unwrap(), vec![vec![Cell::Text("North".into())]]);
+    // A range leaving one of them out settles it.
+    let mut twins = odd("Twins", "Amount");
+    twins.options.insert("range".into(), "A1:D".into());
+    assert_eq!(sheets.scan(&twins, None).unwrap(), vec![vec![Cell::Text("1".into())]]);
+    // An empty header: named by its cell when a column is not found.
+    let e = sheets.scan(&odd("Gaps", "Notes"), None).unwrap_err();
+    assert_eq!(e.message, "column \"c\" of foreign table \"t\": sheet \"Gaps\" has no header \"Notes\" in row 1");
+    assert_eq!(e.hint.as_deref(), Some("Its headers are: Name, Amount. B1 is empty: name the column in the sheet to read it."));
+}

@@ -118,13 +118,30 @@ fn tables_are_checked_against_their_query() {
     let mut no_rows = issues(&[]);
     no_rows.options.remove("rows");
     assert_eq!(check(no_rows).unwrap_err(), "option \"rows\" is required for a foreign table of connector \"graphql\"");
+    // Paging variables must be declared and passed; the hint says what to write.
+    let paging_error = |query: &str| validate_table(&server, &issues(&[("query", query)])).unwrap_err();
+    let e = paging_error("query($first: Int) { issues(first: $first) { nodes { id } pageInfo { endCursor } } }");
+    assert_eq!(e.message, "invalid value for option \"cursor_variable\": the query declares no variable $after for Relay paging (page_info_path)");
     assert_eq!(
-        check(issues(&[("query", "{ issues(first: $first) { nodes { id } pageInfo { endCursor } } }")])).unwrap_err(),
-        "invalid value for option \"cursor_variable\": the query declares no variable $after for Relay paging (page_info_path)"
+        e.hint.as_deref(),
+        Some("Declare $after: String and pass after: $after to the connection, e.g. query($first: Int, $after: String) { items(first: $first, after: $after) { … } }.")
     );
+    // `$afterDate` is another variable; `$after` used but not declared is not declared.
+    let e = paging_error("query($first: Int, $afterDate: String) { issues(first: $first, after: $after) { nodes { id } } }");
+    assert_eq!(e.message, "invalid value for option \"cursor_variable\": the query declares no variable $after for Relay paging (page_info_path)");
+    let e = paging_error("query($first: Int, $after: String) { issues(first: $first) { nodes { id } } }");
+    assert_eq!(e.message, "invalid value for option \"cursor_variable\": the query declares $after but passes it to no argument; Relay paging (page_info_path) needs it");
+    let e = paging_error("{ issues(first: $first) { nodes { id } pageInfo { endCursor } } }");
+    assert_eq!(e.message, "invalid value for option \"page_size_variable\": the query declares no variable $first for Relay paging (page_info_path)");
+    assert!(e.hint.unwrap().starts_with("Declare $first: Int and pass first: $first to the connection"));
     let mut undeclared = issues(&[]);
     undeclared.columns[1].options.insert("filter_variable".into(), "number".into());
-    assert_eq!(check(undeclared).unwrap_err(), "invalid value for option \"filter_variable\": column \"number\": the query declares no variable $number");
+    let e = validate_table(&server, &undeclared).unwrap_err();
+    assert_eq!(e.message, "invalid value for option \"filter_variable\": column \"number\": the query declares no variable $number");
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("Declare $number with its type in the query's variables (query(…, $number: String)) and pass it to the argument that filters, or drop the column's filter_variable.")
+    );
     assert_eq!(check(issues(&[("variables", "[1]")])).unwrap_err(), "invalid value for option \"variables\": it must be a JSON object");
     assert_eq!(check(issues(&[("cursor_variable", "af-ter")])).unwrap_err(), "invalid value for option \"cursor_variable\": \"af-ter\" is not a GraphQL variable name");
     let mut bad_option = issues(&[]);

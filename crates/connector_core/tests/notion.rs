@@ -501,9 +501,13 @@ fn provider_errors_keep_their_messages() {
     let mut mistyped = table.clone();
     mistyped.columns[at(&table, "notes")].options.insert("type".into(), "select".into());
     let e = notion.scan(&mistyped, vec![qual("notes", Op::IsNull, V::Null)], vec![], None).unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Remote);
-    assert!(e.message.contains("HTTP 400"), "{}", e.message);
-    assert!(e.detail.unwrap().contains("Property Notes is of type rich_text"));
+    assert_eq!(e.kind, ErrorKind::InvalidOptionValue);
+    assert_eq!(
+        e.message,
+        "column \"notes\" of foreign table \"tasks\": Notion property \"Notes\" is of type rich_text, not select as the column option type says"
+    );
+    assert!(e.detail.unwrap().contains("Property Notes is of type rich_text"), "Notion's message is kept");
+    assert_eq!(e.hint.as_deref(), Some("Set the column option type to 'rich_text' (IMPORT FOREIGN SCHEMA sets it)."));
 }
 
 #[test]
@@ -547,4 +551,88 @@ fn options_are_checked() {
     assert!(caps.filter_support("Estimate", Op::Lt).is_some() && caps.filter_support("Done", Op::Eq).is_some());
     let rows = notion.scan(&table, vec![qual("Estimate", Op::Lt, V::Numeric("3".into()))], vec![], None).unwrap();
     assert_eq!(rows, vec![vec![Cell::Text("Task 1".into()), Cell::Numeric("1.5".into()), Cell::Bool(false)]]);
+}
+
+/// Tasks read through columns declared by hand (no discovery request).
+fn tasks_table(columns: Vec<ColumnDef>) -> TableDef {
+    let mut all = vec![ColumnDef::new("id", ColumnType::Text), ColumnDef::new("name", ColumnType::Text).with_option("property", "Name")];
+    all.extend(columns);
+    TableDef { name: "t".into(), options: map(&[("database_id", TASKS)]), columns: all }
+}
+
+#[test]
+fn a_429_is_retried_after_its_retry_after() {
+    let notion = Notion::start(&[]);
+    let table = tasks_table(vec![]);
+    let expected = notion.scan(&table, vec![], vec![], None).unwrap();
+    assert_eq!(expected.len(), 12);
+    let throttled = Notion::start(&[]);
+    let mut server = throttled.server.clone();
+    server.options.insert("base_url".into(), format!("{}/notion/429/1/v1", throttled.mock.url()));
+    let throttled = Notion { server, ..throttled };
+    assert_eq!(throttled.scan(&table, vec![], vec![], None).unwrap(), expected);
+    let log = throttled.requests();
+    assert_eq!(log.len(), 2, "one refused request, one retry: {log:?}");
+    assert_eq!((&log[0].path, &log[0].body), (&log[1].path, &log[1].body));
+    assert!(log[1].at_ms - log[0].at_ms >= 1000.0, "Retry-After: 1 was honoured: {} ms", log[1].at_ms - log[0].at_ms);
+
+    let refusing = Notion::start(&[("max_retries", "1")]);
+    let mut server = refusing.server.clone();
+    server.options.insert("base_url".into(), format!("{}/notion/429/always/v1", refusing.mock.url()));
+    let refusing = Notion { server, ..refusing };
+    let e = refusing.scan(&table, vec![], vec![], None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Remote);
+    assert!(e.message.ends_with("failed after 1 retry: HTTP 429 Too Many Requests"), "{}", e.message);
+    assert_eq!(e.detail.as_deref(), Some("provider said: You have been rate limited. Please try again in a few minutes."));
+    let log = refusing.requests();
+    assert_eq!(log.len(), 2);
+    assert!(log[1].at_ms - log[0].at_ms >= 1000.0);
+}
+
+#[test]
+fn bad_ids_and_mistyped_properties_are_named() {
+    let notion = Notion::start(&[]);
+    // An unknown database: Notion's message, a hint naming the option.
+    let mut table = tasks_table(vec![]);
+    table.options.insert("database_id".into(), "00000000-0000-4000-8000-00000000dead".into());
+    let e = notion.scan(&table, vec![], vec![], None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert!(e.detail.unwrap().starts_with("provider said: Could not find database with ID: 00000000-0000-4000-8000-00000000dead."));
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("Notion database \"00000000-0000-4000-8000-00000000dead\" (option database_id of foreign table \"t\") does not exist or is not shared with the integration (share it from the database's Connections menu).")
+    );
+    // type 'number' on a select property: caught on the first page, no request more.
+    notion.mock.reset();
+    let table = tasks_table(vec![ColumnDef::new("priority", ColumnType::Text).with_option("property", "Priority").with_option("type", "number")]);
+    let e = notion.scan(&table, vec![], vec![], None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidOptionValue);
+    assert_eq!(
+        e.message,
+        "column \"priority\" of foreign table \"t\": Notion property \"Priority\" is of type select, not number as the column option type says"
+    );
+    assert_eq!(e.hint.as_deref(), Some("Set the column option type to 'select' (IMPORT FOREIGN SCHEMA sets it)."));
+    assert_eq!(notion.requests().len(), 1);
+    // A numeric column without a type is taken for a number: its filter is refused, the schema explains.
+    notion.mock.reset();
+    let table = tasks_table(vec![ColumnDef::new("priority", ColumnType::Numeric).with_option("property", "Priority")]);
+    let e = notion.scan(&table, vec![qual("priority", Op::Lt, V::Numeric("3".into()))], vec![], None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidOptionValue);
+    assert_eq!(
+        e.message,
+        "column \"priority\" of foreign table \"t\": Notion property \"Priority\" is of type select, not number as the column's type implies without the option type"
+    );
+    assert!(e.detail.unwrap().contains("Property Priority is of type select"));
+    let log = notion.requests();
+    assert_eq!(
+        log.iter().map(|r| (r.method.as_str(), r.path.as_str())).collect::<Vec<_>>(),
+        vec![("POST", format!("/notion/v1/databases/{TASKS}/query").as_str()), ("GET", format!("/notion/v1/databases/{TASKS}").as_str())]
+    );
+    // A property the database does not have: named, with the ones it has.
+    let table = tasks_table(vec![ColumnDef::new("owner", ColumnType::Text).with_option("property", "Owner")]);
+    let e = notion.scan(&table, vec![], vec![], None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert_eq!(e.message, format!("column \"owner\" of foreign table \"t\": Notion database {TASKS} has no property \"Owner\""));
+    let hint = e.hint.unwrap();
+    assert!(hint.starts_with("Its properties are: ") && hint.contains("Priority (select)") && hint.contains("Name (title)"), "{hint}");
 }

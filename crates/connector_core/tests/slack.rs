@@ -68,6 +68,13 @@ fn ok_false_answers_are_errors() {
     let caps = p.open(&table).capabilities();
     let unmet = connector_core::pushdown::unmet_requirement(&caps, &[]).expect("channel is required");
     assert_eq!(unmet.message, "foreign table \"messages\" needs a condition on column \"channel\" (=): the provider requires it");
+    // The error says what to write.
+    let e = unmet.error();
+    assert_eq!((e.kind, e.message.as_str()), (ErrorKind::MissingCondition, unmet.message.as_str()));
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("Add WHERE channel = '<channel id>'; the table of resource \"channels\" lists them: SELECT id, name FROM channels.")
+    );
     let channel = connector_core::pushdown::Candidate { column: "channel".into(), op: Op::Eq };
     assert!(connector_core::pushdown::unmet_requirement(&caps, &[channel]).is_none());
     // …and should one be sent, Slack's answer is HTTP 200 with {"ok": false, "error": "channel_not_found"}.

@@ -13,7 +13,7 @@ use connector_core::ErrorKind;
 use serde_json::json;
 
 fn stripe() -> Provider {
-    Provider::start("stripe", "/stripe", &[], &[("api_key", mockapi::TEST_TOKEN)])
+    Provider::start("stripe", "/stripe", &[], &[("api_key", mockapi::STRIPE_KEY)])
 }
 
 #[test]
@@ -31,7 +31,7 @@ fn customers_page_with_starting_after_the_last_id() {
         ]
     );
     let first = &p.requests()[0];
-    assert_eq!(first.header("authorization"), Some("Bearer test-token"));
+    assert_eq!(first.header("authorization"), Some("Bearer sk_test_mock"));
     assert_eq!(first.header("stripe-version"), Some("2024-06-20"));
     let ids = texts(column(&table, &rows, "id"));
     assert_eq!((ids[0].as_str(), ids[11].as_str()), ("cus_0012", "cus_0001"), "newest first");
@@ -73,7 +73,7 @@ fn equality_filters_and_created_ranges_are_pushed_as_unix_seconds() {
     let caps = p.open(&charges).capabilities();
     assert!(caps.filter_support("customer", Op::Eq).is_some());
     assert!(caps.filter_support("customer", Op::In).is_none(), "Stripe takes one value per filter");
-    assert!(caps.filter_support("status", Op::Eq).is_none(), "the charges list has no status filter");
+    assert_eq!(caps.filter_support("status", Op::Eq), Some(connector_core::pushdown::Support::Superset), "the charges list has no status filter: search has");
 }
 
 #[test]
@@ -217,8 +217,8 @@ fn stripe_errors_keep_their_messages() {
     let writer = p.writer(&p.imported("customers", &[]));
     let e = block(writer.insert(&p.http(), vec![json!({"id": "cus_x", "email": "x@example.com"})], &counters())).unwrap_err();
     assert_eq!(e.detail.as_deref(), Some("provider said: Received unknown parameter: id"));
-    // A wrong key.
-    let wrong = Provider::start("stripe", "/stripe", &[], &[("api_key", "sk_wrong")]);
+    // A wrong key of the right form.
+    let wrong = Provider::start("stripe", "/stripe", &[], &[("api_key", "sk_test_wrong")]);
     let e = wrong.scan(&wrong.imported("charges", &[]), vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Authorization);
     assert_eq!(e.detail.as_deref(), Some("provider said: Invalid API Key provided: ********"));
@@ -228,6 +228,36 @@ fn stripe_errors_keep_their_messages() {
     let e = validate_table(&p.server, &bad).unwrap_err();
     assert_eq!(e.message, "invalid value for option \"resource\": \"refunds\" is not a resource of connector \"stripe\"");
     assert!(e.hint.unwrap().contains("customers, subscriptions, charges, invoices, products, plans, prices, payment_intents, balance_transactions, events"));
+}
+
+#[test]
+fn keys_of_the_wrong_form_are_refused_before_any_request() {
+    use connector_core::connectors::http_client;
+    let p = stripe();
+    let hint = "Stripe needs a secret key (sk_live_… or sk_test_…) or a restricted key (rk_live_… or rk_test_…), from the Dashboard's API keys page; a publishable key (pk_…) cannot read the API. Change it with ALTER USER MAPPING FOR CURRENT_USER SERVER stripe OPTIONS (SET api_key '…').";
+    for key in ["pk_test_51Hsecret", "test-token", "sk_test_", "sk_test_abc def", " sk_test_abc", "whsec_abc", "sk_test_abc\n"] {
+        let e = http_client(&p.server, &map(&[("api_key", key)]), None).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidOptionValue, "{key:?}");
+        assert_eq!(
+            e.message,
+            "invalid value for option \"api_key\": the user mapping's api_key for server \"stripe\" does not have the form connector \"stripe\" expects (the value is not shown)"
+        );
+        assert_eq!(e.hint.as_deref(), Some(hint));
+        // (`sk_test_` alone is in the hint's own examples.)
+        assert!(key == "sk_test_" || !format!("{e:?}").contains(key.trim()), "the key is never shown: {e:?}");
+    }
+    // The option the key came from is named.
+    let e = http_client(&p.server, &map(&[("token", "pk_live_x")]), None).unwrap_err();
+    assert!(e.message.starts_with("invalid value for option \"token\": the user mapping's token"), "{}", e.message);
+    assert!(e.hint.unwrap().ends_with("OPTIONS (SET token '…')."));
+    for key in ["sk_live_4eC39HqLyjWDarjtT1zdp7dc", "sk_test_mock", "rk_live_abc123", "rk_test_ABC"] {
+        assert!(http_client(&p.server, &map(&[("api_key", key)]), None).is_ok(), "{key}");
+    }
+    assert!(p.requests().is_empty(), "nothing is sent");
+    // A server that authenticates otherwise (Basic, below) is not checked.
+    let basic = p.server.options.clone().into_iter().chain([("auth".to_string(), "basic".to_string())]).collect();
+    let server = connector_core::connectors::ServerDef { name: "stripe".into(), options: basic };
+    assert!(http_client(&server, &map(&[("user", "anything"), ("password", "")]), None).is_ok());
 }
 
 #[test]
@@ -309,4 +339,76 @@ fn customer_objects_are_expanded_when_their_column_is_read() {
     let e = p.scan(&customers, vec![], None).unwrap_err();
     assert_eq!(e.detail.as_deref(), Some("provider said: This property cannot be expanded (data.balance)."));
     assert_eq!(p.sent(), vec!["GET /stripe/v1/customers?expand%5B%5D=data.balance&limit=100"]);
+}
+
+#[test]
+fn conditions_only_search_applies_read_the_search_api() {
+    let p = stripe();
+    let charges = p.imported("charges", &[]);
+    // `status` has no list filter: search applies it, and Postgres checks it again (search is not exact).
+    assert_eq!(p.placements(&charges, &[eq("status", "failed")]), vec![Placement::RemoteAndLocal]);
+    assert_eq!(p.placements(&charges, &[eq("customer", "cus_0002")]), vec![Placement::Remote]);
+    let rows = p.scan(&charges, vec![eq("status", "failed")], None).unwrap();
+    assert_eq!(texts(column(&charges, &rows, "id")), vec!["ch_0010", "ch_0005"]);
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/charges/search?query=status%3A%27failed%27&expand%5B%5D=data.customer&limit=100"]);
+    // Every pushed condition goes into the query, times as Unix seconds, text quoted and escaped.
+    p.mock.reset();
+    let quals = vec![eq("status", "failed"), eq("customer", "cus_0002"), qual("amount", Op::Gt, V::Int(4000)), qual("created", Op::Ge, at("2024-01-05T00:00:00Z"))];
+    let rows = p.scan(&charges, quals.clone(), None).unwrap();
+    assert_eq!(texts(column(&charges, &rows, "id")), vec!["ch_0010"]);
+    assert_eq!(p.requests()[0].param("query").as_deref(), Some("status:'failed' AND customer:'cus_0002' AND amount>4000 AND created>=1704412800"));
+    assert_eq!(
+        p.describe(&charges, vec![eq("status", "it's \\ odd")]),
+        vec![format!("GET {}/stripe/v1/charges/search?query=status%3A%27it%5C%27s+%5C%5C+odd%27&expand%5B%5D=data.customer&limit=100", p.mock.url())]
+    );
+    // Negation; paging with page=<next_page>.
+    p.mock.reset();
+    let customers = p.imported("customers", &[("page_size", "5")]);
+    let rows = p.scan(&customers, vec![qual("name", Op::Ne, V::Text("Nobody".into()))], None).unwrap();
+    assert_eq!(rows.len(), 12);
+    assert_eq!(
+        p.sent(),
+        vec![
+            "GET /stripe/v1/customers/search?query=-name%3A%27Nobody%27&limit=5",
+            "GET /stripe/v1/customers/search?query=-name%3A%27Nobody%27&limit=5&page=page_5",
+            "GET /stripe/v1/customers/search?query=-name%3A%27Nobody%27&limit=5&page=page_10",
+        ]
+    );
+}
+
+#[test]
+fn search_keeps_what_the_list_would_keep() {
+    let p = stripe();
+    let customers = p.imported("customers", &[]);
+    // Search compares text without case; the list's exact `email =` is checked again on its records.
+    let rows = p.scan(&customers, vec![eq("email", "CUSTOMER3@example.com"), eq("name", "Dana Scully")], None).unwrap();
+    assert!(rows.is_empty(), "{rows:?}");
+    assert_eq!(p.requests()[0].param("query").as_deref(), Some("email:'CUSTOMER3@example.com' AND name:'Dana Scully'"));
+    p.mock.reset();
+    let rows = p.scan(&customers, vec![eq("email", "customer3@example.com"), eq("name", "dana scully")], None).unwrap();
+    assert_eq!(texts(column(&customers, &rows, "id")), vec!["cus_0003"], "Postgres drops this row: its name differs in case");
+    // A pushed condition search cannot express (subscriptions search has no customer field) reads the
+    // list; the condition only search applies is left to Postgres.
+    p.mock.reset();
+    let subscriptions = p.imported("subscriptions", &[]);
+    let rows = p.scan(&subscriptions, vec![eq("customer", "cus_0003"), eq("status", "active")], None).unwrap();
+    assert_eq!(texts(column(&subscriptions, &rows, "status")), vec!["canceled"], "Postgres drops it");
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/subscriptions?status=all&customer=cus_0003&expand%5B%5D=data.customer&limit=100"]);
+    // Conditions the list applies keep reading the list; `WHERE id = …` alone stays a retrieve.
+    p.mock.reset();
+    p.scan(&customers, vec![eq("email", "customer3@example.com")], None).unwrap();
+    p.scan(&customers, vec![eq("id", "cus_0003")], None).unwrap();
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/customers?email=customer3%40example.com&limit=100", "GET /stripe/v1/customers/cus_0003?"]);
+    // Subscriptions search (no fixed status=all: search lists every status).
+    p.mock.reset();
+    let rows = p.scan(&subscriptions, vec![eq("status", "canceled")], None).unwrap();
+    assert_eq!(texts(column(&subscriptions, &rows, "id")), vec!["sub_0006", "sub_0003"]);
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/subscriptions/search?query=status%3A%27canceled%27&expand%5B%5D=data.customer&limit=100"]);
+    // A metadata key as a column of one's own.
+    p.mock.reset();
+    let mut tiered = customers.clone();
+    tiered.columns.push(connector_core::model::ColumnDef::new("tier", connector_core::model::ColumnType::Text).with_option("path", "$.metadata.tier").with_option("search", "metadata['tier']"));
+    let rows = p.scan(&tiered, vec![eq("tier", "gold")], None).unwrap();
+    assert_eq!(rows.len(), 6);
+    assert_eq!(p.requests()[0].param("query").as_deref(), Some("metadata['tier']:'gold'"));
 }

@@ -213,3 +213,37 @@ fn hubspot_objects_are_created_updated_and_archived() {
     m.reset();
     assert_eq!(get(&mut c, "/hubspot/crm/v3/objects/companies").1["results"].as_array().unwrap().len(), 6);
 }
+
+#[test]
+fn airtable_notion_and_sheets_refuse_with_their_own_429() {
+    let (_m, mut c) = setup();
+    let notion = [AUTH, ("Notion-Version", "2022-06-28")];
+    // `/429/1/` refuses the first request of each URL, then serves it.
+    let r = c.request("GET", "/airtable/429/1/v0/appMockBase000001/Projects?pageSize=1", &[AUTH], None);
+    assert_eq!((r.status, r.header("retry-after")), (429, Some("1")));
+    assert_eq!(
+        r.json(),
+        json!({"errors": [{"error": "RATE_LIMIT_REACHED", "message": "Rate limit exceeded. Please try again later"}]})
+    );
+    let r = c.request("GET", "/airtable/429/1/v0/appMockBase000001/Projects?pageSize=1", &[AUTH], None);
+    assert_eq!((r.status, r.json()["records"].as_array().map(Vec::len)), (200, Some(1)));
+    let r = c.request("POST", "/notion/429/1/v1/search", &notion, Some("{}"));
+    assert_eq!((r.status, r.header("retry-after")), (429, Some("1")));
+    assert_eq!(
+        r.json(),
+        json!({"object": "error", "status": 429, "code": "rate_limited", "message": "You have been rate limited. Please try again in a few minutes."})
+    );
+    assert_eq!(c.request("POST", "/notion/429/1/v1/search", &notion, Some("{}")).status, 200);
+    let r = c.request("GET", "/sheets/429/always/v4/spreadsheets/sheetMock1", &[AUTH], None);
+    assert_eq!((r.status, r.header("retry-after")), (429, Some("1")));
+    assert_eq!(
+        r.json(),
+        json!({"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute per user' of service 'sheets.googleapis.com' for consumer 'project_number:1234567890'."}})
+    );
+    assert_eq!(c.request("GET", "/sheets/429/always/v4/spreadsheets/sheetMock1", &[AUTH], None).status, 429);
+    // Notion retrieves a database; the odd spreadsheet holds badly laid out sheets.
+    let r = c.request("GET", "/notion/v1/databases/5a1ad3b1-0000-4000-8000-0000000000a1", &notion, None);
+    assert_eq!((r.status, r.json()["properties"]["Priority"]["type"].clone()), (200, json!("select")));
+    let (status, body) = get(&mut c, "/sheets/v4/spreadsheets/sheetMockOdd/values/Twins!A1:E1");
+    assert_eq!((status, body["values"].clone()), (200, json!([["Name", "Region", "Amount", "Note", "Amount"]])));
+}

@@ -83,7 +83,14 @@ impl Connector for Airtable {
             })?;
             let mut url = base_url(server, self)?;
             segments(&mut url, &["meta", "bases", base_id, "tables"]);
-            let (_, body) = http.send_json(&Request::get(url), &Counters::default()).await?;
+            let (_, body) = http.send_json(&Request::get(url), &Counters::default()).await.map_err(|e| {
+                if e.hint.is_none() && (e.kind == ErrorKind::NotFound || e.message.contains("HTTP 403")) {
+                    let hint = format!("Base \"{base_id}\" (server option base_id) does not exist, or the token cannot read its schema (it needs the scope schema.bases:read and access to the base).");
+                    e.with_hint(hint)
+                } else {
+                    e
+                }
+            })?;
             let tables = body
                 .get("tables")
                 .and_then(Value::as_array)
@@ -346,6 +353,9 @@ fn condition(column: &Column, op: Op, value: &SqlValue) -> Option<String> {
 #[derive(Clone, Debug)]
 struct AirtableTable {
     table_name: String,
+    base_id: String,
+    /// The table option: the Airtable table's id or name.
+    airtable_table: String,
     /// `…/v0/{baseId}/{table}`.
     url: Url,
     view: Option<String>,
@@ -390,6 +400,8 @@ impl AirtableTable {
         }
         Ok(AirtableTable {
             table_name: table.name.clone(),
+            base_id: base_id.to_string(),
+            airtable_table: airtable_table.to_string(),
             url,
             view: options.get("view").filter(|v| !v.is_empty()).map(str::to_string),
             page_size: page_size(server, table, &Airtable)?.min(MAX_PAGE_SIZE),
@@ -400,6 +412,42 @@ impl AirtableTable {
 
     fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// A hint for what Airtable refused in a list request: the base or table (404, 403), a formula or a
+    /// field (422).
+    fn explain(&self, error: Error, url: &Url) -> Error {
+        if error.hint.is_some() {
+            return error;
+        }
+        let detail = error.detail.as_deref().unwrap_or_default();
+        let (base, table, foreign) = (&self.base_id, &self.airtable_table, &self.table_name);
+        if error.kind == ErrorKind::NotFound || error.message.contains("HTTP 403") {
+            let hint = format!(
+                "Base \"{base}\" has no table \"{table}\", or the base does not exist or is not shared with the token: check the options base_id and table of foreign table \"{foreign}\" (IMPORT FOREIGN SCHEMA sets them)."
+            );
+            return error.with_hint(hint);
+        }
+        if error.message.contains("HTTP 422") {
+            if detail.contains("formula") {
+                let formula = url.query_pairs().find(|(k, _)| k == "filterByFormula").map(|(_, v)| v.into_owned()).unwrap_or_default();
+                let hint = format!(
+                    "Airtable refused the formula made of the query's conditions on foreign table \"{foreign}\": {formula}. Check the columns' field options, or SET connector_fdw.pushdown = off to filter in Postgres."
+                );
+                return error.with_hint(hint);
+            }
+            if let (Some(view), true) = (&self.view, detail.contains("view")) {
+                let hint = format!("Table \"{table}\" has no view \"{view}\": check the option view of foreign table \"{foreign}\".");
+                return error.with_hint(hint);
+            }
+            if detail.contains("field") {
+                let hint = format!(
+                    "A column of foreign table \"{foreign}\" names a field table \"{table}\" does not have: check the columns' field options (IMPORT FOREIGN SCHEMA sets them)."
+                );
+                return error.with_hint(hint);
+            }
+        }
+        error
     }
 
     /// The formula of the pushed conditions, if any.
@@ -522,7 +570,7 @@ impl PageSource for AirtableSource {
         if let PageToken::Next(offset) = &token {
             url.query_pairs_mut().append_pair("offset", offset);
         }
-        let (response, body) = http.send_json(&Request::get(url), counters).await?;
+        let (response, body) = http.send_json(&Request::get(url.clone()), counters).await.map_err(|e| self.table.explain(e, &url))?;
         let records = body.get("records").and_then(Value::as_array).ok_or_else(|| {
             Error::bad_response(format!(
                 "response to {} has no \"records\" (foreign table \"{}\")",

@@ -90,7 +90,14 @@ impl Connector for GoogleSheets {
             })?;
             let base = base_url(server, self)?;
             let counters = Counters::default();
-            let sheets = sheet_properties(http, &base, id, &counters).await?;
+            let sheets = sheet_properties(http, &base, id, &counters).await.map_err(|e| {
+                if e.hint.is_none() && (e.kind == ErrorKind::NotFound || e.message.contains("HTTP 403")) {
+                    let hint = format!("Spreadsheet \"{id}\" (server option spreadsheet_id) does not exist or is not shared with this account.");
+                    e.with_hint(hint)
+                } else {
+                    e
+                }
+            })?;
             if sheets.is_empty() {
                 return Ok(Vec::new());
             }

@@ -120,14 +120,25 @@ fn check_variable(option: &str, name: &str) -> Result<String> {
     }
 }
 
-/// How often `$name` occurs in a query as a whole variable name (`$after`, not `$afterX`): its declaration
-/// and its uses.
-fn variable_uses(query: &str, name: &str) -> usize {
+/// Whether a query declares the variable `name` (`$after:` in the operation's variable definitions, before
+/// the first `{`) and whether it uses it (`$after` after that), as a whole name (`$after`, not `$afterX`).
+fn variable_use(query: &str, name: &str) -> (bool, bool) {
     let wanted = format!("${name}");
-    query
-        .match_indices(&wanted)
-        .filter(|(at, _)| !query[at + wanted.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
-        .count()
+    let selection = query.find('{').unwrap_or(query.len());
+    let mut declared = false;
+    let mut used = false;
+    for (at, _) in query.match_indices(&wanted) {
+        let after = &query[at + wanted.len()..];
+        if after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        if at < selection {
+            declared |= after.trim_start().starts_with(':');
+        } else {
+            used = true;
+        }
+    }
+    (declared, used)
 }
 
 impl GraphQlTable {
@@ -161,12 +172,12 @@ impl GraphQlTable {
         let cursor_variable = variable("cursor_variable", "after")?;
         if page_info.is_some() {
             for (option, name, ty) in [("page_size_variable", &page_size_variable, "Int"), ("cursor_variable", &cursor_variable, "String")] {
-                let problem = match variable_uses(query, name) {
-                    0 => "declares no variable",
-                    1 => "declares but does not use the variable",
-                    _ => continue,
+                let problem = match variable_use(query, name) {
+                    (false, _) => format!("the query declares no variable ${name} for Relay paging (page_info_path)"),
+                    (true, false) => format!("the query declares ${name} but passes it to no argument; Relay paging (page_info_path) needs it"),
+                    (true, true) => continue,
                 };
-                return Err(Error::option_value(option, format!("the query {problem} ${name} for Relay paging (page_info_path)")).with_hint(format!(
+                return Err(Error::option_value(option, problem).with_hint(format!(
                     "Declare ${name}: {ty} and pass {argument}: ${name} to the connection, e.g. query($first: Int, $after: String) {{ items(first: $first, after: $after) {{ … }} }}.",
                     argument = if option == "page_size_variable" { "first" } else { "after" }
                 )));
@@ -177,7 +188,7 @@ impl GraphQlTable {
             for (option, op) in FILTER_OPTIONS {
                 if let Some(name) = column.option(option).filter(|v| !v.is_empty()) {
                     let name = check_variable(option, name)?;
-                    if variable_uses(query, &name) == 0 {
+                    if !variable_use(query, &name).0 {
                         return Err(Error::option_value(option, format!("column \"{}\": the query declares no variable ${name}", column.name)).with_hint(format!(
                             "Declare ${name} with its type in the query's variables (query(…, ${name}: String)) and pass it to the argument that filters, or drop the column's {option}."
                         )));
@@ -315,11 +326,21 @@ struct TypeRef {
     of_type: Option<Box<TypeRef>>,
 }
 
+/// Whether a name of an introspection answer is a GraphQL name (`[_A-Za-z][_0-9A-Za-z]*`): others would make
+/// a query and JSONPaths that do not parse, so fields, arguments and types named otherwise are left out.
+fn graphql_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 impl TypeRef {
     fn from_json(value: &Value) -> Option<TypeRef> {
+        let name = match value.get("name").filter(|n| !n.is_null()) {
+            None => None,
+            Some(name) => Some(name.as_str().filter(|n| graphql_name(n))?.to_string()),
+        };
         Some(TypeRef {
             kind: value.get("kind")?.as_str()?.to_string(),
-            name: value.get("name").and_then(Value::as_str).map(str::to_string),
+            name,
             of_type: value.get("ofType").filter(|t| !t.is_null()).and_then(TypeRef::from_json).map(Box::new),
         })
     }
@@ -378,14 +399,14 @@ impl Schema {
                 .flatten()
                 .filter_map(|f| {
                     Some(Field {
-                        name: f.get("name")?.as_str()?.to_string(),
+                        name: f.get("name")?.as_str().filter(|n| graphql_name(n))?.to_string(),
                         description: f.get("description").and_then(Value::as_str).unwrap_or_default().to_string(),
                         args: f
                             .get("args")
                             .and_then(Value::as_array)
                             .into_iter()
                             .flatten()
-                            .filter_map(|a| Some((a.get("name")?.as_str()?.to_string(), TypeRef::from_json(a.get("type")?)?)))
+                            .filter_map(|a| Some((a.get("name")?.as_str().filter(|n| graphql_name(n))?.to_string(), TypeRef::from_json(a.get("type")?)?)))
                             .collect(),
                         ty: TypeRef::from_json(f.get("type")?)?,
                     })
@@ -617,6 +638,28 @@ mod tests {
             assert_eq!(leaf_sql_type(&ty), expected, "{ty:?}");
         }
         assert_eq!(wrap("NON_NULL", wrap("LIST", wrap("NON_NULL", named("ENUM", "S")))).render(), "[S!]!");
+    }
+
+    #[test]
+    fn names_that_are_not_graphql_names_are_left_out() {
+        let named = |kind: &str, name: &str| json!({"kind": kind, "name": name, "ofType": null});
+        let field = |name: &str, args: Value, ty: Value| json!({"name": name, "args": args, "type": ty});
+        let paging = json!([{"name": "first", "type": named("SCALAR", "Int")}, {"name": "after", "type": named("SCALAR", "String")},
+                            {"name": "-x", "type": named("SCALAR", "String")}]);
+        let schema = json!({"data": {"__schema": {"queryType": {"name": "Query"}, "types": [
+            {"kind": "OBJECT", "name": "Query", "fields": [field("items", paging, named("OBJECT", "Conn"))]},
+            {"kind": "OBJECT", "name": "Conn", "fields": [field("nodes", json!([]), named("OBJECT", "Item")), field("pageInfo", json!([]), named("OBJECT", "PageInfo"))]},
+            {"kind": "OBJECT", "name": "PageInfo", "fields": [field("hasNextPage", json!([]), named("SCALAR", "Boolean")), field("endCursor", json!([]), named("SCALAR", "String"))]},
+            {"kind": "OBJECT", "name": "Item", "fields": [field("id", json!([]), named("SCALAR", "ID")), field("-inf", json!([]), named("SCALAR", "String")),
+                                                          field("odd", json!([]), named("SCALAR", "Odd Type"))]}
+        ]}}});
+        let resources = introspected_resources(&schema).unwrap();
+        assert_eq!(resources.len(), 1);
+        assert_eq!(resources[0].columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), vec!["id"]);
+        assert_eq!(
+            resources[0].table_options["query"],
+            "query($first: Int, $after: String) { items(first: $first, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } } }"
+        );
     }
 
     #[test]

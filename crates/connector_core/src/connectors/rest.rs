@@ -78,6 +78,12 @@ impl Connector for Rest {
             text("fields_param"),
             text("expand_param"),
             text("expand_prefix"),
+            // A search endpoint for conditions the list cannot apply (Stripe's `/v1/charges/search`).
+            text("search_path"),
+            text("search_param"),
+            text("search_join"),
+            text("search_cursor_param"),
+            path("search_cursor_path"),
             // Writes.
             text("key_column"),
             text("item_path"),
@@ -99,6 +105,7 @@ impl Connector for Rest {
         specs.push(OptionSpec::new("echo", Kind::Bool));
         specs.push(OptionSpec::new("required", Kind::Bool));
         specs.push(OptionSpec::text("required_hint"));
+        specs.push(OptionSpec::text("search"));
         specs.push(OptionSpec::text("expand"));
         specs
     }
@@ -220,6 +227,9 @@ struct RestTable {
     error_path: Option<JsonPath>,
     /// A scan whose only condition is `key_column = value` reads the record at `item_path`.
     item_lookup: bool,
+    /// A search endpoint for conditions the list cannot apply, and the columns' fields in its language.
+    search: Option<Search>,
+    search_fields: Vec<SearchField>,
     /// Columns the provider needs a condition on (Slack's `channel`).
     required: Vec<String>,
     /// (column, what to write) of required columns with a `required_hint`.
@@ -244,6 +254,56 @@ struct RestTable {
     /// Each column's path inside a record, by column index.
     column_paths: Vec<JsonPath>,
     writes: WriteConfig,
+}
+
+/// A search endpoint (Stripe's `GET /v1/charges/search?query=status:'failed' AND amount>1000`): its URL,
+/// the parameter of the query, the text joining conditions, and its own cursor paging.
+#[derive(Clone, Debug)]
+struct Search {
+    url: Url,
+    param: String,
+    join: String,
+    cursor_param: String,
+    cursor_path: JsonPath,
+}
+
+/// A column's field in the search language, and the operators it takes there (comparisons for numbers
+/// and times, `=` and `<>` for the others).
+#[derive(Clone, Debug)]
+struct SearchField {
+    column: String,
+    field: String,
+    ops: Vec<Op>,
+    /// Text values are compared case-insensitively by search: text conditions the list would apply
+    /// exactly are checked again on the search's records.
+    text: bool,
+    path: JsonPath,
+}
+
+impl SearchField {
+    /// `field:'value'`, `-field:'value'`, `field>123`; times as Unix seconds. `None` for an operator or
+    /// value search cannot express.
+    fn clause(&self, op: Op, value: &SqlValue) -> Option<String> {
+        let rendered = match value {
+            SqlValue::Int(_) | SqlValue::Numeric(_) | SqlValue::Float(_) => value.to_param(),
+            SqlValue::Date(_) | SqlValue::Timestamp(_) | SqlValue::TimestampTz(_) => epoch_seconds(value, op)?,
+            SqlValue::Text(_) | SqlValue::Bool(_) | SqlValue::Uuid(_) => format!("'{}'", value.to_param().replace('\\', "\\\\").replace('\'', "\\'")),
+            _ => return None,
+        };
+        if !self.ops.contains(&op) {
+            return None;
+        }
+        let field = &self.field;
+        Some(match op {
+            Op::Eq => format!("{field}:{rendered}"),
+            Op::Ne => format!("-{field}:{rendered}"),
+            Op::Gt => format!("{field}>{rendered}"),
+            Op::Ge => format!("{field}>={rendered}"),
+            Op::Lt => format!("{field}<{rendered}"),
+            Op::Le => format!("{field}<={rendered}"),
+            _ => return None,
+        })
+    }
 }
 
 /// How a REST table writes.
@@ -429,6 +489,34 @@ impl RestTable {
                 return Err(misplaced("required_hint", &format!("of column \"{}\" needs required 'true'", column.name)));
             }
         }
+        let search = match non_empty(options.get("search_path")) {
+            Some(search_path) => Some(Search {
+                url: join(&base, &search_path),
+                param: text("search_param").unwrap_or_else(|| "query".into()),
+                join: options.get("search_join").filter(|j| !j.is_empty()).unwrap_or(" AND ").to_string(),
+                cursor_param: text("search_cursor_param").unwrap_or_else(|| "page".into()),
+                cursor_path: options.json_path("search_cursor_path")?.unwrap_or_else(|| JsonPath::key("next_page")),
+            }),
+            None => None,
+        };
+        let mut search_fields = Vec::new();
+        for column in &table.columns {
+            let Some(field) = non_empty(column.option("search")) else { continue };
+            if search.is_none() {
+                return Err(misplaced("search", &format!("of column \"{}\" needs the table's search_path", column.name)));
+            }
+            let ordered = matches!(
+                column.ty.sql_name(),
+                "smallint" | "integer" | "bigint" | "real" | "double precision" | "numeric" | "date" | "timestamp" | "timestamptz"
+                    | "timestamp without time zone" | "timestamp with time zone"
+            );
+            let ops = if ordered { vec![Op::Eq, Op::Ne, Op::Gt, Op::Ge, Op::Lt, Op::Le] } else { vec![Op::Eq, Op::Ne] };
+            let path = match column.option("path") {
+                Some(p) => JsonPath::parse(p).map_err(|e| Error::option_value("path", e))?,
+                None => JsonPath::key(&column.name),
+            };
+            search_fields.push(SearchField { column: column.name.clone(), field, ops, text: !ordered && column.ty.sql_name() != "boolean", path });
+        }
         let required_hints =
             table.columns.iter().filter(|c| required.contains(&c.name)).filter_map(|c| Some((c.name.clone(), non_empty(c.option("required_hint"))?))).collect();
         let sort_param = text("sort_param");
@@ -456,6 +544,8 @@ impl RestTable {
             success_path: options.json_path("success_path")?,
             error_path: options.json_path("error_path")?,
             item_lookup: options.bool("item_lookup")?.unwrap_or(false),
+            search,
+            search_fields,
             required,
             required_hints,
             fields_param: text("fields_param"),
@@ -542,7 +632,56 @@ impl RestTable {
         params
     }
 
+    /// With a search endpoint, the table that reads it for `request`: when a condition only search applies is
+    /// pushed, and search can express every pushed condition (else the list is read, and Postgres checks
+    /// the conditions only search applies, which are pushed as supersets). Text conditions the list would
+    /// apply exactly are checked again on the records, as search compares text case-insensitively.
+    fn searching(&self, request: &ScanRequest) -> Option<(RestTable, Vec<Recheck>)> {
+        let search = self.search.as_ref()?;
+        if !request.sorts.is_empty() || self.lookup_url(request).is_some() {
+            return None;
+        }
+        let listed = |column: &str, op: Op| self.filters.iter().any(|f| f.column == column && (f.op == op || (op == Op::In && f.op == Op::Eq)));
+        if !request.quals.iter().any(|q| !listed(&q.column, q.op)) {
+            return None;
+        }
+        let mut clauses = Vec::new();
+        let mut recheck = Vec::new();
+        for qual in &request.quals {
+            let field = self.search_fields.iter().find(|f| f.column == qual.column)?;
+            clauses.push(field.clause(qual.op, &qual.value)?);
+            if field.text && listed(&qual.column, qual.op) {
+                recheck.push((field.path.clone(), qual.op, qual.value.to_param()));
+            }
+        }
+        let mut url = search.url.clone();
+        url.query_pairs_mut().append_pair(&search.param, &clauses.join(&search.join));
+        let size_param = self.size_param().cloned();
+        let table = RestTable {
+            url,
+            pagination: Pagination::Cursor {
+                cursor_param: search.cursor_param.clone(),
+                size_param,
+                cursor_path: search.cursor_path.clone(),
+                in_body: false,
+                next_url: None,
+            },
+            method: Method::GET,
+            body: None,
+            filters: Vec::new(),
+            search: None,
+            item_lookup: false,
+            total_path: None,
+            limit_param: None,
+            ..self.clone()
+        };
+        Some((table, recheck))
+    }
+
     fn source(&self, request: &ScanRequest) -> RestSource {
+        if let Some((table, recheck)) = self.searching(request) {
+            return RestSource { recheck, ..table.source(request) };
+        }
         let rows_needed = request.limit.and_then(|l| l.rows_needed());
         let offset_pushed = matches!(self.pagination, Pagination::Offset { .. }) && request.limit.is_some();
         let start_offset = if offset_pushed { request.limit.map_or(0, |l| l.offset) } else { 0 };
@@ -612,7 +751,7 @@ impl RestTable {
             .filter(|q| q.op == Op::Eq)
             .filter_map(|q| self.echoes.iter().find(|(c, _)| *c == q.column).map(|(_, keys)| (keys.clone(), q.value.to_json())))
             .collect();
-        RestSource { table: self.clone(), url, page_size, start_offset, shape, echoes, lookup, expanded }
+        RestSource { table: self.clone(), url, page_size, start_offset, shape, echoes, lookup, expanded, recheck: Vec::new() }
     }
 
     /// With `fields_param`, the parameter and the top-level members the scan's columns read (echoed columns
@@ -700,6 +839,14 @@ impl Table for RestTable {
             let echoed = self.echoes.iter().any(|(c, _)| *c == filter.column);
             if filter.op == Op::Eq && filter.template.is_none() && !echoed {
                 caps.add_filters(&filter.column, &[Op::In], crate::pushdown::Support::Exact);
+            }
+        }
+        // Conditions only the search endpoint applies (and case-insensitively): Postgres checks them again.
+        for field in self.search_fields.iter().filter(|_| self.search.is_some()) {
+            for op in &field.ops {
+                if caps.filter_support(&field.column, *op).is_none() {
+                    caps.add_filters(&field.column, &[*op], crate::pushdown::Support::Superset);
+                }
             }
         }
         for column in &self.required {
@@ -894,7 +1041,12 @@ struct RestSource {
     lookup: Option<Url>,
     /// (member, column) of the expanded members the scan reads.
     expanded: Vec<(String, String)>,
+    /// Text conditions checked again on a search's records.
+    recheck: Vec<Recheck>,
 }
+
+/// A text condition checked again on a search's records: (path, `=` or `<>`, value).
+type Recheck = (JsonPath, Op, String);
 
 /// Put each expanded member's object under its column's name and set the member back to the object's `id`,
 /// so that columns reading the member see the id whether or not the scan expands it. A member that did not
@@ -1109,6 +1261,21 @@ impl PageSource for RestSource {
         for record in &mut records {
             place_expanded(record, &self.expanded);
         }
+        // A page the recheck empties is not the end: whether there is more is known before.
+        let listed = records.len();
+        records.retain(|record| {
+            self.recheck.iter().all(|(path, op, wanted)| {
+                let text = path.get(record).and_then(|v| match v {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Null => None,
+                    other => Some(other.to_string()),
+                });
+                match op {
+                    Op::Ne => text.is_some_and(|t| t != *wanted),
+                    _ => text.as_deref() == Some(wanted.as_str()),
+                }
+            })
+        });
         for (keys, value) in &self.echoes {
             for record in &mut records {
                 crate::write::set(record, keys, value.clone());
@@ -1122,7 +1289,7 @@ impl PageSource for RestSource {
                 )));
             }
         }
-        let next = if records.is_empty() { None } else { next };
+        let next = if listed == 0 { None } else { next };
         Ok(Page { last: has_more == Some(false), total, next, records })
     }
 }
@@ -1518,6 +1685,27 @@ mod tests {
         assert_eq!(e.detail.as_deref(), Some("provider said: Cannot query field \"x\""));
         assert!(graphql.reported_error(&serde_json::json!({"data": {}, "errors": []}), "POST").is_none());
         assert!(open(&[]).reported_error(&serde_json::json!({"ok": false}), "GET").is_none());
+    }
+
+    #[test]
+    fn required_conditions_say_what_to_write() {
+        let open = |options: &[(&str, &str)]| {
+            let mut column = ColumnDef::new("channel", ColumnType::Text).with_option("filter_param", "channel").with_option("required", "true");
+            for (k, v) in options {
+                column = column.with_option(k, v);
+            }
+            Rest.open(&server("http://x"), &TableDef { name: "messages".into(), options: map(&[("path", "/h")]), columns: vec![column] })
+        };
+        let caps = open(&[]).unwrap().capabilities();
+        let e = crate::pushdown::unmet_requirement(&caps, &[]).unwrap().error();
+        assert_eq!((e.kind, e.message.as_str()), (ErrorKind::MissingCondition, "foreign table \"messages\" needs a condition on column \"channel\" (=): the provider requires it"));
+        assert_eq!(e.hint.as_deref(), Some("Add a condition such as WHERE channel = '…'."));
+        let caps = open(&[("required_hint", "Add WHERE channel = 'C…'.")]).unwrap().capabilities();
+        assert_eq!(crate::pushdown::unmet_requirement(&caps, &[]).unwrap().error().hint.as_deref(), Some("Add WHERE channel = 'C…'."));
+        let e = open(&[("required", "false"), ("required_hint", "x")]).err().unwrap();
+        assert_eq!(e.message, "option \"required_hint\" of column \"channel\" needs required 'true'");
+        let e = open(&[("search", "channel")]).err().unwrap();
+        assert_eq!(e.message, "option \"search\" of column \"channel\" needs the table's search_path");
     }
 
     #[test]

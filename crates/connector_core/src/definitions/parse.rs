@@ -321,7 +321,7 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
         value,
         &[
             "name", "description", "path", "rows", "query", "method", "body", "item_path", "filter_join", "sort", "pagination", "columns", "write",
-            "item_lookup", "success_path", "error_path", "fields_param", "custom_fields", "expand",
+            "item_lookup", "success_path", "error_path", "fields_param", "custom_fields", "expand", "search",
         ],
     )?;
     let name = object.required_string("name")?;
@@ -378,6 +378,22 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
             options.insert("expand_prefix".into(), prefix);
         }
     }
+    if let Some(search) = object.get("search") {
+        let search = Object::new(object.at("search"), search, &["path", "query_param", "join", "cursor_param", "cursor_path"])?;
+        let search_path = search.required_string("path")?;
+        if search_path.contains('?') {
+            return Err(invalid(&search.at("path"), "must not contain a query string"));
+        }
+        options.insert("search_path".into(), search_path);
+        for (field, option) in [("query_param", "search_param"), ("join", "search_join"), ("cursor_param", "search_cursor_param")] {
+            if let Some(text) = search.string(field)? {
+                options.insert(option.into(), text);
+            }
+        }
+        if let Some(p) = json_path(&search, "cursor_path")? {
+            options.insert("search_cursor_path".into(), p);
+        }
+    }
     if let Some(sort) = object.get("sort") {
         let sort = Object::new(object.at("sort"), sort, &["param", "order_param"])?;
         options.insert("sort_param".into(), sort.required_string("param")?);
@@ -418,9 +434,13 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
         None => false,
     };
     let sortable = options.contains_key("sort_param");
+    let searchable = options.contains_key("search_path");
     let mut columns: Vec<ColumnSpec> = Vec::new();
     for (i, value) in object.array("columns")?.iter().enumerate() {
         let column = column(&format!("{path}.columns[{i}]"), value, sortable)?;
+        if column.options.contains_key("search") && !searchable {
+            return Err(invalid(&format!("{path}.columns[{i}].search"), "needs \"search\": {\"path\": …} on the resource"));
+        }
         if columns.iter().any(|c| c.name == column.name) {
             return Err(invalid(&format!("{path}.columns[{i}].name"), format!("\"{}\" names an earlier column too", column.name)));
         }
@@ -565,7 +585,7 @@ fn pagination(path: &str, value: &Value, post: bool, options: &mut OptionMap) ->
 }
 
 fn column(path: &str, value: &Value, sortable_resource: bool) -> Result<ColumnSpec> {
-    let object = Object::new(path.to_string(), value, &["name", "type", "path", "description", "filters", "sortable", "echo", "required", "required_hint", "expand"])?;
+    let object = Object::new(path.to_string(), value, &["name", "type", "path", "description", "filters", "sortable", "echo", "required", "required_hint", "expand", "search"])?;
     let name = object.required_string("name")?;
     let given_type = object.required_string("type")?;
     let sql_type = TYPES
@@ -625,6 +645,12 @@ fn column(path: &str, value: &Value, sortable_resource: bool) -> Result<ColumnSp
             return Err(invalid(&object.at("required"), "needs \"filters\": the condition it requires must be pushed"));
         }
         options.insert("required".into(), required);
+    }
+    if let Some(field) = object.string("search")? {
+        if field.is_empty() {
+            return Err(invalid(&object.at("search"), "must not be empty"));
+        }
+        options.insert("search".into(), field);
     }
     if let Some(hint) = object.string("required_hint")? {
         if options.get("required").and_then(|r| crate::options::parse_bool(r)) != Some(true) {
@@ -788,7 +814,7 @@ mod tests {
         doc["resources"][0]["paginaton"] = json!({});
         assert_eq!(
             error(doc),
-            "resources[0].paginaton: unknown field (known: name, description, path, rows, query, method, body, item_path, filter_join, sort, pagination, columns, write, item_lookup, success_path, error_path, fields_param, custom_fields, expand)"
+            "resources[0].paginaton: unknown field (known: name, description, path, rows, query, method, body, item_path, filter_join, sort, pagination, columns, write, item_lookup, success_path, error_path, fields_param, custom_fields, expand, search)"
         );
         let mut doc = valid();
         doc["resources"][0]["columns"][0]["filter"] = json!("id");
@@ -899,5 +925,53 @@ mod tests {
         assert_eq!(definition(&doc).unwrap().resources[0].columns[0].options["required"], "true");
         doc["resources"][0]["error_path"] = json!("$.errors[");
         assert!(error(doc).starts_with("resources[0].error_path: JSONPath"));
+    }
+
+    #[test]
+    fn credential_shapes_and_required_hints_are_checked() {
+        let auth = |members: Value| error(with("/auth", members));
+        let shaped = json!({ "kind": "bearer", "credential_pattern": "sk_[a-z]+", "credential_hint": "Keys look like sk_…." });
+        let d = definition(&with("/auth", shaped)).unwrap();
+        let shape = d.auth.credential.unwrap();
+        // The whole credential must match.
+        assert!(shape.pattern.is_match("sk_abc") && !shape.pattern.is_match("xsk_abc") && !shape.pattern.is_match("sk_abc1"));
+        assert_eq!(shape.hint, "Keys look like sk_….");
+        assert_eq!(
+            auth(json!({ "kind": "bearer", "credential_pattern": "sk_[a-z" , "credential_hint": "x" })).split(':').next(),
+            Some("auth.credential_pattern")
+        );
+        assert_eq!(
+            auth(json!({ "kind": "bearer", "credential_pattern": "sk_.*" })),
+            "auth.credential_hint: missing (say what a valid credential looks like, e.g. \"Keys look like key_….\")"
+        );
+        assert_eq!(auth(json!({ "kind": "bearer", "credential_hint": "x" })), "auth.credential_hint: is shown only with \"credential_pattern\"");
+        assert_eq!(auth(json!({ "kind": "basic", "credential_pattern": "x", "credential_hint": "x" })), "auth.credential_pattern: is not used with kind \"basic\"");
+        assert!(definition(&valid()).unwrap().auth.credential.is_none());
+        let mut doc = valid();
+        doc["resources"][0]["columns"][0]["required"] = json!(true);
+        doc["resources"][0]["columns"][0]["required_hint"] = json!("Add WHERE id = 1.");
+        assert_eq!(definition(&doc).unwrap().resources[0].columns[0].options["required_hint"], "Add WHERE id = 1.");
+        doc["resources"][0]["columns"][0]["required"] = json!(false);
+        assert_eq!(error(doc), "resources[0].columns[0].required_hint: is shown only with \"required\": true");
+    }
+
+    #[test]
+    fn search_endpoints_become_rest_options() {
+        let mut doc = valid();
+        doc["resources"][0]["search"] = json!({ "path": "/orders/search", "query_param": "q", "join": " && ", "cursor_param": "p", "cursor_path": "$.next" });
+        doc["resources"][0]["columns"][2]["search"] = json!("status");
+        let d = definition(&doc).unwrap();
+        let option = |name: &str| d.resources[0].options.get(name).map(String::as_str);
+        assert_eq!(
+            (option("search_path"), option("search_param"), option("search_join"), option("search_cursor_param"), option("search_cursor_path")),
+            (Some("/orders/search"), Some("q"), Some(" && "), Some("p"), Some("$.next"))
+        );
+        assert_eq!(d.resources[0].columns[2].options["search"], "status");
+        doc["resources"][0]["search"] = json!({ "query_param": "q" });
+        assert_eq!(error(doc.clone()), "resources[0].search.path: missing");
+        doc["resources"][0]["search"] = json!({ "path": "/s", "cursor": "p" });
+        assert!(error(doc.clone()).starts_with("resources[0].search.cursor: unknown field"));
+        doc["resources"][0]["search"] = Value::Null;
+        assert_eq!(error(doc), "resources[0].columns[2].search: needs \"search\": {\"path\": …} on the resource");
     }
 }

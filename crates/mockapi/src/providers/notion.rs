@@ -136,6 +136,20 @@ fn page(database: &str, n: usize, properties: Map<String, Value>) -> Value {
 }
 
 /// A property value as the API returns it.
+/// A property's value in a page that never set it, as Notion returns it.
+fn empty_value(kind: &str) -> Value {
+    match kind {
+        "title" | "rich_text" | "multi_select" | "people" | "relation" | "files" => json!([]),
+        "checkbox" => json!(false),
+        "formula" => json!({ "type": "number", "number": null }),
+        "rollup" => json!({ "type": "number", "number": 0, "function": "count" }),
+        "created_time" | "last_edited_time" => json!("2024-06-01T00:00:00.000Z"),
+        "created_by" | "last_edited_by" => json!({ "object": "user", "id": user_id(0) }),
+        "unique_id" => json!({ "prefix": "TASK", "number": null }),
+        _ => Value::Null,
+    }
+}
+
 fn value(name: &str, kind: &str, inner: Value) -> (String, Value) {
     (name.to_string(), json!({ "id": property_id(name), "type": kind, kind: inner }))
 }
@@ -283,10 +297,17 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
                 CONTACTS => ("notion/contacts", contacts as fn() -> Vec<Value>, contact_schema()),
                 other => return error(404, "object_not_found", &format!("Could not find database with ID: {other}.")),
             };
-            let properties = match stored_properties(&schema, &body["properties"]) {
+            let mut properties = match stored_properties(&schema, &body["properties"]) {
                 Ok(p) => p,
                 Err(resp) => return resp,
             };
+            // A page of a database has every property of its schema, empty where nothing was given.
+            for (name, kind, _) in &schema {
+                if !properties.contains_key(*name) {
+                    let (key, value) = value(name, kind, empty_value(kind));
+                    properties.insert(key, value);
+                }
+            }
             store.with(collection, seed, |all| {
                 let n = 500 + all.len();
                 let mut created = page(database, n, properties);

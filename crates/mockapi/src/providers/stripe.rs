@@ -6,6 +6,10 @@
 //! Stripe's form, [`KEY`]), or Basic with either as the user and an empty password. Errors are Stripe's `{"error": {"type", "message", "param", "code"}}`.
 //! `expand[]=data.customer` (lists) or `expand[]=customer` (one object) replaces the `customer` id of
 //! charges, invoices, subscriptions and payment intents by the customer object; other expansions are refused.
+//! `GET /v1/{object}/search?query=…` (customers, charges, invoices, payment intents, prices, products,
+//! subscriptions) takes Stripe's query language: clauses `field:'text'`, `field:123`, `field>123` (`>=`, `<`,
+//! `<=`), `-field:…` (negation), `metadata['key']:'value'`, joined by ` AND `; `:` on text ignores case, as
+//! Stripe's does. Pages of `limit` follow `page=<next_page>`; an unsearchable field is refused.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -244,6 +248,19 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
     }
     let decoded: Vec<String> = path.trim_start_matches('/').split('/').map(percent_decode).collect();
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
+    if let ["v1", name, "search"] = segments.as_slice() {
+        let Some(kind) = KINDS.iter().find(|k| k.path == *name) else { return unrecognized(req) };
+        if req.method != "GET" {
+            return unrecognized(req);
+        }
+        let params = parse_query(&req.query);
+        let response = state.providers.with(kind.collection, kind.seed, |all| search(kind, all, &params));
+        if params.iter().any(|(k, v)| k == "expand[]" && v == "data.customer") {
+            let customers = state.providers.with("stripe/customers", customers, |all| all.clone());
+            return expand_customers(response, &customers, true);
+        }
+        return response;
+    }
     let (name, id) = match segments.as_slice() {
         ["v1", name] => (*name, None),
         ["v1", name, id] => (*name, Some(*id)),
@@ -401,6 +418,107 @@ fn list(kind: &Kind, all: &[Value], params: &[(String, String)]) -> Response {
     let page: Vec<Value> = selected.iter().skip(start).take(limit).map(|o| (*o).clone()).collect();
     let has_more = start + page.len() < selected.len();
     json(200, &json!({ "object": "list", "url": format!("/v1/{}", kind.path), "has_more": has_more, "data": page }))
+}
+
+/// The fields each object's search takes (Stripe's documented search fields).
+fn search_fields(kind: &Kind) -> Option<&'static [&'static str]> {
+    Some(match kind.path {
+        "customers" => &["email", "name", "phone", "created", "metadata"],
+        "charges" => &["amount", "currency", "customer", "payment_intent", "status", "created", "metadata", "refunded"],
+        "invoices" => &["customer", "subscription", "status", "total", "currency", "number", "created", "metadata"],
+        "payment_intents" => &["amount", "currency", "customer", "status", "created", "metadata"],
+        "prices" => &["product", "active", "currency", "type", "lookup_key", "metadata"],
+        "products" => &["name", "active", "description", "created", "metadata"],
+        "subscriptions" => &["status", "created", "metadata"],
+        _ => return None,
+    })
+}
+
+/// One clause of a search query: `[-]field(:|>|>=|<|<=)value`, a value a quoted text or a number.
+fn clause(text: &str) -> Option<(bool, String, &str, Value)> {
+    let (negated, text) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let field_end = if text.starts_with("metadata['") { text.find("']")? + 2 } else { text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))? };
+    let (field, rest) = text.split_at(field_end);
+    let op = [">=", "<=", ":", ">", "<"].into_iter().find(|op| rest.starts_with(op))?;
+    let raw = &rest[op.len()..];
+    let value = match raw.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
+        Some(quoted) => {
+            let mut out = String::new();
+            let mut chars = quoted.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => out.push(chars.next()?),
+                    '\'' => return None,
+                    c => out.push(c),
+                }
+            }
+            Value::String(out)
+        }
+        None => Value::from(raw.parse::<f64>().ok()?),
+    };
+    Some((negated, field.to_string(), op, value))
+}
+
+/// `GET /v1/{object}/search`: the objects the query's clauses all keep, `limit` at a time from `page`.
+fn search(kind: &Kind, all: &[Value], params: &[(String, String)]) -> Response {
+    let Some(fields) = search_fields(kind) else { return error(404, "invalid_request_error", &format!("Unrecognized request URL (GET /v1/{}/search).", kind.path), None, None) };
+    if let Some((name, _)) = params.iter().find(|(k, _)| !["query", "limit", "page", "expand[]"].contains(&k.as_str())) {
+        return invalid(&format!("Received unknown parameter: {name}"), Some(name));
+    }
+    let limit = match param(params, "limit").map(str::parse::<usize>) {
+        None => 10,
+        Some(Ok(n)) if (1..=100).contains(&n) => n,
+        Some(_) => return invalid("Invalid integer: limit must be between 1 and 100", Some("limit")),
+    };
+    let Some(query) = param(params, "query") else { return invalid("Missing required param: query.", Some("query")) };
+    let mut clauses = Vec::new();
+    for text in query.split(" AND ") {
+        let Some((negated, field, op, value)) = clause(text.trim()) else {
+            return invalid(&format!("We were unable to parse your search query. Try using the format `metadata[\"key\"]:\"value\"` to query for metadata or `key:\"value\"` to query for other fields. ({text})"), Some("query"));
+        };
+        let base = field.split('[').next().unwrap_or_default();
+        if !fields.contains(&base) || (base == "metadata" && !field.starts_with("metadata['")) {
+            return invalid(&format!("Field `{field}` is an unsupported search field for resource `{}s`.", kind.object), Some("query"));
+        }
+        clauses.push((negated, field, op, value));
+    }
+    let keeps = |object: &Value| {
+        clauses.iter().all(|(negated, field, op, wanted)| {
+            let have = match field.strip_prefix("metadata['").and_then(|k| k.strip_suffix("']")) {
+                Some(key) => &object["metadata"][key],
+                None => &object[field.as_str()],
+            };
+            let matched = match (*op, wanted) {
+                (":", Value::String(text)) => text_of(have).is_some_and(|h| h.to_lowercase() == text.to_lowercase()),
+                (":", number) => have.as_f64() == number.as_f64(),
+                (op, number) => match (have.as_f64(), number.as_f64()) {
+                    (Some(h), Some(w)) => match op {
+                        ">" => h > w,
+                        ">=" => h >= w,
+                        "<" => h < w,
+                        _ => h <= w,
+                    },
+                    _ => false,
+                },
+            };
+            matched != *negated
+        })
+    };
+    let selected: Vec<&Value> = all.iter().filter(|o| keeps(o)).collect();
+    let start = match param(params, "page") {
+        None => 0,
+        Some(token) => match token.strip_prefix("page_").and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) => n,
+            None => return invalid(&format!("Invalid page: {token}"), Some("page")),
+        },
+    };
+    let page: Vec<Value> = selected.iter().skip(start).take(limit).map(|o| (*o).clone()).collect();
+    let has_more = start + page.len() < selected.len();
+    let next_page = if has_more { json!(format!("page_{}", start + page.len())) } else { Value::Null };
+    json(200, &json!({ "object": "search_result", "url": format!("/v1/{}/search", kind.path), "has_more": has_more, "next_page": next_page, "data": page }))
 }
 
 /// A form body as an object: `a=1&metadata[k]=v` → `{"a": "1", "metadata": {"k": "v"}}`.
