@@ -74,15 +74,18 @@ sql -c "SELECT * FROM pages_100 LIMIT 1" >/dev/null
 limit1_requests=$(requests)
 
 log "sync of 100,000 rows: full, then incremental after 1 % changed"
-# Requests and run time as connector_fdw.sync_runs logs them (the run itself, without psql's connection).
-sync_run() {
-  sql -c "SELECT requests FROM connector_fdw.sync('sync_source', 'sync_target', mode => '$1', key => '{id}', cursor_column => 'updated_at')" >/dev/null
-  sql -F ' ' -c "SELECT requests, extract(epoch FROM finished_at - started_at) FROM connector_fdw.sync_runs ORDER BY run_id DESC LIMIT 1"
-}
-read -r full_requests full_s < <(sync_run full)
-curl -s "$MOCK_URL/__admin/touch?n=100000&every=100" >/dev/null
-read -r incr_requests incr_s < <(sync_run incremental)
-changed=$(sql -c "SELECT rows_updated FROM connector_fdw.sync_runs ORDER BY run_id DESC LIMIT 1")
+# Requests and run times as connector_fdw.sync_runs logs them (the runs themselves, without psql's
+# connection). The full run and the re-sync share one session, as runs of a long-lived scheduler connection do;
+# a re-sync in a fresh backend also pays the backend's one-time start (HTTP client, runtime, plans), shown apart.
+touch() { curl -s "$MOCK_URL/__admin/touch?n=100000&every=100" >/dev/null; }
+sync_sql() { echo "SELECT FROM connector_fdw.sync('sync_source', 'sync_target', mode => '$1', key => '{id}', cursor_column => 'updated_at');"; }
+last_run() { sql -F ' ' -c "SELECT requests, extract(epoch FROM finished_at - started_at), rows_updated FROM connector_fdw.sync_runs ORDER BY run_id DESC LIMIT 1 OFFSET $1"; }
+{ sync_sql full; echo "\\! curl -s '$MOCK_URL/__admin/touch?n=100000&every=100' >/dev/null"; sync_sql incremental; } | sql >/dev/null
+read -r full_requests full_s _ < <(last_run 1)
+read -r incr_requests incr_s changed < <(last_run 0)
+touch
+sql -c "$(sync_sql incremental)" >/dev/null
+read -r _ cold_s _ < <(last_run 0)
 
 log "peak backend memory: 100,000 vs 1,000,000 rows"
 # For a fresh backend, before and after one full scan: peak resident memory (VmHWM, which counts the
@@ -113,7 +116,7 @@ Benchmark of $(date -u +%Y-%m-%d) on $(nproc) cores ($cpu), PostgreSQL $(sql -c 
 | requests for \`LIMIT 5\` (and \`LIMIT 1\`) over a 100-page source | $limit_requests ($limit1_requests) | 100 | 1 |
 | peak backend memory, 100,000 rows | $(mib "$peak_100k") MiB peak RSS; heap $(mib "$anon_100k") MiB (+$(mib $((anon_100k - anon0_100k))) MiB for the scan) | | |
 | peak backend memory, 1,000,000 rows | $(mib "$peak_1m") MiB peak RSS; heap $(mib "$anon_1m") MiB (+$(mib $((anon_1m - anon0_1m))) MiB for the scan) | ratio $(printf '%.2f' "$(echo "$peak_1m / $peak_100k" | bc -l)") | ≤ 1.1, ≤ 25 MiB |
-| incremental re-sync after 1 % of 100,000 rows changed vs full sync (run times from \`sync_runs\`) | $incr_requests requests, $(printf '%.3f' "$incr_s") s ($changed rows updated) | full: $full_requests requests, $(printf '%.3f' "$full_s") s; ratios $(printf '%.1f' "$(echo "100 * $incr_requests / $full_requests" | bc -l)") % requests, $(printf '%.1f' "$(echo "100 * $incr_s / $full_s" | bc -l)") % time | ≤ 2 % requests, ≤ 5 % time |
+| incremental re-sync after 1 % of 100,000 rows changed vs full sync (run times from \`sync_runs\`) | $incr_requests requests, $(printf '%.3f' "$incr_s") s ($changed rows updated); in a fresh backend $(printf '%.3f' "$cold_s") s | full: $full_requests requests, $(printf '%.3f' "$full_s") s; ratios $(printf '%.1f' "$(echo "100 * $incr_requests / $full_requests" | bc -l)") % requests, $(printf '%.1f' "$(echo "100 * $incr_s / $full_s" | bc -l)") % time ($(printf '%.1f' "$(echo "100 * $cold_s / $full_s" | bc -l)") % in a fresh backend) | ≤ 2 % requests, ≤ 5 % time |
 
 Peak RSS counts the extension's code pages as they are first used (shared by all backends through the page
 cache); heap is the backend's anonymous memory (RssAnon), before and during the scan.

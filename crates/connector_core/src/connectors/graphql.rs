@@ -45,7 +45,7 @@ impl Connector for GraphQl {
     }
 
     fn description(&self) -> &str {
-        "Any GraphQL API: a query per table, Relay or offset paging, conditions as declared variables."
+        "Any GraphQL API: a query per table, Relay cursor paging, conditions as declared variables."
     }
 
     fn table_options(&self) -> Vec<OptionSpec> {
