@@ -20,10 +20,10 @@ use connector_core::convert::{convert, date_to_iso, into_text, timestamp_to_iso,
 use connector_core::jsonpath::JsonPath;
 use connector_core::model::{ColumnDef, ColumnType, Limit, Qual, ScanRequest, Sort, TableDef};
 use connector_core::options::{self, Kind, OptionMap, OptionSpec, Scope};
-use connector_core::scan::{Next, Projector, Scan, ScanSettings};
+use connector_core::scan::{Projector, Scan, ScanSettings};
 use connector_core::{ErrorKind, Result};
 use gen::*;
-use support::{config, map, runtime};
+use support::{config, drain, map, runtime};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::{json, Value};
@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+
 
 /// The options `scope` ("server", "table", "column" or "user") of `connector` declares.
 fn specs(scope: &str, connector: &str) -> &'static [OptionSpec] {
@@ -60,20 +60,6 @@ fn quoted(message: &str) -> Option<&str> {
 
 fn is_option_error(kind: ErrorKind) -> bool {
     matches!(kind, ErrorKind::InvalidOptionName | ErrorKind::InvalidOptionValue | ErrorKind::MissingOption)
-}
-
-/// Read a scan to its end. A scan that neither ends nor fails within the deadline is a hang.
-fn drain(mut scan: Scan) -> Result<Vec<Vec<Cell>>> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut rows = Vec::new();
-    loop {
-        assert!(Instant::now() < deadline, "the scan neither ended nor failed within 30 s");
-        match scan.next_block(Duration::from_millis(50))? {
-            Next::Block(b) => rows.extend((0..b.rows()).map(|i| b.row(i).to_vec())),
-            Next::Waiting => {}
-            Next::Done => return Ok(rows),
-        }
-    }
 }
 
 /// Validate, open and scan a table of `server` reading every column.

@@ -17,15 +17,15 @@ use connector_core::definitions::Definition;
 use connector_core::jsonpath::JsonPath;
 use connector_core::model::{ColumnDef, ColumnType, ScanRequest, TableDef};
 use connector_core::options::OptionMap;
-use connector_core::scan::{Next, Projector, Scan, ScanSettings};
+use connector_core::scan::{Projector, Scan, ScanSettings};
 use connector_core::{ErrorKind, Result};
 use gen::*;
-use support::{config, map, runtime};
+use support::{config, drain, map, runtime};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -83,19 +83,6 @@ async fn serve(listener: TcpListener, body: Arc<Mutex<Arc<Vec<u8>>>>) {
 
 fn graphql_server(answering: &Answering) -> ServerDef {
     ServerDef { name: "gql".into(), options: map(&[("connector", "graphql"), ("base_url", &answering.base), ("max_retries", "0")]) }
-}
-
-fn drain(mut scan: Scan) -> Result<Vec<Vec<Cell>>> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut rows = Vec::new();
-    loop {
-        assert!(Instant::now() < deadline, "the scan neither ended nor failed within 30 s");
-        match scan.next_block(Duration::from_millis(50))? {
-            Next::Block(b) => rows.extend((0..b.rows()).map(|i| b.row(i).to_vec())),
-            Next::Waiting => {}
-            Next::Done => return Ok(rows),
-        }
-    }
 }
 
 /// A paged GraphQL table whose columns take any JSON (so that conversions do not fail).

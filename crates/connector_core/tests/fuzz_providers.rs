@@ -19,15 +19,15 @@ use connector_core::connectors::{self, airtable, notion, ServerDef};
 use connector_core::convert::{convert, Cell};
 use connector_core::model::{ColumnDef, ColumnType, ScanRequest, TableDef};
 use connector_core::options::OptionMap;
-use connector_core::scan::{Next, Projector, Scan, ScanSettings};
+use connector_core::scan::{Projector, Scan, ScanSettings};
 use connector_core::{ErrorKind, Result};
 use gen::*;
-use support::{config, map, runtime};
+use support::{config, drain, map, runtime};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use server::{Canned, Framing};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+
 
 /// A server of `connector` on the canned-response server: no credentials, no retries, no rate limit.
 fn server(connector: &str, base: &str, extra: &[(&str, &str)]) -> ServerDef {
@@ -41,19 +41,6 @@ fn server(connector: &str, base: &str, extra: &[(&str, &str)]) -> ServerDef {
     ]);
     options.extend(map(extra));
     ServerDef { name: "s".into(), options }
-}
-
-fn drain(mut scan: Scan) -> Result<Vec<Vec<Cell>>> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut rows = Vec::new();
-    loop {
-        assert!(Instant::now() < deadline, "the scan neither ended nor failed within 30 s");
-        match scan.next_block(Duration::from_millis(50))? {
-            Next::Block(b) => rows.extend((0..b.rows()).map(|i| b.row(i).to_vec())),
-            Next::Waiting => {}
-            Next::Done => return Ok(rows),
-        }
-    }
 }
 
 /// Answer every request with `body` (HTTP 200), then scan `table` for at most a few pages.
