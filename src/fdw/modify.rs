@@ -3,7 +3,9 @@
 //! A row becomes a JSON record (each column's value at the column's path). UPDATE and DELETE identify
 //! the row by the writer's key column, which the planner carries as a junk column `cfdw_key`. Inserts are
 //! batched to the provider's limit (Postgres' batch insert API) unless RETURNING or row triggers need
-//! them one at a time. RETURNING shows what the provider answered.
+//! them one at a time; so are updates and deletes, for providers with batch endpoints: their rows are held
+//! until a batch is full and the rest sent when the statement's modify ends. RETURNING shows what the
+//! provider answered.
 
 use super::catalog::{self, Foreign};
 use super::datum::{datum_to_json, datum_to_value, store_cells, OutColumn};
@@ -63,6 +65,10 @@ struct ModifyState {
     key_type: pg_sys::Oid,
     /// Every column, for RETURNING.
     returning: Option<(Projector, Vec<OutColumn>)>,
+    /// Rows per UPDATE or DELETE request (1 when RETURNING, triggers or check options need each row's answer).
+    change_batch: usize,
+    /// UPDATE or DELETE rows not sent yet: the key and, for UPDATE, the changes.
+    pending: Vec<(Value, Json)>,
 }
 
 /// The writer of a foreign table, or an error that says the connector is read-only.
@@ -180,6 +186,7 @@ unsafe fn begin(
             .collect();
         (projector, columns)
     });
+    let change_batch = if plan.returning || row_by_row(rinfo, plan.op) { 1 } else { writer.change_batch_size().max(1) };
     let state = ModifyState {
         plan,
         foreign,
@@ -189,6 +196,8 @@ unsafe fn begin(
         key_attno,
         key_type,
         returning,
+        change_batch,
+        pending: Vec::new(),
     };
     (*rinfo).ri_FdwState = PgMemoryContexts::For((*estate).es_query_cxt).leak_and_drop_on_delete(state) as *mut _;
 }
@@ -214,6 +223,20 @@ pub unsafe extern "C-unwind" fn begin_foreign_insert(mtstate: *mut pg_sys::Modif
     let returning = !(*rinfo).ri_projectReturning.is_null();
     let plan = ModifyPlan { relid: relid.to_u32(), op: Op::Insert, columns, returning };
     begin((*mtstate).ps.state, rinfo, plan, std::ptr::null_mut(), false);
+}
+
+/// Whether triggers or check options must see each UPDATE or DELETE row done before the next one (or
+/// before the statement's AFTER triggers, which run before the modify ends).
+unsafe fn row_by_row(rinfo: *mut pg_sys::ResultRelInfo, op: Op) -> bool {
+    if !(*rinfo).ri_WithCheckOptions.is_null() {
+        return true;
+    }
+    let Some(t) = (*rinfo).ri_TrigDesc.as_ref() else { return false };
+    match op {
+        Op::Insert => false,
+        Op::Update => t.trig_update_before_row || t.trig_update_after_row || t.trig_update_after_statement,
+        Op::Delete => t.trig_delete_before_row || t.trig_delete_after_row || t.trig_delete_after_statement,
+    }
 }
 
 unsafe fn state<'a>(rinfo: *mut pg_sys::ResultRelInfo) -> &'a mut ModifyState {
@@ -317,6 +340,10 @@ pub unsafe extern "C-unwind" fn exec_foreign_update(
     let state = state(rinfo);
     let key = row_key(state, plan_slot);
     let changes = slot_record(state, slot);
+    if state.change_batch > 1 {
+        hold(state, key, changes);
+        return slot;
+    }
     let (writer, http, counters) = (state.writer.clone(), client(state), state.counters.clone());
     let answer = run_interruptibly(async move { writer.update(&http, &key, changes, &counters).await }).or_raise();
     store_answer(state, slot, answer);
@@ -332,15 +359,50 @@ pub unsafe extern "C-unwind" fn exec_foreign_delete(
 ) -> *mut pg_sys::TupleTableSlot {
     let state = state(rinfo);
     let key = row_key(state, plan_slot);
+    if state.change_batch > 1 {
+        hold(state, key, Json::Null);
+        return slot;
+    }
     let (writer, http, counters) = (state.writer.clone(), client(state), state.counters.clone());
     let answer = run_interruptibly(async move { writer.delete(&http, &key, &counters).await }).or_raise();
     store_answer(state, slot, answer);
     slot
 }
 
+/// Hold an UPDATE or DELETE row for the next batch; a full batch is sent. A key already held is sent
+/// first, so one request never names a record twice.
+fn hold(state: &mut ModifyState, key: Value, changes: Json) {
+    if state.pending.iter().any(|(held, _)| *held == key) {
+        send_pending(state);
+    }
+    state.pending.push((key, changes));
+    if state.pending.len() >= state.change_batch {
+        send_pending(state);
+    }
+}
+
+fn send_pending(state: &mut ModifyState) {
+    if state.pending.is_empty() {
+        return;
+    }
+    let rows = std::mem::take(&mut state.pending);
+    let (writer, http, counters) = (state.writer.clone(), client(state), state.counters.clone());
+    let op = state.plan.op;
+    run_interruptibly(async move {
+        match op {
+            Op::Update => writer.update_batch(&http, rows, &counters).await,
+            _ => writer.delete_batch(&http, rows.into_iter().map(|(key, _)| key).collect(), &counters).await,
+        }
+    })
+    .or_raise();
+}
+
 #[pg_guard]
-pub unsafe extern "C-unwind" fn end_foreign_modify(_estate: *mut pg_sys::EState, _rinfo: *mut pg_sys::ResultRelInfo) {
-    // The state is freed with the query's memory.
+pub unsafe extern "C-unwind" fn end_foreign_modify(_estate: *mut pg_sys::EState, rinfo: *mut pg_sys::ResultRelInfo) {
+    // The state itself is freed with the query's memory; rows still held are sent now.
+    if let Some(state) = ((*rinfo).ri_FdwState as *mut ModifyState).as_mut() {
+        send_pending(state);
+    }
 }
 
 #[pg_guard]
@@ -370,11 +432,15 @@ pub unsafe extern "C-unwind" fn explain_foreign_modify(
     };
     text("Connector", state.foreign.connector.name());
     text("Remote request", &state.writer.describe(state.plan.op.into()));
-    if state.plan.op == Op::Insert && (*es).verbose {
+    // Shown for inserts, and for updates and deletes where the provider takes several at once.
+    if (*es).verbose && (state.plan.op == Op::Insert || state.writer.change_batch_size() > 1) {
+        let size = if state.plan.op == Op::Insert { get_foreign_modify_batch_size(rinfo) as usize } else { state.change_batch };
         let label = c"Batch size";
-        pg_sys::ExplainPropertyInteger(label.as_ptr(), std::ptr::null(), get_foreign_modify_batch_size(rinfo) as i64, es);
+        pg_sys::ExplainPropertyInteger(label.as_ptr(), std::ptr::null(), size as i64, es);
     }
     if (*es).analyze {
+        // EXPLAIN ANALYZE prints before the modify ends: send the last batch now so it is counted.
+        send_pending(state);
         let c = state.counters.snapshot();
         let label = c"Requests";
         pg_sys::ExplainPropertyInteger(label.as_ptr(), std::ptr::null(), c.requests as i64, es);

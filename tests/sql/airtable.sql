@@ -36,3 +36,26 @@ UPDATE air.projects SET notes = 'x' WHERE id = 'recMock0000000002';
 DELETE FROM air.projects WHERE id = 'recMock0000000003';
 SELECT request FROM requests;
 UPDATE air.projects SET score = 1 WHERE id = 'recMock0000000002';
+-- Updates and deletes of many rows go 10 to a request too; RETURNING needs each row's answer, so it sends
+-- them one at a time.
+SELECT reset_mock();
+UPDATE air.projects SET notes = 'bulk' WHERE name LIKE 'Project %';
+SELECT method, jsonb_array_length(body -> 'records') AS records FROM mock_requests WHERE method <> 'GET' ORDER BY seq;
+SELECT count(*) FROM air.projects WHERE notes = 'bulk';
+-- EXPLAIN ANALYZE counts the last batch, sent when the statement ends (lines without timings shown).
+CREATE FUNCTION explain_lines(query text, pattern text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE line text;
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || query LOOP
+    IF line ~ pattern THEN RETURN NEXT line; END IF;
+  END LOOP;
+END $$;
+SELECT reset_mock();
+SELECT explain_lines($$DELETE FROM air.projects WHERE name LIKE 'Project 2%'$$, 'on air|Batch|Requests');
+SELECT method, array_length(string_to_array(query, '&'), 1) AS records FROM mock_requests WHERE method <> 'GET' ORDER BY seq;
+SELECT count(*) FROM air.projects;
+SELECT reset_mock();
+UPDATE air.projects SET notes = 'one by one' WHERE name IN ('Project 1', 'Project 10') RETURNING name, notes;
+SELECT method, jsonb_array_length(body -> 'records') AS records FROM mock_requests WHERE method <> 'GET' ORDER BY seq;
+-- A batch Airtable refuses fails the statement.
+UPDATE air.projects SET score = 1 WHERE name LIKE 'Project %';

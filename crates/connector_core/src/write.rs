@@ -34,6 +34,24 @@ pub trait Writer: Send + Sync {
     async fn update(&self, http: &Http, key: &Value, changes: Json, counters: &Counters) -> Result<Json>;
     /// Delete the record `key` has; returns the provider's answer, if any.
     async fn delete(&self, http: &Http, key: &Value, counters: &Counters) -> Result<Json>;
+    /// Rows per UPDATE or DELETE request when nobody needs each row's answer (1: each row alone).
+    fn change_batch_size(&self) -> usize {
+        1
+    }
+    /// Change several records (distinct keys, at most `change_batch_size` of them).
+    async fn update_batch(&self, http: &Http, rows: Vec<(Value, Json)>, counters: &Counters) -> Result<()> {
+        for (key, changes) in rows {
+            self.update(http, &key, changes, counters).await?;
+        }
+        Ok(())
+    }
+    /// Delete several records (distinct keys, at most `change_batch_size` of them).
+    async fn delete_batch(&self, http: &Http, keys: Vec<Value>, counters: &Counters) -> Result<()> {
+        for key in keys {
+            self.delete(http, &key, counters).await?;
+        }
+        Ok(())
+    }
 }
 
 /// The path a column's value is written at, as member names; an error for paths that cannot be written.

@@ -432,6 +432,38 @@ fn writes_go_in_batches_of_ten() {
 }
 
 #[test]
+fn updates_and_deletes_go_in_batches_of_ten() {
+    let air = Airtable::start(&[]);
+    let table = air.imported("projects", &[]);
+    let writer = air.connector.open(&air.server, &table).unwrap().writer().expect("airtable writes");
+    assert_eq!(writer.change_batch_size(), 10);
+    let (http, counters, runtime) = (air.http(), Counters::default(), runtime());
+    let key = |i: usize| text(&format!("recMock{i:010}"));
+    let rows: Vec<(V, Value)> = (1..=10)
+        .map(|i| (key(i), connector_core::write::record(&table, &[(at(&table, "notes"), json!(format!("note {i}")))]).unwrap()))
+        .collect();
+    runtime.block_on(writer.update_batch(&http, rows, &counters)).unwrap();
+    runtime.block_on(writer.delete_batch(&http, (11..=13).map(key).collect(), &counters)).unwrap();
+    let log = air.requests();
+    assert_eq!(log.len(), 2);
+    let patched = log[0].body.as_ref().unwrap()["records"].as_array().unwrap().clone();
+    assert_eq!((log[0].method.as_str(), patched.len()), ("PATCH", 10));
+    assert_eq!(patched[9], json!({"id": "recMock0000000010", "fields": {"Notes": "note 10"}}));
+    assert_eq!(log[1].method, "DELETE");
+    assert_eq!(log[1].query, "records%5B%5D=recMock0000000011&records%5B%5D=recMock0000000012&records%5B%5D=recMock0000000013");
+    let notes = air.scan_columns(&table, vec![at(&table, "id"), at(&table, "notes")], vec![], vec![], None).unwrap();
+    assert_eq!(notes.len(), 22, "3 of the 25 projects were deleted");
+    let noted = notes.iter().filter(|row| matches!(&row[1], Cell::Text(n) if n.starts_with("note "))).count();
+    assert_eq!(noted, 10);
+
+    // A batch is one request: Airtable refuses it whole when one record of it is unknown.
+    air.mock.reset();
+    let e = runtime.block_on(writer.delete_batch(&http, vec![key(1), text("recNope")], &counters)).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert_eq!(air.requests().len(), 1);
+}
+
+#[test]
 fn provider_errors_keep_their_messages() {
     let air = Airtable::start(&[]);
     let table = air.imported("projects", &[]);

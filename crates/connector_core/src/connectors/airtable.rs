@@ -690,17 +690,47 @@ impl Writer for AirtableWriter {
     }
 
     async fn update(&self, http: &Http, key: &SqlValue, changes: Value, counters: &Counters) -> Result<Value> {
-        let body = json!({ "records": [{ "id": Self::key(key)?, "fields": self.fields(changes)? }] });
-        let (_, answer) = http.send_json(&Request::new(Method::PATCH, self.table.url.clone()).json(body), counters).await?;
+        let answer = self.patch(http, vec![(key.clone(), changes)], counters).await?;
         Ok(self.answered(&answer).into_iter().next().unwrap_or(Value::Null))
     }
 
     async fn delete(&self, http: &Http, key: &SqlValue, counters: &Counters) -> Result<Value> {
-        let mut url = self.table.url.clone();
-        url.query_pairs_mut().append_pair("records[]", &Self::key(key)?);
-        let (_, answer) = http.send_json(&Request::new(Method::DELETE, url), counters).await?;
+        let answer = self.remove(http, vec![key.clone()], counters).await?;
         let deleted = answer["records"][0]["id"].clone();
         Ok(if deleted.is_null() { Value::Null } else { json!({ self.key_column(): deleted }) })
+    }
+
+    fn change_batch_size(&self) -> usize {
+        self.table.batch_size
+    }
+
+    async fn update_batch(&self, http: &Http, rows: Vec<(SqlValue, Value)>, counters: &Counters) -> Result<()> {
+        self.patch(http, rows, counters).await.map(drop)
+    }
+
+    async fn delete_batch(&self, http: &Http, keys: Vec<SqlValue>, counters: &Counters) -> Result<()> {
+        self.remove(http, keys, counters).await.map(drop)
+    }
+}
+
+impl AirtableWriter {
+    /// One `PATCH` of up to `batch_size` records (Airtable's limit is 10 a request).
+    async fn patch(&self, http: &Http, rows: Vec<(SqlValue, Value)>, counters: &Counters) -> Result<Value> {
+        let records = rows
+            .into_iter()
+            .map(|(key, changes)| Ok(json!({ "id": Self::key(&key)?, "fields": self.fields(changes)? })))
+            .collect::<Result<Vec<_>>>()?;
+        let request = Request::new(Method::PATCH, self.table.url.clone()).json(json!({ "records": records }));
+        Ok(http.send_json(&request, counters).await?.1)
+    }
+
+    /// One `DELETE` of up to `batch_size` records, named by `records[]` parameters.
+    async fn remove(&self, http: &Http, keys: Vec<SqlValue>, counters: &Counters) -> Result<Value> {
+        let mut url = self.table.url.clone();
+        for key in &keys {
+            url.query_pairs_mut().append_pair("records[]", &Self::key(key)?);
+        }
+        Ok(http.send_json(&Request::new(Method::DELETE, url), counters).await?.1)
     }
 }
 
