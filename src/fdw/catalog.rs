@@ -213,6 +213,9 @@ pub fn http_client(
             let gate = Arc::new(super::shared::SharedGate::new(index, slot, http.settings()));
             http = http.with_gate(gate).with_counters(ServerCounters::Shared(&slot.counters));
         }
+        if let Some(gates) = super::shared::endpoint_gates(server_oid) {
+            http = http.with_endpoint_gates(gates);
+        }
         let http = Arc::new(http);
         clients.insert(key, (fingerprint, http.clone()));
         http

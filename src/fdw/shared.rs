@@ -1,5 +1,5 @@
-//! Per-server state shared by every backend: admission (requests in flight, rate limit) and the counters
-//! behind `connector_fdw.stats`. It lives in shared memory, so connector_fdw must be in
+//! Per-server state shared by every backend: admission (requests in flight, rate limit, the rate limits of
+//! single endpoints) and the counters behind `connector_fdw.stats`. It lives in shared memory, so connector_fdw must be in
 //! `shared_preload_libraries`; without it each backend limits itself alone and there are no stats.
 //!
 //! Everything here is atomics, used from the runtime's worker threads as well as the backend: no Postgres
@@ -7,7 +7,9 @@
 //! a `before_shmem_exit` callback; a crash reinitializes shared memory anyway.
 
 use async_trait::async_trait;
-use connector_core::http::{Admission, Counters, HttpSettings, Permit};
+use connector_core::http::{Admission, Counters, EndpointGates, EndpointLimit, Gate, HttpSettings, Permit};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::{pg_shmem_init, PGRXSharedMemory, PgAtomic};
@@ -16,6 +18,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const SLOTS: usize = 256;
+const ENDPOINT_SLOTS: usize = 256;
 
 /// One foreign server (of one database).
 #[derive(Default)]
@@ -28,13 +31,22 @@ pub struct Slot {
     pub counters: Counters,
 }
 
+/// The rate limit of one endpoint of a server (a table option `rate_limit`).
+#[derive(Default)]
+struct EndpointSlot {
+    /// A hash of (database, server, endpoint), never 0; 0 while free. Never freed.
+    key: AtomicU64,
+    next_start_ns: AtomicU64,
+}
+
 pub struct Servers {
     slots: [Slot; SLOTS],
+    endpoints: [EndpointSlot; ENDPOINT_SLOTS],
 }
 
 impl Default for Servers {
     fn default() -> Self {
-        Servers { slots: std::array::from_fn(|_| Slot::default()) }
+        Servers { slots: std::array::from_fn(|_| Slot::default()), endpoints: std::array::from_fn(|_| EndpointSlot::default()) }
     }
 }
 
@@ -78,6 +90,30 @@ pub fn slot(server: pg_sys::Oid) -> Option<(usize, &'static Slot)> {
         }
     }
     None
+}
+
+/// The admission of endpoint limits of a server of the current database: shared by every backend when the
+/// library is preloaded (each backend alone otherwise, or when every endpoint slot is taken). The gates are
+/// made on runtime worker threads, so the database is read here, in the backend.
+pub fn endpoint_gates(server: pg_sys::Oid) -> Option<EndpointGates> {
+    if !available() {
+        return None;
+    }
+    let server_key = key(unsafe { pg_sys::MyDatabaseId }, server);
+    Some(Arc::new(move |limit: &EndpointLimit| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (server_key, limit.endpoint.as_str()).hash(&mut hasher);
+        let wanted = hasher.finish() | 1;
+        let claimed = SERVERS.get().endpoints.iter().find(|slot| {
+            matches!(slot.key.compare_exchange(0, wanted, Ordering::AcqRel, Ordering::Acquire), Ok(_))
+                || slot.key.load(Ordering::Acquire) == wanted
+        });
+        let interval_ns = (1e9 / limit.rate) as u64;
+        match claimed {
+            Some(slot) => Arc::new(SharedEndpointGate { next_start_ns: &slot.next_start_ns, interval_ns }) as Arc<dyn Admission>,
+            None => Arc::new(Gate::rate_only(limit.rate)),
+        }
+    }))
 }
 
 /// The slots of the current database's servers, for `connector_fdw.stats`.
@@ -205,24 +241,39 @@ impl Admission for SharedGate {
         HELD[self.index].fetch_add(1, Ordering::AcqRel);
         let permit = Permit::new(SharedPermit { index: self.index, slot: self.slot });
         if self.interval_ns > 0 {
-            // GCRA: claim the next start time; the claim is ours once the swap succeeds.
-            let wait = loop {
-                let now = monotonic_ns();
-                let next = self.slot.next_start_ns.load(Ordering::Acquire);
-                let start = next.max(now);
-                if self
-                    .slot
-                    .next_start_ns
-                    .compare_exchange(next, start + self.interval_ns, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
-                {
-                    break Duration::from_nanos(start - now);
-                }
-            };
-            if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
-            }
+            wait_for_start(&self.slot.next_start_ns, self.interval_ns).await;
         }
         (permit, waiting.elapsed())
+    }
+}
+
+/// GCRA: claim the next start time of a shared rate limit (the claim is ours once the swap succeeds), then
+/// wait for it.
+async fn wait_for_start(next_start_ns: &AtomicU64, interval_ns: u64) {
+    let wait = loop {
+        let now = monotonic_ns();
+        let next = next_start_ns.load(Ordering::Acquire);
+        let start = next.max(now);
+        if next_start_ns.compare_exchange(next, start.saturating_add(interval_ns), Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            break Duration::from_nanos(start - now);
+        }
+    };
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// The rate limit of one endpoint, across backends; the server's gate bounds the requests in flight.
+struct SharedEndpointGate {
+    next_start_ns: &'static AtomicU64,
+    interval_ns: u64,
+}
+
+#[async_trait]
+impl Admission for SharedEndpointGate {
+    async fn enter(&self) -> (Permit, Duration) {
+        let waiting = Instant::now();
+        wait_for_start(self.next_start_ns, self.interval_ns).await;
+        (Permit::new(()), waiting.elapsed())
     }
 }

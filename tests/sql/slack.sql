@@ -25,6 +25,13 @@ SELECT * FROM sl.messages WHERE channel = 'C0NOPE';
 SELECT reset_mock();
 SELECT count(*) FROM sl.messages WHERE channel = 'C0RATELIM';
 SELECT count(*) AS requests FROM mock_requests;
+-- Each method keeps to its own tier (conversations.history: Tier 3, 50 calls a minute), from scan to scan and
+-- across backends; users.list is another method and starts at once.
+SELECT reset_mock();
+SELECT count(*) FROM sl.messages WHERE channel = 'C0GENERAL';
+SELECT count(*) FROM sl.messages WHERE channel = 'C0GENERAL';
+SELECT count(*) FROM sl.users;
+SELECT path, round((at_ms - lag(at_ms) OVER (ORDER BY seq))::numeric / 1000, 1) >= 1.2 AS tier_gap FROM mock_requests ORDER BY seq;
 
 -- INSERT posts with chat.postMessage; messages cannot be updated or deleted through the table.
 SELECT reset_mock();

@@ -224,6 +224,11 @@ impl Gate {
         }
     }
 
+    /// A rate limit alone, for an endpoint's own limit; the server's gate bounds the requests in flight.
+    pub fn rate_only(rate: f64) -> Self {
+        Gate::new(Semaphore::MAX_PERMITS, Some(rate))
+    }
+
 }
 
 #[async_trait::async_trait]
@@ -262,15 +267,34 @@ pub struct Request {
     /// Send `body` as `application/x-www-form-urlencoded` (nested members in brackets, Stripe's
     /// `metadata[plan]=pro`) instead of JSON.
     pub form: bool,
+    /// The endpoint's own rate limit, kept on top of the server's.
+    pub endpoint_limit: Option<EndpointLimit>,
 }
+
+/// A rate limit of one endpoint of a server (Slack's per-method tiers): requests to `endpoint` start at
+/// most `rate` times a second, whatever else the server is asked meanwhile.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EndpointLimit {
+    pub endpoint: String,
+    pub rate: f64,
+}
+
+/// Makes the admission of one endpoint limit (the extension's is shared by every backend).
+pub type EndpointGates = Arc<dyn Fn(&EndpointLimit) -> Arc<dyn Admission> + Send + Sync>;
 
 impl Request {
     pub fn get(url: Url) -> Self {
-        Request { method: Method::GET, url, headers: Vec::new(), body: None, idempotency_key: None, read_only: false, form: false }
+        Request::new(Method::GET, url)
     }
 
     pub fn new(method: Method, url: Url) -> Self {
-        Request { method, url, headers: Vec::new(), body: None, idempotency_key: None, read_only: false, form: false }
+        Request { method, url, headers: Vec::new(), body: None, idempotency_key: None, read_only: false, form: false, endpoint_limit: None }
+    }
+
+    /// Count the request against its endpoint's own rate limit too.
+    pub fn limited(mut self, limit: Option<EndpointLimit>) -> Self {
+        self.endpoint_limit = limit;
+        self
     }
 
     /// Mark a request that only reads, whatever its method.
@@ -347,6 +371,9 @@ pub struct Http {
     /// Headers every request to this server carries (e.g. Notion-Version).
     fixed_headers: Vec<(String, String)>,
     gate: Arc<dyn Admission>,
+    /// The gates of endpoint limits, made on first use.
+    endpoint_gates: std::sync::Mutex<std::collections::HashMap<String, Arc<dyn Admission>>>,
+    make_endpoint_gate: EndpointGates,
     /// Server-wide counters (connector_fdw.stats).
     pub counters: ServerCounters,
 }
@@ -390,7 +417,16 @@ impl Http {
             .build()
             .map_err(|e| Error::internal(format!("cannot build HTTP client: {e}")))?;
         let gate = Arc::new(Gate::new(settings.max_concurrency, settings.rate_limit));
-        Ok(Http { client, settings, auth, fixed_headers, gate, counters: ServerCounters::default() })
+        Ok(Http {
+            client,
+            settings,
+            auth,
+            fixed_headers,
+            gate,
+            endpoint_gates: Default::default(),
+            make_endpoint_gate: Arc::new(|limit: &EndpointLimit| Arc::new(Gate::rate_only(limit.rate)) as Arc<dyn Admission>),
+            counters: ServerCounters::default(),
+        })
     }
 
     pub fn settings(&self) -> &HttpSettings {
@@ -401,6 +437,17 @@ impl Http {
     pub fn with_gate(mut self, gate: Arc<dyn Admission>) -> Self {
         self.gate = gate;
         self
+    }
+
+    /// Admit requests with an endpoint limit through gates `make` makes (the extension's share them).
+    pub fn with_endpoint_gates(mut self, make: EndpointGates) -> Self {
+        self.make_endpoint_gate = make;
+        self
+    }
+
+    fn endpoint_gate(&self, limit: &EndpointLimit) -> Arc<dyn Admission> {
+        let mut gates = self.endpoint_gates.lock().unwrap_or_else(|e| e.into_inner());
+        gates.entry(limit.endpoint.clone()).or_insert_with(|| (self.make_endpoint_gate)(limit)).clone()
     }
 
     pub fn with_counters(mut self, counters: ServerCounters) -> Self {
@@ -517,8 +564,13 @@ impl Http {
                 Auth::OAuth2(OAuth(provider)) => Some(provider.access_token().await?),
                 _ => None,
             };
+            // The endpoint's limit first, so no slot of the server is held while it waits.
+            let endpoint_wait = match &req.endpoint_limit {
+                Some(limit) => self.endpoint_gate(limit).enter().await.1,
+                None => Duration::ZERO,
+            };
             let (permit, throttled) = self.gate.enter().await;
-            let throttled_us = throttled.as_micros() as u64;
+            let throttled_us = (endpoint_wait + throttled).as_micros() as u64;
             add(&self.counters.throttled_us, throttled_us);
             add(&scan.throttled_us, throttled_us);
             add(&self.counters.requests, 1);
@@ -905,6 +957,15 @@ mod tests {
             assert_eq!(gate.interval, Some(Duration::from_nanos(u64::MAX)), "{rate}");
         }
         assert_eq!(Gate::new(1, Some(20.0)).interval, Some(Duration::from_millis(50)));
+    }
+
+    #[tokio::test]
+    async fn each_endpoint_has_one_gate_of_its_own() {
+        let http = Http::new(HttpSettings::default(), Auth::None, Vec::new()).unwrap();
+        let limit = |endpoint: &str| EndpointLimit { endpoint: endpoint.into(), rate: 1.0 };
+        let history = http.endpoint_gate(&limit("/conversations.history"));
+        assert!(Arc::ptr_eq(&history, &http.endpoint_gate(&limit("/conversations.history"))));
+        assert!(!Arc::ptr_eq(&history, &http.endpoint_gate(&limit("/users.list"))));
     }
 
     #[tokio::test]

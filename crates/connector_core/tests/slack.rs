@@ -10,7 +10,8 @@ use connector_core::model::{Op, Value as V};
 use connector_core::ErrorKind;
 use serde_json::json;
 
-/// The definition allows 0.8 requests a second, as Slack's tiers do; the mock needs no such care.
+/// The definition keeps to Slack's limits (1 request a second, and each method's tier); the mock needs no
+/// such care, so tests that read several pages lift the limits.
 fn slack() -> Provider {
     Provider::start("slack", "/slack/api", &[("rate_limit", "100")], &[("token", mockapi::TEST_TOKEN)])
 }
@@ -18,7 +19,7 @@ fn slack() -> Provider {
 #[test]
 fn channels_and_users_page_with_next_cursors() {
     let p = slack();
-    let table = p.imported("channels", &[("page_size", "2")]);
+    let table = p.imported("channels", &[("page_size", "2"), ("rate_limit", "100")]);
     let rows = p.scan(&table, vec![], None).unwrap();
     assert_eq!(texts(column(&table, &rows, "name")), vec!["general", "random", "dev", "old-projects", "busy"]);
     assert_eq!(texts(column(&table, &rows, "topic"))[0], "About general");
@@ -53,7 +54,7 @@ fn history_pushes_the_channel_and_ts_ranges() {
     assert!(caps.filter_support("channel", Op::In).is_none(), "one channel per scan");
     // A whole channel, page by page.
     p.mock.reset();
-    let paged = p.imported("messages", &[("page_size", "5")]);
+    let paged = p.imported("messages", &[("page_size", "5"), ("rate_limit", "100")]);
     let rows = p.scan(&paged, vec![eq("channel", "C0GENERAL")], None).unwrap();
     assert_eq!(rows.len(), 12);
     assert_eq!(p.requests().len(), 3);
@@ -121,4 +122,23 @@ fn insert_posts_messages() {
     let e = block(writer.delete(&http, &V::Text("1709251800.000101".into()), &counters)).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotSupported);
     assert_eq!(p.requests().len(), 2);
+}
+
+#[test]
+fn each_method_keeps_to_its_tier() {
+    let p = slack();
+    // conversations.history is Tier 3: 50 calls a minute, so its pages start 1.2 s apart.
+    let messages = p.imported("messages", &[("page_size", "10")]);
+    assert_eq!(p.scan(&messages, vec![eq("channel", "C0GENERAL")], None).unwrap().len(), 12);
+    let at: Vec<f64> = p.requests().iter().map(|r| r.at_ms).collect();
+    assert_eq!(at.len(), 2);
+    assert!(at[1] - at[0] >= 1190.0, "conversations.history pages {} ms apart", at[1] - at[0]);
+
+    // A table may set its own limit: Tier 2's 20 a minute for channels, lowered further here.
+    p.mock.reset();
+    let channels = p.imported("channels", &[("page_size", "2"), ("rate_limit", "5")]);
+    assert_eq!(p.scan(&channels, vec![], None).unwrap().len(), 5);
+    let at: Vec<f64> = p.requests().iter().map(|r| r.at_ms).collect();
+    assert_eq!(at.len(), 3);
+    assert!(at.windows(2).all(|w| w[1] - w[0] >= 195.0), "{at:?}");
 }

@@ -8,7 +8,7 @@
 
 use super::{base_url, page_size, Connector, ServerDef, Table};
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{redact_url, Counters, Http, Request};
+use crate::http::{redact_url, Counters, EndpointLimit, Http, Request};
 use crate::jsonpath::JsonPath;
 use crate::model::{Op, ScanRequest, TableDef};
 use crate::options::{Kind, OptionSpec, Options, Scope};
@@ -66,6 +66,9 @@ impl Connector for Rest {
             text("sort_param"),
             text("order_param"),
             text("query"),
+            // Requests per second a scan of this table may start, on top of the server's rate_limit
+            // (Slack's per-method tiers).
+            OptionSpec::new("rate_limit", Kind::PositiveNumber),
             OptionSpec::one_of("method", &["GET", "POST"]),
             text("body"),
             OptionSpec::one_of("cursor_in", &["query", "body"]),
@@ -236,6 +239,8 @@ struct RestTable {
     required_hints: Vec<(String, String)>,
     /// The parameter that names the members a response should carry (Close's `_fields`).
     fields_param: Option<String>,
+    /// The limit of the table's endpoint (its path), shared by every table that reads it.
+    endpoint_limit: Option<EndpointLimit>,
     /// The parameter that asks for a member's object instead of its id (Stripe's `expand[]`), and the prefix
     /// of the member's name in list requests (Stripe's `data.`).
     expand_param: String,
@@ -529,6 +534,7 @@ impl RestTable {
                 .with_hint("Name the query parameter that sorts, e.g. OPTIONS (ADD sort_param 'sort')."));
             }
         }
+        let endpoint_limit = options.number("rate_limit")?.map(|rate| EndpointLimit { endpoint: url.path().to_string(), rate });
         Ok(RestTable {
             table_name: table.name.clone(),
             url,
@@ -549,6 +555,7 @@ impl RestTable {
             required,
             required_hints,
             fields_param: text("fields_param"),
+            endpoint_limit,
             expand_param: text("expand_param").unwrap_or_else(|| "expand[]".into()),
             expand_prefix: text("expand_prefix").unwrap_or_default(),
             expansions: table.columns.iter().enumerate().filter_map(|(i, c)| Some((i, non_empty(c.option("expand"))?))).collect(),
@@ -1213,7 +1220,7 @@ impl PageSource for RestSource {
     }
 
     async fn fetch(&self, http: &Http, token: PageToken, counters: &Counters) -> Result<Page> {
-        let request = self.request(&token)?;
+        let request = self.request(&token)?.limited(self.table.endpoint_limit.clone());
         let (response, body) = match http.send_json_shaped(&request, counters, Some(&self.shape)).await {
             // A key that names no record is no rows.
             Err(e) if e.kind == ErrorKind::NotFound && self.lookup.is_some() => return Ok(Page { last: true, total: Some(0), next: None, records: Vec::new() }),

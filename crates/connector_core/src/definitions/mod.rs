@@ -141,7 +141,7 @@ impl ResourceSpec {
 
 /// Table options a foreign table of a defined connector may set besides `resource`: where a DBA points a
 /// resource elsewhere (another folder's path, extra query parameters, body members) or tunes it.
-const TABLE_OVERRIDES: [&str; 6] = ["path", "query", "body", "page_size", "batch_size", "idempotency_key"];
+const TABLE_OVERRIDES: [&str; 7] = ["path", "query", "body", "page_size", "batch_size", "idempotency_key", "rate_limit"];
 
 /// The connector a definition describes.
 pub struct DefinedConnector {

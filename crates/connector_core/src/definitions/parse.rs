@@ -321,7 +321,7 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
         value,
         &[
             "name", "description", "path", "rows", "query", "method", "body", "item_path", "filter_join", "sort", "pagination", "columns", "write",
-            "item_lookup", "success_path", "error_path", "fields_param", "custom_fields", "expand", "search",
+            "item_lookup", "success_path", "error_path", "fields_param", "custom_fields", "expand", "search", "rate_limit",
         ],
     )?;
     let name = object.required_string("name")?;
@@ -370,6 +370,9 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
     }
     if let Some(fields) = object.string("fields_param")? {
         options.insert("fields_param".into(), fields);
+    }
+    if let Some(rate) = object.option("rate_limit", &Kind::PositiveNumber)? {
+        options.insert("rate_limit".into(), rate);
     }
     if let Some(expand) = object.get("expand") {
         let expand = Object::new(object.at("expand"), expand, &["param", "prefix"])?;
@@ -814,7 +817,7 @@ mod tests {
         doc["resources"][0]["paginaton"] = json!({});
         assert_eq!(
             error(doc),
-            "resources[0].paginaton: unknown field (known: name, description, path, rows, query, method, body, item_path, filter_join, sort, pagination, columns, write, item_lookup, success_path, error_path, fields_param, custom_fields, expand, search)"
+            "resources[0].paginaton: unknown field (known: name, description, path, rows, query, method, body, item_path, filter_join, sort, pagination, columns, write, item_lookup, success_path, error_path, fields_param, custom_fields, expand, search, rate_limit)"
         );
         let mut doc = valid();
         doc["resources"][0]["columns"][0]["filter"] = json!("id");
