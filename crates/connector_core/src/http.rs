@@ -105,6 +105,8 @@ pub struct HttpSettings {
     pub max_concurrency: usize,
     /// Requests per second.
     pub rate_limit: Option<f64>,
+    /// The wait after a 429 without `Retry-After` (else the usual backoff).
+    pub retry_after: Option<Duration>,
     /// Upper bound of one backoff wait, Retry-After included.
     pub max_backoff: Duration,
     pub base_backoff: Duration,
@@ -119,6 +121,7 @@ impl Default for HttpSettings {
             scan_retry_budget: 100,
             max_concurrency: 4,
             rate_limit: None,
+            retry_after: None,
             max_backoff: Duration::from_secs(30),
             base_backoff: Duration::from_millis(200),
         }
@@ -700,7 +703,7 @@ impl Http {
                     return Retry::No;
                 }
                 // A 429 was refused before any work, so even a POST may be resent.
-                provider_delay(&r.headers)
+                provider_delay(&r.headers).or(if r.status == 429 { self.settings.retry_after } else { None })
             }
             Failure::Status(r) if matches!(r.status, 500 | 502 | 504 | 408) && req.retry_safe() => None,
             Failure::Status(_) => return Retry::No,

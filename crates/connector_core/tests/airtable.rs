@@ -482,8 +482,9 @@ fn provider_errors_keep_their_messages() {
 
 #[test]
 fn the_rate_limit_is_honoured_after_a_429() {
-    // A server allowing more than Airtable's 5 requests a second hits the mock's limit and waits.
-    let air = Airtable::start(&[("rate_limit", "50")]);
+    // A server allowing more than Airtable's 5 requests a second hits the mock's limit and waits (Airtable's
+    // 30 seconds by default, shortened here).
+    let air = Airtable::start(&[("rate_limit", "50"), ("retry_after_ms", "1000")]);
     let table = air.imported("projects", &[("page_size", "1")]);
     let started = std::time::Instant::now();
     let rows = air.scan_columns(&table, vec![0], vec![], vec![], None).unwrap();
@@ -491,7 +492,7 @@ fn the_rate_limit_is_honoured_after_a_429() {
     let log = air.requests();
     assert!(log.len() > 25, "25 pages and at least one refused request: {}", log.len());
     assert!(log.windows(2).any(|w| w[0].query == w[1].query), "a refused request is sent again");
-    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After: 1 was honoured");
+    assert!(started.elapsed() >= Duration::from_secs(1), "retry_after_ms was honoured");
     // With the default of 5 a second nothing is refused.
     let air = Airtable::start(&[]);
     let table = air.imported("projects", &[("page_size", "4")]);
@@ -575,12 +576,15 @@ fn the_issues_example_is_exactly_one_request() {
 }
 
 #[test]
-fn a_429_is_retried_after_its_retry_after() {
+fn a_429_is_retried_after_airtables_wait() {
+    // Airtable sends no Retry-After and documents a 30-second wait: that is the default.
     let air = Airtable::start(&[]);
+    let settings = connector_core::connectors::http_settings(&air.server, air.connector.as_ref()).unwrap();
+    assert_eq!(settings.retry_after, Some(Duration::from_secs(30)));
     let table = projects_table(&[]);
     let expected = air.scan(&table, vec![], vec![], None).unwrap();
     // The mock refuses the first request of each URL with Airtable's 429.
-    let throttled = Airtable::start(&[]);
+    let throttled = Airtable::start(&[("retry_after_ms", "1000")]);
     let mut server = throttled.server.clone();
     server.options.insert("base_url".into(), format!("{}/airtable/429/1/v0", throttled.mock.url()));
     let throttled = Airtable { server, ..throttled };
@@ -589,10 +593,10 @@ fn a_429_is_retried_after_its_retry_after() {
     let log = throttled.requests();
     assert_eq!(log.len(), 2, "one refused request, one retry: {log:?}");
     assert_eq!((&log[0].path, &log[0].query), (&log[1].path, &log[1].query));
-    assert!(log[1].at_ms - log[0].at_ms >= 1000.0, "Retry-After: 1 was honoured: {} ms", log[1].at_ms - log[0].at_ms);
+    assert!(log[1].at_ms - log[0].at_ms >= 1000.0, "retry_after_ms was honoured: {} ms", log[1].at_ms - log[0].at_ms);
 
     // Refused beyond max_retries: the error quotes Airtable's message.
-    let refusing = Airtable::start(&[("max_retries", "1")]);
+    let refusing = Airtable::start(&[("max_retries", "1"), ("retry_after_ms", "1000")]);
     let mut server = refusing.server.clone();
     server.options.insert("base_url".into(), format!("{}/airtable/429/always/v0", refusing.mock.url()));
     let refusing = Airtable { server, ..refusing };

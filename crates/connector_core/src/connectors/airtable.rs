@@ -49,6 +49,8 @@ impl Connector for Airtable {
             max_concurrency: 1,
             rate_limit: Some(5.0),
             page_size: MAX_PAGE_SIZE,
+            // "You will need to wait 30 seconds before subsequent requests will succeed"; no Retry-After.
+            retry_after: Some(std::time::Duration::from_secs(30)),
             options: OptionMap::new(),
         }
     }

@@ -55,6 +55,7 @@ impl Connector for GoogleSheets {
             max_concurrency: 1,
             rate_limit: Some(1.0),
             page_size: 1000,
+            retry_after: None,
             options,
         }
     }

@@ -45,6 +45,8 @@ pub struct Defaults {
     /// Requests per second the provider documents.
     pub rate_limit: Option<f64>,
     pub page_size: u64,
+    /// The wait after a 429 that names none (no `Retry-After`), when the provider documents one.
+    pub retry_after: Option<Duration>,
     /// Other server options the provider fixes (`api_key_name`, `token_url`, `scopes`, …), used where the
     /// server does not set them.
     pub options: OptionMap,
@@ -52,7 +54,15 @@ pub struct Defaults {
 
 impl Default for Defaults {
     fn default() -> Self {
-        Defaults { base_url: None, auth: "none", max_concurrency: 4, rate_limit: None, page_size: 100, options: OptionMap::new() }
+        Defaults {
+            base_url: None,
+            auth: "none",
+            max_concurrency: 4,
+            rate_limit: None,
+            page_size: 100,
+            retry_after: None,
+            options: OptionMap::new(),
+        }
     }
 }
 
@@ -215,6 +225,7 @@ pub fn common_server_options() -> Vec<OptionSpec> {
         OptionSpec::int("max_scan_retries", 0, 100_000),
         OptionSpec::int("max_concurrency", 1, 64),
         OptionSpec::new("rate_limit", Kind::PositiveNumber),
+        OptionSpec::int("retry_after_ms", 0, 3_600_000),
         OptionSpec::int("page_size", 1, 100_000),
         OptionSpec::text("api_key_name"),
         OptionSpec::one_of("api_key_in", &["header", "query"]),
@@ -322,6 +333,7 @@ pub fn http_settings(server: &ServerDef, connector: &dyn Connector) -> Result<Ht
     let mut settings = HttpSettings {
         max_concurrency: defaults.max_concurrency,
         rate_limit: defaults.rate_limit,
+        retry_after: defaults.retry_after,
         ..HttpSettings::default()
     };
     if let Some(ms) = options.int("timeout_ms")? {
@@ -341,6 +353,9 @@ pub fn http_settings(server: &ServerDef, connector: &dyn Connector) -> Result<Ht
     }
     if let Some(rate) = options.number("rate_limit")? {
         settings.rate_limit = Some(rate);
+    }
+    if let Some(ms) = options.int("retry_after_ms")? {
+        settings.retry_after = Some(Duration::from_millis(ms as u64));
     }
     Ok(settings)
 }

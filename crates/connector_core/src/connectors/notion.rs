@@ -79,6 +79,7 @@ impl Connector for Notion {
             max_concurrency: 1,
             rate_limit: Some(3.0),
             page_size: MAX_PAGE_SIZE,
+            retry_after: None,
             options: OptionMap::new(),
         }
     }

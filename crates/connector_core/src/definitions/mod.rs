@@ -158,6 +158,7 @@ impl DefinedConnector {
             max_concurrency: definition.max_concurrency.unwrap_or(fallback.max_concurrency),
             rate_limit: definition.rate_limit,
             page_size: definition.page_size.unwrap_or(fallback.page_size),
+            retry_after: None,
             options: definition.auth.options.clone(),
         };
         DefinedConnector { definition: Arc::new(definition), defaults }

@@ -4,8 +4,8 @@
 //! comparisons, `&`, field references, quoted strings with backslash escapes, numbers, with Airtable's
 //! blank semantics: an empty cell equals 0, "" and false); create, update (PATCH) and delete in batches of
 //! at most 10; the Meta API's table list; Airtable's error bodies (`{"error": {"type", "message"}}`); and
-//! its limit of 5 requests a second per base (429 `{"errors": [{"error": "RATE_LIMIT_REACHED", …}]}`, with
-//! a `Retry-After` Airtable does not send). `/airtable/429/{k}/v0/…` refuses the first k requests of each
+//! its limit of 5 requests a second per base (429 `{"errors": [{"error": "RATE_LIMIT_REACHED", …}]}`, without
+//! `Retry-After`, as Airtable sends none). `/airtable/429/{k}/v0/…` refuses the first k requests of each
 //! URL with that 429 (`always`: every one).
 //!
 //! Base `appMockBase000001` holds `Projects` (25 records, views `Grid view` and `Open`) and `Team`.
@@ -32,11 +32,9 @@ fn invalid(message: &str) -> Response {
 }
 
 /// Airtable's 429, whose body (unlike its other errors) is a list: `{"errors": [{"error", "message"}]}`.
-/// Airtable asks clients to wait 30 seconds and sends no `Retry-After`; the mock sends `Retry-After: 1`
-/// so that tests can check the wait is honoured without waiting 30 seconds.
+/// Airtable asks clients to wait 30 seconds and sends no `Retry-After`.
 fn rate_limited() -> Response {
     json(429, &json!({ "errors": [{ "error": "RATE_LIMIT_REACHED", "message": "Rate limit exceeded. Please try again later" }] }))
-        .with_header("Retry-After", "1")
 }
 
 /// (table id, name, collection, seed, fields: (name, type, options))
