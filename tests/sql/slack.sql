@@ -21,6 +21,8 @@ SELECT count(*) FROM sl.messages WHERE channel = 'C0GENERAL' AND ts > 1709253000
 SELECT request FROM requests;
 SELECT count(*) FROM sl.messages WHERE channel = 'C0GENERAL' AND ts >= 1709253000 AND text LIKE '%e%';
 SELECT * FROM sl.messages WHERE channel = 'C0NOPE';
+-- With pushdown off, the channel Slack requires is still sent (and rechecked): the rows are the same.
+SELECT same_without_pushdown($$SELECT ts, text FROM sl.messages WHERE channel = 'C0GENERAL' AND ts > 1709253000$$);
 -- Rate limited once (429 with Retry-After): retried.
 SELECT reset_mock();
 SELECT count(*) FROM sl.messages WHERE channel = 'C0RATELIM';

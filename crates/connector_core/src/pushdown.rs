@@ -232,6 +232,14 @@ pub fn decide(
                 Some(Support::Superset) => Placement::RemoteAndLocal,
                 None => Placement::Local,
             },
+            // Without pushdown, a condition the provider cannot do without is still sent, and checked by
+            // Postgres as well, so the table can be read at all.
+            Some(c) if caps.required.iter().any(|r| r.column == c.column && r.ops.contains(&c.op)) => {
+                match caps.filter_support(&c.column, c.op) {
+                    Some(_) => Placement::RemoteAndLocal,
+                    None => Placement::Local,
+                }
+            }
             _ => Placement::Local,
         })
         .collect();
@@ -329,6 +337,17 @@ mod tests {
         let d = decide(&caps(), &[cand("country", Op::Eq)], &[sort("amount", true)], true, false);
         assert_eq!(d.placements, vec![Placement::Local]);
         assert!(!d.sort_pushed && !d.limit_pushable);
+    }
+
+    #[test]
+    fn disabled_pushdown_still_sends_required_conditions_and_rechecks_them() {
+        let c = Capabilities::new()
+            .filter("channel", &[Op::Eq])
+            .filter("ts", &[Op::Gt])
+            .require("channel", &[Op::Eq], "needs a channel");
+        let d = decide(&c, &[cand("channel", Op::Eq), cand("ts", Op::Gt)], &[], false, false);
+        assert_eq!(d.placements, vec![Placement::RemoteAndLocal, Placement::Local]);
+        assert!(!d.limit_pushable);
     }
 
     #[test]
