@@ -1,6 +1,7 @@
 //! The Google Sheets connector against the Sheets mock of crates/mockapi: the exact A1 ranges of scans
-//! (header row, blocks of rows, a LIMIT's block), header mapping, quoted sheet titles, sub-ranges,
-//! appends and cell updates, discovery, error bodies and bad options.
+//! (header row, blocks of rows, a LIMIT's block), reads narrowed to the used columns by a required
+//! column, header mapping, quoted sheet titles, sub-ranges, appends and cell updates, discovery, error
+//! bodies and bad options.
 
 use connector_core::connectors::{self, http_client, validate_server, validate_table, Connector, ServerDef};
 use connector_core::convert::Cell;
@@ -66,9 +67,14 @@ impl Sheets {
     }
 
     fn scan(&self, table: &TableDef, limit: Option<Limit>) -> Result<Vec<Vec<Cell>>> {
+        self.scan_columns(table, &table.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), limit)
+    }
+
+    /// A scan of the named columns only, as a query using just them.
+    fn scan_columns(&self, table: &TableDef, columns: &[&str], limit: Option<Limit>) -> Result<Vec<Vec<Cell>>> {
         validate_table(&self.server, table)?;
         let opened = self.connector.open(&self.server, table)?;
-        let request = ScanRequest { columns: (0..table.columns.len()).collect(), quals: vec![], sorts: vec![], limit };
+        let request = ScanRequest { columns: columns.iter().map(|c| at(table, c)).collect(), quals: vec![], sorts: vec![], limit };
         let runtime = runtime();
         let projector = Arc::new(Projector::new(table, &request.columns)?);
         let rows_needed = limit.and_then(|l| l.split(false).source_rows);
@@ -544,4 +550,139 @@ fn bad_ids_and_headers_are_named() {
     let e = sheets.scan(&odd("Gaps", "Notes"), None).unwrap_err();
     assert_eq!(e.message, "column \"c\" of foreign table \"t\": sheet \"Gaps\" has no header \"Notes\" in row 1");
     assert_eq!(e.hint.as_deref(), Some("Its headers are: Name, Amount. B1 is empty: name the column in the sheet to read it."));
+}
+
+/// Sheet `Contacts` of the odd spreadsheet: rows 2–8, rows 4 (a note), 5 (empty) and 6 without an email.
+fn contacts(options: &[(&str, &str)]) -> TableDef {
+    let mut table_options = map(&[("sheet", "Contacts"), ("spreadsheet_id", "sheetMockOdd")]);
+    table_options.extend(map(options));
+    TableDef {
+        name: "contacts".into(),
+        options: table_options,
+        columns: ["row_number", "name", "phone", "email", "city"]
+            .iter()
+            .map(|&c| ColumnDef::new(c, if c == "row_number" { ColumnType::Int8 } else { ColumnType::Text }))
+            .collect(),
+    }
+}
+
+fn text(s: &str) -> Cell {
+    Cell::Text(s.into())
+}
+
+/// The A1 ranges of each data request (after the metadata and the header row).
+fn data_ranges(sheets: &Sheets) -> Vec<Vec<String>> {
+    sheets.requests()[2..].iter().map(|r| r.params().into_iter().filter(|(k, _)| k == "ranges").map(|(_, v)| v).collect()).collect()
+}
+
+#[test]
+fn a_required_column_narrows_reads_to_the_used_columns() {
+    let sheets = Sheets::start(mockapi::TEST_TOKEN);
+    const BY_COLUMNS: &str = "majorDimension=COLUMNS&valueRenderOption=UNFORMATTED_VALUE&dateTimeRenderOption=FORMATTED_STRING";
+    let batch_get = "GET /sheets/v4/spreadsheets/sheetMockOdd/values:batchGet";
+
+    // By default every row is read across all header columns, whichever columns the query uses, and
+    // only the entirely empty row 5 is left out.
+    let table = contacts(&[]);
+    let everything = sheets.scan(&table, None).unwrap();
+    assert_eq!(
+        sheets.sent(),
+        vec![
+            "GET /sheets/v4/spreadsheets/sheetMockOdd?fields=sheets.properties".to_string(),
+            format!("GET /sheets/v4/spreadsheets/sheetMockOdd/values/'Contacts'!A1:E1?{READ}"),
+            format!("GET /sheets/v4/spreadsheets/sheetMockOdd/values/'Contacts'!A2:D10?{READ}"),
+        ]
+    );
+    assert_eq!(everything.iter().map(|r| r[0].clone()).collect::<Vec<_>>(), [2, 3, 4, 6, 7, 8].map(Cell::Int).to_vec());
+    sheets.mock.reset();
+    assert_eq!(
+        sheets.scan_columns(&table, &["name"], None).unwrap(),
+        vec![
+            vec![text("Ada")],
+            vec![text("Grace")],
+            vec![text("Prices as of March")],
+            vec![text("Linus")],
+            vec![Cell::Null],
+            vec![text("Margaret")]
+        ]
+    );
+    assert_eq!(sheets.sent()[2], format!("GET /sheets/v4/spreadsheets/sheetMockOdd/values/'Contacts'!A2:D10?{READ}"));
+
+    // With required_column: the name and email columns only, in one request; a row is a record when
+    // its email is filled, even with its name empty (row 7).
+    let keyed = contacts(&[("required_column", "email")]);
+    sheets.mock.reset();
+    let names = sheets.scan_columns(&keyed, &["row_number", "name"], None).unwrap();
+    assert_eq!(sheets.sent()[2..], [format!("{batch_get}?ranges='Contacts'!A2:A10&ranges='Contacts'!C2:C10&{BY_COLUMNS}")]);
+    assert_eq!(
+        names,
+        vec![
+            vec![Cell::Int(2), text("Ada")],
+            vec![Cell::Int(3), text("Grace")],
+            vec![Cell::Int(7), Cell::Null],
+            vec![Cell::Int(8), text("Margaret")]
+        ]
+    );
+    // Every column: the same records as the unnarrowed read's rows that have an email.
+    sheets.mock.reset();
+    let with_email: Vec<Vec<Cell>> = everything.iter().filter(|r| r[at(&table, "email")] != Cell::Null).cloned().collect();
+    assert_eq!(sheets.scan(&keyed, None).unwrap(), with_email);
+    assert_eq!(data_ranges(&sheets), vec![vec!["'Contacts'!A2:D10"]]);
+    // Adjacent columns share a range; count(*) reads the required column alone.
+    sheets.mock.reset();
+    assert_eq!(sheets.scan_columns(&keyed, &["phone", "name"], None).unwrap().len(), 4);
+    assert_eq!(data_ranges(&sheets), vec![vec!["'Contacts'!A2:C10"]]);
+    sheets.mock.reset();
+    assert_eq!(sheets.scan_columns(&keyed, &[], None).unwrap(), vec![Vec::<Cell>::new(); 4]);
+    assert_eq!(data_ranges(&sheets), vec![vec!["'Contacts'!C2:C10"]]);
+
+    // Blocks keep their rows: row_number stays right across them.
+    sheets.mock.reset();
+    let paged = contacts(&[("required_column", "email"), ("page_size", "3")]);
+    let rows = sheets.scan_columns(&paged, &["row_number", "city"], None).unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            vec![Cell::Int(2), text("London")],
+            vec![Cell::Int(3), Cell::Null],
+            vec![Cell::Int(7), Cell::Null],
+            vec![Cell::Int(8), text("Boston")]
+        ]
+    );
+    assert_eq!(data_ranges(&sheets), vec![vec!["'Contacts'!C2:D4"], vec!["'Contacts'!C5:D7"], vec!["'Contacts'!C8:D10"]]);
+    // A LIMIT: one data request of that many rows.
+    sheets.mock.reset();
+    assert_eq!(sheets.scan_columns(&keyed, &["name"], Some(Limit { count: Some(1), offset: 0 })).unwrap(), vec![vec![text("Ada")]]);
+    assert_eq!(sheets.sent().len(), 3);
+    assert_eq!(data_ranges(&sheets), vec![vec!["'Contacts'!A2:A2", "'Contacts'!C2:C2"]]);
+
+    // EXPLAIN names the columns read.
+    let opened = sheets.connector.open(&sheets.server, &keyed).unwrap();
+    let request = ScanRequest { columns: vec![1], quals: vec![], sorts: vec![], limit: Some(Limit { count: Some(5), offset: 0 }) };
+    assert_eq!(
+        opened.describe(&request)[2],
+        format!(
+            "GET {}/sheets/v4/spreadsheets/sheetMockOdd/values:batchGet?majorDimension=COLUMNS (rows 2:6 of the columns of name, email; then blocks of 5 rows)",
+            sheets.mock.url()
+        )
+    );
+}
+
+#[test]
+fn a_required_column_must_be_a_column_of_cells() {
+    let sheets = Sheets::start(mockapi::TEST_TOKEN);
+    let hint = "Name the column whose cell every record fills, such as an id or an email; the columns are: name, phone, email, city.";
+    // The option names a column of the table, not a header.
+    let e = sheets.scan(&contacts(&[("required_column", "Email")]), None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidOptionValue);
+    assert_eq!(e.message, "invalid value for option \"required_column\": foreign table \"contacts\" has no column \"Email\"");
+    assert_eq!(e.hint.as_deref(), Some(hint));
+    let e = sheets.scan(&contacts(&[("required_column", "row_number")]), None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidOptionValue);
+    assert_eq!(
+        e.message,
+        "invalid value for option \"required_column\": column \"row_number\" of foreign table \"contacts\" is the row's number, never empty"
+    );
+    assert_eq!(e.hint.as_deref(), Some(hint));
+    assert!(sheets.requests().is_empty(), "refused before any request");
 }

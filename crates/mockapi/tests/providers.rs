@@ -246,4 +246,19 @@ fn airtable_notion_and_sheets_refuse_with_their_own_429() {
     assert_eq!((r.status, r.json()["properties"]["Priority"]["type"].clone()), (200, json!("select")));
     let (status, body) = get(&mut c, "/sheets/v4/spreadsheets/sheetMockOdd/values/Twins!A1:E1");
     assert_eq!((status, body["values"].clone()), (200, json!([["Name", "Region", "Amount", "Note", "Amount"]])));
+    // By columns: an array per column without its trailing empty cells, trailing empty columns left out.
+    let (status, body) = get(
+        &mut c,
+        "/sheets/v4/spreadsheets/sheetMockOdd/values:batchGet?ranges=Contacts!A2:A10&ranges=Contacts!C5:E10&majorDimension=COLUMNS",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["valueRanges"],
+        json!([
+            {"range": "'Contacts'!A2:A10", "majorDimension": "COLUMNS", "values": [["Ada", "Grace", "Prices as of March", "", "Linus", "", "Margaret"]]},
+            {"range": "'Contacts'!C5:E10", "majorDimension": "COLUMNS", "values": [["", "", "ken@example.com", "margaret@example.com"], ["", "Helsinki", "", "Boston"]]},
+        ])
+    );
+    let (status, body) = get(&mut c, "/sheets/v4/spreadsheets/sheetMockOdd/values/Contacts!A1:B2?majorDimension=DIAGONAL");
+    assert_eq!((status, body["error"]["status"].as_str()), (400, Some("INVALID_ARGUMENT")));
 }

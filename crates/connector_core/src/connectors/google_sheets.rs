@@ -1,13 +1,16 @@
 //! Google Sheets (API v4): one foreign table per sheet (tab) of a spreadsheet, its first row the header.
 //!
 //! A scan first reads the sheet's size (`GET /v4/spreadsheets/{id}`) and its header row (`GET
-//! …/values/{range}`), then the data rows in blocks of `page_size` rows, across the header's columns
-//! (A1 ranges like `'Orders'!A2:E1001`), until the sheet's last row; a pushed LIMIT shrinks the block.
-//! Entirely empty rows are not records. A column reads the cells under the header its option `header`
-//! names (default: the column's name; matched exactly, else ignoring case); `row_number` is the row's
-//! number in the sheet. INSERT appends rows (`…/values/{range}:append`), UPDATE sets the changed cells of
-//! a row by its `row_number` (`…/values:batchUpdate`); DELETE is refused, as deleting a row renumbers the
-//! rows after it. Discovery lists the sheets (`GET /v4/spreadsheets/{id}`) and reads their first two rows
+//! …/values/{range}`), then the data rows in blocks of `page_size` rows, until the sheet's last row; a
+//! pushed LIMIT shrinks the block. Which rows are records must not depend on the query, so by default a
+//! block is read across all the header's columns (A1 ranges like `'Orders'!A2:E1001`) and entirely empty
+//! rows are not records. With the table option `required_column`, a row is a record exactly when that
+//! column's cell is filled, so a block reads only the columns the query uses plus that one
+//! (`…/values:batchGet`, a range per run of adjacent columns, `majorDimension=COLUMNS`). A column reads
+//! the cells under the header its option `header` names (default: the column's name; matched exactly,
+//! else ignoring case); `row_number` is the row's number in the sheet. INSERT appends rows
+//! (`…/values/{range}:append`), UPDATE sets the changed cells of a row by its `row_number`
+//! (`…/values:batchUpdate`); DELETE is refused, as deleting a row renumbers the rows after it. Discovery lists the sheets (`GET /v4/spreadsheets/{id}`) and reads their first two rows
 //! (`…/values:batchGet`) for column names and types.
 
 use super::airtable::column_name;
@@ -69,6 +72,7 @@ impl Connector for GoogleSheets {
             OptionSpec::text("spreadsheet_id"),
             OptionSpec::text("sheet"),
             OptionSpec::text("range"),
+            OptionSpec::text("required_column"),
             OptionSpec::one_of("value_render", &VALUE_RENDERS),
             OptionSpec::int("page_size", 1, 100_000),
             OptionSpec::int("batch_size", 1, 10_000),
@@ -206,6 +210,38 @@ fn cell(text: &str) -> Option<(usize, Option<usize>)> {
     Some((column_index(col)?, row))
 }
 
+/// The index of the column the option `required_column` names: one that reads a header's cells.
+fn required_column(columns: &[(String, Source)], name: &str, table: &str) -> Result<usize> {
+    let readable: Vec<&str> = columns.iter().filter(|(_, s)| *s != Source::RowNumber).map(|(n, _)| n.as_str()).collect();
+    let hint =
+        format!("Name the column whose cell every record fills, such as an id or an email; the columns are: {}.", readable.join(", "));
+    match columns.iter().position(|(n, _)| n == name) {
+        Some(i) if columns[i].1 != Source::RowNumber => Ok(i),
+        Some(_) => Err(Error::option_value(
+            "required_column",
+            format!("column \"{name}\" of foreign table \"{table}\" is the row's number, never empty"),
+        )
+        .with_hint(hint)),
+        None => Err(Error::option_value("required_column", format!("foreign table \"{table}\" has no column \"{name}\"")).with_hint(hint)),
+    }
+}
+
+/// Ascending column indexes as runs of adjacent ones: (first, last) each.
+fn runs(columns: &[usize]) -> Vec<(usize, usize)> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for &column in columns {
+        match runs.last_mut() {
+            Some((_, last)) if *last + 1 == column => *last = column,
+            _ => runs.push((column, column)),
+        }
+    }
+    runs
+}
+
+fn empty_cell(cell: &Value) -> bool {
+    cell.is_null() || cell.as_str() == Some("")
+}
+
 /// Where a table's data lies: the header row, and the columns and rows below it.
 #[derive(Clone, Debug, PartialEq)]
 struct Area {
@@ -253,6 +289,8 @@ struct SheetTable {
     page_size: u64,
     batch_size: usize,
     columns: Vec<(String, Source)>,
+    /// The column (index into `columns`) whose filled cell makes a row a record (option `required_column`).
+    required: Option<usize>,
 }
 
 /// (title, row count, column count) of each sheet of a spreadsheet.
@@ -313,6 +351,7 @@ impl SheetTable {
             };
             columns.push((column.name.clone(), source));
         }
+        let required = options.get("required_column").map(|name| required_column(&columns, name, &table.name)).transpose()?;
         Ok(SheetTable {
             table_name: table.name.clone(),
             base: base_url(server, &GoogleSheets)?,
@@ -323,6 +362,7 @@ impl SheetTable {
             page_size: page_size(server, table, &GoogleSheets)?,
             batch_size: options.int("batch_size")?.map_or(500, |n| n.max(1) as usize),
             columns,
+            required,
         })
     }
 
@@ -342,6 +382,12 @@ impl SheetTable {
             .append_pair("majorDimension", "ROWS")
             .append_pair("valueRenderOption", &self.value_render)
             .append_pair("dateTimeRenderOption", "FORMATTED_STRING");
+        url
+    }
+
+    fn batch_get_url(&self) -> Url {
+        let mut url = self.base.clone();
+        segments(&mut url, &["spreadsheets", &self.spreadsheet_id, "values:batchGet"]);
         url
     }
 
@@ -444,13 +490,13 @@ impl SheetTable {
         Ok(Layout { positions, first_col: self.area.first_col, last_col: self.area.first_col + width - 1, last_row })
     }
 
-    /// A sheet row as a record of the table's columns.
-    fn record(&self, layout: &Layout, row_number: usize, cells: &[Value]) -> Value {
+    /// A sheet row as a record of the table's columns; `cell` gives the row's cell in an absolute column.
+    fn record<'a>(&self, layout: &Layout, row_number: usize, cell: impl Fn(usize) -> Option<&'a Value>) -> Value {
         let mut out = Map::new();
         for ((name, _), position) in self.columns.iter().zip(&layout.positions) {
             let value = match position {
                 None => json!(row_number),
-                Some(col) => match cells.get(col - layout.first_col) {
+                Some(col) => match cell(*col) {
                     Some(Value::String(s)) if s.is_empty() => Value::Null,
                     Some(v) => v.clone(),
                     None => Value::Null,
@@ -487,17 +533,37 @@ impl Table for SheetTable {
                 )
             ),
             format!("GET {values}{}!{first}{header}:{last}{header}", quote_sheet(&self.sheet)),
-            format!(
-                "GET {values}{}!{first}{}:{last}{} (then blocks of {block} rows)",
-                quote_sheet(&self.sheet),
-                header + 1,
-                header + block
-            ),
+            match self.required {
+                None => format!(
+                    "GET {values}{}!{first}{}:{last}{} (then blocks of {block} rows)",
+                    quote_sheet(&self.sheet),
+                    header + 1,
+                    header + block
+                ),
+                Some(required) => {
+                    let read: Vec<&str> = (0..self.columns.len())
+                        .filter(|i| *i == required || (request.columns.contains(i) && self.columns[*i].1 != Source::RowNumber))
+                        .map(|i| self.columns[i].0.as_str())
+                        .collect();
+                    format!(
+                        "GET {}?majorDimension=COLUMNS (rows {}:{} of the columns of {}; then blocks of {block} rows)",
+                        redact_url(&self.batch_get_url(), None),
+                        header + 1,
+                        header + block,
+                        read.join(", ")
+                    )
+                }
+            },
         ]
     }
 
     fn scan(&self, request: &ScanRequest) -> Result<Arc<dyn PageSource>> {
-        Ok(Arc::new(SheetSource { table: self.clone(), block: self.block(request), layout: OnceCell::new() }))
+        Ok(Arc::new(SheetSource {
+            table: self.clone(),
+            block: self.block(request),
+            used: request.columns.clone(),
+            layout: OnceCell::new(),
+        }))
     }
 
     fn writer(&self) -> Option<Arc<dyn Writer>> {
@@ -514,7 +580,82 @@ impl SheetTable {
 struct SheetSource {
     table: SheetTable,
     block: u64,
+    /// The columns the query uses (indexes into the table's columns).
+    used: Vec<usize>,
     layout: OnceCell<Layout>,
+}
+
+impl SheetSource {
+    /// Rows `start..=end` across the header's columns; entirely empty rows are not records.
+    async fn whole_rows(&self, http: &Http, layout: &Layout, start: usize, end: usize, counters: &Counters) -> Result<Vec<Value>> {
+        let range = self.table.a1(layout.first_col, start, layout.last_col, end);
+        let (_, body) = http.send_json(&Request::get(self.table.read_url(&range)), counters).await?;
+        Ok(body["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(i, row)| {
+                let cells = row.as_array()?;
+                (!cells.iter().all(empty_cell)).then(|| self.table.record(layout, start + i, |col| cells.get(col - layout.first_col)))
+            })
+            .collect())
+    }
+
+    /// Rows `start..=end`, reading only the used columns and the required one (`required_col`, absolute),
+    /// in one `values:batchGet` with a range per run of adjacent columns; rows whose required cell is
+    /// empty are not records.
+    async fn rows_by_required(
+        &self,
+        http: &Http,
+        layout: &Layout,
+        required_col: usize,
+        start: usize,
+        end: usize,
+        counters: &Counters,
+    ) -> Result<Vec<Value>> {
+        let mut read: Vec<usize> =
+            self.used.iter().filter_map(|&i| layout.positions.get(i).copied().flatten()).chain([required_col]).collect();
+        read.sort_unstable();
+        read.dedup();
+        let runs = runs(&read);
+        let mut url = self.table.batch_get_url();
+        {
+            let mut query = url.query_pairs_mut();
+            for &(first, last) in &runs {
+                query.append_pair("ranges", &self.table.a1(first, start, last, end));
+            }
+            query
+                .append_pair("majorDimension", "COLUMNS")
+                .append_pair("valueRenderOption", &self.table.value_render)
+                .append_pair("dateTimeRenderOption", "FORMATTED_STRING");
+        }
+        let (_, body) = http.send_json(&Request::get(url), counters).await?;
+        let ranges = body["valueRanges"].as_array().map(Vec::as_slice).unwrap_or_default();
+        if ranges.len() != runs.len() {
+            return Err(Error::bad_response(format!(
+                "values:batchGet answered {} ranges for the {} asked (sheet \"{}\")",
+                ranges.len(),
+                runs.len(),
+                self.table.sheet
+            )));
+        }
+        // The cells of each column read (by its place in `read`) from row `start` on; Sheets leaves out
+        // trailing empty cells and columns.
+        let mut cells_of: Vec<&[Value]> = vec![&[]; read.len()];
+        for (&(first, _), range) in runs.iter().zip(ranges) {
+            for (offset, cells) in range["values"].as_array().into_iter().flatten().enumerate() {
+                if let (Ok(k), Some(cells)) = (read.binary_search(&(first + offset)), cells.as_array()) {
+                    cells_of[k] = cells;
+                }
+            }
+        }
+        let cell = |col: usize, i: usize| read.binary_search(&col).ok().and_then(|k| cells_of[k].get(i));
+        Ok((0..=end - start)
+            .filter(|&i| cell(required_col, i).is_some_and(|c| !empty_cell(c)))
+            .map(|i| self.table.record(layout, start + i, |col| cell(col, i)))
+            .collect())
+    }
 }
 
 #[async_trait]
@@ -533,18 +674,14 @@ impl PageSource for SheetSource {
             return Ok(Page::default());
         }
         let end = (start + self.block as usize - 1).min(layout.last_row);
-        let range = self.table.a1(layout.first_col, start, layout.last_col, end);
-        let (_, body) = http.send_json(&Request::get(self.table.read_url(&range)), counters).await?;
-        let rows = body["values"].as_array().cloned().unwrap_or_default();
-        let records = rows
-            .iter()
-            .enumerate()
-            .filter_map(|(i, row)| {
-                let cells = row.as_array()?;
-                let empty = cells.iter().all(|c| c.is_null() || c.as_str() == Some(""));
-                (!empty).then(|| self.table.record(layout, start + i, cells))
-            })
-            .collect();
+        let records = match self.table.required {
+            None => self.whole_rows(http, layout, start, end, counters).await?,
+            Some(required) => {
+                // A column that reads a header (as option checks made sure) has a place in the sheet.
+                let required_col = layout.positions[required].ok_or_else(|| Error::internal("the required column has no place"))?;
+                self.rows_by_required(http, layout, required_col, start, end, counters).await?
+            }
+        };
         let next = (end < layout.last_row).then(|| (end + 1).to_string());
         Ok(Page { records, next, ..Page::default() })
     }

@@ -7,10 +7,14 @@
 //! requests of each URL with Google's 429 (`RESOURCE_EXHAUSTED`, plus a `Retry-After: 1` Google does not
 //! always send; `always`: every one).
 //!
+//! Reads honour `majorDimension` (`ROWS`, the default, or `COLUMNS`: one array per column, each without
+//! its trailing empty cells, trailing empty columns left out).
+//!
 //! Spreadsheet `sheetMock1` has `Orders` (header row 1, 30 orders in rows 2–32, row 12 empty, 40 rows),
 //! `Team's notes` (2 rows) and `Report` (a title in A1, a header at B3:C3, 3 rows under it); spreadsheet
 //! `sheetMockOdd` has badly laid out sheets: `No header` (row 1 empty), `Twins` (the header `Amount` in
-//! C1 and E1) and `Gaps` (B1 empty, with data under it).
+//! C1 and E1), `Gaps` (B1 empty, with data under it) and `Contacts` (Name, Phone, Email, City; rows
+//! without an email among them: a note, a contact without one, an empty row).
 
 use serde_json::{json, Value};
 
@@ -74,10 +78,26 @@ fn gaps() -> Vec<Value> {
     vec![json!(["Name", "", "Amount"]), json!(["Ada", "hidden", 1])]
 }
 
-const ODD_SHEETS: [SheetSpec; 3] = [
+/// `Contacts`: rows 2–8 under Name, Phone, Email, City; rows 4 (a note), 5 (empty) and 6 (a contact) have
+/// no email, row 7 has only one.
+fn contacts() -> Vec<Value> {
+    vec![
+        json!(["Name", "Phone", "Email", "City"]),
+        json!(["Ada", "555-0101", "ada@example.com", "London"]),
+        json!(["Grace", "", "grace@example.com"]),
+        json!(["Prices as of March"]),
+        json!([]),
+        json!(["Linus", "555-0106", "", "Helsinki"]),
+        json!(["", "", "ken@example.com"]),
+        json!(["Margaret", "555-0108", "margaret@example.com", "Boston"]),
+    ]
+}
+
+const ODD_SHEETS: [SheetSpec; 4] = [
     SheetSpec { title: "No header", id: 10, collection: "sheets/no-header", rows: 5, cols: 3, seed: no_header },
     SheetSpec { title: "Twins", id: 11, collection: "sheets/twins", rows: 5, cols: 5, seed: twins },
     SheetSpec { title: "Gaps", id: 12, collection: "sheets/gaps", rows: 5, cols: 3, seed: gaps },
+    SheetSpec { title: "Contacts", id: 13, collection: "sheets/contacts", rows: 10, cols: 5, seed: contacts },
 ];
 
 fn specs(spreadsheet: &str) -> Option<&'static [SheetSpec]> {
@@ -208,6 +228,17 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
     let store = &state.providers;
     let rows_of = |spec: &SheetSpec| store.with(spec.collection, spec.seed, |rows| rows.clone());
     let formatted = params.iter().any(|(k, v)| k == "valueRenderOption" && v == "FORMATTED_VALUE");
+    let by_columns = match params.iter().find(|(k, _)| k == "majorDimension").map(|(_, v)| v.as_str()) {
+        None | Some("ROWS") => false,
+        Some("COLUMNS") => true,
+        Some(other) => {
+            return error(
+                400,
+                "INVALID_ARGUMENT",
+                &format!("Invalid value at 'major_dimension' (type.googleapis.com/google.apps.sheets.v4.Dimension), \"{other}\""),
+            )
+        }
+    };
     match (req.method.as_str(), &segments[3..]) {
         ("GET", []) => {
             let sheets: Vec<Value> = specs
@@ -226,14 +257,14 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
         ("GET", ["values:batchGet"]) => {
             let mut ranges = Vec::new();
             for (_, text) in params.iter().filter(|(k, _)| k == "ranges") {
-                match read(specs, text, &rows_of, formatted) {
+                match read(specs, text, &rows_of, formatted, by_columns) {
                     Ok(r) => ranges.push(r),
                     Err(resp) => return resp,
                 }
             }
             json(200, &json!({ "spreadsheetId": id, "valueRanges": ranges }))
         }
-        ("GET", ["values", range]) => match read(specs, range, &rows_of, formatted) {
+        ("GET", ["values", range]) => match read(specs, range, &rows_of, formatted, by_columns) {
             Ok(r) => json(200, &r),
             Err(resp) => resp,
         },
@@ -341,12 +372,14 @@ fn locate(specs: &'static [SheetSpec], text: &str) -> Option<(Range, &'static Sh
     Some((range, spec))
 }
 
-/// A `ValueRange` for a range: the rows in it with data, each without its trailing empty cells.
+/// A `ValueRange` for a range: its rows (or columns, `by_columns`), each without its trailing empty cells,
+/// the trailing empty ones left out.
 fn read(
     specs: &'static [SheetSpec],
     text: &str,
     rows_of: &dyn Fn(&SheetSpec) -> Vec<Value>,
     formatted: bool,
+    by_columns: bool,
 ) -> Result<Value, Response> {
     let Some((range, spec)) = locate(specs, text) else { return Err(error(400, "INVALID_ARGUMENT", &format!("Unable to parse range: {text}"))) };
     let rows = rows_of(spec);
@@ -369,21 +402,27 @@ fn read(
         ));
     }
     let empty = |v: &Value| v.is_null() || v == "";
-    let mut values: Vec<Value> = (first_row..=last_row)
+    let render = |c: Value| match (formatted, c) {
+        (true, Value::Bool(b)) => json!(if b { "TRUE" } else { "FALSE" }),
+        (true, Value::Number(n)) => json!(n.to_string()),
+        (_, c) => c,
+    };
+    let grid: Vec<Vec<Value>> = (first_row..=last_row)
         .map(|r| {
             let cells = rows.get(r - 1).and_then(Value::as_array).cloned().unwrap_or_default();
             let mut cells: Vec<Value> = cells.into_iter().skip(first_col).take(last_col + 1 - first_col).collect();
+            cells.resize(last_col + 1 - first_col, json!(""));
+            cells.into_iter().map(render).collect()
+        })
+        .collect();
+    let lines: Vec<Vec<Value>> =
+        if by_columns { (0..=last_col - first_col).map(|c| grid.iter().map(|row| row[c].clone()).collect()).collect() } else { grid };
+    let mut values: Vec<Value> = lines
+        .into_iter()
+        .map(|mut cells| {
             while cells.last().is_some_and(empty) {
                 cells.pop();
             }
-            let cells = cells
-                .into_iter()
-                .map(|c| match (formatted, c) {
-                    (true, Value::Bool(b)) => json!(if b { "TRUE" } else { "FALSE" }),
-                    (true, Value::Number(n)) => json!(n.to_string()),
-                    (_, c) => c,
-                })
-                .collect();
             Value::Array(cells)
         })
         .collect();
@@ -391,7 +430,7 @@ fn read(
         values.pop();
     }
     let shown = format!("'{}'!{}{first_row}:{}{last_row}", spec.title.replace('\'', "''"), letters(first_col), letters(last_col));
-    let mut body = json!({ "range": shown, "majorDimension": "ROWS" });
+    let mut body = json!({ "range": shown, "majorDimension": if by_columns { "COLUMNS" } else { "ROWS" } });
     if !values.is_empty() {
         body["values"] = Value::Array(values);
     }
