@@ -19,6 +19,26 @@ SELECT same_without_pushdown($$SELECT * FROM orders WHERE amount > 50$$);
 CREATE FOREIGN TABLE report_part (region text, total numeric) SERVER gs OPTIONS (sheet 'Report', range 'B3:C');
 SELECT * FROM report_part;
 
+-- required_column: a row is a record exactly when its email is filled, and scans read only the columns a
+-- query uses plus that one (values:batchGet, one range per run of adjacent columns).
+CREATE FOREIGN TABLE contacts (row_number bigint, name text, phone text, email text, city text)
+  SERVER gs OPTIONS (spreadsheet_id 'sheetMockOdd', sheet 'Contacts');
+SELECT count(*) FROM contacts;
+ALTER FOREIGN TABLE contacts OPTIONS (ADD required_column 'email');
+SELECT reset_mock();
+SELECT row_number, name FROM contacts;
+SELECT count(*) FROM contacts;
+SELECT name FROM contacts WHERE city = 'London';
+SELECT name FROM contacts LIMIT 1;
+SELECT request FROM requests;
+EXPLAIN (COSTS OFF) SELECT name FROM contacts;
+SELECT same_without_pushdown($$SELECT name, phone FROM contacts WHERE phone IS NULL$$);
+ALTER FOREIGN TABLE contacts OPTIONS (SET required_column 'Email');
+SELECT * FROM contacts;
+ALTER FOREIGN TABLE contacts OPTIONS (SET required_column 'row_number');
+SELECT * FROM contacts;
+DROP FOREIGN TABLE contacts;
+
 SELECT reset_mock();
 INSERT INTO orders (amount) VALUES (12.5) RETURNING row_number;
 UPDATE orders SET amount = 99 WHERE row_number = 13;
