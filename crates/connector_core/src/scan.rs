@@ -26,8 +26,10 @@ use tokio::task::JoinHandle;
 /// Which page to fetch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PageToken {
-    /// The n-th page (from 0) of a numbered source.
-    Number(u64),
+    /// A page of a numbered source: its number (from 0) and the position of its first record. The offset is
+    /// the number times the page size the provider answers with, smaller than the size asked for when the
+    /// provider caps its pages: offset-style sources ask for it, page-number sources for the number.
+    Number { page: u64, offset: u64 },
     /// The first page of a chained source.
     First,
     /// What the previous page of a chained source said comes next (a cursor, a URL).
@@ -48,7 +50,8 @@ pub struct Page {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Paging {
-    /// Independent pages of `page_size` records: page n holds records n*size .. (n+1)*size.
+    /// Independent pages of `page_size` records: page n holds records n*size .. (n+1)*size (the size
+    /// becoming the provider's when it answers with fewer records than asked for).
     Numbered { page_size: u64 },
     /// Each page names the next.
     Chained,
@@ -307,17 +310,17 @@ async fn produce_numbered(
     sender: &mpsc::Sender<Message>,
     page_size: u64,
 ) -> Result<()> {
-    let spawn = |n: u64| {
+    let spawn = |page: u64, size: u64| {
         AbortOnDrop(tokio::spawn(fetch_block(
             http.clone(),
             source.clone(),
             projector.clone(),
             counters.clone(),
-            PageToken::Number(n),
+            PageToken::Number { page, offset: page * size },
         )))
     };
     // The first page tells whether there is more and, often, how much.
-    let (block, _, last, total, fetched) = spawn(0).await?;
+    let (block, _, last, total, fetched) = spawn(0, page_size).await?;
     let fetched = fetched as u64;
     let satisfied = settings.rows_needed.is_some_and(|n| fetched >= n);
     if sender.send(Ok(Some(block))).await.is_err() || last || fetched == 0 || satisfied {
@@ -327,23 +330,23 @@ async fn produce_numbered(
     let mut next_page: u64 = 1;
     // A first page shorter than asked for is the end, or a provider that caps its pages below the size
     // asked for; taking it for the end would silently drop the rest. The total tells which; without one,
-    // the second page does (empty: the end). From then on the provider's size is the page size.
+    // the second page does (empty: the end). From then on the provider's size is the page size, so page n
+    // starts at record n × that size.
     if fetched < page_size {
-        match total {
-            Some(total) if total <= fetched => return Ok(()),
-            Some(_) => page_size = fetched,
-            None => {
-                let (block, _, last, _, second) = spawn(1).await?;
-                let second = second as u64;
-                if second == 0 {
-                    return Ok(());
-                }
-                page_size = fetched;
-                if sender.send(Ok(Some(block))).await.is_err() || last || second < page_size {
-                    return Ok(());
-                }
-                next_page = 2;
+        if total.is_some_and(|total| total <= fetched) {
+            return Ok(());
+        }
+        page_size = fetched;
+        if total.is_none() {
+            let (block, _, last, _, second) = spawn(1, page_size).await?;
+            let second = second as u64;
+            if second == 0 {
+                return Ok(());
             }
+            if sender.send(Ok(Some(block))).await.is_err() || last || second < page_size {
+                return Ok(());
+            }
+            next_page = 2;
         }
     }
     let mut pages_wanted: Option<u64> = settings.rows_needed.map(|n| n.div_ceil(page_size));
@@ -361,7 +364,7 @@ async fn produce_numbered(
     let mut in_flight = FuturesOrdered::new();
     loop {
         while (in_flight.len() as u64) < window && pages_wanted.is_none_or(|w| next_page < w) {
-            in_flight.push_back(spawn(next_page));
+            in_flight.push_back(spawn(next_page, page_size));
             next_page += 1;
         }
         let Some(result) = in_flight.next().await else { return Ok(()) };
@@ -422,13 +425,15 @@ mod tests {
 
     /// A numbered source of `total` records that records which pages were asked for and how many
     /// were in flight at once. `cap` makes it answer fewer records per page than asked for, as providers
-    /// with a maximum page size do.
+    /// with a maximum page size do; `by_offset` makes it read the token's offset, as offset-style APIs do,
+    /// instead of its page number.
     #[derive(Default)]
     struct Numbered {
         total: u64,
         size: u64,
         cap: Option<u64>,
         tell_total: bool,
+        by_offset: bool,
         asked: Mutex<Vec<u64>>,
         delay: Duration,
         in_flight: std::sync::atomic::AtomicUsize,
@@ -441,14 +446,14 @@ mod tests {
             Paging::Numbered { page_size: self.size }
         }
         async fn fetch(&self, _: &Http, token: PageToken, _: &Counters) -> Result<Page> {
-            let PageToken::Number(n) = token else { panic!("numbered source got {token:?}") };
+            let PageToken::Number { page: n, offset } = token else { panic!("numbered source got {token:?}") };
             self.asked.lock().unwrap().push(n);
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.max_in_flight.fetch_max(now, Ordering::SeqCst);
             tokio::time::sleep(self.delay).await;
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
             let size = self.cap.unwrap_or(self.size);
-            let start = n * size;
+            let start = if self.by_offset { offset } else { n * size };
             let records = (start..(start + size).min(self.total)).map(|i| json!({"id": i})).collect();
             Ok(Page { records, total: self.tell_total.then_some(self.total), ..Page::default() })
         }
@@ -467,7 +472,7 @@ mod tests {
             let n: u64 = match token {
                 PageToken::First => 0,
                 PageToken::Next(s) => s.parse().unwrap(),
-                PageToken::Number(_) => panic!("chained source got a page number"),
+                PageToken::Number { .. } => panic!("chained source got a page number"),
             };
             let next = (n + 1 < self.pages).then(|| (n + 1).to_string());
             Ok(Page { records: vec![json!({"id": n})], next, ..Page::default() })
@@ -512,17 +517,17 @@ mod tests {
 
     #[test]
     fn a_provider_capping_its_pages_loses_no_rows() {
-        for tell_total in [true, false] {
-            let source = Arc::new(Numbered { total: 95, size: 100, cap: Some(10), tell_total, ..Default::default() });
+        for (tell_total, by_offset) in [(true, false), (false, false), (true, true), (false, true)] {
+            let source = Arc::new(Numbered { total: 95, size: 100, cap: Some(10), tell_total, by_offset, ..Default::default() });
             let ids = collect(source.clone(), settings(4, None)).unwrap();
-            assert_eq!(ids, (0..95).collect::<Vec<_>>(), "tell_total={tell_total}");
+            assert_eq!(ids, (0..95).collect::<Vec<_>>(), "tell_total={tell_total} by_offset={by_offset}");
         }
         // A genuinely short result: with a total, one request; without, a second one finds the end.
         let source = Arc::new(Numbered { total: 7, size: 100, tell_total: true, ..Default::default() });
         assert_eq!(collect(source.clone(), settings(4, None)).unwrap().len(), 7);
         assert_eq!(source.asked.lock().unwrap().clone(), vec![0]);
-        let source = Arc::new(Numbered { total: 7, size: 100, ..Default::default() });
-        assert_eq!(collect(source.clone(), settings(4, None)).unwrap().len(), 7);
+        let source = Arc::new(Numbered { total: 7, size: 100, by_offset: true, ..Default::default() });
+        assert_eq!(collect(source.clone(), settings(4, None)).unwrap(), (0..7).collect::<Vec<_>>());
         assert_eq!(source.asked.lock().unwrap().clone(), vec![0, 1]);
     }
 

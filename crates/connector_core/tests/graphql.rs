@@ -1,12 +1,14 @@
 //! The `graphql` connector against mockapi's GraphQL API (`POST /graphql`): the table's query with Relay
-//! paging (`first`/`after` from `pageInfo`), conditions pushed as the variables columns declare, LIMIT as a
-//! smaller `first`, and HTTP 200 answers with `errors` as errors.
+//! paging (`first`/`after` from `pageInfo`) or offset paging (`limit`/`offset` on the list `issueList`),
+//! conditions pushed as the variables columns declare, LIMIT as a smaller page, and HTTP 200 answers with
+//! `errors` as errors.
 
 mod common;
 
 use common::*;
 use connector_core::connectors::{validate_table, ServerDef};
-use connector_core::model::{ColumnDef, ColumnType, Op, TableDef};
+use connector_core::model::{ColumnDef, ColumnType, Limit, Op, ScanRequest, TableDef};
+use connector_core::scan::Paging;
 use connector_core::ErrorKind;
 use serde_json::json;
 
@@ -283,4 +285,178 @@ fn introspection_errors_are_errors() {
     let elsewhere = Provider::start("graphql", "/graphql/v2", &[("auth", "bearer")], &[("token", mockapi::TEST_TOKEN)]);
     let e = block(elsewhere.connector.resources(&elsewhere.server, &elsewhere.http())).unwrap_err();
     assert!(e.message.contains("404"), "{}", e.message);
+}
+
+/// A Hasura-style list read from an offset; the mock caps its answers at 5 issues.
+const LIST_QUERY: &str = "query IssueList($limit: Int, $offset: Int, $state: IssueState) {
+  issueList(limit: $limit, offset: $offset, state: $state) { id number title state }
+}";
+
+/// [`LIST_QUERY`] with the filtered count beside the list.
+const COUNTED_LIST_QUERY: &str = "query IssueList($limit: Int, $offset: Int, $state: IssueState) {
+  issueList(limit: $limit, offset: $offset, state: $state) { id number title state }
+  issueCount(state: $state)
+}";
+
+fn issue_list(options: &[(&str, &str)]) -> TableDef {
+    let mut table_options = map(&[("query", LIST_QUERY), ("rows", "$.data.issueList"), ("offset_variable", "offset"), ("page_size", "4")]);
+    table_options.extend(map(options));
+    TableDef {
+        name: "issue_list".into(),
+        options: table_options,
+        columns: vec![
+            ColumnDef::new("id", ColumnType::Text),
+            ColumnDef::new("number", ColumnType::Int8),
+            ColumnDef::new("title", ColumnType::Text),
+            ColumnDef::new("state", ColumnType::Text).with_option("filter_variable", "state"),
+        ],
+    }
+}
+
+/// The variables of each request the mock recorded, in the order they arrived.
+fn variables_sent(p: &Provider) -> Vec<serde_json::Value> {
+    p.requests().iter().map(|r| r.body.as_ref().unwrap()["variables"].clone()).collect()
+}
+
+/// The variables of each request, ordered by offset (pages fetched concurrently arrive in any order).
+fn variables_by_offset(p: &Provider) -> Vec<serde_json::Value> {
+    let mut sent = variables_sent(p);
+    sent.sort_by_key(|v| v["offset"].as_u64());
+    sent
+}
+
+fn ids(n: std::ops::RangeInclusive<usize>) -> Vec<String> {
+    n.map(|i| format!("I_{i:04}")).collect()
+}
+
+#[test]
+fn offset_pages_send_offset_and_limit_and_end_at_a_short_page() {
+    let p = graphql();
+    let table = issue_list(&[]);
+    // One page at a time: 4 + 4 + 1 issues; the short page is the end.
+    let rows = p.scan_with(&table, vec![], None, 1).unwrap();
+    assert_eq!(texts(column(&table, &rows, "id")), ids(1..=9));
+    assert_eq!(p.requests()[0].body, Some(json!({"query": LIST_QUERY, "variables": {"limit": 4, "offset": 0}})));
+    assert_eq!(variables_sent(&p), vec![json!({"limit": 4, "offset": 0}), json!({"limit": 4, "offset": 4}), json!({"limit": 4, "offset": 8})]);
+    assert_eq!(p.open(&table).scan(&ScanRequest { columns: vec![0], quals: vec![], sorts: vec![], limit: None }).unwrap().paging(), Paging::Numbered { page_size: 4 });
+    // Pages that divide the data evenly end at an empty page.
+    p.mock.reset();
+    let thirds = issue_list(&[("page_size", "3")]);
+    assert_eq!(texts(column(&thirds, &p.scan_with(&thirds, vec![], None, 1).unwrap(), "id")), ids(1..=9));
+    assert_eq!(variables_sent(&p).iter().map(|v| v["offset"].as_u64().unwrap()).collect::<Vec<_>>(), vec![0, 3, 6, 9]);
+    // The server answers at most 5 issues whatever the limit: a first page shorter than asked for may be
+    // that cap, so the next page starts where it ended (offset 5, not 10), and the short one ends it.
+    p.mock.reset();
+    let capped = issue_list(&[("page_size", "10")]);
+    assert_eq!(texts(column(&capped, &p.scan(&capped, vec![], None).unwrap(), "id")), ids(1..=9));
+    assert_eq!(variables_sent(&p), vec![json!({"limit": 10, "offset": 0}), json!({"limit": 10, "offset": 5})]);
+    // Conditions are variables, as in Relay paging.
+    p.mock.reset();
+    let rows = p.scan(&table, vec![eq("state", "CLOSED")], None).unwrap();
+    assert_eq!(texts(column(&table, &rows, "id")), vec!["I_0003", "I_0006", "I_0009"]);
+    assert_eq!(variables_sent(&p), vec![json!({"limit": 4, "offset": 0, "state": "CLOSED"}), json!({"limit": 4, "offset": 3, "state": "CLOSED"})]);
+}
+
+#[test]
+fn offset_pages_are_fetched_concurrently_up_to_the_total() {
+    let p = graphql();
+    let counted = issue_list(&[("query", COUNTED_LIST_QUERY), ("total_path", "$.data.issueCount"), ("page_size", "2")]);
+    let rows = p.scan(&counted, vec![], None).unwrap();
+    assert_eq!(texts(column(&counted, &rows, "id")), ids(1..=9), "delivered in order");
+    // The first page's count (9) tells the other four pages: no request past the end.
+    let expected: Vec<_> = [0, 2, 4, 6, 8].iter().map(|offset| json!({"limit": 2, "offset": offset})).collect();
+    assert_eq!(variables_by_offset(&p), expected);
+    // A full first page holding every counted issue is the only request; without the count, an empty
+    // second page has to tell (read one page at a time: concurrently, the scan may already have asked
+    // for a third).
+    p.mock.reset();
+    let closed = vec![eq("state", "CLOSED")];
+    let counted = issue_list(&[("query", COUNTED_LIST_QUERY), ("total_path", "$.data.issueCount"), ("page_size", "3")]);
+    assert_eq!(p.scan(&counted, closed.clone(), None).unwrap().len(), 3);
+    assert_eq!(variables_sent(&p), vec![json!({"limit": 3, "offset": 0, "state": "CLOSED"})]);
+    p.mock.reset();
+    let uncounted = issue_list(&[("page_size", "3")]);
+    assert_eq!(p.scan_with(&uncounted, closed, None, 1).unwrap().len(), 3);
+    assert_eq!(variables_sent(&p), vec![json!({"limit": 3, "offset": 0, "state": "CLOSED"}), json!({"limit": 3, "offset": 3, "state": "CLOSED"})]);
+    // The count and the server's cap together: pages of 5 from the second on.
+    p.mock.reset();
+    let capped = issue_list(&[("query", COUNTED_LIST_QUERY), ("total_path", "$.data.issueCount"), ("page_size", "10")]);
+    assert_eq!(texts(column(&capped, &p.scan(&capped, vec![], None).unwrap(), "id")), ids(1..=9));
+    assert_eq!(variables_sent(&p), vec![json!({"limit": 10, "offset": 0}), json!({"limit": 10, "offset": 5})]);
+}
+
+#[test]
+fn limit_and_offset_are_pushed_into_the_pages() {
+    let p = graphql();
+    let table = issue_list(&[]);
+    assert!(p.open(&table).capabilities().supports_offset());
+    // LIMIT 1 is one request for one issue.
+    let rows = p.scan(&table, vec![], limit(1)).unwrap();
+    assert_eq!(texts(column(&table, &rows, "id")), vec!["I_0001"]);
+    assert_eq!(variables_sent(&p), vec![json!({"limit": 1, "offset": 0})]);
+    // LIMIT 3 OFFSET 4: the server skips.
+    p.mock.reset();
+    let rows = p.scan(&table, vec![], Some(Limit { count: Some(3), offset: 4 })).unwrap();
+    assert_eq!(texts(column(&table, &rows, "id")), ids(5..=7));
+    assert_eq!(variables_sent(&p), vec![json!({"limit": 3, "offset": 4})]);
+    // LIMIT 6 over pages of 4: the two pages that hold six rows.
+    p.mock.reset();
+    p.scan(&table, vec![], limit(6)).unwrap();
+    assert_eq!(variables_by_offset(&p), vec![json!({"limit": 4, "offset": 0}), json!({"limit": 4, "offset": 4})]);
+    // OFFSET 6 alone, with the count: 3 issues remain, two pages of 2 from offset 6.
+    p.mock.reset();
+    let counted = issue_list(&[("query", COUNTED_LIST_QUERY), ("total_path", "$.data.issueCount"), ("page_size", "2")]);
+    let rows = p.scan(&counted, vec![], Some(Limit { count: None, offset: 6 })).unwrap();
+    assert_eq!(texts(column(&counted, &rows, "id")), ids(7..=9));
+    assert_eq!(variables_by_offset(&p), vec![json!({"limit": 2, "offset": 6}), json!({"limit": 2, "offset": 8})]);
+    // EXPLAIN shows the first page's variables.
+    let request = ScanRequest { columns: vec![0], quals: vec![eq("state", "OPEN")], sorts: vec![], limit: Some(Limit { count: Some(3), offset: 4 }) };
+    assert_eq!(
+        p.open(&table).describe(&request),
+        vec![format!("POST {}/graphql variables {{\"limit\":3,\"offset\":4,\"state\":\"OPEN\"}}", p.mock.url())]
+    );
+    // Renamed variables (PostGraphile's first/offset): the page size goes in $first, the offset in $skip.
+    let renamed = issue_list(&[
+        ("query", "query($first: Int, $skip: Int, $state: IssueState) { allIssuesList(first: $first, offset: $skip, state: $state) { id } }"),
+        ("offset_variable", "skip"),
+        ("page_size_variable", "first"),
+    ]);
+    let request = ScanRequest { limit: None, ..request };
+    assert_eq!(p.open(&renamed).describe(&request), vec![format!("POST {}/graphql variables {{\"first\":4,\"skip\":0,\"state\":\"OPEN\"}}", p.mock.url())]);
+}
+
+#[test]
+fn offset_tables_are_checked_against_their_query() {
+    let server = ServerDef { name: "g".into(), options: map(&[("connector", "graphql"), ("base_url", "http://127.0.0.1:1/graphql")]) };
+    let check = |options: &[(&str, &str)]| validate_table(&server, &issue_list(options));
+    assert!(check(&[]).is_ok());
+    let e = check(&[("query", "query($limit: Int, $state: IssueState) { issueList(limit: $limit, state: $state) { id } }")]).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidOptionValue);
+    assert_eq!(e.message, "invalid value for option \"offset_variable\": the query declares no variable $offset for offset paging (offset_variable)");
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("Declare $offset: Int and pass offset: $offset to the list, e.g. query($limit: Int, $offset: Int) { items(limit: $limit, offset: $offset) { … } }.")
+    );
+    let e = check(&[("query", "query($offset: Int, $state: IssueState) { issueList(offset: $offset, state: $state) { id } }")]).unwrap_err();
+    assert_eq!(e.message, "invalid value for option \"page_size_variable\": the query declares no variable $limit for offset paging (offset_variable)");
+    assert!(e.hint.unwrap().starts_with("Declare $limit: Int and pass limit: $limit to the list, e.g."));
+    let e = check(&[("query", "query($limit: Int, $offset: Int, $state: IssueState) { issueList(limit: $limit, state: $state) { id } }")]).unwrap_err();
+    assert_eq!(e.message, "invalid value for option \"offset_variable\": the query declares $offset but passes it to no argument; offset paging (offset_variable) needs it");
+    // Renamed, the hint names the table's variables.
+    let e = check(&[("offset_variable", "skip")]).unwrap_err();
+    assert_eq!(e.message, "invalid value for option \"offset_variable\": the query declares no variable $skip for offset paging (offset_variable)");
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("Declare $skip: Int and pass offset: $skip to the list, e.g. query($limit: Int, $skip: Int) { items(limit: $limit, offset: $skip) { … } }.")
+    );
+    let e = check(&[("offset_variable", "off set")]).unwrap_err();
+    assert_eq!(e.message, "invalid value for option \"offset_variable\": \"off set\" is not a GraphQL variable name");
+    // One paging style per table; options of the other style are refused.
+    let e = check(&[("page_info_path", "$.data.issueList.pageInfo")]).unwrap_err();
+    assert_eq!(e.message, "invalid value for option \"offset_variable\": a table pages by cursor (page_info_path) or by offset (offset_variable), not both");
+    let e = check(&[("cursor_variable", "after")]).unwrap_err();
+    assert_eq!(e.message, "invalid value for option \"cursor_variable\": offset paging (offset_variable) sends no cursor");
+    let e = validate_table(&server, &issues(&[("total_path", "$.data.issues.totalCount")])).unwrap_err();
+    assert_eq!(e.message, "invalid value for option \"total_path\": the total count only serves offset paging (offset_variable)");
+    assert_eq!(e.hint.as_deref(), Some("Set offset_variable to page by offset, or drop total_path."));
 }

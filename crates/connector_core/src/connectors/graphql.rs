@@ -3,7 +3,10 @@
 //!
 //! Reads POST `{"query", "variables"}` to the server's endpoint. Relay-style connections are paged: with
 //! `page_info_path` (the connection's `pageInfo`), the page size goes in the variable `first` and the cursor
-//! in `after` (both renamable), following `endCursor` while `hasNextPage` is true. A column's
+//! in `after` (both renamable), following `endCursor` while `hasNextPage` is true. Lists taking an offset
+//! (Hasura's and PostGraphile's `limit`/`offset`) are paged with `offset_variable`: the page size goes in
+//! `limit` (renamable), pages are independent and fetched concurrently, and the data ends at a short page
+//! or at the count `total_path` finds. A column's
 //! `filter_variable` (and `_ne`, `_gt`, `_gte`, `_lt`, `_lte`) names the variable its condition sets, so a
 //! condition is pushed when the query declares a variable for it; values are sent as JSON (numbers,
 //! booleans, strings). GraphQL reports errors with HTTP 200 and an `errors` array: they are errors here.
@@ -45,7 +48,7 @@ impl Connector for GraphQl {
     }
 
     fn description(&self) -> &str {
-        "Any GraphQL API: a query per table, Relay cursor paging, conditions as declared variables."
+        "Any GraphQL API: a query per table, Relay cursor or offset paging, conditions as declared variables."
     }
 
     fn table_options(&self) -> Vec<OptionSpec> {
@@ -58,6 +61,8 @@ impl Connector for GraphQl {
             OptionSpec::new("page_info_path", Kind::JsonPath),
             text("page_size_variable"),
             text("cursor_variable"),
+            text("offset_variable"),
+            OptionSpec::new("total_path", Kind::JsonPath),
             OptionSpec::int("page_size", 1, 100_000),
         ]
     }
@@ -101,12 +106,21 @@ struct GraphQlTable {
     query: String,
     variables: Map<String, Value>,
     rows: JsonPath,
-    /// Relay paging: where the connection's `pageInfo` is, and the variables of the page size and cursor.
-    page_info: Option<JsonPath>,
+    paging: GraphQlPaging,
+    /// The variable of the page size, when the table is paged.
     page_size_variable: String,
-    cursor_variable: String,
     page_size: u64,
     filters: Vec<Filter>,
+}
+
+#[derive(Clone, Debug)]
+enum GraphQlPaging {
+    /// One request.
+    Single,
+    /// A Relay connection: where its `pageInfo` is, and the variable of the cursor.
+    Relay { page_info: JsonPath, cursor_variable: String },
+    /// A list read from an offset: the variable of the offset, and where the answer tells the total count.
+    Offset { offset_variable: String, total: Option<JsonPath> },
 }
 
 /// A GraphQL variable name: a letter or `_`, then letters, digits and `_`.
@@ -141,6 +155,16 @@ fn variable_use(query: &str, name: &str) -> (bool, bool) {
     (declared, used)
 }
 
+/// A paging variable must be declared and passed to an argument; `hint` says how.
+fn check_paging_variable(query: &str, option: &str, name: &str, paging: &str, hint: String) -> Result<()> {
+    let problem = match variable_use(query, name) {
+        (false, _) => format!("the query declares no variable ${name} for {paging}"),
+        (true, false) => format!("the query declares ${name} but passes it to no argument; {paging} needs it"),
+        (true, true) => return Ok(()),
+    };
+    Err(Error::option_value(option, problem).with_hint(hint))
+}
+
 impl GraphQlTable {
     fn new(server: &ServerDef, table: &TableDef) -> Result<Self> {
         let context = super::connector_context("graphql");
@@ -168,20 +192,38 @@ impl GraphQlTable {
         }
         let variable = |option: &str, default: &str| check_variable(option, options.get(option).unwrap_or(default));
         let page_info = options.json_path("page_info_path")?;
-        let page_size_variable = variable("page_size_variable", "first")?;
-        let cursor_variable = variable("cursor_variable", "after")?;
-        if page_info.is_some() {
-            for (option, name, ty) in [("page_size_variable", &page_size_variable, "Int"), ("cursor_variable", &cursor_variable, "String")] {
-                let problem = match variable_use(query, name) {
-                    (false, _) => format!("the query declares no variable ${name} for Relay paging (page_info_path)"),
-                    (true, false) => format!("the query declares ${name} but passes it to no argument; Relay paging (page_info_path) needs it"),
-                    (true, true) => continue,
-                };
-                return Err(Error::option_value(option, problem).with_hint(format!(
-                    "Declare ${name}: {ty} and pass {argument}: ${name} to the connection, e.g. query($first: Int, $after: String) {{ items(first: $first, after: $after) {{ … }} }}.",
-                    argument = if option == "page_size_variable" { "first" } else { "after" }
-                )));
+        let total = options.json_path("total_path")?;
+        let (paging, page_size_variable) = match (page_info, options.get("offset_variable")) {
+            (Some(_), Some(_)) => {
+                return Err(Error::option_value("offset_variable", "a table pages by cursor (page_info_path) or by offset (offset_variable), not both")
+                    .with_hint("Drop page_info_path to page by offset, or offset_variable to follow the connection's endCursor."))
             }
+            (Some(page_info), None) => {
+                let page_size_variable = variable("page_size_variable", "first")?;
+                let cursor_variable = variable("cursor_variable", "after")?;
+                let example = "query($first: Int, $after: String) { items(first: $first, after: $after) { … } }";
+                for (option, name, ty, argument) in [("page_size_variable", &page_size_variable, "Int", "first"), ("cursor_variable", &cursor_variable, "String", "after")] {
+                    check_paging_variable(query, option, name, "Relay paging (page_info_path)", format!("Declare ${name}: {ty} and pass {argument}: ${name} to the connection, e.g. {example}."))?;
+                }
+                (GraphQlPaging::Relay { page_info, cursor_variable }, page_size_variable)
+            }
+            (None, Some(offset_variable)) => {
+                let offset_variable = check_variable("offset_variable", offset_variable)?;
+                let page_size_variable = variable("page_size_variable", "limit")?;
+                if options.get("cursor_variable").is_some() {
+                    return Err(Error::option_value("cursor_variable", "offset paging (offset_variable) sends no cursor").with_hint("Drop cursor_variable."));
+                }
+                let example = format!("query(${page_size_variable}: Int, ${offset_variable}: Int) {{ items(limit: ${page_size_variable}, offset: ${offset_variable}) {{ … }} }}");
+                for (option, name, argument) in [("page_size_variable", &page_size_variable, "limit"), ("offset_variable", &offset_variable, "offset")] {
+                    check_paging_variable(query, option, name, "offset paging (offset_variable)", format!("Declare ${name}: Int and pass {argument}: ${name} to the list, e.g. {example}."))?;
+                }
+                (GraphQlPaging::Offset { offset_variable, total }, page_size_variable)
+            }
+            (None, None) => (GraphQlPaging::Single, variable("page_size_variable", "first")?),
+        };
+        if options.get("total_path").is_some() && !matches!(paging, GraphQlPaging::Offset { .. }) {
+            return Err(Error::option_value("total_path", "the total count only serves offset paging (offset_variable)")
+                .with_hint("Set offset_variable to page by offset, or drop total_path."));
         }
         let mut filters = Vec::new();
         for column in &table.columns {
@@ -203,9 +245,8 @@ impl GraphQlTable {
             query: query.to_string(),
             variables,
             rows,
-            page_info,
+            paging,
             page_size_variable,
-            cursor_variable,
             page_size: page_size(server, table, &GraphQl)?,
             filters,
         })
@@ -218,14 +259,21 @@ impl GraphQlTable {
                 variables.insert(filter.variable.clone(), qual.value.to_json());
             }
         }
-        let page_size = match request.limit.and_then(|l| l.rows_needed()) {
-            Some(n) if self.page_info.is_some() => self.page_size.min(n.max(1)),
+        // Offset paging applies a pushed OFFSET itself; Relay paging reads the skipped rows too.
+        let (start_offset, rows_wanted) = match (&self.paging, request.limit) {
+            (GraphQlPaging::Offset { .. }, Some(limit)) => (limit.offset, limit.count),
+            (_, limit) => (0, limit.and_then(|l| l.rows_needed())),
+        };
+        let paged = !matches!(self.paging, GraphQlPaging::Single);
+        // A pushed LIMIT shrinks the page, so LIMIT 1 is one small request.
+        let page_size = match rows_wanted {
+            Some(n) if paged => self.page_size.min(n.max(1)),
             _ => self.page_size,
         };
-        if self.page_info.is_some() {
+        if paged {
             variables.insert(self.page_size_variable.clone(), Value::from(page_size));
         }
-        GraphQlSource { table: self.clone(), variables }
+        GraphQlSource { table: self.clone(), variables, page_size, start_offset }
     }
 }
 
@@ -235,12 +283,16 @@ impl Table for GraphQlTable {
         for filter in &self.filters {
             caps.add_filters(&filter.column, &[filter.op], Support::Exact);
         }
-        caps.limit(false)
+        caps.limit(matches!(self.paging, GraphQlPaging::Offset { .. }))
     }
 
     fn describe(&self, request: &ScanRequest) -> Vec<String> {
         let source = self.source(request);
-        vec![format!("POST {} variables {}", redact_url(&self.url, None), Value::Object(source.variables))]
+        let first_page = match source.paging() {
+            Paging::Numbered { .. } => PageToken::Number { page: 0, offset: 0 },
+            Paging::Chained => PageToken::First,
+        };
+        vec![format!("POST {} variables {}", redact_url(&self.url, None), Value::Object(source.variables(&first_page)))]
     }
 
     fn scan(&self, request: &ScanRequest) -> Result<Arc<dyn PageSource>> {
@@ -250,17 +302,31 @@ impl Table for GraphQlTable {
 
 struct GraphQlSource {
     table: GraphQlTable,
-    /// The variables of the first page (fixed ones, pushed conditions, the page size).
+    /// The variables every page sends (fixed ones, pushed conditions, the page size).
     variables: Map<String, Value>,
+    page_size: u64,
+    /// Offset paging: the pushed OFFSET, where the first page starts.
+    start_offset: u64,
 }
 
 impl GraphQlSource {
-    fn request(&self, token: &PageToken) -> Request {
+    /// The variables of the page `token` names: the cursor or the offset added.
+    fn variables(&self, token: &PageToken) -> Map<String, Value> {
         let mut variables = self.variables.clone();
-        if let PageToken::Next(cursor) = token {
-            variables.insert(self.table.cursor_variable.clone(), Value::from(cursor.as_str()));
+        match (&self.table.paging, token) {
+            (GraphQlPaging::Relay { cursor_variable, .. }, PageToken::Next(cursor)) => {
+                variables.insert(cursor_variable.clone(), Value::from(cursor.as_str()));
+            }
+            (GraphQlPaging::Offset { offset_variable, .. }, PageToken::Number { offset, .. }) => {
+                variables.insert(offset_variable.clone(), Value::from(self.start_offset + offset));
+            }
+            _ => {}
         }
-        let body = serde_json::json!({ "query": self.table.query, "variables": variables });
+        variables
+    }
+
+    fn request(&self, token: &PageToken) -> Request {
+        let body = serde_json::json!({ "query": self.table.query, "variables": self.variables(token) });
         // A query changes nothing: it is as safe to repeat as a GET.
         Request::new(reqwest::Method::POST, self.table.url.clone()).json(body).read_only()
     }
@@ -280,7 +346,10 @@ fn reported_error(body: &Value, request: &str) -> Option<Error> {
 #[async_trait]
 impl PageSource for GraphQlSource {
     fn paging(&self) -> Paging {
-        Paging::Chained
+        match self.table.paging {
+            GraphQlPaging::Offset { .. } => Paging::Numbered { page_size: self.page_size },
+            _ => Paging::Chained,
+        }
     }
 
     async fn fetch(&self, http: &Http, token: PageToken, counters: &Counters) -> Result<Page> {
@@ -289,10 +358,19 @@ impl PageSource for GraphQlSource {
         if let Some(error) = reported_error(&body, &response.request) {
             return Err(error);
         }
-        let next = self
-            .table
-            .page_info
-            .as_ref()
+        // Offset pages end at a short page or at the total (counted from the pushed OFFSET); the scan knows.
+        let total = match &self.table.paging {
+            GraphQlPaging::Offset { total: Some(path), .. } => path
+                .get(&body)
+                .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())))
+                .map(|total| total.saturating_sub(self.start_offset)),
+            _ => None,
+        };
+        let page_info = match &self.table.paging {
+            GraphQlPaging::Relay { page_info, .. } => Some(page_info),
+            _ => None,
+        };
+        let next = page_info
             .and_then(|p| p.get(&body))
             .filter(|info| info.get("hasNextPage") == Some(&Value::Bool(true)))
             .and_then(|info| info.get("endCursor").and_then(Value::as_str))
@@ -308,7 +386,11 @@ impl PageSource for GraphQlSource {
             }
         }
         let next = if records.is_empty() { None } else { next };
-        Ok(Page { last: next.is_none(), total: None, next, records })
+        let last = match self.table.paging {
+            GraphQlPaging::Offset { .. } => false,
+            _ => next.is_none(),
+        };
+        Ok(Page { last, total, next, records })
     }
 }
 

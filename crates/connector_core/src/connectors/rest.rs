@@ -886,7 +886,7 @@ impl Table for RestTable {
     fn describe(&self, request: &ScanRequest) -> Vec<String> {
         let source = self.source(request);
         let token = match source.paging() {
-            Paging::Numbered { .. } => PageToken::Number(0),
+            Paging::Numbered { .. } => PageToken::Number { page: 0, offset: 0 },
             Paging::Chained => PageToken::First,
         };
         match source.request(&token) {
@@ -1099,14 +1099,14 @@ impl RestSource {
             let mut query = url.query_pairs_mut();
             match (&self.table.pagination, token) {
                 (Pagination::None, _) => {}
-                (Pagination::Page { page_param, size_param, first }, PageToken::Number(n)) => {
-                    query.append_pair(page_param, &(first + n).to_string());
+                (Pagination::Page { page_param, size_param, first }, PageToken::Number { page, .. }) => {
+                    query.append_pair(page_param, &(first + page).to_string());
                     if let Some(p) = size_param {
                         query.append_pair(p, &size);
                     }
                 }
-                (Pagination::Offset { offset_param, limit_param }, PageToken::Number(n)) => {
-                    query.append_pair(offset_param, &(self.start_offset + n * self.page_size).to_string());
+                (Pagination::Offset { offset_param, limit_param }, PageToken::Number { offset, .. }) => {
+                    query.append_pair(offset_param, &(self.start_offset + offset).to_string());
                     if let Some(p) = limit_param {
                         query.append_pair(p, &size);
                     }
@@ -1419,6 +1419,19 @@ mod tests {
             assert_eq!(ids, (1..=2000).collect::<Vec<_>>(), "{options:?}");
             assert!(rows.iter().all(|r| matches!(&r[4], crate::convert::Cell::Text(city) if !city.is_empty())), "{options:?}: city comes from $.address.city");
         }
+    }
+
+    #[test]
+    fn offset_paging_past_the_providers_page_cap_loses_no_rows() {
+        // The mock caps `limit` at 100: asked for 150, each page holds 100, so page n starts at n × 100.
+        let mock = mockapi::MockServer::start_blocking();
+        let table = customers(&[("path", "/offset/customers"), ("rows", "$.items"), ("pagination", "offset"), ("limit_param", "limit"), ("page_size", "150")]);
+        let rows = run(&mock.url(), &table, &request(vec![], vec![], None), 1).unwrap();
+        let ids: Vec<i64> = rows.iter().map(|r| match r[0] { crate::convert::Cell::Int(i) => i, _ => panic!() }).collect();
+        assert_eq!(ids.len(), 2000);
+        assert_eq!(ids, (1..=2000).collect::<Vec<_>>());
+        let offsets: Vec<String> = queries(&mock).iter().map(|q| q.split("offset=").nth(1).unwrap().split('&').next().unwrap().to_string()).collect();
+        assert_eq!(offsets, (0..=20).map(|n| (n * 100).to_string()).collect::<Vec<_>>());
     }
 
     #[test]

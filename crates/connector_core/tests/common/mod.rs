@@ -77,6 +77,11 @@ impl Provider {
 
     /// Scan every column with `quals` pushed (each must be pushable) and `limit`.
     pub fn scan(&self, table: &TableDef, quals: Vec<Qual>, limit: Option<Limit>) -> Result<Vec<Vec<Cell>>> {
+        self.scan_with(table, quals, limit, 4)
+    }
+
+    /// [`Provider::scan`] with at most `max_concurrency` pages of a numbered source in flight.
+    pub fn scan_with(&self, table: &TableDef, quals: Vec<Qual>, limit: Option<Limit>, max_concurrency: usize) -> Result<Vec<Vec<Cell>>> {
         validate_table(&self.server, table)?;
         let opened = self.connector.open(&self.server, table)?;
         let placements = self.placements(table, &quals);
@@ -85,7 +90,7 @@ impl Provider {
         let runtime = runtime();
         let projector = Arc::new(Projector::new(table, &request.columns)?);
         let rows_needed = limit.and_then(|l| l.split(opened.capabilities().supports_offset()).source_rows);
-        let settings = ScanSettings { max_concurrency: 4, rows_needed };
+        let settings = ScanSettings { max_concurrency, rows_needed };
         let mut scan = Scan::start(runtime.handle(), Arc::new(self.http()), opened.scan(&request)?, projector, settings);
         let mut rows = Vec::new();
         loop {

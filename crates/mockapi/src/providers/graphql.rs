@@ -10,7 +10,13 @@
 //! `tags`, `createdAt`, `profile { bio location }`), has `edges { cursor node }` only and filters by the
 //! variable `role` (`ADMIN`/`MEMBER`). A document containing `__schema` is answered with the schema's
 //! introspection (see [`schema`]): the query type has `issues` and `users` (connections), `search` (a
-//! connection with a required argument), `issue(number:)` and `viewer` (not connections).
+//! connection with a required argument), `issue(number:)`, `viewer`, `issueList` and `issueCount` (not
+//! connections).
+//!
+//! `issueList` is offset-paged, as Hasura's and PostGraphile's list fields are: a plain list of the issues,
+//! filtered by `state`, from the variable `offset` (default 0), at most `limit` of them and never more than
+//! [`ISSUE_LIST_CAP`] (a row limit the server sets, as Hasura's select permissions do, silently). The
+//! document may select `issueCount` (the filtered count) beside it.
 
 use serde_json::{json, Value};
 
@@ -20,12 +26,14 @@ use crate::http::{Request, Response};
 
 pub const ISSUES: usize = 9;
 pub const USERS: usize = 5;
+/// The most issues one `issueList` answer holds, whatever the `limit`.
+pub const ISSUE_LIST_CAP: usize = 5;
 
 /// Lower-case names a document may use: fields, arguments, keywords.
-const KNOWN: [&str; 32] = [
+const KNOWN: [&str; 36] = [
     "query", "issues", "nodes", "edges", "node", "cursor", "pageInfo", "hasNextPage", "endCursor", "totalCount", "id", "number",
     "title", "state", "createdAt", "author", "login", "first", "after", "states", "since", "users", "name", "followers", "score",
-    "isAdmin", "role", "tags", "profile", "bio", "location", "startCursor",
+    "isAdmin", "role", "tags", "profile", "bio", "location", "startCursor", "issueList", "issueCount", "limit", "offset",
 ];
 
 fn issues() -> Vec<Value> {
@@ -90,6 +98,7 @@ pub fn schema() -> Value {
     user_args.push(("role", named("ENUM", "Role")));
     let mut search_args = paging();
     search_args.push(("query", non_null(scalar("String"))));
+    let list_args = [("limit", scalar("Int")), ("offset", scalar("Int")), ("state", named("ENUM", "IssueState"))];
     let types = vec![
         object_type(
             "Query",
@@ -99,6 +108,8 @@ pub fn schema() -> Value {
                 field("search", non_null(object("IssueConnection")), &search_args),
                 field("issue", object("Issue"), &[("number", non_null(scalar("Int")))]),
                 field("viewer", non_null(object("User")), &[]),
+                field("issueList", non_null(list(non_null(object("Issue")))), &list_args),
+                field("issueCount", non_null(scalar("Int")), &list_args[2..]),
             ],
         ),
         object_type(
@@ -210,6 +221,10 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
     if let Some(field) = unknown_field(query) {
         return errors(&format!("Field '{field}' doesn't exist on type 'Query'"));
     }
+    let variables = body.get("variables").cloned().unwrap_or(Value::Null);
+    if query.contains("issueList") {
+        return issue_list(&variables, query.contains("issueCount"));
+    }
     let connection = if query.contains("issues") {
         "issues"
     } else if query.contains("users") {
@@ -217,7 +232,6 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
     } else {
         return errors("The document selects no field of type 'Query'");
     };
-    let variables = body.get("variables").cloned().unwrap_or(Value::Null);
     let first = match variables.get("first") {
         Some(Value::Number(n)) if n.as_u64().is_some_and(|n| (1..=100).contains(&n)) => n.as_u64().unwrap_or(1) as usize,
         Some(_) => return errors(&format!("Requesting a value outside 1..100 for the `first` argument on the `{connection}` connection is not permitted.")),
@@ -226,13 +240,10 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
     if connection == "users" {
         return users_page(&variables, first);
     }
-    let mut selected: Vec<Value> = issues();
-    if let Some(state) = variables.get("state").filter(|s| !s.is_null()) {
-        match state.as_str() {
-            Some(s @ ("OPEN" | "CLOSED")) => selected.retain(|i| i["state"] == s),
-            _ => return errors(&format!("Variable $state of type IssueState was provided invalid value {state}")),
-        }
-    }
+    let mut selected = match issues_in_state(&variables) {
+        Ok(selected) => selected,
+        Err(response) => return response,
+    };
     if let Some(since) = variables.get("since").and_then(Value::as_str) {
         let since = comparable_time(since);
         selected.retain(|i| i["createdAt"].as_str().is_some_and(|c| comparable_time(c) >= since));
@@ -274,4 +285,40 @@ fn users_page(variables: &Value, first: usize) -> Response {
     let edges: Vec<Value> = page.iter().enumerate().map(|(k, node)| json!({ "cursor": token("user", start + k + 1), "node": node })).collect();
     let page_info = json!({ "hasNextPage": end < total, "endCursor": if page.is_empty() { Value::Null } else { json!(token("user", end)) } });
     json(200, &json!({ "data": { "users": { "edges": edges, "pageInfo": page_info } } }))
+}
+
+/// The issues in the variable `state`'s state (all without one).
+fn issues_in_state(variables: &Value) -> Result<Vec<Value>, Response> {
+    let mut selected = issues();
+    if let Some(state) = variables.get("state").filter(|s| !s.is_null()) {
+        match state.as_str() {
+            Some(s @ ("OPEN" | "CLOSED")) => selected.retain(|i| i["state"] == s),
+            _ => return Err(errors(&format!("Variable $state of type IssueState was provided invalid value {state}"))),
+        }
+    }
+    Ok(selected)
+}
+
+/// An `issueList` answer: the issues from `offset`, at most `limit` and [`ISSUE_LIST_CAP`] of them, with
+/// `issueCount` when the document selects it.
+fn issue_list(variables: &Value, with_count: bool) -> Response {
+    let int = |name: &str, default: usize| match variables.get(name) {
+        None | Some(Value::Null) => Ok(default),
+        Some(value) => value.as_u64().map(|n| n as usize).ok_or_else(|| errors(&format!("Variable ${name} of type Int was provided invalid value {value}"))),
+    };
+    let (offset, limit) = match (int("offset", 0), int("limit", ISSUE_LIST_CAP)) {
+        (Ok(offset), Ok(limit)) => (offset, limit),
+        (Err(response), _) | (_, Err(response)) => return response,
+    };
+    let selected = match issues_in_state(variables) {
+        Ok(selected) => selected,
+        Err(response) => return response,
+    };
+    let total = selected.len();
+    let page: Vec<Value> = selected.into_iter().skip(offset).take(limit.min(ISSUE_LIST_CAP)).collect();
+    let mut data = json!({ "issueList": page });
+    if with_count {
+        data["issueCount"] = json!(total);
+    }
+    json(200, &json!({ "data": data }))
 }
