@@ -52,3 +52,20 @@ ALTER FOREIGN TABLE gq.users OPTIONS (ADD page_size '2');
 SELECT reset_mock();
 SELECT count(*) FROM gq.users;
 SELECT count(*) AS requests FROM mock_requests;
+
+-- Offset paging (Hasura/PostGraphile-style limit/offset lists): pages sent with their offsets, LIMIT/OFFSET
+-- pushed, a server that caps its pages below the size asked for loses no rows.
+CREATE FOREIGN TABLE issue_list (id text, number int, title text, state text OPTIONS (filter_variable 'state')) SERVER gh OPTIONS (
+  query 'query($limit: Int, $offset: Int, $state: IssueState) { issueList(limit: $limit, offset: $offset, state: $state) { id number title state } }',
+  rows '$.data.issueList', offset_variable 'offset', page_size '4');
+SELECT reset_mock();
+SELECT number FROM issue_list ORDER BY number;
+-- Pages are fetched concurrently, so they are listed by offset.
+SELECT body -> 'variables' AS variables FROM mock_requests ORDER BY (body #>> '{variables,offset}')::int;
+SELECT reset_mock();
+SELECT number, state FROM issue_list WHERE state = 'CLOSED' LIMIT 2 OFFSET 1;
+SELECT body -> 'variables' AS variables FROM mock_requests ORDER BY seq;
+SELECT same_without_pushdown($$SELECT id, state FROM issue_list WHERE state = 'OPEN'$$);
+CREATE FOREIGN TABLE no_offset (id text) SERVER gh OPTIONS (
+  query 'query($limit: Int, $state: IssueState) { issueList(limit: $limit, state: $state) { id } }',
+  rows '$.data.issueList', offset_variable 'offset');
