@@ -60,8 +60,10 @@ CREATE FOREIGN TABLE issue_list (id text, number int, title text, state text OPT
   rows '$.data.issueList', offset_variable 'offset', page_size '4');
 SELECT reset_mock();
 SELECT number FROM issue_list ORDER BY number;
--- Pages are fetched concurrently, so they are listed by offset.
-SELECT body -> 'variables' AS variables FROM mock_requests ORDER BY (body #>> '{variables,offset}')::int;
+-- Pages are fetched concurrently (listed here by offset); without a total, how many are asked for past the
+-- end depends on timing, so only those holding rows are shown.
+SELECT body -> 'variables' AS variables FROM mock_requests
+  WHERE (body #>> '{variables,offset}')::int < 9 ORDER BY (body #>> '{variables,offset}')::int;
 SELECT reset_mock();
 SELECT number, state FROM issue_list WHERE state = 'CLOSED' LIMIT 2 OFFSET 1;
 SELECT body -> 'variables' AS variables FROM mock_requests ORDER BY seq;
