@@ -2,13 +2,13 @@
 //! (`resources[0].columns[3].path: …`); a field the format does not know is an error too, so a misspelt
 //! setting cannot pass silently.
 
-use super::{AuthSpec, ColumnSpec, CustomFieldsSpec, Definition, ResourceSpec};
+use super::{server_placeholders, AuthSpec, ColumnSpec, CustomFieldsSpec, Definition, ResourceSpec, ServerOptionSpec};
 use crate::connectors::rest::{self, Rest, PAGINATIONS};
 use crate::connectors::{Connector, CredentialShape, ServerDef, AUTH_KINDS};
 use crate::error::{Error, ErrorKind, Result};
 use crate::jsonpath::JsonPath;
 use crate::model::{ColumnDef, ColumnType, TableDef};
-use crate::options::{check_kind, Kind, OptionMap};
+use crate::options::{check_kind, Kind, OptionMap, OptionSpec, Pattern};
 use serde_json::{Map, Value};
 
 /// Column types a definition may declare: accepted spellings, and the name IMPORT FOREIGN SCHEMA uses.
@@ -199,7 +199,7 @@ pub(super) fn definition(json: &Value) -> Result<Definition> {
     let top = Object::new(
         String::new(),
         json,
-        &["name", "version", "description", "base_url", "auth", "headers", "rate_limit", "max_concurrency", "page_size", "resources"],
+        &["name", "version", "description", "base_url", "auth", "server_options", "headers", "rate_limit", "max_concurrency", "page_size", "resources"],
     )?;
     let name = top.required_string("name")?;
     check_name("name", &name)?;
@@ -213,8 +213,12 @@ pub(super) fn definition(json: &Value) -> Result<Definition> {
         Some(value) => auth(value)?,
         None => AuthSpec { kind: "none", options: OptionMap::new(), credential: None },
     };
+    let mut server_options = match top.get("server_options") {
+        Some(value) => server_options(value)?,
+        None => Vec::new(),
+    };
     let headers = match top.get("headers") {
-        Some(value) => headers(value)?,
+        Some(value) => headers(value, &mut server_options)?,
         None => Vec::new(),
     };
     let number = |key: &str, kind: Kind| top.option(key, &kind);
@@ -236,6 +240,7 @@ pub(super) fn definition(json: &Value) -> Result<Definition> {
         description: top.string("description")?.unwrap_or_default(),
         base_url,
         auth,
+        server_options,
         headers,
         rate_limit,
         max_concurrency,
@@ -302,14 +307,47 @@ fn auth(value: &Value) -> Result<AuthSpec> {
     Ok(AuthSpec { kind, options, credential })
 }
 
-fn headers(value: &Value) -> Result<Vec<(String, String)>> {
+/// `server_options`: `{"<name>": {"default": …, "description": …, "pattern": …}}`.
+fn server_options(value: &Value) -> Result<Vec<ServerOptionSpec>> {
+    let Value::Object(map) = value else { return Err(invalid("server_options", format!("must be a JSON object, not {}", describe(value)))) };
+    let common: Vec<String> = crate::connectors::common_server_options().into_iter().map(|s| s.name).collect();
+    map.iter()
+        .map(|(name, value)| {
+            let path = format!("server_options.{name}");
+            check_name(&path, name)?;
+            if common.contains(name) {
+                return Err(invalid(&path, "is an option of every server; a definition sets its default elsewhere (base_url, auth, rate_limit, …)"));
+            }
+            let object = Object::new(path, value, &["default", "description", "pattern"])?;
+            let kind = match object.string("pattern")? {
+                Some(source) => Kind::Matches(Pattern::new(&source).map_err(|why| invalid(&object.at("pattern"), why))?),
+                None => Kind::Text,
+            };
+            let default = object.option("default", &kind)?;
+            Ok(ServerOptionSpec { spec: OptionSpec::new(name, kind), default, description: object.string("description")?.unwrap_or_default() })
+        })
+        .collect()
+}
+
+/// `headers`; an option a header names takes only what a header can carry when it declares no pattern.
+fn headers(value: &Value, options: &mut [ServerOptionSpec]) -> Result<Vec<(String, String)>> {
     let Value::Object(map) = value else { return Err(invalid("headers", format!("must be a JSON object, not {}", describe(value)))) };
     map.iter()
         .map(|(name, value)| {
             let path = format!("headers.{name}");
             let Value::String(text) = value else { return Err(invalid(&path, format!("must be a string, not {}", describe(value)))) };
             reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid(&path, "is not a valid header name"))?;
-            reqwest::header::HeaderValue::from_str(text).map_err(|_| invalid(&path, "is not a valid header value"))?;
+            let mut filled = text.clone();
+            for option in server_placeholders(text) {
+                let spec = options.iter_mut().find(|o| o.spec.name == option).ok_or_else(|| {
+                    invalid(&path, format!("{{server.{option}}} names no option of \"server_options\""))
+                })?;
+                if spec.spec.kind == Kind::Text {
+                    spec.spec.kind = Kind::Matches(Pattern::new("[\\x20-\\x7e]*").expect("a valid pattern"));
+                }
+                filled = filled.replace(&format!("{{server.{option}}}"), spec.default.as_deref().unwrap_or_default());
+            }
+            reqwest::header::HeaderValue::from_str(&filled).map_err(|_| invalid(&path, "is not a valid header value"))?;
             Ok((name.clone(), text.clone()))
         })
         .collect()
@@ -890,6 +928,40 @@ mod tests {
         assert!(broken("typ", json!("$.t")).starts_with("resources[0].custom_fields.typ: unknown field (known: path, query, rows, has_more_path, offset_param, name, key, type,"));
         assert_eq!(broken("has_more_path", json!("$.has_more")), "resources[0].custom_fields.has_more_path: pages only with \"offset_param\" too");
         assert_eq!(broken("path", json!("/f?x=1")), "resources[0].custom_fields.path: must not contain a query string; put parameters in \"query\"");
+    }
+
+    #[test]
+    fn server_options_fill_headers() {
+        let mut doc = valid();
+        doc["server_options"] = json!({ "shop_version": { "default": "2024-06", "pattern": "[0-9]{4}-[0-9]{2}", "description": "API version" },
+                                       "shop_account": {} });
+        doc["headers"] = json!({ "Shop-Version": "v={server.shop_version}", "Shop-Account": "{server.shop_account}" });
+        let d = definition(&doc).unwrap();
+        let version = &d.server_options.iter().find(|o| o.spec.name == "shop_version").unwrap();
+        assert_eq!((version.default.as_deref(), version.description.as_str()), (Some("2024-06"), "API version"));
+        assert_eq!(version.spec.kind, Kind::Matches(Pattern::new("[0-9]{4}-[0-9]{2}").unwrap()));
+        // An option a header names without a pattern takes what a header can carry.
+        let account = &d.server_options.iter().find(|o| o.spec.name == "shop_account").unwrap();
+        assert_eq!(account.spec.kind, Kind::Matches(Pattern::new("[\\x20-\\x7e]*").unwrap()));
+        assert_eq!(d.headers[1], ("Shop-Version".to_string(), "v={server.shop_version}".to_string()));
+        let broken = |options: Value, headers: Value| {
+            let mut doc = valid();
+            doc["server_options"] = options;
+            doc["headers"] = headers;
+            error(doc)
+        };
+        assert_eq!(
+            broken(json!({ "v": { "default": "2024", "pattern": "[0-9]{4}-[0-9]{2}" } }), json!({})),
+            "server_options.v.default: \"2024\" does not match the pattern [0-9]{4}-[0-9]{2}"
+        );
+        assert_eq!(broken(json!({ "v": { "pattern": "[0-9" } }), json!({})).split(':').next(), Some("server_options.v.pattern"));
+        assert_eq!(broken(json!({}), json!({ "X-V": "{server.v}" })), "headers.X-V: {server.v} names no option of \"server_options\"");
+        assert_eq!(
+            broken(json!({ "page_size": {} }), json!({})),
+            "server_options.page_size: is an option of every server; a definition sets its default elsewhere (base_url, auth, rate_limit, …)"
+        );
+        assert!(broken(json!({ "v": { "dflt": "x" } }), json!({})).starts_with("server_options.v.dflt: unknown field (known: default, description, pattern)"));
+        assert_eq!(broken(json!({ "V": {} }), json!({})), "server_options.V: \"V\" must be lower-case letters, digits and _, starting with a letter (at most 63)");
     }
 
     #[test]
