@@ -40,6 +40,16 @@ const OPERATORS: [(&str, &str); 6] = [
     ("<=", "filter_param_lte"),
 ];
 
+/// The operators a column's `terms` may name, and the REST option each becomes.
+const TERM_OPERATORS: [(&str, &str); 6] = [
+    ("=", "term"),
+    ("<>", "term_ne"),
+    (">", "term_gt"),
+    (">=", "term_gte"),
+    ("<", "term_lt"),
+    ("<=", "term_lte"),
+];
+
 /// `pagination` fields: the REST option each is, and the styles that read it.
 const PAGING_FIELDS: [(&str, &str, &[&str]); 13] = [
     ("page_size", "page_size", &["page", "offset", "cursor", "link"]),
@@ -359,7 +369,7 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
         value,
         &[
             "name", "description", "path", "rows", "query", "method", "body", "item_path", "filter_join", "sort", "pagination", "columns", "write",
-            "item_lookup", "success_path", "error_path", "fields_param", "custom_fields", "expand", "search",
+            "item_lookup", "success_path", "error_path", "fields_param", "custom_fields", "expand", "search", "terms",
         ],
     )?;
     let name = object.required_string("name")?;
@@ -432,11 +442,32 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
             options.insert("search_cursor_path".into(), p);
         }
     }
+    if let Some(terms) = object.get("terms") {
+        let terms = Object::new(object.at("terms"), terms, &["param", "join", "quote", "escape", "time_precision", "sort"])?;
+        options.insert("terms_param".into(), terms.required_string("param")?);
+        for (field, option) in [("join", "terms_join"), ("quote", "terms_quote"), ("escape", "terms_escape")] {
+            if let Some(text) = terms.string(field)? {
+                options.insert(option.into(), text);
+            }
+        }
+        if let Some(precision) = terms.option("time_precision", &rest_kind("terms_time_precision"))? {
+            options.insert("terms_time_precision".into(), precision);
+        }
+        if let Some(sort) = terms.string("sort")? {
+            if !sort.contains("{field}") {
+                return Err(invalid(&terms.at("sort"), format!("\"{sort}\" has no {{field}} for the sorted field")));
+            }
+            options.insert("terms_sort".into(), sort);
+        }
+    }
     if let Some(sort) = object.get("sort") {
-        let sort = Object::new(object.at("sort"), sort, &["param", "order_param"])?;
+        let sort = Object::new(object.at("sort"), sort, &["param", "order_param", "max_keys"])?;
         options.insert("sort_param".into(), sort.required_string("param")?);
         if let Some(order) = sort.string("order_param")? {
             options.insert("order_param".into(), order);
+        }
+        if let Some(keys) = sort.option("max_keys", &rest_kind("sort_max_keys"))? {
+            options.insert("sort_max_keys".into(), keys);
         }
     }
     let page_size = match object.get("pagination") {
@@ -471,13 +502,17 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
         }
         None => false,
     };
-    let sortable = options.contains_key("sort_param");
+    let sortable = options.contains_key("sort_param") || options.contains_key("terms_sort");
     let searchable = options.contains_key("search_path");
+    let termed = options.contains_key("terms_param");
     let mut columns: Vec<ColumnSpec> = Vec::new();
     for (i, value) in object.array("columns")?.iter().enumerate() {
         let column = column(&format!("{path}.columns[{i}]"), value, sortable)?;
         if column.options.contains_key("search") && !searchable {
             return Err(invalid(&format!("{path}.columns[{i}].search"), "needs \"search\": {\"path\": …} on the resource"));
+        }
+        if TERM_OPERATORS.iter().any(|(_, option)| column.options.contains_key(*option)) && !termed {
+            return Err(invalid(&format!("{path}.columns[{i}].terms"), "needs \"terms\": {\"param\": …} on the resource"));
         }
         if columns.iter().any(|c| c.name == column.name) {
             return Err(invalid(&format!("{path}.columns[{i}].name"), format!("\"{}\" names an earlier column too", column.name)));
@@ -623,7 +658,11 @@ fn pagination(path: &str, value: &Value, post: bool, options: &mut OptionMap) ->
 }
 
 fn column(path: &str, value: &Value, sortable_resource: bool) -> Result<ColumnSpec> {
-    let object = Object::new(path.to_string(), value, &["name", "type", "path", "description", "filters", "sortable", "echo", "required", "required_hint", "expand", "search"])?;
+    let object = Object::new(
+        path.to_string(),
+        value,
+        &["name", "type", "path", "description", "filters", "terms", "sortable", "echo", "required", "required_hint", "expand", "search"],
+    )?;
     let name = object.required_string("name")?;
     let given_type = object.required_string("type")?;
     let sql_type = TYPES
@@ -652,9 +691,21 @@ fn column(path: &str, value: &Value, sortable_resource: bool) -> Result<ColumnSp
             options.insert(option.to_string(), param);
         }
     }
+    if let Some(terms) = object.get("terms") {
+        let terms = Object::new(object.at("terms"), terms, &TERM_OPERATORS.map(|(op, _)| op))?;
+        for (op, option) in TERM_OPERATORS {
+            let Some(template) = terms.string(op)? else { continue };
+            if !template.contains("{value}") {
+                return Err(invalid(&terms.at(op), format!("\"{template}\" has no {{value}} for the condition's value")));
+            }
+            options.insert(option.to_string(), template);
+        }
+    }
     match object.get("sortable") {
         None | Some(Value::Bool(false)) => {}
-        Some(_) if !sortable_resource => return Err(invalid(&object.at("sortable"), "needs \"sort\": {\"param\": …} on the resource")),
+        Some(_) if !sortable_resource => {
+            return Err(invalid(&object.at("sortable"), "needs \"sort\": {\"param\": …} or \"terms\": {\"sort\": …} on the resource"))
+        }
         Some(Value::Bool(true)) => {
             options.insert("sortable".into(), "true".into());
         }
@@ -852,7 +903,7 @@ mod tests {
         doc["resources"][0]["paginaton"] = json!({});
         assert_eq!(
             error(doc),
-            "resources[0].paginaton: unknown field (known: name, description, path, rows, query, method, body, item_path, filter_join, sort, pagination, columns, write, item_lookup, success_path, error_path, fields_param, custom_fields, expand, search)"
+            "resources[0].paginaton: unknown field (known: name, description, path, rows, query, method, body, item_path, filter_join, sort, pagination, columns, write, item_lookup, success_path, error_path, fields_param, custom_fields, expand, search, terms)"
         );
         let mut doc = valid();
         doc["resources"][0]["columns"][0]["filter"] = json!("id");
@@ -873,7 +924,7 @@ mod tests {
         assert_eq!(error(with("/auth/token_url", json!("https://x/token"))), "auth.token_url: is not used with kind \"api_key\"");
         assert_eq!(
             error(with("/resources/0/sort", Value::Null)),
-            "resources[0].columns[1].sortable: needs \"sort\": {\"param\": …} on the resource"
+            "resources[0].columns[1].sortable: needs \"sort\": {\"param\": …} or \"terms\": {\"sort\": …} on the resource"
         );
         assert_eq!(
             error(with("/resources/0/columns/2/echo", json!(true))),
@@ -962,6 +1013,37 @@ mod tests {
         );
         assert!(broken(json!({ "v": { "dflt": "x" } }), json!({})).starts_with("server_options.v.dflt: unknown field (known: default, description, pattern)"));
         assert_eq!(broken(json!({ "V": {} }), json!({})), "server_options.V: \"V\" must be lower-case letters, digits and _, starting with a letter (at most 63)");
+    }
+
+    #[test]
+    fn terms_and_sort_keys_become_rest_options() {
+        let mut doc = valid();
+        doc["resources"][0]["terms"] = json!({ "param": "q", "join": " ", "quote": "\"", "escape": "\\", "time_precision": "minute", "sort": "sort:{field}" });
+        doc["resources"][0]["sort"] = json!({ "param": "order", "max_keys": 1 });
+        doc["resources"][0]["columns"][2]["terms"] = json!({ "=": "status:{value}", ">=": "status>={value}" });
+        let d = definition(&doc).unwrap();
+        let option = |name: &str| d.resources[0].options.get(name).map(String::as_str);
+        assert_eq!(
+            [option("terms_param"), option("terms_join"), option("terms_quote"), option("terms_escape"), option("terms_time_precision"), option("terms_sort"), option("sort_max_keys")],
+            [Some("q"), Some(" "), Some("\""), Some("\\"), Some("minute"), Some("sort:{field}"), Some("1")]
+        );
+        let status = &d.resources[0].columns[2].options;
+        assert_eq!((status["term"].as_str(), status["term_gte"].as_str()), ("status:{value}", "status>={value}"));
+        // A sort in the terms makes columns sortable without a sort parameter.
+        let mut terms_sorted = doc.clone();
+        terms_sorted["resources"][0]["sort"] = Value::Null;
+        assert!(definition(&terms_sorted).is_ok());
+        let broken = |pointer: &str, value: Value| {
+            let mut broken = doc.clone();
+            *broken.pointer_mut(pointer).unwrap() = value;
+            error(broken)
+        };
+        assert_eq!(broken("/resources/0/columns/2/terms", json!({ "=": "status" })), "resources[0].columns[2].terms.=: \"status\" has no {value} for the condition's value");
+        assert!(broken("/resources/0/columns/2/terms", json!({ "~": "s:{value}" })).starts_with("resources[0].columns[2].terms.~: unknown field (known: =, <>, >, >=, <, <=)"));
+        assert_eq!(broken("/resources/0/terms/sort", json!("sort:")), "resources[0].terms.sort: \"sort:\" has no {field} for the sorted field");
+        assert_eq!(broken("/resources/0/terms/time_precision", json!("hour")), "resources[0].terms.time_precision: \"hour\" is not one of: second, minute");
+        assert_eq!(broken("/resources/0/sort/max_keys", json!(0)), "resources[0].sort.max_keys: \"0\" is outside 1..8");
+        assert_eq!(broken("/resources/0/terms", Value::Null), "resources[0].columns[2].terms: needs \"terms\": {\"param\": …} on the resource");
     }
 
     #[test]
