@@ -110,6 +110,7 @@ impl Connector for Rest {
             OptionSpec::int("batch_size", 1, 1000),
             text("insert_wrapper"),
             path("returning_path"),
+            text("returning_members"),
             OptionSpec::new("idempotency_key", Kind::Bool),
             text("insert_path"),
             OptionSpec::one_of("write_format", &["json", "form"]),
@@ -416,6 +417,9 @@ struct WriteConfig {
     /// Batches are sent as `{"<wrapper>": [...]}` instead of a bare array.
     insert_wrapper: Option<String>,
     returning_path: Option<JsonPath>,
+    /// Members set in each written record from elsewhere in the answer (Slack's top-level `channel`, beside
+    /// the `message` at `returning_path`): (member, JSONPath in the answer).
+    returning_members: Vec<(String, JsonPath)>,
     idempotency_key: bool,
     /// Where inserts go (default: the table's URL).
     insert_path: Option<String>,
@@ -460,6 +464,21 @@ fn write_operations(option: Option<&str>) -> Result<[bool; 3]> {
         }
     }
     Ok(allowed)
+}
+
+/// `returning_members`: a JSON object of member names and JSONPaths in a write's answer.
+fn returning_members(option: Option<&str>) -> Result<Vec<(String, JsonPath)>> {
+    let Some(text) = option else { return Ok(Vec::new()) };
+    let bad = |why: String| Error::option_value("returning_members", why).with_hint("Write a JSON object of members and JSONPaths in the answer, e.g. '{\"channel\": \"$.channel\"}'.");
+    let Ok(Value::Object(members)) = serde_json::from_str::<Value>(text) else { return Err(bad("it is not a JSON object".into())) };
+    members
+        .into_iter()
+        .map(|(member, path)| {
+            let path = path.as_str().ok_or_else(|| bad(format!("the path of \"{member}\" is not a string")))?;
+            let path = JsonPath::parse(path).map_err(|why| bad(format!("the path of \"{member}\": {why}")))?;
+            Ok((member, path))
+        })
+        .collect()
 }
 
 /// What a scan keeps of a response for explaining an error it reports in its body.
@@ -695,6 +714,7 @@ impl RestTable {
                 batch_size: options.int("batch_size")?.unwrap_or(1).max(1) as usize,
                 insert_wrapper: text("insert_wrapper"),
                 returning_path: options.json_path("returning_path")?,
+                returning_members: returning_members(options.get("returning_members"))?,
                 idempotency_key: options.bool("idempotency_key")?.unwrap_or(false),
                 insert_path: text("insert_path"),
                 form: options.get("write_format") == Some("form"),
@@ -1119,16 +1139,24 @@ impl RestWriter {
         request
     }
 
-    /// The records a write response holds.
+    /// The records a write response holds, with the members `returning_members` takes from the answer.
     fn returned(&self, body: Value) -> Vec<Value> {
-        match &self.config().returning_path {
+        let extra: Vec<(&String, Value)> =
+            self.config().returning_members.iter().filter_map(|(member, path)| Some((member, path.get(&body)?.clone()))).collect();
+        let mut records = match &self.config().returning_path {
             Some(path) => path.select_rows(body).unwrap_or_default(),
             None => match body {
                 Value::Array(items) => items,
                 Value::Null => Vec::new(),
                 other => vec![other],
             },
+        };
+        for record in records.iter_mut().filter_map(Value::as_object_mut) {
+            for (member, value) in &extra {
+                record.insert((*member).clone(), value.clone());
+            }
         }
+        records
     }
 }
 
@@ -1794,6 +1822,8 @@ mod tests {
         assert_eq!(check(&[("next_path", "/more")]), "option \"next_path\" applies to pagination 'cursor' only");
         assert_eq!(check(&[("pagination", "cursor"), ("cursor_path", "$.c"), ("next_url_path", "$.next")]), "option \"next_url_path\" applies to pagination 'link' only");
         assert_eq!(check(&[("method", "DELETE")]), "invalid value for option \"method\": \"DELETE\" is not one of: GET, POST");
+        assert_eq!(check(&[("returning_members", "[\"$.channel\"]")]), "invalid value for option \"returning_members\": it is not a JSON object");
+        assert!(check(&[("returning_members", r#"{"channel": "$.x["}"#)]).starts_with("invalid value for option \"returning_members\": the path of \"channel\": JSONPath"));
         let column = |options: &[(&str, &str)]| {
             let mut c = ColumnDef::new("q", ColumnType::Text);
             for (k, v) in options {

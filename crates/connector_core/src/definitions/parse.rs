@@ -477,7 +477,7 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
     let writable = match object.get("write") {
         Some(value) => {
             let mut known = WRITE_FIELDS.map(|(f, _)| f).to_vec();
-            known.push("operations");
+            known.extend(["operations", "returning_members"]);
             let write = Object::new(object.at("write"), value, &known)?;
             for (field, option) in WRITE_FIELDS {
                 if let Some(text) = write.option(field, &rest_kind(option))? {
@@ -497,6 +497,15 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
                     other => return Err(invalid(&at, format!("must be a non-empty array of operations, not {}", describe(other)))),
                 };
                 options.insert("write_operations".into(), names.join(","));
+            }
+            if let Some(members) = write.get("returning_members") {
+                let at = write.at("returning_members");
+                let Value::Object(map) = members else { return Err(invalid(&at, format!("must be a JSON object, not {}", describe(members)))) };
+                for (member, path) in map {
+                    let Value::String(path) = path else { return Err(invalid(&format!("{at}.{member}"), format!("must be a JSONPath string, not {}", describe(path)))) };
+                    JsonPath::parse(path).map_err(|why| invalid(&format!("{at}.{member}"), why))?;
+                }
+                options.insert("returning_members".into(), members.to_string());
             }
             true
         }
@@ -1065,6 +1074,13 @@ mod tests {
         assert_eq!((option("item_lookup"), option("success_path")), (Some("true"), Some("$.ok")));
         assert_eq!((option("write_format"), option("insert_path"), option("write_operations")), (Some("form"), Some("/orders/new"), Some("insert,update")));
         assert_eq!(d.resources[0].columns[1].options["filter_param_gte"], "created[gte]={epoch}");
+        doc["resources"][0]["write"]["returning_members"] = json!({ "channel": "$.channel" });
+        assert_eq!(definition(&doc).unwrap().resources[0].options["returning_members"], r#"{"channel":"$.channel"}"#);
+        doc["resources"][0]["write"]["returning_members"] = json!({ "channel": "$.x[" });
+        assert!(error(doc.clone()).starts_with("resources[0].write.returning_members.channel: JSONPath"));
+        doc["resources"][0]["write"]["returning_members"] = json!(["$.channel"]);
+        assert_eq!(error(doc.clone()), "resources[0].write.returning_members: must be a JSON object, not an array");
+        doc["resources"][0]["write"]["returning_members"] = Value::Null;
         doc["resources"][0]["write"]["operations"] = json!(["insert", "upsert"]);
         assert_eq!(error(doc.clone()), "resources[0].write.operations: \"upsert\" is not one of: \"insert\", \"update\", \"delete\"");
         doc["resources"][0]["write"]["operations"] = json!("insert");
