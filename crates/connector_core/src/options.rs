@@ -42,6 +42,38 @@ pub enum Kind {
     Url,
     /// A credential: never printed, encrypted at rest.
     Secret,
+    /// Text whose whole value matches a regular expression (a definition's server option).
+    Matches(Pattern),
+}
+
+/// A regular expression the whole of a value must match; compared by its source text.
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    source: String,
+    regex: regex::Regex,
+}
+
+impl Pattern {
+    /// `source` anchored at both ends; the error is the regex crate's last line.
+    pub fn new(source: &str) -> std::result::Result<Pattern, String> {
+        let regex = regex::Regex::new(&format!("^(?:{source})$"))
+            .map_err(|e| format!("\"{source}\" is not a regular expression: {}", e.to_string().lines().last().unwrap_or_default().trim()))?;
+        Ok(Pattern { source: source.to_string(), regex })
+    }
+
+    pub fn is_match(&self, value: &str) -> bool {
+        self.regex.is_match(value)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -103,6 +135,8 @@ pub fn check_kind(kind: &Kind, value: &str) -> std::result::Result<(), String> {
             }
         }
         Kind::JsonPath => JsonPath::parse(value).map(|_| ()),
+        Kind::Matches(pattern) if pattern.is_match(value) => Ok(()),
+        Kind::Matches(pattern) => Err(format!("\"{value}\" does not match the pattern {}", pattern.as_str())),
         Kind::Url => match url::Url::parse(value) {
             Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => Ok(()),
             Ok(_) => Err(format!("\"{value}\" is not an http or https URL")),

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use connector_core::convert::Cell;
-use connector_core::model::{ColumnType, Limit, Op, Value as V};
+use connector_core::model::{ColumnType, Limit, Op, Sort, Value as V};
 use connector_core::pushdown::Placement;
 use connector_core::ErrorKind;
 use serde_json::json;
@@ -121,6 +121,69 @@ fn where_id_reads_one_object_and_query_searches_leads() {
     let contacts = imported(&p, "contacts", &[]);
     let rows = p.scan(&contacts, vec![eq("lead_id", "lead_0002")], None).unwrap();
     assert_eq!(texts(column(&contacts, &rows, "email")), vec!["contact2@example.com", "contact6@example.com"]);
+}
+
+fn order(column: &str, desc: bool) -> Sort {
+    Sort { column: column.into(), desc, nulls_first: desc }
+}
+
+#[test]
+fn lead_conditions_and_order_are_terms_of_the_search_query() {
+    let p = close();
+    let table = imported(&p, "leads", &[]);
+    let quals = vec![eq("status_label", "Potential"), qual("date_updated", Op::Ge, V::Date("2024-01-04".into()))];
+    // Close's search matches loosely (case, words, minutes): Postgres checks the conditions again.
+    assert_eq!(p.placements(&table, &quals), vec![Placement::RemoteAndLocal; 2]);
+    let rows = p.scan_sorted(&table, quals, vec![order("date_created", true)], None).unwrap();
+    assert_eq!(texts(column(&table, &rows, "id")), vec!["lead_0006", "lead_0003"]);
+    assert_eq!(
+        p.sent(),
+        vec![format!("GET /close/api/v1/lead/?query=status%3A%22Potential%22+date_updated%3E%3D%222024-01-04T00%3A00%22+sort%3A-date_created&{LEAD_FIELDS}&_skip=0&_limit=100")]
+    );
+    // The query column's own search comes first; times are rounded outward to Close's minutes.
+    p.mock.reset();
+    let quals = vec![eq("query", "acme"), eq("name", "Acme 6"), qual("date_created", Op::Lt, at("2024-01-06T09:00:30Z"))];
+    let rows = p.scan(&table, quals, None).unwrap();
+    assert_eq!(texts(column(&table, &rows, "id")), vec!["lead_0006"]);
+    assert_eq!(texts(column(&table, &rows, "query")), vec!["acme"], "the query column shows its own search");
+    assert_eq!(
+        p.requests()[0].param("query").as_deref(),
+        Some("acme name:\"Acme 6\" date_created<=\"2024-01-06T09:01\"")
+    );
+    p.mock.reset();
+    let rows = p.scan(&table, vec![qual("date_updated", Op::Gt, at("2024-01-07T09:00:30Z"))], None).unwrap();
+    assert_eq!(p.requests()[0].param("query").as_deref(), Some("date_updated>=\"2024-01-07T09:00\""));
+    assert_eq!(texts(column(&table, &rows, "id")), vec!["lead_0006", "lead_0007"], "lead_0006 (09:00:00) is Postgres' to drop");
+    // A value with a quote cannot be written in Close's language: it is not sent, and Postgres filters.
+    p.mock.reset();
+    let rows = p.scan(&table, vec![eq("name", "Acme \"6\""), eq("status_label", "Customer")], None).unwrap();
+    assert_eq!(texts(column(&table, &rows, "id")), vec!["lead_0002", "lead_0005"]);
+    assert_eq!(p.requests()[0].param("query").as_deref(), Some("status:\"Customer\""));
+    let caps = p.open(&table).capabilities();
+    assert!(caps.filter_support("name", Op::In).is_none() && caps.filter_support("description", Op::Eq).is_none());
+    assert!(!caps.can_sort(&[order("date_created", true), order("date_updated", true)]), "one sort: term");
+    assert!(!caps.can_sort(&[order("name", false)]));
+    let decision = connector_core::pushdown::decide(&caps, &[Some(connector_core::pushdown::Candidate { column: "status_label".into(), op: Op::Eq })], &[order("date_created", true)], true, true);
+    assert!(decision.sort_pushed && !decision.limit_pushable, "a rechecked term keeps LIMIT local");
+}
+
+#[test]
+fn opportunities_and_activities_sort_with_order_by() {
+    let p = close();
+    let table = imported(&p, "opportunities", &[]);
+    let rows = p.scan_sorted(&table, vec![eq("status_type", "won")], vec![order("date_created", true)], limit(2)).unwrap();
+    assert_eq!(texts(column(&table, &rows, "id")), vec!["oppo_0007", "oppo_0004"]);
+    assert_eq!(p.sent(), vec![format!("GET /close/api/v1/opportunity/?status_type=won&_order_by=-date_created&{OPPORTUNITY_FIELDS}&_skip=0&_limit=2")]);
+    let caps = p.open(&table).capabilities();
+    assert!(caps.can_sort(&[order("date_updated", false)]));
+    // One key; and nullable or unlisted fields keep their order to Postgres.
+    assert!(!caps.can_sort(&[order("date_created", true), order("date_updated", true)]));
+    assert!(!caps.can_sort(&[order("date_won", false)]) && !caps.can_sort(&[order("value", false)]));
+    p.mock.reset();
+    let activities = imported(&p, "activities", &[]);
+    let rows = p.scan_sorted(&activities, vec![eq("lead_id", "lead_0002")], vec![order("date_created", false)], None).unwrap();
+    assert_eq!(texts(column(&activities, &rows, "id")), vec!["acti_0002", "acti_0005", "acti_0008"]);
+    assert_eq!(p.requests()[0].query, "lead_id=lead_0002&_order_by=date_created&_fields=id%2C_type%2Clead_id%2Cuser_id%2Cnote%2Cdate_created%2Cdate_updated&_skip=0&_limit=100");
 }
 
 #[test]

@@ -500,6 +500,33 @@ fn definitions_registered_at_run_time_are_found_and_can_be_removed() {
     assert_eq!(connectors::find("gmail").unwrap().defaults().base_url, Some("https://gmail.googleapis.com/gmail/v1"));
 }
 
+#[test]
+fn server_options_of_a_definition_fill_its_headers() {
+    let json = json!({
+        "name": "headers_test", "version": "1", "base_url": "https://api.example.com",
+        "server_options": { "tenant": { "description": "The tenant every request names" }, "api_version": { "default": "v2" } },
+        "headers": { "X-Tenant": "{server.tenant}", "X-Version": "{server.api_version}" },
+        "resources": [{ "name": "things", "path": "/things", "columns": [{ "name": "id", "type": "text" }] }]
+    });
+    definitions::register(Definition::parse(&json).unwrap()).unwrap();
+    let connector = connectors::find("headers_test").unwrap();
+    let server = |pairs: &[(&str, &str)]| {
+        let mut options = map(&[("connector", "headers_test")]);
+        options.extend(map(pairs));
+        ServerDef { name: "s".into(), options }
+    };
+    let pairs = |headers: Vec<(String, String)>| headers.iter().map(|(n, v)| format!("{n}: {v}")).collect::<Vec<_>>();
+    // Without a value (no option, no default) the header is left out.
+    assert_eq!(pairs(connector.fixed_headers(&server(&[]))), vec!["X-Version: v2"]);
+    let both = server(&[("tenant", "acme"), ("api_version", "v3")]);
+    validate_server(&both).unwrap();
+    assert_eq!(pairs(connector.fixed_headers(&both)), vec!["X-Tenant: acme", "X-Version: v3"]);
+    // A value no header can carry is refused by CREATE SERVER.
+    let e = validate_server(&server(&[("tenant", "acme\r\nX-Evil: 1")])).unwrap_err();
+    assert_eq!(e.message, "invalid value for option \"tenant\": \"acme\r\nX-Evil: 1\" does not match the pattern [\\x20-\\x7e]*");
+    definitions::unregister("headers_test");
+}
+
 /// The last ```json block after `marker` in docs/definitions.md.
 fn docs_example(marker: &str) -> Value {
     let docs = include_str!("../../../docs/definitions.md");

@@ -334,7 +334,7 @@ fn offset_pages_send_offset_and_limit_and_end_at_a_short_page() {
     let p = graphql();
     let table = issue_list(&[]);
     // One page at a time: 4 + 4 + 1 issues; the short page is the end.
-    let rows = p.scan_with(&table, vec![], None, 1).unwrap();
+    let rows = p.scan_with(&table, vec![], vec![], None, 1).unwrap();
     assert_eq!(texts(column(&table, &rows, "id")), ids(1..=9));
     assert_eq!(p.requests()[0].body, Some(json!({"query": LIST_QUERY, "variables": {"limit": 4, "offset": 0}})));
     assert_eq!(variables_sent(&p), vec![json!({"limit": 4, "offset": 0}), json!({"limit": 4, "offset": 4}), json!({"limit": 4, "offset": 8})]);
@@ -342,7 +342,7 @@ fn offset_pages_send_offset_and_limit_and_end_at_a_short_page() {
     // Pages that divide the data evenly end at an empty page.
     p.mock.reset();
     let thirds = issue_list(&[("page_size", "3")]);
-    assert_eq!(texts(column(&thirds, &p.scan_with(&thirds, vec![], None, 1).unwrap(), "id")), ids(1..=9));
+    assert_eq!(texts(column(&thirds, &p.scan_with(&thirds, vec![], vec![], None, 1).unwrap(), "id")), ids(1..=9));
     assert_eq!(variables_sent(&p).iter().map(|v| v["offset"].as_u64().unwrap()).collect::<Vec<_>>(), vec![0, 3, 6, 9]);
     // The server answers at most 5 issues whatever the limit: a first page shorter than asked for may be
     // that cap, so the next page starts where it ended (offset 5, not 10), and the short one ends it.
@@ -376,7 +376,7 @@ fn offset_pages_are_fetched_concurrently_up_to_the_total() {
     assert_eq!(variables_sent(&p), vec![json!({"limit": 3, "offset": 0, "state": "CLOSED"})]);
     p.mock.reset();
     let uncounted = issue_list(&[("page_size", "3")]);
-    assert_eq!(p.scan_with(&uncounted, closed, None, 1).unwrap().len(), 3);
+    assert_eq!(p.scan_with(&uncounted, closed, vec![], None, 1).unwrap().len(), 3);
     assert_eq!(variables_sent(&p), vec![json!({"limit": 3, "offset": 0, "state": "CLOSED"}), json!({"limit": 3, "offset": 3, "state": "CLOSED"})]);
     // The count and the server's cap together: pages of 5 from the second on.
     p.mock.reset();

@@ -110,6 +110,9 @@ fn insert_posts_messages() {
     let posted = block(writer.insert(&http, vec![record(&table, &[("channel", json!("C0GENERAL")), ("text", json!("Hello"))])], &counters)).unwrap();
     assert_eq!(posted[0]["text"], "Hello");
     assert!(posted[0]["ts"].as_str().is_some_and(|ts| ts.contains('.')));
+    // The message has no channel: RETURNING channel reads the answer's top-level one.
+    assert_eq!(posted[0]["channel"], "C0GENERAL");
+    assert_eq!(posted[0]["user"], "U0BOT");
     assert_eq!(p.sent(), vec!["POST /slack/api/chat.postMessage?"]);
     assert_eq!(p.requests()[0].body, Some(json!({"channel": "C0GENERAL", "text": "Hello"})));
     assert_eq!(p.requests()[0].header("content-type"), Some("application/json"));

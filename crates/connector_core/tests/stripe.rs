@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use connector_core::connectors::validate_table;
+use connector_core::connectors::{validate_server, validate_table, ServerDef};
 use connector_core::convert::Cell;
 use connector_core::model::{Op, Value as V};
 use connector_core::pushdown::Placement;
@@ -41,6 +41,31 @@ fn customers_page_with_starting_after_the_last_id() {
     p.mock.reset();
     assert_eq!(p.scan(&table, vec![], limit(2)).unwrap().len(), 2);
     assert_eq!(p.sent(), vec!["GET /stripe/v1/customers?limit=2"]);
+}
+
+#[test]
+fn the_api_version_is_a_server_option() {
+    let p = Provider::start("stripe", "/stripe", &[("stripe_version", "2023-10-16")], &[("api_key", mockapi::STRIPE_KEY)]);
+    let table = p.imported("customers", &[]);
+    p.scan(&table, vec![], limit(1)).unwrap();
+    let version = |p: &Provider| p.requests().iter().map(|r| r.header("stripe-version").map(str::to_string)).collect::<Vec<_>>();
+    assert_eq!(version(&p), vec![Some("2023-10-16".to_string())]);
+    // A named version (Stripe's newer form) is accepted too; the default is the one the columns follow.
+    let named = Provider::start("stripe", "/stripe", &[("stripe_version", "2024-09-30.acacia")], &[("api_key", mockapi::STRIPE_KEY)]);
+    named.scan(&named.imported("customers", &[]), vec![], limit(1)).unwrap();
+    assert_eq!(version(&named), vec![Some("2024-09-30.acacia".to_string())]);
+    let default = stripe();
+    default.scan(&default.imported("customers", &[]), vec![], limit(1)).unwrap();
+    assert_eq!(version(&default), vec![Some("2024-06-20".to_string())]);
+    // CREATE SERVER refuses a value of another form, and an unknown option with the list of valid ones.
+    let server = |option: (&str, &str)| ServerDef { name: "s".into(), options: map(&[("connector", "stripe"), option]) };
+    let e = validate_server(&server(("stripe_version", "June 2024"))).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidOptionValue);
+    assert_eq!(e.message, "invalid value for option \"stripe_version\": \"June 2024\" does not match the pattern [0-9]{4}-[0-9]{2}-[0-9]{2}(\\.[a-z]+)?");
+    let e = validate_server(&server(("stripe_verison", "2023-10-16"))).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidOptionName);
+    let hint = e.hint.unwrap();
+    assert!(hint.starts_with("Valid options for a server of connector \"stripe\" are: ") && hint.contains(", stripe_version, "), "{hint}");
 }
 
 #[test]

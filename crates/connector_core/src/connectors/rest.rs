@@ -35,6 +35,16 @@ const FILTER_OPTIONS: [(&str, Op); 6] = [
     ("filter_param_lte", Op::Le),
 ];
 
+/// Column options writing each operator's condition as a term of the table's `terms_param`.
+const TERM_OPTIONS: [(&str, Op); 6] = [
+    ("term", Op::Eq),
+    ("term_ne", Op::Ne),
+    ("term_gt", Op::Gt),
+    ("term_gte", Op::Ge),
+    ("term_lt", Op::Lt),
+    ("term_lte", Op::Le),
+];
+
 pub(crate) const PAGINATIONS: [&str; 5] = ["none", "page", "offset", "cursor", "link"];
 
 impl Connector for Rest {
@@ -65,6 +75,14 @@ impl Connector for Rest {
             path("total_path"),
             text("sort_param"),
             text("order_param"),
+            OptionSpec::int("sort_max_keys", 1, 8),
+            // A search language's combined parameter (Close's `query`), which columns' `term*` options fill.
+            text("terms_param"),
+            text("terms_join"),
+            text("terms_quote"),
+            text("terms_escape"),
+            OptionSpec::one_of("terms_time_precision", &["second", "minute"]),
+            text("terms_sort"),
             text("query"),
             // Requests per second a scan of this table may start, on top of the server's rate_limit
             // (Slack's per-method tiers).
@@ -95,6 +113,7 @@ impl Connector for Rest {
             OptionSpec::int("batch_size", 1, 1000),
             text("insert_wrapper"),
             path("returning_path"),
+            text("returning_members"),
             OptionSpec::new("idempotency_key", Kind::Bool),
             text("insert_path"),
             OptionSpec::one_of("write_format", &["json", "form"]),
@@ -103,7 +122,7 @@ impl Connector for Rest {
     }
 
     fn column_options(&self) -> Vec<OptionSpec> {
-        let mut specs: Vec<OptionSpec> = FILTER_OPTIONS.iter().map(|(name, _)| OptionSpec::text(name)).collect();
+        let mut specs: Vec<OptionSpec> = FILTER_OPTIONS.iter().chain(&TERM_OPTIONS).map(|(name, _)| OptionSpec::text(name)).collect();
         specs.push(OptionSpec::text("sortable"));
         specs.push(OptionSpec::new("echo", Kind::Bool));
         specs.push(OptionSpec::new("required", Kind::Bool));
@@ -183,22 +202,95 @@ impl Filter {
     }
 }
 
-/// A date or timestamp as whole Unix seconds (`{epoch}` in a filter template), for APIs whose times are
-/// integers (Stripe's `created[gte]`). A fraction of a second is rounded so that the integer condition
-/// keeps the rows the SQL one keeps: up for `>=` and `<`, down otherwise. `None` for other values.
-fn epoch_seconds(value: &SqlValue, op: Op) -> Option<String> {
+/// A search language's combined query parameter (Close's `GET /api/v1/lead/?query=status:"Potential"
+/// date_updated>="2024-01-01T00:00" sort:-date_created`): columns' conditions are terms of it, joined by
+/// `join` and added to what a filter of the same parameter sent (an echoed `query` column's own text).
+/// Such languages match loosely (words, case, coarse times), so terms are supersets that Postgres rechecks,
+/// and a value a term cannot carry faithfully is left out of the request.
+#[derive(Clone, Debug)]
+struct Terms {
+    param: String,
+    join: String,
+    /// Written around text and time values.
+    quote: String,
+    /// Written before a quote or an escape inside a value; without it such a value is not sent.
+    escape: Option<String>,
+    /// Times are written to the minute (`2024-01-01T00:00`) or the second, in UTC.
+    minutes: bool,
+    /// The term of a pushed sort, with `{field}` (`sort:{field}`); a descending key is `-field`.
+    sort: Option<String>,
+}
+
+/// A column's condition as a term: `status:{value}`, `date_updated>={value}`.
+#[derive(Clone, Debug)]
+struct Term {
+    column: String,
+    op: Op,
+    template: String,
+}
+
+impl Terms {
+    /// The term for `value`, or `None` when the value cannot be written faithfully (a quote without an
+    /// escape, an equality on a time the precision would round, a value of another kind).
+    fn render(&self, term: &Term, value: &SqlValue) -> Option<String> {
+        let literal = match value {
+            SqlValue::Int(_) | SqlValue::Numeric(_) | SqlValue::Float(_) | SqlValue::Bool(_) => value.to_param(),
+            SqlValue::Text(_) | SqlValue::Uuid(_) => self.quoted(&value.to_param())?,
+            SqlValue::Date(_) | SqlValue::Timestamp(_) | SqlValue::TimestampTz(_) => self.quoted(&self.time(value, term.op)?)?,
+            _ => return None,
+        };
+        Some(term.template.replace("{value}", &literal))
+    }
+
+    fn quoted(&self, text: &str) -> Option<String> {
+        let escaped = match &self.escape {
+            Some(escape) => text.replace(escape.as_str(), &format!("{escape}{escape}")).replace(self.quote.as_str(), &format!("{escape}{}", self.quote)),
+            // Without a declared escape a quote (or a backslash, which many languages read as one) cannot
+            // be written inside a value.
+            None if !self.quote.is_empty() && (text.contains(self.quote.as_str()) || text.contains('\\')) => return None,
+            None => text.to_string(),
+        };
+        Some(format!("{}{escaped}{}", self.quote, self.quote))
+    }
+
+    /// A time bound in UTC at the language's precision, rounded outward so that the term keeps every row the
+    /// condition keeps: down for `>` and `>=`, up for `<` and `<=`. Other operators are not written.
+    fn time(&self, value: &SqlValue, op: Op) -> Option<String> {
+        let unit: i64 = if self.minutes { 60_000_000 } else { 1_000_000 };
+        let micros = utc_micros(value)?;
+        let rounded = match op {
+            Op::Gt | Op::Ge => micros.div_euclid(unit) * unit,
+            Op::Lt | Op::Le => (micros + unit - 1).div_euclid(unit) * unit,
+            _ => return None,
+        };
+        let time = chrono::DateTime::from_timestamp_micros(rounded)?;
+        Some(time.format(if self.minutes { "%Y-%m-%dT%H:%M" } else { "%Y-%m-%dT%H:%M:%S" }).to_string())
+    }
+}
+
+/// A date or timestamp as microseconds since the Unix epoch (a timestamp without zone is taken as UTC).
+fn utc_micros(value: &SqlValue) -> Option<i64> {
     use chrono::{DateTime, NaiveDate, NaiveDateTime};
-    let micros = match value {
-        SqlValue::Int(seconds) => return Some(seconds.to_string()),
+    match value {
         SqlValue::TimestampTz(text) | SqlValue::Timestamp(text) => {
             let text = text.trim();
             let parsed = DateTime::parse_from_rfc3339(text).map(|t| t.naive_utc()).ok().or_else(|| {
                 ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"].iter().find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
             })?;
-            parsed.and_utc().timestamp_micros()
+            Some(parsed.and_utc().timestamp_micros())
         }
-        SqlValue::Date(text) => NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros(),
-        _ => return None,
+        SqlValue::Date(text) => Some(NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros()),
+        _ => None,
+    }
+}
+
+/// A date or timestamp as whole Unix seconds (`{epoch}` in a filter template), for APIs whose times are
+/// integers (Stripe's `created[gte]`). A fraction of a second is rounded so that the integer condition
+/// keeps the rows the SQL one keeps: up for `>=` and `<`, down otherwise. `None` for other values.
+fn epoch_seconds(value: &SqlValue, op: Op) -> Option<String> {
+    let micros = match value {
+        SqlValue::Int(seconds) => return Some(seconds.to_string()),
+        other => utc_micros(other)?,
     };
     let seconds = match op {
         Op::Ge | Op::Lt => micros.div_euclid(1_000_000) + i64::from(micros.rem_euclid(1_000_000) != 0),
@@ -251,8 +343,13 @@ struct RestTable {
     column_names: Vec<String>,
     /// Columns that show the value their pushed `=` condition sent, and the members they are read at.
     echoes: Vec<(String, Vec<String>)>,
+    /// The search language's combined parameter and the columns' terms in it.
+    terms: Option<Terms>,
+    column_terms: Vec<Term>,
     /// (column, remote field name)
     sortable: Vec<(String, String)>,
+    /// How many ORDER BY keys the provider sorts by.
+    max_sort_keys: usize,
     sort_param: Option<String>,
     order_param: Option<String>,
     limit_param: Option<String>,
@@ -325,6 +422,9 @@ struct WriteConfig {
     /// Batches are sent as `{"<wrapper>": [...]}` instead of a bare array.
     insert_wrapper: Option<String>,
     returning_path: Option<JsonPath>,
+    /// Members set in each written record from elsewhere in the answer (Slack's top-level `channel`, beside
+    /// the `message` at `returning_path`): (member, JSONPath in the answer).
+    returning_members: Vec<(String, JsonPath)>,
     idempotency_key: bool,
     /// Where inserts go (default: the table's URL).
     insert_path: Option<String>,
@@ -369,6 +469,21 @@ fn write_operations(option: Option<&str>) -> Result<[bool; 3]> {
         }
     }
     Ok(allowed)
+}
+
+/// `returning_members`: a JSON object of member names and JSONPaths in a write's answer.
+fn returning_members(option: Option<&str>) -> Result<Vec<(String, JsonPath)>> {
+    let Some(text) = option else { return Ok(Vec::new()) };
+    let bad = |why: String| Error::option_value("returning_members", why).with_hint("Write a JSON object of members and JSONPaths in the answer, e.g. '{\"channel\": \"$.channel\"}'.");
+    let Ok(Value::Object(members)) = serde_json::from_str::<Value>(text) else { return Err(bad("it is not a JSON object".into())) };
+    members
+        .into_iter()
+        .map(|(member, path)| {
+            let path = path.as_str().ok_or_else(|| bad(format!("the path of \"{member}\" is not a string")))?;
+            let path = JsonPath::parse(path).map_err(|why| bad(format!("the path of \"{member}\": {why}")))?;
+            Ok((member, path))
+        })
+        .collect()
 }
 
 /// What a scan keeps of a response for explaining an error it reports in its body.
@@ -524,8 +639,36 @@ impl RestTable {
         }
         let required_hints =
             table.columns.iter().filter(|c| required.contains(&c.name)).filter_map(|c| Some((c.name.clone(), non_empty(c.option("required_hint"))?))).collect();
+        let terms = match text("terms_param") {
+            Some(param) => Some(Terms {
+                param,
+                join: options.get("terms_join").filter(|j| !j.is_empty()).unwrap_or(" ").to_string(),
+                quote: options.get("terms_quote").unwrap_or("\"").to_string(),
+                escape: text("terms_escape"),
+                minutes: options.get("terms_time_precision") == Some("minute"),
+                sort: text("terms_sort"),
+            }),
+            None => None,
+        };
+        let mut column_terms = Vec::new();
+        for column in &table.columns {
+            for (option, op) in TERM_OPTIONS {
+                let Some(template) = non_empty(column.option(option)) else { continue };
+                if terms.is_none() {
+                    return Err(misplaced(option, &format!("of column \"{}\" needs the table's terms_param", column.name)));
+                }
+                if !template.contains("{value}") {
+                    return Err(Error::option_value(option, format!("\"{template}\" has no {{value}} for the condition's value")));
+                }
+                column_terms.push(Term { column: column.name.clone(), op, template });
+            }
+        }
+        if let Some(template) = terms.as_ref().and_then(|t| t.sort.as_ref()).filter(|t| !t.contains("{field}")) {
+            return Err(Error::option_value("terms_sort", format!("\"{template}\" has no {{field}} for the sorted field")));
+        }
+        let sorts_in_terms = terms.as_ref().is_some_and(|t| t.sort.is_some());
         let sort_param = text("sort_param");
-        if sort_param.is_none() {
+        if sort_param.is_none() && !sorts_in_terms {
             if let Some((column, _)) = sortable.first() {
                 return Err(Error::new(
                     ErrorKind::MissingOption,
@@ -561,7 +704,11 @@ impl RestTable {
             expansions: table.columns.iter().enumerate().filter_map(|(i, c)| Some((i, non_empty(c.option("expand"))?))).collect(),
             column_names: table.columns.iter().map(|c| c.name.clone()).collect(),
             echoes,
+            terms,
+            column_terms,
             sortable,
+            // A sort written as a term has one key.
+            max_sort_keys: if sorts_in_terms { 1 } else { options.int("sort_max_keys")?.unwrap_or(8) as usize },
             sort_param,
             order_param: text("order_param"),
             limit_param: text("limit_param"),
@@ -574,6 +721,7 @@ impl RestTable {
                 batch_size: options.int("batch_size")?.unwrap_or(1).max(1) as usize,
                 insert_wrapper: text("insert_wrapper"),
                 returning_path: options.json_path("returning_path")?,
+                returning_members: returning_members(options.get("returning_members"))?,
                 idempotency_key: options.bool("idempotency_key")?.unwrap_or(false),
                 insert_path: text("insert_path"),
                 form: options.get("write_format") == Some("form"),
@@ -616,8 +764,31 @@ impl RestTable {
             }
         }
         let mut params: Vec<(String, String)> = filled.into_iter().map(|(p, v, _)| (p, v)).collect();
+        let remote = |column: &str| self.sortable.iter().find(|(c, _)| c == column).map(|s| s.1.clone()).unwrap_or_default();
+        if let Some(terms) = &self.terms {
+            // Conditions a filter serves are sent as the filter; the others of a term's column as terms.
+            let filtered = |column: &str, op: Op| self.filters.iter().any(|f| f.column == column && f.op == op);
+            let mut written: Vec<String> = request
+                .quals
+                .iter()
+                .filter(|q| !filtered(&q.column, q.op))
+                .filter_map(|q| terms.render(self.column_terms.iter().find(|t| t.column == q.column && t.op == q.op)?, &q.value))
+                .collect();
+            if let Some(template) = terms.sort.as_ref().filter(|_| !request.sorts.is_empty()) {
+                written.extend(request.sorts.iter().map(|s| template.replace("{field}", &format!("{}{}", if s.desc { "-" } else { "" }, remote(&s.column)))));
+            }
+            if !written.is_empty() {
+                let joined = written.join(&terms.join);
+                match params.iter_mut().find(|(p, _)| *p == terms.param) {
+                    Some((_, value)) => {
+                        value.push_str(&terms.join);
+                        value.push_str(&joined);
+                    }
+                    None => params.push((terms.param.clone(), joined)),
+                }
+            }
+        }
         if let (Some(sort_param), false) = (&self.sort_param, request.sorts.is_empty()) {
-            let remote = |column: &str| self.sortable.iter().find(|(c, _)| c == column).map(|s| s.1.clone()).unwrap_or_default();
             match &self.order_param {
                 Some(order_param) => {
                     params.push((sort_param.clone(), request.sorts.iter().map(|s| remote(&s.column)).collect::<Vec<_>>().join(",")));
@@ -649,7 +820,8 @@ impl RestTable {
             return None;
         }
         let listed = |column: &str, op: Op| self.filters.iter().any(|f| f.column == column && (f.op == op || (op == Op::In && f.op == Op::Eq)));
-        if !request.quals.iter().any(|q| !listed(&q.column, q.op)) {
+        let termed = |column: &str, op: Op| self.column_terms.iter().any(|t| t.column == column && t.op == op);
+        if !request.quals.iter().any(|q| !listed(&q.column, q.op) && !termed(&q.column, q.op)) {
             return None;
         }
         let mut clauses = Vec::new();
@@ -676,6 +848,8 @@ impl RestTable {
             method: Method::GET,
             body: None,
             filters: Vec::new(),
+            terms: None,
+            column_terms: Vec::new(),
             search: None,
             item_lookup: false,
             total_path: None,
@@ -848,6 +1022,12 @@ impl Table for RestTable {
                 caps.add_filters(&filter.column, &[Op::In], crate::pushdown::Support::Exact);
             }
         }
+        // Terms of a search language match loosely: Postgres checks them again.
+        for term in &self.column_terms {
+            if caps.filter_support(&term.column, term.op).is_none() {
+                caps.add_filters(&term.column, &[term.op], crate::pushdown::Support::Superset);
+            }
+        }
         // Conditions only the search endpoint applies (and case-insensitively): Postgres checks them again.
         for field in self.search_fields.iter().filter(|_| self.search.is_some()) {
             for op in &field.ops {
@@ -880,7 +1060,7 @@ impl Table for RestTable {
             caps.add_sortable(column);
         }
         let offset_too = matches!(self.pagination, Pagination::Offset { .. });
-        caps.max_sort_keys(if self.sortable.is_empty() { 0 } else { 8 }).limit(offset_too)
+        caps.max_sort_keys(if self.sortable.is_empty() { 0 } else { self.max_sort_keys }).limit(offset_too)
     }
 
     fn describe(&self, request: &ScanRequest) -> Vec<String> {
@@ -966,16 +1146,24 @@ impl RestWriter {
         request
     }
 
-    /// The records a write response holds.
+    /// The records a write response holds, with the members `returning_members` takes from the answer.
     fn returned(&self, body: Value) -> Vec<Value> {
-        match &self.config().returning_path {
+        let extra: Vec<(&String, Value)> =
+            self.config().returning_members.iter().filter_map(|(member, path)| Some((member, path.get(&body)?.clone()))).collect();
+        let mut records = match &self.config().returning_path {
             Some(path) => path.select_rows(body).unwrap_or_default(),
             None => match body {
                 Value::Array(items) => items,
                 Value::Null => Vec::new(),
                 other => vec![other],
             },
+        };
+        for record in records.iter_mut().filter_map(Value::as_object_mut) {
+            for (member, value) in &extra {
+                record.insert((*member).clone(), value.clone());
+            }
         }
+        records
     }
 }
 
@@ -1654,6 +1842,8 @@ mod tests {
         assert_eq!(check(&[("next_path", "/more")]), "option \"next_path\" applies to pagination 'cursor' only");
         assert_eq!(check(&[("pagination", "cursor"), ("cursor_path", "$.c"), ("next_url_path", "$.next")]), "option \"next_url_path\" applies to pagination 'link' only");
         assert_eq!(check(&[("method", "DELETE")]), "invalid value for option \"method\": \"DELETE\" is not one of: GET, POST");
+        assert_eq!(check(&[("returning_members", "[\"$.channel\"]")]), "invalid value for option \"returning_members\": it is not a JSON object");
+        assert!(check(&[("returning_members", r#"{"channel": "$.x["}"#)]).starts_with("invalid value for option \"returning_members\": the path of \"channel\": JSONPath"));
         let column = |options: &[(&str, &str)]| {
             let mut c = ColumnDef::new("q", ColumnType::Text);
             for (k, v) in options {
@@ -1684,6 +1874,36 @@ mod tests {
         assert_eq!(epoch(V::Text("soon".into()), Op::Ge), None);
         let filter = Filter::parse("created", Op::Ge, "filter_param_gte", "created[gte]={epoch}").unwrap();
         assert_eq!((filter.param.as_str(), filter.render(&at("2024-01-01T00:00:00Z")).as_str()), ("created[gte]", "1704067200"));
+    }
+
+    #[test]
+    fn terms_quote_escape_and_round_their_values() {
+        let terms = |escape: Option<&str>, minutes: bool| Terms {
+            param: "q".into(),
+            join: " ".into(),
+            quote: "\"".into(),
+            escape: escape.map(str::to_string),
+            minutes,
+            sort: None,
+        };
+        let term = |op: Op, template: &str| Term { column: "c".into(), op, template: template.into() };
+        let plain = terms(None, true);
+        let eq = term(Op::Eq, "name:{value}");
+        assert_eq!(plain.render(&eq, &V::Text("Acme Inc".into())).as_deref(), Some("name:\"Acme Inc\""));
+        assert_eq!(plain.render(&eq, &V::Int(42)).as_deref(), Some("name:42"));
+        // Without an escape a quote or backslash cannot be written; with one both are escaped.
+        assert_eq!(plain.render(&eq, &V::Text("say \"hi\"".into())), None);
+        assert_eq!(plain.render(&eq, &V::Text("a\\b".into())), None);
+        let escaping = terms(Some("\\"), false);
+        assert_eq!(escaping.render(&eq, &V::Text("say \"hi\" \\o/".into())).as_deref(), Some("name:\"say \\\"hi\\\" \\\\o/\""));
+        // Times are UTC bounds rounded outward; equality on a time is not written.
+        let at = V::TimestampTz("2024-01-01T10:20:30.5+01:00".into());
+        assert_eq!(plain.render(&term(Op::Gt, "d>={value}"), &at).as_deref(), Some("d>=\"2024-01-01T09:20\""));
+        assert_eq!(plain.render(&term(Op::Le, "d<={value}"), &at).as_deref(), Some("d<=\"2024-01-01T09:21\""));
+        assert_eq!(escaping.render(&term(Op::Lt, "d<={value}"), &at).as_deref(), Some("d<=\"2024-01-01T09:20:31\""));
+        assert_eq!(plain.render(&term(Op::Le, "d<={value}"), &V::TimestampTz("2024-01-01T09:21:00Z".into())).as_deref(), Some("d<=\"2024-01-01T09:21\""));
+        assert_eq!(plain.render(&term(Op::Eq, "d:{value}"), &at), None);
+        assert_eq!(plain.render(&eq, &V::Json(serde_json::json!({}))), None);
     }
 
     #[test]

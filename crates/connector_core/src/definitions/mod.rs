@@ -46,7 +46,10 @@ pub struct Definition {
     /// The provider's API origin, the default of the server option `base_url`.
     pub base_url: Option<String>,
     pub auth: AuthSpec,
-    /// Headers every request carries (an API version, say).
+    /// Server options of the connector's own, beyond the common ones.
+    pub server_options: Vec<ServerOptionSpec>,
+    /// Headers every request carries (an API version, say); a value may name a server option as
+    /// `{server.<name>}`.
     pub headers: Vec<(String, String)>,
     /// Requests per second the provider allows.
     pub rate_limit: Option<f64>,
@@ -54,6 +57,16 @@ pub struct Definition {
     pub max_concurrency: Option<usize>,
     pub page_size: Option<u64>,
     pub resources: Vec<ResourceSpec>,
+}
+
+/// A server option a definition declares (Stripe's `stripe_version`): its name and form, and the value a
+/// server that does not set it gets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerOptionSpec {
+    /// The name and the form (`Kind::Matches` with the definition's `pattern`) DDL checks.
+    pub spec: OptionSpec,
+    pub default: Option<String>,
+    pub description: String,
 }
 
 /// How a defined connector authenticates by default.
@@ -275,8 +288,27 @@ impl Connector for DefinedConnector {
         Rest.column_options()
     }
 
-    fn fixed_headers(&self, _server: &ServerDef) -> Vec<(String, String)> {
-        self.definition.headers.clone()
+    fn server_options(&self) -> Vec<OptionSpec> {
+        self.definition.server_options.iter().map(|o| o.spec.clone()).collect()
+    }
+
+    /// The definition's headers with `{server.<name>}` filled from the server's option or its default; a
+    /// header naming an option that has neither is not sent.
+    fn fixed_headers(&self, server: &ServerDef) -> Vec<(String, String)> {
+        let value = |name: &str| {
+            server.option(name).map(str::to_string).or_else(|| self.definition.server_options.iter().find(|o| o.spec.name == name)?.default.clone())
+        };
+        self.definition
+            .headers
+            .iter()
+            .filter_map(|(name, template)| {
+                let mut filled = template.clone();
+                for option in server_placeholders(template) {
+                    filled = filled.replace(&format!("{{server.{option}}}"), &value(option)?);
+                }
+                Some((name.clone(), filled))
+            })
+            .collect()
     }
 
     fn credential_shape(&self) -> Option<&crate::connectors::CredentialShape> {
@@ -546,6 +578,11 @@ impl Writer for RekeyedWriter {
     async fn delete(&self, http: &Http, key: &SqlValue, counters: &Counters) -> Result<Value> {
         Ok(self.answer(self.inner.delete(http, key, counters).await?))
     }
+}
+
+/// The server options a header value names as `{server.<name>}`.
+pub(crate) fn server_placeholders(template: &str) -> Vec<&str> {
+    template.split("{server.").skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name)).collect()
 }
 
 /// Base URLs as `Defaults` holds them. Definitions are few and re-registered with the same texts, so each

@@ -2,13 +2,13 @@
 //! (`resources[0].columns[3].path: …`); a field the format does not know is an error too, so a misspelt
 //! setting cannot pass silently.
 
-use super::{AuthSpec, ColumnSpec, CustomFieldsSpec, Definition, ResourceSpec};
+use super::{server_placeholders, AuthSpec, ColumnSpec, CustomFieldsSpec, Definition, ResourceSpec, ServerOptionSpec};
 use crate::connectors::rest::{self, Rest, PAGINATIONS};
 use crate::connectors::{Connector, CredentialShape, ServerDef, AUTH_KINDS};
 use crate::error::{Error, ErrorKind, Result};
 use crate::jsonpath::JsonPath;
 use crate::model::{ColumnDef, ColumnType, TableDef};
-use crate::options::{check_kind, Kind, OptionMap};
+use crate::options::{check_kind, Kind, OptionMap, OptionSpec, Pattern};
 use serde_json::{Map, Value};
 
 /// Column types a definition may declare: accepted spellings, and the name IMPORT FOREIGN SCHEMA uses.
@@ -38,6 +38,16 @@ const OPERATORS: [(&str, &str); 6] = [
     (">=", "filter_param_gte"),
     ("<", "filter_param_lt"),
     ("<=", "filter_param_lte"),
+];
+
+/// The operators a column's `terms` may name, and the REST option each becomes.
+const TERM_OPERATORS: [(&str, &str); 6] = [
+    ("=", "term"),
+    ("<>", "term_ne"),
+    (">", "term_gt"),
+    (">=", "term_gte"),
+    ("<", "term_lt"),
+    ("<=", "term_lte"),
 ];
 
 /// `pagination` fields: the REST option each is, and the styles that read it.
@@ -199,7 +209,7 @@ pub(super) fn definition(json: &Value) -> Result<Definition> {
     let top = Object::new(
         String::new(),
         json,
-        &["name", "version", "description", "base_url", "auth", "headers", "rate_limit", "max_concurrency", "page_size", "resources"],
+        &["name", "version", "description", "base_url", "auth", "server_options", "headers", "rate_limit", "max_concurrency", "page_size", "resources"],
     )?;
     let name = top.required_string("name")?;
     check_name("name", &name)?;
@@ -213,8 +223,12 @@ pub(super) fn definition(json: &Value) -> Result<Definition> {
         Some(value) => auth(value)?,
         None => AuthSpec { kind: "none", options: OptionMap::new(), credential: None },
     };
+    let mut server_options = match top.get("server_options") {
+        Some(value) => server_options(value)?,
+        None => Vec::new(),
+    };
     let headers = match top.get("headers") {
-        Some(value) => headers(value)?,
+        Some(value) => headers(value, &mut server_options)?,
         None => Vec::new(),
     };
     let number = |key: &str, kind: Kind| top.option(key, &kind);
@@ -236,6 +250,7 @@ pub(super) fn definition(json: &Value) -> Result<Definition> {
         description: top.string("description")?.unwrap_or_default(),
         base_url,
         auth,
+        server_options,
         headers,
         rate_limit,
         max_concurrency,
@@ -302,14 +317,47 @@ fn auth(value: &Value) -> Result<AuthSpec> {
     Ok(AuthSpec { kind, options, credential })
 }
 
-fn headers(value: &Value) -> Result<Vec<(String, String)>> {
+/// `server_options`: `{"<name>": {"default": …, "description": …, "pattern": …}}`.
+fn server_options(value: &Value) -> Result<Vec<ServerOptionSpec>> {
+    let Value::Object(map) = value else { return Err(invalid("server_options", format!("must be a JSON object, not {}", describe(value)))) };
+    let common: Vec<String> = crate::connectors::common_server_options().into_iter().map(|s| s.name).collect();
+    map.iter()
+        .map(|(name, value)| {
+            let path = format!("server_options.{name}");
+            check_name(&path, name)?;
+            if common.contains(name) {
+                return Err(invalid(&path, "is an option of every server; a definition sets its default elsewhere (base_url, auth, rate_limit, …)"));
+            }
+            let object = Object::new(path, value, &["default", "description", "pattern"])?;
+            let kind = match object.string("pattern")? {
+                Some(source) => Kind::Matches(Pattern::new(&source).map_err(|why| invalid(&object.at("pattern"), why))?),
+                None => Kind::Text,
+            };
+            let default = object.option("default", &kind)?;
+            Ok(ServerOptionSpec { spec: OptionSpec::new(name, kind), default, description: object.string("description")?.unwrap_or_default() })
+        })
+        .collect()
+}
+
+/// `headers`; an option a header names takes only what a header can carry when it declares no pattern.
+fn headers(value: &Value, options: &mut [ServerOptionSpec]) -> Result<Vec<(String, String)>> {
     let Value::Object(map) = value else { return Err(invalid("headers", format!("must be a JSON object, not {}", describe(value)))) };
     map.iter()
         .map(|(name, value)| {
             let path = format!("headers.{name}");
             let Value::String(text) = value else { return Err(invalid(&path, format!("must be a string, not {}", describe(value)))) };
             reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid(&path, "is not a valid header name"))?;
-            reqwest::header::HeaderValue::from_str(text).map_err(|_| invalid(&path, "is not a valid header value"))?;
+            let mut filled = text.clone();
+            for option in server_placeholders(text) {
+                let spec = options.iter_mut().find(|o| o.spec.name == option).ok_or_else(|| {
+                    invalid(&path, format!("{{server.{option}}} names no option of \"server_options\""))
+                })?;
+                if spec.spec.kind == Kind::Text {
+                    spec.spec.kind = Kind::Matches(Pattern::new("[\\x20-\\x7e]*").expect("a valid pattern"));
+                }
+                filled = filled.replace(&format!("{{server.{option}}}"), spec.default.as_deref().unwrap_or_default());
+            }
+            reqwest::header::HeaderValue::from_str(&filled).map_err(|_| invalid(&path, "is not a valid header value"))?;
             Ok((name.clone(), text.clone()))
         })
         .collect()
@@ -321,7 +369,7 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
         value,
         &[
             "name", "description", "path", "rows", "query", "method", "body", "item_path", "filter_join", "sort", "pagination", "columns", "write",
-            "item_lookup", "success_path", "error_path", "fields_param", "custom_fields", "expand", "search", "rate_limit",
+            "item_lookup", "success_path", "error_path", "fields_param", "custom_fields", "expand", "search", "terms", "rate_limit",
         ],
     )?;
     let name = object.required_string("name")?;
@@ -397,11 +445,32 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
             options.insert("search_cursor_path".into(), p);
         }
     }
+    if let Some(terms) = object.get("terms") {
+        let terms = Object::new(object.at("terms"), terms, &["param", "join", "quote", "escape", "time_precision", "sort"])?;
+        options.insert("terms_param".into(), terms.required_string("param")?);
+        for (field, option) in [("join", "terms_join"), ("quote", "terms_quote"), ("escape", "terms_escape")] {
+            if let Some(text) = terms.string(field)? {
+                options.insert(option.into(), text);
+            }
+        }
+        if let Some(precision) = terms.option("time_precision", &rest_kind("terms_time_precision"))? {
+            options.insert("terms_time_precision".into(), precision);
+        }
+        if let Some(sort) = terms.string("sort")? {
+            if !sort.contains("{field}") {
+                return Err(invalid(&terms.at("sort"), format!("\"{sort}\" has no {{field}} for the sorted field")));
+            }
+            options.insert("terms_sort".into(), sort);
+        }
+    }
     if let Some(sort) = object.get("sort") {
-        let sort = Object::new(object.at("sort"), sort, &["param", "order_param"])?;
+        let sort = Object::new(object.at("sort"), sort, &["param", "order_param", "max_keys"])?;
         options.insert("sort_param".into(), sort.required_string("param")?);
         if let Some(order) = sort.string("order_param")? {
             options.insert("order_param".into(), order);
+        }
+        if let Some(keys) = sort.option("max_keys", &rest_kind("sort_max_keys"))? {
+            options.insert("sort_max_keys".into(), keys);
         }
     }
     let page_size = match object.get("pagination") {
@@ -411,7 +480,7 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
     let writable = match object.get("write") {
         Some(value) => {
             let mut known = WRITE_FIELDS.map(|(f, _)| f).to_vec();
-            known.push("operations");
+            known.extend(["operations", "returning_members"]);
             let write = Object::new(object.at("write"), value, &known)?;
             for (field, option) in WRITE_FIELDS {
                 if let Some(text) = write.option(field, &rest_kind(option))? {
@@ -432,17 +501,30 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
                 };
                 options.insert("write_operations".into(), names.join(","));
             }
+            if let Some(members) = write.get("returning_members") {
+                let at = write.at("returning_members");
+                let Value::Object(map) = members else { return Err(invalid(&at, format!("must be a JSON object, not {}", describe(members)))) };
+                for (member, path) in map {
+                    let Value::String(path) = path else { return Err(invalid(&format!("{at}.{member}"), format!("must be a JSONPath string, not {}", describe(path)))) };
+                    JsonPath::parse(path).map_err(|why| invalid(&format!("{at}.{member}"), why))?;
+                }
+                options.insert("returning_members".into(), members.to_string());
+            }
             true
         }
         None => false,
     };
-    let sortable = options.contains_key("sort_param");
+    let sortable = options.contains_key("sort_param") || options.contains_key("terms_sort");
     let searchable = options.contains_key("search_path");
+    let termed = options.contains_key("terms_param");
     let mut columns: Vec<ColumnSpec> = Vec::new();
     for (i, value) in object.array("columns")?.iter().enumerate() {
         let column = column(&format!("{path}.columns[{i}]"), value, sortable)?;
         if column.options.contains_key("search") && !searchable {
             return Err(invalid(&format!("{path}.columns[{i}].search"), "needs \"search\": {\"path\": …} on the resource"));
+        }
+        if TERM_OPERATORS.iter().any(|(_, option)| column.options.contains_key(*option)) && !termed {
+            return Err(invalid(&format!("{path}.columns[{i}].terms"), "needs \"terms\": {\"param\": …} on the resource"));
         }
         if columns.iter().any(|c| c.name == column.name) {
             return Err(invalid(&format!("{path}.columns[{i}].name"), format!("\"{}\" names an earlier column too", column.name)));
@@ -588,7 +670,11 @@ fn pagination(path: &str, value: &Value, post: bool, options: &mut OptionMap) ->
 }
 
 fn column(path: &str, value: &Value, sortable_resource: bool) -> Result<ColumnSpec> {
-    let object = Object::new(path.to_string(), value, &["name", "type", "path", "description", "filters", "sortable", "echo", "required", "required_hint", "expand", "search"])?;
+    let object = Object::new(
+        path.to_string(),
+        value,
+        &["name", "type", "path", "description", "filters", "terms", "sortable", "echo", "required", "required_hint", "expand", "search"],
+    )?;
     let name = object.required_string("name")?;
     let given_type = object.required_string("type")?;
     let sql_type = TYPES
@@ -617,9 +703,21 @@ fn column(path: &str, value: &Value, sortable_resource: bool) -> Result<ColumnSp
             options.insert(option.to_string(), param);
         }
     }
+    if let Some(terms) = object.get("terms") {
+        let terms = Object::new(object.at("terms"), terms, &TERM_OPERATORS.map(|(op, _)| op))?;
+        for (op, option) in TERM_OPERATORS {
+            let Some(template) = terms.string(op)? else { continue };
+            if !template.contains("{value}") {
+                return Err(invalid(&terms.at(op), format!("\"{template}\" has no {{value}} for the condition's value")));
+            }
+            options.insert(option.to_string(), template);
+        }
+    }
     match object.get("sortable") {
         None | Some(Value::Bool(false)) => {}
-        Some(_) if !sortable_resource => return Err(invalid(&object.at("sortable"), "needs \"sort\": {\"param\": …} on the resource")),
+        Some(_) if !sortable_resource => {
+            return Err(invalid(&object.at("sortable"), "needs \"sort\": {\"param\": …} or \"terms\": {\"sort\": …} on the resource"))
+        }
         Some(Value::Bool(true)) => {
             options.insert("sortable".into(), "true".into());
         }
@@ -817,7 +915,7 @@ mod tests {
         doc["resources"][0]["paginaton"] = json!({});
         assert_eq!(
             error(doc),
-            "resources[0].paginaton: unknown field (known: name, description, path, rows, query, method, body, item_path, filter_join, sort, pagination, columns, write, item_lookup, success_path, error_path, fields_param, custom_fields, expand, search, rate_limit)"
+            "resources[0].paginaton: unknown field (known: name, description, path, rows, query, method, body, item_path, filter_join, sort, pagination, columns, write, item_lookup, success_path, error_path, fields_param, custom_fields, expand, search, terms, rate_limit)"
         );
         let mut doc = valid();
         doc["resources"][0]["columns"][0]["filter"] = json!("id");
@@ -838,7 +936,7 @@ mod tests {
         assert_eq!(error(with("/auth/token_url", json!("https://x/token"))), "auth.token_url: is not used with kind \"api_key\"");
         assert_eq!(
             error(with("/resources/0/sort", Value::Null)),
-            "resources[0].columns[1].sortable: needs \"sort\": {\"param\": …} on the resource"
+            "resources[0].columns[1].sortable: needs \"sort\": {\"param\": …} or \"terms\": {\"sort\": …} on the resource"
         );
         assert_eq!(
             error(with("/resources/0/columns/2/echo", json!(true))),
@@ -896,6 +994,71 @@ mod tests {
     }
 
     #[test]
+    fn server_options_fill_headers() {
+        let mut doc = valid();
+        doc["server_options"] = json!({ "shop_version": { "default": "2024-06", "pattern": "[0-9]{4}-[0-9]{2}", "description": "API version" },
+                                       "shop_account": {} });
+        doc["headers"] = json!({ "Shop-Version": "v={server.shop_version}", "Shop-Account": "{server.shop_account}" });
+        let d = definition(&doc).unwrap();
+        let version = &d.server_options.iter().find(|o| o.spec.name == "shop_version").unwrap();
+        assert_eq!((version.default.as_deref(), version.description.as_str()), (Some("2024-06"), "API version"));
+        assert_eq!(version.spec.kind, Kind::Matches(Pattern::new("[0-9]{4}-[0-9]{2}").unwrap()));
+        // An option a header names without a pattern takes what a header can carry.
+        let account = &d.server_options.iter().find(|o| o.spec.name == "shop_account").unwrap();
+        assert_eq!(account.spec.kind, Kind::Matches(Pattern::new("[\\x20-\\x7e]*").unwrap()));
+        assert_eq!(d.headers[1], ("Shop-Version".to_string(), "v={server.shop_version}".to_string()));
+        let broken = |options: Value, headers: Value| {
+            let mut doc = valid();
+            doc["server_options"] = options;
+            doc["headers"] = headers;
+            error(doc)
+        };
+        assert_eq!(
+            broken(json!({ "v": { "default": "2024", "pattern": "[0-9]{4}-[0-9]{2}" } }), json!({})),
+            "server_options.v.default: \"2024\" does not match the pattern [0-9]{4}-[0-9]{2}"
+        );
+        assert_eq!(broken(json!({ "v": { "pattern": "[0-9" } }), json!({})).split(':').next(), Some("server_options.v.pattern"));
+        assert_eq!(broken(json!({}), json!({ "X-V": "{server.v}" })), "headers.X-V: {server.v} names no option of \"server_options\"");
+        assert_eq!(
+            broken(json!({ "page_size": {} }), json!({})),
+            "server_options.page_size: is an option of every server; a definition sets its default elsewhere (base_url, auth, rate_limit, …)"
+        );
+        assert!(broken(json!({ "v": { "dflt": "x" } }), json!({})).starts_with("server_options.v.dflt: unknown field (known: default, description, pattern)"));
+        assert_eq!(broken(json!({ "V": {} }), json!({})), "server_options.V: \"V\" must be lower-case letters, digits and _, starting with a letter (at most 63)");
+    }
+
+    #[test]
+    fn terms_and_sort_keys_become_rest_options() {
+        let mut doc = valid();
+        doc["resources"][0]["terms"] = json!({ "param": "q", "join": " ", "quote": "\"", "escape": "\\", "time_precision": "minute", "sort": "sort:{field}" });
+        doc["resources"][0]["sort"] = json!({ "param": "order", "max_keys": 1 });
+        doc["resources"][0]["columns"][2]["terms"] = json!({ "=": "status:{value}", ">=": "status>={value}" });
+        let d = definition(&doc).unwrap();
+        let option = |name: &str| d.resources[0].options.get(name).map(String::as_str);
+        assert_eq!(
+            [option("terms_param"), option("terms_join"), option("terms_quote"), option("terms_escape"), option("terms_time_precision"), option("terms_sort"), option("sort_max_keys")],
+            [Some("q"), Some(" "), Some("\""), Some("\\"), Some("minute"), Some("sort:{field}"), Some("1")]
+        );
+        let status = &d.resources[0].columns[2].options;
+        assert_eq!((status["term"].as_str(), status["term_gte"].as_str()), ("status:{value}", "status>={value}"));
+        // A sort in the terms makes columns sortable without a sort parameter.
+        let mut terms_sorted = doc.clone();
+        terms_sorted["resources"][0]["sort"] = Value::Null;
+        assert!(definition(&terms_sorted).is_ok());
+        let broken = |pointer: &str, value: Value| {
+            let mut broken = doc.clone();
+            *broken.pointer_mut(pointer).unwrap() = value;
+            error(broken)
+        };
+        assert_eq!(broken("/resources/0/columns/2/terms", json!({ "=": "status" })), "resources[0].columns[2].terms.=: \"status\" has no {value} for the condition's value");
+        assert!(broken("/resources/0/columns/2/terms", json!({ "~": "s:{value}" })).starts_with("resources[0].columns[2].terms.~: unknown field (known: =, <>, >, >=, <, <=)"));
+        assert_eq!(broken("/resources/0/terms/sort", json!("sort:")), "resources[0].terms.sort: \"sort:\" has no {field} for the sorted field");
+        assert_eq!(broken("/resources/0/terms/time_precision", json!("hour")), "resources[0].terms.time_precision: \"hour\" is not one of: second, minute");
+        assert_eq!(broken("/resources/0/sort/max_keys", json!(0)), "resources[0].sort.max_keys: \"0\" is outside 1..8");
+        assert_eq!(broken("/resources/0/terms", Value::Null), "resources[0].columns[2].terms: needs \"terms\": {\"param\": …} on the resource");
+    }
+
+    #[test]
     fn errors_point_to_the_format() {
         let e = definition(&json!([])).unwrap_err();
         assert_eq!(e.message, "definition: must be a JSON object, not an array");
@@ -914,6 +1077,13 @@ mod tests {
         assert_eq!((option("item_lookup"), option("success_path")), (Some("true"), Some("$.ok")));
         assert_eq!((option("write_format"), option("insert_path"), option("write_operations")), (Some("form"), Some("/orders/new"), Some("insert,update")));
         assert_eq!(d.resources[0].columns[1].options["filter_param_gte"], "created[gte]={epoch}");
+        doc["resources"][0]["write"]["returning_members"] = json!({ "channel": "$.channel" });
+        assert_eq!(definition(&doc).unwrap().resources[0].options["returning_members"], r#"{"channel":"$.channel"}"#);
+        doc["resources"][0]["write"]["returning_members"] = json!({ "channel": "$.x[" });
+        assert!(error(doc.clone()).starts_with("resources[0].write.returning_members.channel: JSONPath"));
+        doc["resources"][0]["write"]["returning_members"] = json!(["$.channel"]);
+        assert_eq!(error(doc.clone()), "resources[0].write.returning_members: must be a JSON object, not an array");
+        doc["resources"][0]["write"]["returning_members"] = Value::Null;
         doc["resources"][0]["write"]["operations"] = json!(["insert", "upsert"]);
         assert_eq!(error(doc.clone()), "resources[0].write.operations: \"upsert\" is not one of: \"insert\", \"update\", \"delete\"");
         doc["resources"][0]["write"]["operations"] = json!("insert");

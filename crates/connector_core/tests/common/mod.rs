@@ -7,7 +7,7 @@
 use connector_core::connectors::{self, http_client, validate_server, validate_table, Connector, ServerDef, Table};
 use connector_core::convert::Cell;
 use connector_core::http::{Counters, Http};
-use connector_core::model::{ColumnDef, ColumnType, Limit, Op, Qual, ScanRequest, TableDef, Value as V};
+use connector_core::model::{ColumnDef, ColumnType, Limit, Op, Qual, ScanRequest, Sort, TableDef, Value as V};
 use connector_core::options::OptionMap;
 use connector_core::pushdown::{decide, Candidate, Placement};
 use connector_core::scan::{Next, Projector, Scan, ScanSettings};
@@ -77,16 +77,29 @@ impl Provider {
 
     /// Scan every column with `quals` pushed (each must be pushable) and `limit`.
     pub fn scan(&self, table: &TableDef, quals: Vec<Qual>, limit: Option<Limit>) -> Result<Vec<Vec<Cell>>> {
-        self.scan_with(table, quals, limit, 4)
+        self.scan_sorted(table, quals, vec![], limit)
     }
 
-    /// [`Provider::scan`] with at most `max_concurrency` pages of a numbered source in flight.
-    pub fn scan_with(&self, table: &TableDef, quals: Vec<Qual>, limit: Option<Limit>, max_concurrency: usize) -> Result<Vec<Vec<Cell>>> {
+    /// `scan` with an ORDER BY pushed too (it must be pushable).
+    pub fn scan_sorted(&self, table: &TableDef, quals: Vec<Qual>, sorts: Vec<Sort>, limit: Option<Limit>) -> Result<Vec<Vec<Cell>>> {
+        self.scan_with(table, quals, sorts, limit, 4)
+    }
+
+    /// [`Provider::scan_sorted`] with at most `max_concurrency` pages of a numbered source in flight.
+    pub fn scan_with(
+        &self,
+        table: &TableDef,
+        quals: Vec<Qual>,
+        sorts: Vec<Sort>,
+        limit: Option<Limit>,
+        max_concurrency: usize,
+    ) -> Result<Vec<Vec<Cell>>> {
         validate_table(&self.server, table)?;
         let opened = self.connector.open(&self.server, table)?;
         let placements = self.placements(table, &quals);
         assert!(placements.iter().all(|p| *p != Placement::Local), "not all pushable: {quals:?} {placements:?}");
-        let request = ScanRequest { columns: (0..table.columns.len()).collect(), quals, sorts: vec![], limit };
+        assert!(sorts.is_empty() || opened.capabilities().can_sort(&sorts), "sort not pushable: {sorts:?}");
+        let request = ScanRequest { columns: (0..table.columns.len()).collect(), quals, sorts, limit };
         let runtime = runtime();
         let projector = Arc::new(Projector::new(table, &request.columns)?);
         let rows_needed = limit.and_then(|l| l.split(opened.capabilities().supports_offset()).source_rows);

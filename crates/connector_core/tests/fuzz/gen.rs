@@ -247,6 +247,8 @@ fn value_for(kind: &Kind) -> BoxedStrategy<String> {
     match kind {
         Kind::Text => prop_oneof!["[a-z_/.]{0,8}", Just("/data/x.json".to_string()), Just("/x.ndjson".to_string())].boxed(),
         Kind::Secret => any::<String>().boxed(),
+        // Definitions' patterned options (Stripe's dated API versions).
+        Kind::Matches(_) => prop_oneof!["[0-9a-z_.-]{0,12}", Just("2024-06-20".to_string()), Just("2024-06-20\n".to_string())].boxed(),
         Kind::Integer { min, max } => {
             let (min, max) = (*min, *max);
             prop_oneof![

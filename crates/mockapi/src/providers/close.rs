@@ -1,8 +1,9 @@
 //! Close CRM (`/close/api/v1/{lead|contact|opportunity|activity|user}/[{id}/]`): lists page with `_skip`
 //! and `_limit` (default and at most 100) and say `has_more`; `_fields` picks members; each list takes its
-//! filters (`lead_id`, `user_id`, `status_type`, `date_created__gt`, …; leads a `query`; activities'
-//! `user_id` and `_type` only with a `lead_id`), opportunities sort
-//! by `_order_by` (`-date_created`); one object is read, created (POST), updated (PUT, a patch) and
+//! filters (`lead_id`, `user_id`, `status_type`, `date_created__gt`, …; activities' `user_id` and `_type`
+//! only with a `lead_id`), opportunities and activities sort by `_order_by` (`-date_created`); leads take
+//! a `query` in the subset of Close's search language described at [`lead_query`]; one object is read,
+//! created (POST), updated (PUT, a patch) and
 //! deleted. Unknown parameters are refused. Authentication: HTTP Basic with the API key `test-token` as
 //! the user and an empty password. Errors: `{"error": "…", "field-errors": {…}}`.
 //!
@@ -29,22 +30,33 @@ struct Kind {
     filters: &'static [&'static str],
     /// Date fields taking `__gt`, `__gte`, `__lt`, `__lte`.
     ranges: &'static [&'static str],
+    /// Fields `_order_by` takes (`-field` descending).
+    sorts: &'static [&'static str],
     writable: bool,
 }
 
 const KINDS: [Kind; 5] = [
-    Kind { path: "lead", prefix: "lead", seed: leads, filters: &["query"], ranges: &[], writable: true },
-    Kind { path: "contact", prefix: "cont", seed: contacts, filters: &["lead_id"], ranges: &[], writable: true },
+    Kind { path: "lead", prefix: "lead", seed: leads, filters: &["query"], ranges: &[], sorts: &[], writable: true },
+    Kind { path: "contact", prefix: "cont", seed: contacts, filters: &["lead_id"], ranges: &[], sorts: &[], writable: true },
     Kind {
         path: "opportunity",
         prefix: "oppo",
         seed: opportunities,
-        filters: &["lead_id", "user_id", "status_id", "status_type", "_order_by"],
+        filters: &["lead_id", "user_id", "status_id", "status_type"],
         ranges: &["date_created", "date_updated", "date_won"],
+        sorts: &["date_won", "date_updated", "date_created", "confidence", "value"],
         writable: true,
     },
-    Kind { path: "activity", prefix: "acti", seed: activities, filters: &["lead_id", "user_id", "_type"], ranges: &["date_created"], writable: false },
-    Kind { path: "user", prefix: "user", seed: users, filters: &[], ranges: &[], writable: false },
+    Kind {
+        path: "activity",
+        prefix: "acti",
+        seed: activities,
+        filters: &["lead_id", "user_id", "_type"],
+        ranges: &["date_created"],
+        sorts: &["date_created"],
+        writable: false,
+    },
+    Kind { path: "user", prefix: "user", seed: users, filters: &[], ranges: &[], sorts: &[], writable: false },
 ];
 
 fn object_id(prefix: &str, i: usize) -> String {
@@ -293,6 +305,14 @@ fn list(kind: &Kind, all: &[Value], params: &[(String, String)]) -> Response {
             selected.retain(|o| o[field].as_str().is_some_and(|t| keep(&comparable_time(&normalize(t)), &at)));
             continue;
         }
+        if name == "_order_by" {
+            let field = value.strip_prefix('-').unwrap_or(value);
+            if !kind.sorts.contains(&field) {
+                return error(400, &format!("Cannot order by {field}"));
+            }
+            sort(&mut selected, value);
+            continue;
+        }
         if !kind.filters.contains(&name.as_str()) {
             return error(400, &format!("Unknown filter: {name}"));
         }
@@ -302,25 +322,8 @@ fn list(kind: &Kind, all: &[Value], params: &[(String, String)]) -> Response {
         }
         match name.as_str() {
             "query" => {
-                let q = value.to_lowercase();
-                selected.retain(|o| o["display_name"].as_str().is_some_and(|n| n.to_lowercase().contains(&q)));
-            }
-            "_order_by" => {
-                let (desc, field) = match value.strip_prefix('-') {
-                    Some(f) => (true, f),
-                    None => (false, value.as_str()),
-                };
-                if !["date_created", "date_updated", "date_won", "value", "confidence"].contains(&field) {
-                    return error(400, &format!("Cannot order by {field}"));
-                }
-                let key = |o: &&Value| match &o[field] {
-                    Value::Number(n) => format!("{:020}", n.as_u64().unwrap_or(0)),
-                    Value::String(s) => comparable_time(&normalize(s)),
-                    _ => String::new(),
-                };
-                selected.sort_by_key(key);
-                if desc {
-                    selected.reverse();
+                if let Err(why) = lead_query(&mut selected, value) {
+                    return error(400, &why);
                 }
             }
             field => selected.retain(|o| o[field].as_str() == Some(value.as_str())),
@@ -332,6 +335,104 @@ fn list(kind: &Kind, all: &[Value], params: &[(String, String)]) -> Response {
         body["total_results"] = json!(selected.len());
     }
     json(200, &body)
+}
+
+/// Order by `field`, or `-field` descending (numbers, then times).
+fn sort(selected: &mut [&Value], order: &str) {
+    let (desc, field) = match order.strip_prefix('-') {
+        Some(f) => (true, f),
+        None => (false, order),
+    };
+    let key = |o: &&Value| match &o[field] {
+        Value::Number(n) => format!("{:020}", n.as_u64().unwrap_or(0)),
+        Value::String(s) => comparable_time(&normalize(s)),
+        _ => String::new(),
+    };
+    selected.sort_by_key(key);
+    if desc {
+        selected.reverse();
+    }
+}
+
+/// The lead search `query`: terms separated by spaces (a value may be quoted), all of which a lead must
+/// match — `name:"Acme 1"` (the name contains it, ignoring case), `status:"Potential"` (the status label,
+/// ignoring case), `date_created>="2024-01-04T00:00"` and `date_updated` with `>`, `>=`, `<`, `<=` (to the
+/// minute, as Close compares them), `sort:date_created` / `sort:-date_updated`, and bare words (the display
+/// name contains them). Other keywords, and a quote inside a value, are refused.
+fn lead_query(selected: &mut Vec<&Value>, query: &str) -> Result<(), String> {
+    let mut terms: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in query.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                current.push(c);
+            }
+            c if c.is_whitespace() && !quoted => terms.extend((!current.is_empty()).then(|| std::mem::take(&mut current))),
+            c => current.push(c),
+        }
+    }
+    terms.extend((!current.is_empty()).then_some(current));
+    if quoted {
+        return Err(format!("Unbalanced quotes in query: {query}"));
+    }
+    let unquote = |value: &str| -> Result<String, String> {
+        let inner = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+        if inner.contains('"') {
+            return Err(format!("Cannot parse the value {value}"));
+        }
+        Ok(inner.to_string())
+    };
+    let mut order = None;
+    for term in &terms {
+        let comparison = ["date_created", "date_updated"].iter().find_map(|field| {
+            let rest = term.strip_prefix(field)?;
+            let op = [">=", "<=", ">", "<"].into_iter().find(|op| rest.starts_with(op))?;
+            Some((*field, op, &rest[op.len()..]))
+        });
+        if let Some((field, op, value)) = comparison {
+            let bound = unquote(value)?;
+            if bound.len() != 16 {
+                return Err(format!("Cannot parse the date {value}: write YYYY-MM-DDTHH:MM"));
+            }
+            let minute = |o: &Value| o[field].as_str().and_then(|t| normalize(t).get(..16).map(str::to_string));
+            selected.retain(|o| {
+                minute(o).is_some_and(|m| match op {
+                    ">=" => m >= bound,
+                    "<=" => m <= bound,
+                    ">" => m > bound,
+                    _ => m < bound,
+                })
+            });
+            continue;
+        }
+        match term.split_once(':') {
+            Some(("sort", field)) => {
+                if !["date_created", "date_updated"].contains(&field.trim_start_matches('-')) {
+                    return Err(format!("Cannot sort by {field}"));
+                }
+                order = Some(field.to_string());
+            }
+            Some(("name", value)) => {
+                let wanted = unquote(value)?.to_lowercase();
+                selected.retain(|o| o["name"].as_str().is_some_and(|n| n.to_lowercase().contains(&wanted)));
+            }
+            Some(("status", value)) => {
+                let wanted = unquote(value)?.to_lowercase();
+                selected.retain(|o| o["status_label"].as_str().is_some_and(|l| l.to_lowercase() == wanted));
+            }
+            Some((keyword, _)) => return Err(format!("The mock does not know the search keyword {keyword}")),
+            None => {
+                let word = unquote(term)?.to_lowercase();
+                selected.retain(|o| o["display_name"].as_str().is_some_and(|n| n.to_lowercase().contains(&word)));
+            }
+        }
+    }
+    if let Some(order) = order {
+        sort(selected, &order);
+    }
+    Ok(())
 }
 
 /// A UTC timestamp with `Z` (Close writes `+00:00`; clients send either, or a date alone).
