@@ -93,7 +93,7 @@ fn equality_filters_and_created_ranges_are_pushed_as_unix_seconds() {
     let rows = p.scan(&prices, vec![qual("active", Op::Eq, V::Bool(true)), eq("type", "recurring")], None).unwrap();
     assert_eq!(texts(column(&prices, &rows, "id")), vec!["price_0008", "price_0006", "price_0004", "price_0002"]);
     assert_eq!(texts(column(&prices, &rows, "recurring_interval")), vec!["month"; 4]);
-    assert_eq!(p.requests()[0].query, "active=true&type=recurring&limit=100");
+    assert_eq!(p.requests()[0].query, "active=true&type=recurring&expand%5B%5D=data.product&limit=100");
     let charges = p.imported("charges", &[]);
     let caps = p.open(&charges).capabilities();
     assert!(caps.filter_support("customer", Op::Eq).is_some());
@@ -129,12 +129,12 @@ fn subscriptions_list_every_status() {
     let rows = p.scan(&table, vec![], None).unwrap();
     assert_eq!(rows.len(), 6, "canceled ones too");
     assert!(texts(column(&table, &rows, "status")).contains(&"canceled".to_string()));
-    // Every column is read, customer_object too: the customer is expanded.
-    assert_eq!(p.sent(), vec!["GET /stripe/v1/subscriptions?status=all&expand%5B%5D=data.customer&limit=100"]);
+    // Every column is read, customer_object and latest_invoice_object too: both are expanded.
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/subscriptions?status=all&expand%5B%5D=data.customer&expand%5B%5D=data.latest_invoice&limit=100"]);
     p.mock.reset();
     let rows = p.scan(&table, vec![eq("customer", "cus_0003")], None).unwrap();
     assert_eq!(texts(column(&table, &rows, "status")), vec!["canceled"]);
-    assert_eq!(p.sent(), vec!["GET /stripe/v1/subscriptions?status=all&customer=cus_0003&expand%5B%5D=data.customer&limit=100"]);
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/subscriptions?status=all&customer=cus_0003&expand%5B%5D=data.customer&expand%5B%5D=data.latest_invoice&limit=100"]);
 }
 
 #[test]
@@ -316,6 +316,8 @@ fn customer_objects_are_expanded_when_their_column_is_read() {
     use connector_core::model::{ColumnDef, ColumnType, ScanRequest};
     let p = stripe();
     let mut charges = p.imported("charges", &[]);
+    // The charge's other expandable members are another test's.
+    charges.columns.retain(|c| !["payment_intent_object", "invoice_object"].contains(&c.name.as_str()));
     for c in &mut charges.columns {
         if c.name == "customer_object" {
             c.ty = ColumnType::Jsonb;
@@ -366,6 +368,75 @@ fn customer_objects_are_expanded_when_their_column_is_read() {
     assert_eq!(p.sent(), vec!["GET /stripe/v1/customers?expand%5B%5D=data.balance&limit=100"]);
 }
 
+/// An imported table with its `jsonb` columns typed as Postgres types them.
+fn with_jsonb(mut table: connector_core::model::TableDef) -> connector_core::model::TableDef {
+    for c in &mut table.columns {
+        if c.ty.sql_name() == "jsonb" {
+            c.ty = connector_core::model::ColumnType::Jsonb;
+        }
+    }
+    table
+}
+
+/// The `jsonb` object of each row in `name`, or null.
+fn objects(table: &connector_core::model::TableDef, rows: &[Vec<Cell>], name: &str) -> Vec<serde_json::Value> {
+    column(table, rows, name)
+        .into_iter()
+        .map(|c| match c {
+            Cell::Jsonb(o) => o,
+            Cell::Null => serde_json::Value::Null,
+            other => panic!("not jsonb: {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn invoices_subscriptions_intents_and_products_are_expanded_when_read() {
+    use connector_core::model::ScanRequest;
+    let p = stripe();
+    // A list asks only for the members whose columns the query reads, with Stripe's data. prefix.
+    let invoices = with_jsonb(p.imported("invoices", &[]));
+    let at = |table: &connector_core::model::TableDef, name: &str| table.columns.iter().position(|c| c.name == name).unwrap();
+    let describe = |table: &connector_core::model::TableDef, columns: Vec<usize>| {
+        p.open(table).describe(&ScanRequest { columns, quals: vec![], sorts: vec![], limit: None })
+    };
+    assert_eq!(describe(&invoices, vec![at(&invoices, "id"), at(&invoices, "subscription")]), vec![format!("GET {}/stripe/v1/invoices?limit=100", p.mock.url())]);
+    assert_eq!(
+        describe(&invoices, vec![at(&invoices, "subscription_object")]),
+        vec![format!("GET {}/stripe/v1/invoices?expand%5B%5D=data.subscription&limit=100", p.mock.url())]
+    );
+    let rows = p.scan(&invoices, vec![eq("status", "void")], None).unwrap();
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/invoices?status=void&expand%5B%5D=data.customer&expand%5B%5D=data.subscription&limit=100"]);
+    assert_eq!(texts(column(&invoices, &rows, "subscription")), vec!["sub_0001"], "the id column keeps the id");
+    let subscription = &objects(&invoices, &rows, "subscription_object")[0];
+    assert_eq!((&subscription["object"], &subscription["customer"]), (&json!("subscription"), &json!("cus_0001")));
+    // Charges: the payment intent and the invoice (null where the charge has none).
+    p.mock.reset();
+    let charges = with_jsonb(p.imported("charges", &[]));
+    let rows = p.scan(&charges, vec![eq("customer", "cus_0004")], None).unwrap();
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/charges?customer=cus_0004&expand%5B%5D=data.customer&expand%5B%5D=data.payment_intent&expand%5B%5D=data.invoice&limit=100"]);
+    assert_eq!(texts(column(&charges, &rows, "id")), vec!["ch_0008", "ch_0004"]);
+    let intents: Vec<serde_json::Value> = objects(&charges, &rows, "payment_intent_object").iter().map(|o| o["id"].clone()).collect();
+    assert_eq!(intents, vec![json!("pi_0002"), json!("pi_0004")]);
+    let invoice_objects = objects(&charges, &rows, "invoice_object");
+    assert_eq!((&invoice_objects[0], &invoice_objects[1]["number"]), (&serde_json::Value::Null, &json!("INV-0004")));
+    assert_eq!(column(&charges, &rows, "invoice")[0], Cell::Null);
+    // Subscriptions: the latest invoice; one retrieve asks without the prefix.
+    p.mock.reset();
+    let subscriptions = with_jsonb(p.imported("subscriptions", &[]));
+    let rows = p.scan(&subscriptions, vec![eq("id", "sub_0002")], None).unwrap();
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/subscriptions/sub_0002?expand%5B%5D=customer&expand%5B%5D=latest_invoice"]);
+    assert_eq!(objects(&subscriptions, &rows, "latest_invoice_object")[0]["id"], json!("in_0005"));
+    assert_eq!(texts(column(&subscriptions, &rows, "latest_invoice")), vec!["in_0005"]);
+    // Prices: the product.
+    p.mock.reset();
+    let prices = with_jsonb(p.imported("prices", &[]));
+    let rows = p.scan(&prices, vec![eq("product", "prod_0003")], None).unwrap();
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/prices?product=prod_0003&expand%5B%5D=data.product&limit=100"]);
+    assert!(objects(&prices, &rows, "product_object").iter().all(|o| o["id"] == json!("prod_0003") && o["object"] == json!("product")));
+    assert_eq!(rows.len(), 2);
+}
+
 #[test]
 fn conditions_only_search_applies_read_the_search_api() {
     let p = stripe();
@@ -375,7 +446,7 @@ fn conditions_only_search_applies_read_the_search_api() {
     assert_eq!(p.placements(&charges, &[eq("customer", "cus_0002")]), vec![Placement::Remote]);
     let rows = p.scan(&charges, vec![eq("status", "failed")], None).unwrap();
     assert_eq!(texts(column(&charges, &rows, "id")), vec!["ch_0010", "ch_0005"]);
-    assert_eq!(p.sent(), vec!["GET /stripe/v1/charges/search?query=status%3A%27failed%27&expand%5B%5D=data.customer&limit=100"]);
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/charges/search?query=status%3A%27failed%27&expand%5B%5D=data.customer&expand%5B%5D=data.payment_intent&expand%5B%5D=data.invoice&limit=100"]);
     // Every pushed condition goes into the query, times as Unix seconds, text quoted and escaped.
     p.mock.reset();
     let quals = vec![eq("status", "failed"), eq("customer", "cus_0002"), qual("amount", Op::Gt, V::Int(4000)), qual("created", Op::Ge, at("2024-01-05T00:00:00Z"))];
@@ -384,7 +455,7 @@ fn conditions_only_search_applies_read_the_search_api() {
     assert_eq!(p.requests()[0].param("query").as_deref(), Some("status:'failed' AND customer:'cus_0002' AND amount>4000 AND created>=1704412800"));
     assert_eq!(
         p.describe(&charges, vec![eq("status", "it's \\ odd")]),
-        vec![format!("GET {}/stripe/v1/charges/search?query=status%3A%27it%5C%27s+%5C%5C+odd%27&expand%5B%5D=data.customer&limit=100", p.mock.url())]
+        vec![format!("GET {}/stripe/v1/charges/search?query=status%3A%27it%5C%27s+%5C%5C+odd%27&expand%5B%5D=data.customer&expand%5B%5D=data.payment_intent&expand%5B%5D=data.invoice&limit=100", p.mock.url())]
     );
     // Negation; paging with page=<next_page>.
     p.mock.reset();
@@ -418,7 +489,7 @@ fn search_keeps_what_the_list_would_keep() {
     let subscriptions = p.imported("subscriptions", &[]);
     let rows = p.scan(&subscriptions, vec![eq("customer", "cus_0003"), eq("status", "active")], None).unwrap();
     assert_eq!(texts(column(&subscriptions, &rows, "status")), vec!["canceled"], "Postgres drops it");
-    assert_eq!(p.sent(), vec!["GET /stripe/v1/subscriptions?status=all&customer=cus_0003&expand%5B%5D=data.customer&limit=100"]);
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/subscriptions?status=all&customer=cus_0003&expand%5B%5D=data.customer&expand%5B%5D=data.latest_invoice&limit=100"]);
     // Conditions the list applies keep reading the list; `WHERE id = …` alone stays a retrieve.
     p.mock.reset();
     p.scan(&customers, vec![eq("email", "customer3@example.com")], None).unwrap();
@@ -428,7 +499,7 @@ fn search_keeps_what_the_list_would_keep() {
     p.mock.reset();
     let rows = p.scan(&subscriptions, vec![eq("status", "canceled")], None).unwrap();
     assert_eq!(texts(column(&subscriptions, &rows, "id")), vec!["sub_0006", "sub_0003"]);
-    assert_eq!(p.sent(), vec!["GET /stripe/v1/subscriptions/search?query=status%3A%27canceled%27&expand%5B%5D=data.customer&limit=100"]);
+    assert_eq!(p.sent(), vec!["GET /stripe/v1/subscriptions/search?query=status%3A%27canceled%27&expand%5B%5D=data.customer&expand%5B%5D=data.latest_invoice&limit=100"]);
     // A metadata key as a column of one's own.
     p.mock.reset();
     let mut tiered = customers.clone();

@@ -4,8 +4,10 @@
 //! (`metadata[k]=v`), delete, all replayed for a repeated `Idempotency-Key`. Unknown parameters are
 //! refused as Stripe refuses them. Authentication: `Bearer test-token` or `Bearer sk_test_mock` (a key of
 //! Stripe's form, [`KEY`]), or Basic with either as the user and an empty password. Errors are Stripe's `{"error": {"type", "message", "param", "code"}}`.
-//! `expand[]=data.customer` (lists) or `expand[]=customer` (one object) replaces the `customer` id of
-//! charges, invoices, subscriptions and payment intents by the customer object; other expansions are refused.
+//! `expand[]=data.<member>` (lists and searches) or `expand[]=<member>` (one object) replaces the member's id
+//! by its object: `customer` of charges, invoices, subscriptions and payment intents, `payment_intent` and
+//! `invoice` of charges, `subscription` of invoices, `latest_invoice` of subscriptions, `product` of prices;
+//! other expansions are refused.
 //! `GET /v1/{object}/search?query=…` (customers, charges, invoices, payment intents, prices, products,
 //! subscriptions) takes Stripe's query language: clauses `field:'text'`, `field:123`, `field>123` (`>=`, `<`,
 //! `<=`), `-field:…` (negation), `metadata['key']:'value'`, joined by ` AND `; `:` on text ignores case, as
@@ -34,21 +36,23 @@ struct Kind {
     collection: &'static str,
     seed: fn() -> Vec<Value>,
     filters: &'static [&'static str],
+    /// Members `expand[]` replaces by their objects.
+    expandable: &'static [&'static str],
     writable: bool,
     deletable: bool,
 }
 
 const KINDS: [Kind; 10] = [
-    Kind { path: "customers", object: "customer", collection: "stripe/customers", seed: customers, filters: &["email"], writable: true, deletable: true },
-    Kind { path: "subscriptions", object: "subscription", collection: "stripe/subscriptions", seed: subscriptions, filters: &["customer", "status", "price"], writable: true, deletable: true },
-    Kind { path: "charges", object: "charge", collection: "stripe/charges", seed: charges, filters: &["customer", "payment_intent"], writable: true, deletable: false },
-    Kind { path: "invoices", object: "invoice", collection: "stripe/invoices", seed: invoices, filters: &["customer", "status", "subscription"], writable: true, deletable: true },
-    Kind { path: "products", object: "product", collection: "stripe/products", seed: products, filters: &["active"], writable: true, deletable: true },
-    Kind { path: "plans", object: "plan", collection: "stripe/plans", seed: plans, filters: &["active", "product"], writable: true, deletable: true },
-    Kind { path: "prices", object: "price", collection: "stripe/prices", seed: prices, filters: &["active", "product", "currency", "type"], writable: true, deletable: false },
-    Kind { path: "payment_intents", object: "payment_intent", collection: "stripe/payment_intents", seed: payment_intents, filters: &["customer"], writable: true, deletable: false },
-    Kind { path: "balance_transactions", object: "balance_transaction", collection: "stripe/balance_transactions", seed: balance_transactions, filters: &["type", "source", "currency"], writable: false, deletable: false },
-    Kind { path: "events", object: "event", collection: "stripe/events", seed: events, filters: &["type"], writable: false, deletable: false },
+    Kind { path: "customers", object: "customer", collection: "stripe/customers", seed: customers, filters: &["email"], expandable: &[], writable: true, deletable: true },
+    Kind { path: "subscriptions", object: "subscription", collection: "stripe/subscriptions", seed: subscriptions, filters: &["customer", "status", "price"], expandable: &["customer", "latest_invoice"], writable: true, deletable: true },
+    Kind { path: "charges", object: "charge", collection: "stripe/charges", seed: charges, filters: &["customer", "payment_intent"], expandable: &["customer", "invoice", "payment_intent"], writable: true, deletable: false },
+    Kind { path: "invoices", object: "invoice", collection: "stripe/invoices", seed: invoices, filters: &["customer", "status", "subscription"], expandable: &["customer", "subscription"], writable: true, deletable: true },
+    Kind { path: "products", object: "product", collection: "stripe/products", seed: products, filters: &["active"], expandable: &[], writable: true, deletable: true },
+    Kind { path: "plans", object: "plan", collection: "stripe/plans", seed: plans, filters: &["active", "product"], expandable: &[], writable: true, deletable: true },
+    Kind { path: "prices", object: "price", collection: "stripe/prices", seed: prices, filters: &["active", "product", "currency", "type"], expandable: &["product"], writable: true, deletable: false },
+    Kind { path: "payment_intents", object: "payment_intent", collection: "stripe/payment_intents", seed: payment_intents, filters: &["customer"], expandable: &["customer"], writable: true, deletable: false },
+    Kind { path: "balance_transactions", object: "balance_transaction", collection: "stripe/balance_transactions", seed: balance_transactions, filters: &["type", "source", "currency"], expandable: &[], writable: false, deletable: false },
+    Kind { path: "events", object: "event", collection: "stripe/events", seed: events, filters: &["type"], expandable: &[], writable: false, deletable: false },
 ];
 
 pub const CUSTOMERS: usize = 12;
@@ -131,6 +135,8 @@ fn subscriptions() -> Vec<Value> {
                        "currency": "usd", "cancel_at_period_end": false, "start_date": created(i), "created": created(i),
                        "current_period_start": created(i + 30), "current_period_end": created(i + 60),
                        "items": {"object": "list", "data": [{"id": object_id("si", i), "price": {"id": object_id("price", 2)}}], "has_more": false},
+                       // The newest of its invoices (invoice k belongs to subscription (k - 1) % 3 + 1).
+                       "latest_invoice": match i { 1 => json!("in_0007"), 2 => json!("in_0005"), 3 => json!("in_0006"), _ => Value::Null },
                        "livemode": false, "metadata": {}})
             })
             .collect(),
@@ -143,6 +149,7 @@ fn charges() -> Vec<Value> {
             .map(|i| {
                 json!({"id": object_id("ch", i), "object": "charge", "amount": i * 1000, "amount_refunded": 0, "currency": "usd",
                        "customer": object_id("cus", (i - 1) % 4 + 1), "payment_intent": object_id("pi", (i - 1) % 6 + 1),
+                       "invoice": if i <= 7 { json!(object_id("in", i)) } else { Value::Null },
                        "status": if i % 5 == 0 { "failed" } else { "succeeded" }, "paid": i % 5 != 0,
                        "description": format!("Charge {i}"), "created": created(i), "livemode": false, "metadata": {}})
             })
@@ -254,12 +261,12 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
             return unrecognized(req);
         }
         let params = parse_query(&req.query);
+        let members = match expansions(kind, &params, true) {
+            Ok(members) => members,
+            Err(refused) => return refused,
+        };
         let response = state.providers.with(kind.collection, kind.seed, |all| search(kind, all, &params));
-        if params.iter().any(|(k, v)| k == "expand[]" && v == "data.customer") {
-            let customers = state.providers.with("stripe/customers", customers, |all| all.clone());
-            return expand_customers(response, &customers, true);
-        }
-        return response;
+        return expand(state, response, &members, true);
     }
     let (name, id) = match segments.as_slice() {
         ["v1", name] => (*name, None),
@@ -269,15 +276,11 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
     let Some(kind) = KINDS.iter().find(|k| k.path == name) else { return unrecognized(req) };
     let store = &state.providers;
     let params = parse_query(&req.query);
-    // `expand[]`: `data.customer` in lists, `customer` for one object, on objects that have a customer.
-    let expand: Vec<&str> = params.iter().filter(|(k, _)| k == "expand[]").map(|(_, v)| v.as_str()).collect();
-    if !expand.is_empty() && req.method == "GET" {
-        let prefix = if id.is_none() { "data." } else { "" };
-        let expandable = ["charges", "invoices", "subscriptions", "payment_intents"].contains(&kind.path);
-        if let Some(bad) = expand.iter().find(|e| !expandable || e.strip_prefix(prefix) != Some("customer")) {
-            return invalid(&format!("This property cannot be expanded ({bad})."), Some("expand"));
-        }
-        let customers = store.with("stripe/customers", customers, |all| all.clone());
+    if params.iter().any(|(k, _)| k == "expand[]") && req.method == "GET" {
+        let members = match expansions(kind, &params, id.is_none()) {
+            Ok(members) => members,
+            Err(refused) => return refused,
+        };
         let response = match id {
             None => store.with(kind.collection, kind.seed, |all| list(kind, all, &params)),
             Some(id) => store.with(kind.collection, kind.seed, |all| match all.iter().find(|o| o["id"] == id) {
@@ -285,7 +288,7 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
                 None => missing(kind, id),
             }),
         };
-        return expand_customers(response, &customers, id.is_none());
+        return expand(state, response, &members, id.is_none());
     }
     match (req.method.as_str(), id) {
         ("GET", None) => store.with(kind.collection, kind.seed, |all| list(kind, all, &params)),
@@ -308,21 +311,53 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
     }
 }
 
-/// A successful answer with each object's `customer` id replaced by the customer (in `data` for a list).
-fn expand_customers(response: Response, customers: &[Value], list: bool) -> Response {
-    if response.status != 200 {
+/// The members `expand[]` asks for: `data.<member>` in lists and searches, `<member>` for one object, each
+/// one the kind can expand; another is refused as Stripe refuses it.
+fn expansions<'a>(kind: &Kind, params: &'a [(String, String)], list: bool) -> Result<Vec<&'a str>, Response> {
+    let prefix = if list { "data." } else { "" };
+    params
+        .iter()
+        .filter(|(k, _)| k == "expand[]")
+        .map(|(_, asked)| match asked.strip_prefix(prefix).filter(|m| kind.expandable.contains(m)) {
+            Some(member) => Ok(member),
+            None => Err(invalid(&format!("This property cannot be expanded ({asked})."), Some("expand"))),
+        })
+        .collect()
+}
+
+/// The kind of object an expandable member holds the id of.
+fn expanded_kind(member: &str) -> Option<&'static Kind> {
+    let path = match member {
+        "customer" => "customers",
+        "subscription" => "subscriptions",
+        "invoice" | "latest_invoice" => "invoices",
+        "payment_intent" => "payment_intents",
+        "product" => "products",
+        _ => return None,
+    };
+    KINDS.iter().find(|k| k.path == path)
+}
+
+/// A successful answer with each object's `members` ids replaced by their objects (in `data` for a list);
+/// a null member stays null.
+fn expand(state: &State, response: Response, members: &[&str], list: bool) -> Response {
+    if response.status != 200 || members.is_empty() {
         return response;
     }
     let Ok(mut body) = serde_json::from_slice::<Value>(&response.body) else { return response };
-    let expand = |object: &mut Value| {
-        if let Some(found) = object["customer"].as_str().and_then(|id| customers.iter().find(|c| c["id"] == id)) {
-            object["customer"] = found.clone();
+    for member in members {
+        let Some(target) = expanded_kind(member) else { continue };
+        let objects = state.providers.with(target.collection, target.seed, |all| all.clone());
+        let expand = |object: &mut Value| {
+            if let Some(found) = object[*member].as_str().and_then(|id| objects.iter().find(|o| o["id"] == id)) {
+                object[*member] = found.clone();
+            }
+        };
+        if list {
+            body["data"].as_array_mut().into_iter().flatten().for_each(expand);
+        } else {
+            expand(&mut body);
         }
-    };
-    if list {
-        body["data"].as_array_mut().into_iter().flatten().for_each(expand);
-    } else {
-        expand(&mut body);
     }
     json(200, &body)
 }
