@@ -28,3 +28,14 @@ SELECT reset_mock();
 SELECT id, lead_source, employees FROM c.leads ORDER BY id LIMIT 2;
 UPDATE c.leads SET employees = 99 WHERE id = 'lead_0002';
 SELECT method, path, query, body FROM mock_requests ORDER BY seq;
+
+-- Conditions become terms of Close's search query (rechecked by Postgres), ORDER BY a sort: term; other
+-- objects sort with _order_by.
+SELECT reset_mock();
+SELECT id FROM c.leads WHERE status_label = 'Potential' AND date_updated >= '2024-01-04' ORDER BY date_created DESC;
+SELECT method, path, query FROM mock_requests ORDER BY seq;
+SELECT same_without_pushdown($$SELECT id FROM c.leads WHERE name = 'Acme "6"' OR status_label = 'Customer'$$);
+SELECT same_without_pushdown($$SELECT id FROM c.leads WHERE date_updated > '2024-01-07 09:00:30+00'$$);
+SELECT reset_mock();
+SELECT id FROM c.opportunities WHERE status_type = 'won' ORDER BY date_created DESC LIMIT 2;
+SELECT method, path, query FROM mock_requests ORDER BY seq;

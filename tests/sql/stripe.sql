@@ -66,3 +66,17 @@ CREATE FOREIGN TABLE pk_customers (id text) SERVER stripe_pk OPTIONS (object 'cu
 SELECT reset_mock();
 SELECT * FROM pk_customers;
 SELECT count(*) AS requests FROM mock_requests;
+
+-- The API version is a server option (Stripe-Version header), checked against Stripe's version shape.
+CREATE SERVER stripe_v FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'stripe', base_url :'stripe_url', stripe_version '2023-10-16');
+CREATE USER MAPPING FOR CURRENT_USER SERVER stripe_v OPTIONS (api_key 'sk_test_mock');
+CREATE FOREIGN TABLE v_customers (id text) SERVER stripe_v OPTIONS (object 'customers');
+SELECT reset_mock();
+SELECT count(*) FROM v_customers;
+SELECT DISTINCT headers ->> 'stripe-version' AS version FROM mock_requests;
+CREATE SERVER stripe_badv FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'stripe', stripe_version 'June 2024');
+CREATE SERVER stripe_typo FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'stripe', stripe_verison '2023-10-16');
+-- Expanded objects are asked for only when their columns are read.
+SELECT reset_mock();
+SELECT id, invoice, invoice_object ->> 'number' AS number, payment_intent_object ->> 'id' AS intent FROM s.charges WHERE customer = 'cus_0004' ORDER BY id;
+SELECT request FROM requests;
