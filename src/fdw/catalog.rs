@@ -4,8 +4,8 @@
 use super::pg::{cstr, options_to_map, OrRaise};
 use connector_core::connectors::{self, Connector, ServerDef, Table};
 use connector_core::http::{Http, OAuth, ServerCounters};
-use connector_core::oauth_tokens::{MappingTokens, TokenFile};
 use connector_core::model::{ColumnDef, ColumnType, TableDef};
+use connector_core::oauth_tokens::{MappingTokens, TokenFile};
 use connector_core::options::OptionMap;
 use once_cell::sync::OnceCell;
 use pgrx::pg_sys;
@@ -77,10 +77,19 @@ pub unsafe fn table_def(relid: pg_sys::Oid) -> (pg_sys::Oid, TableDef, Vec<Attr>
         let attr = (*desc).attrs.as_ptr().add(i);
         let name = cstr((*attr).attname.data.as_ptr());
         let dropped = (*attr).attisdropped;
-        let options = if dropped { OptionMap::new() } else { options_to_map(pg_sys::GetForeignColumnOptions(relid, (i + 1) as i16)) };
+        let options = if dropped {
+            OptionMap::new()
+        } else {
+            options_to_map(pg_sys::GetForeignColumnOptions(relid, (i + 1) as i16))
+        };
         let ty = if dropped { ColumnType::Text } else { column_type((*attr).atttypid, (*attr).atttypmod) };
         columns.push(ColumnDef { name, ty, options });
-        attrs.push(Attr { type_oid: (*attr).atttypid, typmod: (*attr).atttypmod, collation: (*attr).attcollation, dropped });
+        attrs.push(Attr {
+            type_oid: (*attr).atttypid,
+            typmod: (*attr).atttypmod,
+            collation: (*attr).attcollation,
+            dropped,
+        });
     }
     let name = cstr((*(*relation).rd_rel).relname.data.as_ptr());
     pg_sys::RelationClose(relation);
@@ -120,8 +129,12 @@ pub unsafe fn stored_user_mapping(server_oid: pg_sys::Oid, userid: pg_sys::Oid) 
         }
         let oid = (*super::pg::tuple_struct::<pg_sys::FormData_pg_user_mapping>(tuple)).oid;
         let mut is_null = false;
-        let datum =
-            pg_sys::SysCacheGetAttr(cache, tuple, pg_sys::Anum_pg_user_mapping_umoptions as pg_sys::AttrNumber, &mut is_null);
+        let datum = pg_sys::SysCacheGetAttr(
+            cache,
+            tuple,
+            pg_sys::Anum_pg_user_mapping_umoptions as pg_sys::AttrNumber,
+            &mut is_null,
+        );
         let options = if is_null { OptionMap::new() } else { options_to_map(pg_sys::untransformRelOptions(datum)) };
         pg_sys::ReleaseSysCache(tuple);
         return (Some(oid), options);
@@ -153,7 +166,9 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
             .on_thread_start(super::pg::block_signals_in_this_thread)
             .enable_all()
             .build()
-            .unwrap_or_else(|e| super::pg::raise(connector_core::Error::internal(format!("cannot start the I/O runtime: {e}"))))
+            .unwrap_or_else(|e| {
+                super::pg::raise(connector_core::Error::internal(format!("cannot start the I/O runtime: {e}")))
+            })
     })
 }
 

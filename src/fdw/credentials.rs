@@ -149,7 +149,13 @@ unsafe fn store_mapping_options(mapping: pg_sys::Oid, options: &OptionMap) {
     let items: Vec<String> = options.iter().map(|(k, v)| format!("{k}={v}")).collect();
     values[column] = items.into_datum().expect("a text array");
     replace[column] = true;
-    let updated = pg_sys::heap_modify_tuple(tuple, (*relation).rd_att, values.as_mut_ptr(), nulls.as_mut_ptr(), replace.as_mut_ptr());
+    let updated = pg_sys::heap_modify_tuple(
+        tuple,
+        (*relation).rd_att,
+        values.as_mut_ptr(),
+        nulls.as_mut_ptr(),
+        replace.as_mut_ptr(),
+    );
     pg_sys::CatalogTupleUpdate(relation, &mut (*updated).t_self, updated);
     pg_sys::table_close(relation, pg_sys::RowExclusiveLock as i32);
     pg_sys::CommandCounterIncrement();
@@ -180,7 +186,8 @@ pub unsafe fn encrypt_mapping(umid: pg_sys::Oid, which: Reencrypt) -> bool {
     }
     let encrypted = match which {
         Reencrypt::Plaintext => {
-            let plaintext = |name: &str| is_secret_option(name) && options.get(name).is_some_and(|v| !secrets::is_ciphertext(v));
+            let plaintext =
+                |name: &str| is_secret_option(name) && options.get(name).is_some_and(|v| !secrets::is_ciphertext(v));
             creds::encrypt_options(&ring, &options, plaintext).or_raise()
         }
         Reencrypt::NotCurrent => creds::encrypt_options(&ring, &options, is_secret_option).or_raise(),
@@ -330,7 +337,10 @@ fn oauth_exchange_code(server: &str, code: &str, state: &str) -> String {
             .and_then(|plain| serde_json::from_str(&plain).ok())
             .ok_or_else(invalid_state)
             .or_raise();
-        if pending.server != server_oid.to_u32() || pending.user != user.to_u32() || unix_now() > pending.created + PENDING_SECONDS {
+        if pending.server != server_oid.to_u32()
+            || pending.user != user.to_u32()
+            || unix_now() > pending.created + PENDING_SECONDS
+        {
             raise(invalid_state());
         }
         let (own_mapping, options) = user_mapping(server_oid, user);
@@ -352,7 +362,10 @@ fn oauth_exchange_code(server: &str, code: &str, state: &str) -> String {
         let stored = creds::encrypt_options(&ring, &stored, is_secret_option).or_raise();
         let mine = own_mapping.filter(|m| mapping(*m).is_some_and(|_| catalog::mapping_user(*m) == Some(user)));
         save_own_mapping(mine, server, &stored);
-        format!("OAuth tokens stored in the user mapping of {} for server {server}", cstr(pg_sys::GetUserNameFromId(user, false)))
+        format!(
+            "OAuth tokens stored in the user mapping of {} for server {server}",
+            cstr(pg_sys::GetUserNameFromId(user, false))
+        )
     }
 }
 

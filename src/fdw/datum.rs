@@ -57,10 +57,7 @@ unsafe fn array_values(datum: pg_sys::Datum, element: pg_sys::Oid) -> Vec<Value>
     let mut nulls: *mut bool = std::ptr::null_mut();
     let mut count = 0;
     pg_sys::deconstruct_array(array, element, typlen.into(), typbyval, typalign, &mut values, &mut nulls, &mut count);
-    (0..count as usize)
-        .filter(|&i| !*nulls.add(i))
-        .map(|i| datum_to_value(*values.add(i), false, element))
-        .collect()
+    (0..count as usize).filter(|&i| !*nulls.add(i)).map(|i| datum_to_value(*values.add(i), false, element)).collect()
 }
 
 /// A datum's text by its type's output function.
@@ -190,7 +187,16 @@ pub unsafe fn datum_to_json(datum: pg_sys::Datum, is_null: bool, type_oid: pg_sy
         let mut values: *mut pg_sys::Datum = std::ptr::null_mut();
         let mut nulls: *mut bool = std::ptr::null_mut();
         let mut count = 0;
-        pg_sys::deconstruct_array(array, element, typlen.into(), typbyval, typalign, &mut values, &mut nulls, &mut count);
+        pg_sys::deconstruct_array(
+            array,
+            element,
+            typlen.into(),
+            typbyval,
+            typalign,
+            &mut values,
+            &mut nulls,
+            &mut count,
+        );
         return serde_json::Value::Array(
             (0..count as usize).map(|i| datum_to_json(*values.add(i), *nulls.add(i), element)).collect(),
         );

@@ -8,9 +8,9 @@
 
 use super::catalog;
 use super::pg::{options_to_map, raise, OrRaise};
-use connector_core::{Error, ErrorKind};
 use connector_core::connectors::{self, ServerDef};
 use connector_core::options::{self, OptionMap, Scope};
+use connector_core::{Error, ErrorKind};
 use pgrx::pg_sys;
 use pgrx::spi::Spi;
 
@@ -26,7 +26,8 @@ pub unsafe fn validate(options_datum: pg_sys::Datum, catalog: pg_sys::Oid) {
         }
         connectors::validate_server(&server).or_raise();
     } else if catalog == pg_sys::UserMappingRelationId {
-        options::validate(Scope::UserMapping, "of connector_fdw", &options, &connectors::user_mapping_options()).or_raise();
+        options::validate(Scope::UserMapping, "of connector_fdw", &options, &connectors::user_mapping_options())
+            .or_raise();
     } else if catalog == pg_sys::ForeignDataWrapperRelationId {
         options::validate(Scope::Wrapper, "connector_fdw", &options, &[]).or_raise();
     }

@@ -28,7 +28,8 @@ fn current_transaction() -> pg_sys::LocalTransactionId {
 fn catalog_exists() -> bool {
     unsafe {
         let namespace = pg_sys::get_namespace_oid(c"connector_fdw".as_ptr(), true);
-        namespace != pg_sys::InvalidOid && pg_sys::get_relname_relid(c"definitions".as_ptr(), namespace) != pg_sys::InvalidOid
+        namespace != pg_sys::InvalidOid
+            && pg_sys::get_relname_relid(c"definitions".as_ptr(), namespace) != pg_sys::InvalidOid
     }
 }
 
@@ -76,7 +77,8 @@ fn invalidate() {
 }
 
 fn definition_error(message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::InvalidOptionValue, message).with_hint("The definition format is described in docs/definitions.md.")
+    Error::new(ErrorKind::InvalidOptionValue, message)
+        .with_hint("The definition format is described in docs/definitions.md.")
 }
 
 /// `connector_fdw.define_connector(name, definition)`: validate a definition and make it the current
@@ -146,20 +148,33 @@ pub fn drop_connector(name: &str) {
     .unwrap_or(None);
     if let Some(servers) = users {
         raise(
-            Error::new(ErrorKind::InvalidParameter, format!("cannot drop connector \"{name}\": servers use it: {servers}"))
-                .with_hint("Drop or change those servers first."),
+            Error::new(
+                ErrorKind::InvalidParameter,
+                format!("cannot drop connector \"{name}\": servers use it: {servers}"),
+            )
+            .with_hint("Drop or change those servers first."),
         );
     }
-    let deleted: Option<i64> =
-        Spi::get_one_with_args("WITH d AS (DELETE FROM connector_fdw.definitions WHERE name = $1 RETURNING 1) SELECT count(*) FROM d", &[name.into()])
-            .unwrap_or(None);
+    let deleted: Option<i64> = Spi::get_one_with_args(
+        "WITH d AS (DELETE FROM connector_fdw.definitions WHERE name = $1 RETURNING 1) SELECT count(*) FROM d",
+        &[name.into()],
+    )
+    .unwrap_or(None);
     if deleted.unwrap_or(0) == 0 {
-        let hint = if definitions::shipped().iter().any(|d| d.name == name) || connectors::builtin().iter().any(|c| c.name() == name) {
+        let hint = if definitions::shipped().iter().any(|d| d.name == name)
+            || connectors::builtin().iter().any(|c| c.name() == name)
+        {
             "It ships with the extension and cannot be dropped."
         } else {
             "See connector_fdw.connectors for the connectors there are."
         };
-        raise(Error::new(ErrorKind::InvalidParameter, format!("connector \"{name}\" was not defined with define_connector")).with_hint(hint));
+        raise(
+            Error::new(
+                ErrorKind::InvalidParameter,
+                format!("connector \"{name}\" was not defined with define_connector"),
+            )
+            .with_hint(hint),
+        );
     }
     invalidate();
 }
@@ -181,13 +196,25 @@ pub fn connector_list() -> TableIterator<
     let mut rows: Vec<_> = connectors::builtin()
         .iter()
         .map(|c| {
-            (c.name().to_string(), "built-in".to_string(), env!("CARGO_PKG_VERSION").to_string(), c.description().to_string(), Vec::new())
+            (
+                c.name().to_string(),
+                "built-in".to_string(),
+                env!("CARGO_PKG_VERSION").to_string(),
+                c.description().to_string(),
+                Vec::new(),
+            )
         })
         .collect();
     let registered = definitions::registered_names();
     rows.extend(definitions::all().iter().map(|d| {
         let kind = if registered.contains(&d.name) { "defined" } else { "shipped" };
-        (d.name.clone(), kind.to_string(), d.version.clone(), d.description.clone(), d.resources.iter().map(|r| r.name.clone()).collect())
+        (
+            d.name.clone(),
+            kind.to_string(),
+            d.version.clone(),
+            d.description.clone(),
+            d.resources.iter().map(|r| r.name.clone()).collect(),
+        )
     }));
     TableIterator::new(rows)
 }

@@ -19,7 +19,9 @@ pub(super) unsafe fn server_by_name(name: &str) -> (pg_sys::Oid, ServerDef) {
         raise(Error::option_value("server", format!("\"{name}\" is not a connector_fdw server")));
     }
     let oid = (*server).serverid;
-    if pg_sys::pg_foreign_server_aclcheck(oid, pg_sys::GetUserId(), pg_sys::ACL_USAGE as pg_sys::AclMode) != pg_sys::AclResult::ACLCHECK_OK {
+    if pg_sys::pg_foreign_server_aclcheck(oid, pg_sys::GetUserId(), pg_sys::ACL_USAGE as pg_sys::AclMode)
+        != pg_sys::AclResult::ACLCHECK_OK
+    {
         raise(Error::new(ErrorKind::InsufficientPrivilege, format!("permission denied for foreign server {name}")));
     }
     super::definitions::refresh();
@@ -45,7 +47,8 @@ fn options_sql(options: &connector_core::options::OptionMap) -> String {
     if options.is_empty() {
         return String::new();
     }
-    let items: Vec<String> = options.iter().map(|(k, v)| format!("{} '{}'", quote_ident(k), v.replace('\'', "''"))).collect();
+    let items: Vec<String> =
+        options.iter().map(|(k, v)| format!("{} '{}'", quote_ident(k), v.replace('\'', "''"))).collect();
     format!(" OPTIONS ({})", items.join(", "))
 }
 
@@ -109,7 +112,10 @@ fn test_connection(server: &str) -> TableIterator<'static, (name!(ok, bool), nam
     let (oid, def) = unsafe { server_by_name(server) };
     let connector = connectors::for_server(&def).or_raise();
     if !connector.uses_http() {
-        return TableIterator::new(vec![(true, format!("connector \"{}\" reads files; there is nothing to connect to", connector.name()))]);
+        return TableIterator::new(vec![(
+            true,
+            format!("connector \"{}\" reads files; there is nothing to connect to", connector.name()),
+        )]);
     }
     let http = unsafe { client(oid, &def) };
     let base = connectors::base_url(&def, connector.as_ref()).or_raise();

@@ -164,7 +164,8 @@ fn as_count(value: Value, what: &str, sqlstate: PgSqlErrorCode) -> Option<u64> {
         Value::Null => None,
         Value::Int(n) if n >= 0 => Some(n as u64),
         Value::Int(_) => {
-            pg_sys::panic::ErrorReport::new(sqlstate, format!("{what} must not be negative"), "connector_fdw").report(PgLogLevel::ERROR);
+            pg_sys::panic::ErrorReport::new(sqlstate, format!("{what} must not be negative"), "connector_fdw")
+                .report(PgLogLevel::ERROR);
             unreachable!()
         }
         other => raise(Error::internal(format!("{what} evaluated to {other:?}"))),
@@ -172,7 +173,10 @@ fn as_count(value: Value, what: &str, sqlstate: PgSqlErrorCode) -> Option<u64> {
 }
 
 /// The request with every value evaluated, or `None` when a condition can match nothing (`= NULL`).
-unsafe fn evaluate_request(state: &ScanState, node: *mut pg_sys::ForeignScanState) -> Option<(ScanRequest, Option<Limit>)> {
+unsafe fn evaluate_request(
+    state: &ScanState,
+    node: *mut pg_sys::ForeignScanState,
+) -> Option<(ScanRequest, Option<Limit>)> {
     let mut quals = Vec::new();
     for planned in &state.plan.quals {
         let value = evaluate(state, node, &planned.value);
@@ -189,7 +193,11 @@ unsafe fn evaluate_request(state: &ScanState, node: *mut pg_sys::ForeignScanStat
             as_count(evaluate(state, node, c), "LIMIT", PgSqlErrorCode::ERRCODE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE)
         });
         let offset = offset.as_ref().and_then(|o| {
-            as_count(evaluate(state, node, o), "OFFSET", PgSqlErrorCode::ERRCODE_INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE)
+            as_count(
+                evaluate(state, node, o),
+                "OFFSET",
+                PgSqlErrorCode::ERRCODE_INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE,
+            )
         });
         Limit { count, offset: offset.unwrap_or(0) }
     });
@@ -227,7 +235,9 @@ unsafe fn clear_slot(slot: *mut pg_sys::TupleTableSlot) {
 }
 
 #[pg_guard]
-pub unsafe extern "C-unwind" fn iterate_foreign_scan(node: *mut pg_sys::ForeignScanState) -> *mut pg_sys::TupleTableSlot {
+pub unsafe extern "C-unwind" fn iterate_foreign_scan(
+    node: *mut pg_sys::ForeignScanState,
+) -> *mut pg_sys::TupleTableSlot {
     let state = state(node);
     let slot = (*node).ss.ss_ScanTupleSlot;
     clear_slot(slot);
@@ -312,7 +322,12 @@ unsafe fn explain_text(es: *mut pg_sys::ExplainState, label: &str, value: &str) 
 unsafe fn explain_int(es: *mut pg_sys::ExplainState, label: &str, unit: Option<&str>, value: u64) {
     let label = CString::new(label).expect("label");
     let unit = unit.map(|u| CString::new(u).expect("unit"));
-    pg_sys::ExplainPropertyInteger(label.as_ptr(), unit.as_ref().map_or(std::ptr::null(), |u| u.as_ptr()), value as i64, es);
+    pg_sys::ExplainPropertyInteger(
+        label.as_ptr(),
+        unit.as_ref().map_or(std::ptr::null(), |u| u.as_ptr()),
+        value as i64,
+        es,
+    );
 }
 
 /// The SQL of each value evaluated at scan start (`$1`, `now() - '1 day'::interval`), deparsed in
@@ -353,7 +368,10 @@ fn plan_time_request(plan: &ScanPlan, texts: &[String]) -> ScanRequest {
 }
 
 #[pg_guard]
-pub unsafe extern "C-unwind" fn explain_foreign_scan(node: *mut pg_sys::ForeignScanState, es: *mut pg_sys::ExplainState) {
+pub unsafe extern "C-unwind" fn explain_foreign_scan(
+    node: *mut pg_sys::ForeignScanState,
+    es: *mut pg_sys::ExplainState,
+) {
     let state = state(node);
     explain_text(es, "Connector", state.foreign.connector.name());
     if state.plan.upper {

@@ -84,15 +84,24 @@ fn writer_of(foreign: &Foreign) -> Arc<dyn Writer> {
 
 fn key_index(foreign: &Foreign, writer: &dyn Writer, op: &str) -> usize {
     let key = writer.key_column();
-    foreign.table.columns.iter().enumerate().position(|(i, c)| c.name == key && !foreign.attrs[i].dropped).unwrap_or_else(|| {
-        raise(
-            Error::new(
-                ErrorKind::MissingOption,
-                format!("cannot {op} rows of foreign table \"{}\": it has no column \"{key}\" to identify them", foreign.table.name),
+    foreign
+        .table
+        .columns
+        .iter()
+        .enumerate()
+        .position(|(i, c)| c.name == key && !foreign.attrs[i].dropped)
+        .unwrap_or_else(|| {
+            raise(
+                Error::new(
+                    ErrorKind::MissingOption,
+                    format!(
+                        "cannot {op} rows of foreign table \"{}\": it has no column \"{key}\" to identify them",
+                        foreign.table.name
+                    ),
+                )
+                .with_hint("Add the column, or name another one with the table option key_column."),
             )
-            .with_hint("Add the column, or name another one with the table option key_column."),
-        )
-    })
+        })
 }
 
 #[pg_guard]
@@ -144,14 +153,16 @@ pub unsafe extern "C-unwind" fn plan_foreign_modify(
         }
         Op::Delete => Vec::new(),
     };
-    let returning = !list_ptrs::<pg_sys::List>((*plan).returningLists).get(subplan_index as usize).is_none_or(|l| l.is_null());
+    let returning =
+        !list_ptrs::<pg_sys::List>((*plan).returningLists).get(subplan_index as usize).is_none_or(|l| l.is_null());
     let plan = ModifyPlan { relid: (*rte).relid.to_u32(), op, columns, returning };
     make_list([pg_sys::makeString(pstrdup(&serde_json::to_string(&plan).expect("plans serialize")))])
 }
 
 unsafe fn modify_plan(private: *mut pg_sys::List) -> ModifyPlan {
     let json = list_ptrs::<pg_sys::String>(private).first().map(|s| cstr((**s).sval)).unwrap_or_default();
-    serde_json::from_str(&json).unwrap_or_else(|e| raise(Error::internal(format!("corrupt connector_fdw modify plan: {e}"))))
+    serde_json::from_str(&json)
+        .unwrap_or_else(|e| raise(Error::internal(format!("corrupt connector_fdw modify plan: {e}"))))
 }
 
 unsafe fn begin(
@@ -182,7 +193,14 @@ unsafe fn begin(
         let projector = Projector::new(&foreign.table, &all).or_raise();
         let columns = all
             .iter()
-            .map(|&i| OutColumn::new(i, foreign.table.columns[i].name.clone(), foreign.attrs[i].type_oid, foreign.attrs[i].typmod))
+            .map(|&i| {
+                OutColumn::new(
+                    i,
+                    foreign.table.columns[i].name.clone(),
+                    foreign.attrs[i].type_oid,
+                    foreign.attrs[i].typmod,
+                )
+            })
             .collect();
         (projector, columns)
     });
@@ -216,7 +234,10 @@ pub unsafe extern "C-unwind" fn begin_foreign_modify(
 
 /// COPY into a foreign table, or a row routed to a foreign partition.
 #[pg_guard]
-pub unsafe extern "C-unwind" fn begin_foreign_insert(mtstate: *mut pg_sys::ModifyTableState, rinfo: *mut pg_sys::ResultRelInfo) {
+pub unsafe extern "C-unwind" fn begin_foreign_insert(
+    mtstate: *mut pg_sys::ModifyTableState,
+    rinfo: *mut pg_sys::ResultRelInfo,
+) {
     let relid = (*(*rinfo).ri_RelationDesc).rd_id;
     let foreign = catalog::load(relid);
     let columns = (0..foreign.attrs.len()).filter(|&i| !foreign.attrs[i].dropped).collect();
@@ -264,7 +285,11 @@ unsafe fn row_key(state: &ModifyState, plan_slot: *mut pg_sys::TupleTableSlot) -
     if is_null {
         raise(Error::new(
             ErrorKind::InvalidValue,
-            format!("the key column \"{}\" of foreign table \"{}\" is NULL", state.writer.key_column(), state.foreign.table.name),
+            format!(
+                "the key column \"{}\" of foreign table \"{}\" is NULL",
+                state.writer.key_column(),
+                state.foreign.table.name
+            ),
         ));
     }
     datum_to_value(datum, false, state.key_type)
@@ -434,7 +459,11 @@ pub unsafe extern "C-unwind" fn explain_foreign_modify(
     text("Remote request", &state.writer.describe(state.plan.op.into()));
     // Shown for inserts, and for updates and deletes where the provider takes several at once.
     if (*es).verbose && (state.plan.op == Op::Insert || state.writer.change_batch_size() > 1) {
-        let size = if state.plan.op == Op::Insert { get_foreign_modify_batch_size(rinfo) as usize } else { state.change_batch };
+        let size = if state.plan.op == Op::Insert {
+            get_foreign_modify_batch_size(rinfo) as usize
+        } else {
+            state.change_batch
+        };
         let label = c"Batch size";
         pg_sys::ExplainPropertyInteger(label.as_ptr(), std::ptr::null(), size as i64, es);
     }

@@ -159,7 +159,12 @@ unsafe fn shape(clause: *mut pg_sys::Node, rel: *mut pg_sys::RelOptInfo, foreign
             return None;
         }
         let i = own_column(args[0], rel, foreign)?;
-        return is_scan_constant(args[1]).then(|| Shape { column: column_name(i), op: Op::In, value: args[1] as _, fixed: None });
+        return is_scan_constant(args[1]).then(|| Shape {
+            column: column_name(i),
+            op: Op::In,
+            value: args[1] as _,
+            fixed: None,
+        });
     }
     if pgrx::is_a(clause, pg_sys::NodeTag::T_NullTest) {
         let test = clause as *mut pg_sys::NullTest;
@@ -171,14 +176,24 @@ unsafe fn shape(clause: *mut pg_sys::Node, rel: *mut pg_sys::RelOptInfo, foreign
         return Some(Shape { column: column_name(i), op, value: std::ptr::null_mut(), fixed: Some(Value::Null) });
     }
     if let Some(i) = own_column(clause, rel, foreign) {
-        return is_bool_column(i).then(|| Shape { column: column_name(i), op: Op::Eq, value: std::ptr::null_mut(), fixed: Some(Value::Bool(true)) });
+        return is_bool_column(i).then(|| Shape {
+            column: column_name(i),
+            op: Op::Eq,
+            value: std::ptr::null_mut(),
+            fixed: Some(Value::Bool(true)),
+        });
     }
     if pgrx::is_a(clause, pg_sys::NodeTag::T_BoolExpr) {
         let b = clause as *mut pg_sys::BoolExpr;
         let args = list_ptrs::<pg_sys::Node>((*b).args);
         if (*b).boolop == pg_sys::BoolExprType::NOT_EXPR && args.len() == 1 {
             let i = own_column(args[0], rel, foreign)?;
-            return is_bool_column(i).then(|| Shape { column: column_name(i), op: Op::Eq, value: std::ptr::null_mut(), fixed: Some(Value::Bool(false)) });
+            return is_bool_column(i).then(|| Shape {
+                column: column_name(i),
+                op: Op::Eq,
+                value: std::ptr::null_mut(),
+                fixed: Some(Value::Bool(false)),
+            });
         }
     }
     None
@@ -194,7 +209,10 @@ unsafe fn query_sorts(root: *mut pg_sys::PlannerInfo, rel: *mut pg_sys::RelOptIn
             return Vec::new();
         }
         let collation = (*ec).ec_collation;
-        if collation != pg_sys::InvalidOid && collation != pg_sys::DEFAULT_COLLATION_OID && collation != pg_sys::C_COLLATION_OID {
+        if collation != pg_sys::InvalidOid
+            && collation != pg_sys::DEFAULT_COLLATION_OID
+            && collation != pg_sys::C_COLLATION_OID
+        {
             return Vec::new();
         }
         let member = list_ptrs::<pg_sys::EquivalenceMember>((*ec).ec_members)
@@ -211,7 +229,11 @@ unsafe fn query_sorts(root: *mut pg_sys::PlannerInfo, rel: *mut pg_sys::RelOptIn
             pg_sys::BTGreaterStrategyNumber => true,
             _ => return Vec::new(),
         };
-        sorts.push(Sort { column: foreign.table.columns[index].name.clone(), desc, nulls_first: (*pathkey).pk_nulls_first });
+        sorts.push(Sort {
+            column: foreign.table.columns[index].name.clone(),
+            desc,
+            nulls_first: (*pathkey).pk_nulls_first,
+        });
     }
     sorts
 }
@@ -273,7 +295,13 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
     columns.sort_unstable();
     columns.dedup();
     columns.retain(|&i| !foreign.attrs[i].dropped);
-    let selectivity = pg_sys::clauselist_selectivity(root, (*rel).baserestrictinfo, 0, pg_sys::JoinType::JOIN_INNER, std::ptr::null_mut());
+    let selectivity = pg_sys::clauselist_selectivity(
+        root,
+        (*rel).baserestrictinfo,
+        0,
+        pg_sys::JoinType::JOIN_INNER,
+        std::ptr::null_mut(),
+    );
     let rows = (DEFAULT_ROWS * selectivity).max(1.0);
     (*rel).rows = rows;
     let sorts = if decision.sort_pushed { sorts } else { Vec::new() };
@@ -490,10 +518,9 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
                 seen.push((index, var));
             }
         }
-        let entries = seen
-            .iter()
-            .enumerate()
-            .map(|(position, (_, var))| pg_sys::makeTargetEntry(*var as _, (position + 1) as i16, std::ptr::null_mut(), false));
+        let entries = seen.iter().enumerate().map(|(position, (_, var))| {
+            pg_sys::makeTargetEntry(*var as _, (position + 1) as i16, std::ptr::null_mut(), false)
+        });
         scan_tlist = make_list(entries);
         columns = seen.iter().map(|(i, _)| *i).collect::<Vec<_>>();
         slots = (0..columns.len()).collect();

@@ -97,7 +97,9 @@ fn release() {
 unsafe extern "C-unwind" fn at_transaction_end(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
     if matches!(
         event,
-        pg_sys::XactEvent::XACT_EVENT_COMMIT | pg_sys::XactEvent::XACT_EVENT_ABORT | pg_sys::XactEvent::XACT_EVENT_PREPARE
+        pg_sys::XactEvent::XACT_EVENT_COMMIT
+            | pg_sys::XactEvent::XACT_EVENT_ABORT
+            | pg_sys::XactEvent::XACT_EVENT_PREPARE
     ) {
         release();
     }
@@ -170,8 +172,11 @@ pub fn sync_progress_info() -> TableIterator<
 > {
     if !shared::available() {
         raise(
-            Error::new(ErrorKind::NotSupported, "connector_fdw.sync_progress needs connector_fdw in shared_preload_libraries")
-                .with_hint("Add connector_fdw to shared_preload_libraries in postgresql.conf and restart PostgreSQL."),
+            Error::new(
+                ErrorKind::NotSupported,
+                "connector_fdw.sync_progress needs connector_fdw in shared_preload_libraries",
+            )
+            .with_hint("Add connector_fdw to shared_preload_libraries in postgresql.conf and restart PostgreSQL."),
         );
     }
     let rows: Vec<_> = PROGRESS
@@ -183,8 +188,18 @@ pub fn sync_progress_info() -> TableIterator<
             if pid <= 0 {
                 return None;
             }
-            let bytes: Vec<u8> = slot.target.iter().flat_map(|w| w.load(Ordering::Relaxed).to_le_bytes()).take_while(|b| *b != 0).collect();
-            let started = unsafe { pgrx::datum::TimestampWithTimeZone::from_datum(pg_sys::Datum::from(slot.started_us.load(Ordering::Relaxed)), false) }?;
+            let bytes: Vec<u8> = slot
+                .target
+                .iter()
+                .flat_map(|w| w.load(Ordering::Relaxed).to_le_bytes())
+                .take_while(|b| *b != 0)
+                .collect();
+            let started = unsafe {
+                pgrx::datum::TimestampWithTimeZone::from_datum(
+                    pg_sys::Datum::from(slot.started_us.load(Ordering::Relaxed)),
+                    false,
+                )
+            }?;
             Some((
                 pid,
                 pg_sys::Oid::from(slot.source.load(Ordering::Relaxed)),

@@ -28,10 +28,14 @@ fn prepare(
     let (oid, def) = unsafe { server_by_name(server) };
     let connector = connectors::for_server(&def).or_raise();
     if !connector.uses_http() {
-        raise(Error::not_supported(format!("server \"{server}\" reads files (connector \"{}\"); it has no API to call", connector.name())));
+        raise(Error::not_supported(format!(
+            "server \"{server}\" reads files (connector \"{}\"); it has no API to call",
+            connector.name()
+        )));
     }
     let base = connectors::base_url(&def, connector.as_ref()).or_raise();
-    let request = proxy::build_request(&base, method, path, body.map(|JsonB(b)| b), query.map(|JsonB(q)| q).as_ref()).or_raise();
+    let request =
+        proxy::build_request(&base, method, path, body.map(|JsonB(b)| b), query.map(|JsonB(q)| q).as_ref()).or_raise();
     let http = unsafe { client(oid, &def) };
     // A proxied POST/PATCH has no idempotency key: it is resent only when it never reached the provider.
     (http, request)

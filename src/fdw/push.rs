@@ -26,10 +26,11 @@ struct Failure {
 }
 
 #[pg_extern(name = "_push")]
-fn push(target: pg_sys::Oid, query: &str, stop_on_error: bool) -> TableIterator<
-    'static,
-    (name!(rows_sent, i64), name!(rows_failed, i64), name!(failures, pgrx::datum::JsonB)),
-> {
+fn push(
+    target: pg_sys::Oid,
+    query: &str,
+    stop_on_error: bool,
+) -> TableIterator<'static, (name!(rows_sent, i64), name!(rows_failed, i64), name!(failures, pgrx::datum::JsonB))> {
     let foreign = unsafe { catalog::load(target) };
     let writer = foreign.handle.writer().unwrap_or_else(|| {
         raise(Error::not_supported(format!(
@@ -63,12 +64,26 @@ fn push(target: pg_sys::Oid, query: &str, stop_on_error: bool) -> TableIterator<
                 (1..=count)
                     .map(|i| {
                         let name = table.column_name(i).or_raise_spi();
-                        let index = foreign.table.columns.iter().enumerate().position(|(j, c)| c.name == name && !foreign.attrs[j].dropped);
+                        let index = foreign
+                            .table
+                            .columns
+                            .iter()
+                            .enumerate()
+                            .position(|(j, c)| c.name == name && !foreign.attrs[j].dropped);
                         let Some(index) = index else {
                             let valid: Vec<&str> = foreign.table.columns.iter().map(|c| c.name.as_str()).collect();
                             raise(
-                                Error::new(ErrorKind::InvalidValue, format!("the query's column \"{name}\" is not a column of foreign table \"{}\"", foreign.table.name))
-                                    .with_hint(format!("Name the query's columns after the target's: {}.", valid.join(", "))),
+                                Error::new(
+                                    ErrorKind::InvalidValue,
+                                    format!(
+                                        "the query's column \"{name}\" is not a column of foreign table \"{}\"",
+                                        foreign.table.name
+                                    ),
+                                )
+                                .with_hint(format!(
+                                    "Name the query's columns after the target's: {}.",
+                                    valid.join(", ")
+                                )),
                             )
                         };
                         if name == writer.key_column() {
@@ -86,7 +101,9 @@ fn push(target: pg_sys::Oid, query: &str, stop_on_error: bool) -> TableIterator<
                     .enumerate()
                     .map(|(i, (index, type_oid))| {
                         let datum = table.get_datum_by_ordinal(i + 1).or_raise_spi();
-                        (*index, unsafe { datum_to_json(datum.unwrap_or(pg_sys::Datum::from(0)), datum.is_none(), *type_oid) })
+                        (*index, unsafe {
+                            datum_to_json(datum.unwrap_or(pg_sys::Datum::from(0)), datum.is_none(), *type_oid)
+                        })
                     })
                     .collect();
                 keys.push(key_position.get().map(|k| fields[k].1.clone()).unwrap_or(Json::Null));

@@ -8,12 +8,12 @@
 
 use async_trait::async_trait;
 use connector_core::http::{Admission, Counters, EndpointGates, EndpointLimit, Gate, HttpSettings, Permit};
-use std::hash::{Hash, Hasher};
-use std::sync::Arc;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::{pg_shmem_init, PGRXSharedMemory, PgAtomic};
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -46,7 +46,10 @@ pub struct Servers {
 
 impl Default for Servers {
     fn default() -> Self {
-        Servers { slots: std::array::from_fn(|_| Slot::default()), endpoints: std::array::from_fn(|_| EndpointSlot::default()) }
+        Servers {
+            slots: std::array::from_fn(|_| Slot::default()),
+            endpoints: std::array::from_fn(|_| EndpointSlot::default()),
+        }
     }
 }
 
@@ -110,7 +113,9 @@ pub fn endpoint_gates(server: pg_sys::Oid) -> Option<EndpointGates> {
         });
         let interval_ns = (1e9 / limit.rate) as u64;
         match claimed {
-            Some(slot) => Arc::new(SharedEndpointGate { next_start_ns: &slot.next_start_ns, interval_ns }) as Arc<dyn Admission>,
+            Some(slot) => {
+                Arc::new(SharedEndpointGate { next_start_ns: &slot.next_start_ns, interval_ns }) as Arc<dyn Admission>
+            }
             None => Arc::new(Gate::rate_only(limit.rate)),
         }
     }))
@@ -254,7 +259,10 @@ async fn wait_for_start(next_start_ns: &AtomicU64, interval_ns: u64) {
         let now = monotonic_ns();
         let next = next_start_ns.load(Ordering::Acquire);
         let start = next.max(now);
-        if next_start_ns.compare_exchange(next, start.saturating_add(interval_ns), Ordering::AcqRel, Ordering::Acquire).is_ok() {
+        if next_start_ns
+            .compare_exchange(next, start.saturating_add(interval_ns), Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
             break Duration::from_nanos(start - now);
         }
     };

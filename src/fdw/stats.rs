@@ -10,8 +10,11 @@ use std::sync::atomic::Ordering;
 fn require_shared_memory() {
     if !shared::available() {
         raise(
-            Error::new(ErrorKind::NotSupported, "connector_fdw statistics need connector_fdw in shared_preload_libraries")
-                .with_hint("Add connector_fdw to shared_preload_libraries in postgresql.conf and restart PostgreSQL."),
+            Error::new(
+                ErrorKind::NotSupported,
+                "connector_fdw statistics need connector_fdw in shared_preload_libraries",
+            )
+            .with_hint("Add connector_fdw to shared_preload_libraries in postgresql.conf and restart PostgreSQL."),
         );
     }
 }

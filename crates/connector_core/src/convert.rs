@@ -378,7 +378,10 @@ mod tests {
         assert_eq!(ok(json!(946_684_801), ColumnType::TimestampTz), Cell::Timestamp(1_000_000));
         assert_eq!(ok(json!("946684801.000200"), ColumnType::TimestampTz), Cell::Timestamp(1_000_200));
         // Zone-less into timestamptz goes through Postgres for the session's zone.
-        assert_eq!(ok(json!("2024-01-01 10:00:00"), ColumnType::TimestampTz), Cell::Input("2024-01-01 10:00:00".into()));
+        assert_eq!(
+            ok(json!("2024-01-01 10:00:00"), ColumnType::TimestampTz),
+            Cell::Input("2024-01-01 10:00:00".into())
+        );
         // Into timestamp, a zone is dropped as Postgres does.
         assert_eq!(ok(json!("2000-01-01T00:00:01+05:00"), ColumnType::Timestamp), Cell::Timestamp(1_000_000));
         assert_eq!(ok(json!("2000-01-01"), ColumnType::Timestamp), Cell::Timestamp(0));

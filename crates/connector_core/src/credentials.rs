@@ -100,9 +100,10 @@ impl KeyFile {
         let ring = KeyRing::new(Key::generate());
         let created = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&self.path);
         match created {
-            Ok(mut file) => {
-                file.write_all(ring.to_file_text().as_bytes()).and_then(|_| file.sync_all()).map_err(|e| io_error("write", &self.path, e))
-            }
+            Ok(mut file) => file
+                .write_all(ring.to_file_text().as_bytes())
+                .and_then(|_| file.sync_all())
+                .map_err(|e| io_error("write", &self.path, e)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
             Err(e) => Err(io_error("create", &self.path, e)),
         }

@@ -136,7 +136,8 @@ mod tests {
 
     #[test]
     fn sqlstates_are_five_characters() {
-        for kind in [ErrorKind::InvalidOptionName, ErrorKind::Connection, ErrorKind::BadFileFormat, ErrorKind::Internal] {
+        for kind in [ErrorKind::InvalidOptionName, ErrorKind::Connection, ErrorKind::BadFileFormat, ErrorKind::Internal]
+        {
             assert_eq!(kind.sqlstate().len(), 5);
         }
     }

@@ -73,9 +73,16 @@ impl PartialEq for OAuth {
 pub enum Auth {
     None,
     Bearer(Secret),
-    Basic { user: String, password: Secret },
+    Basic {
+        user: String,
+        password: Secret,
+    },
     /// A key in a header (`name: value`) or in the query string (`?name=value`).
-    ApiKey { name: String, value: Secret, in_query: bool },
+    ApiKey {
+        name: String,
+        value: Secret,
+        in_query: bool,
+    },
     /// OAuth 2.0 bearer tokens from a provider.
     OAuth2(OAuth),
 }
@@ -231,14 +238,14 @@ impl Gate {
     pub fn rate_only(rate: f64) -> Self {
         Gate::new(Semaphore::MAX_PERMITS, Some(rate))
     }
-
 }
 
 #[async_trait::async_trait]
 impl Admission for Gate {
     async fn enter(&self) -> (Permit, Duration) {
         let waiting = Instant::now();
-        let permit: OwnedSemaphorePermit = self.slots.clone().acquire_owned().await.expect("gate semaphore is never closed");
+        let permit: OwnedSemaphorePermit =
+            self.slots.clone().acquire_owned().await.expect("gate semaphore is never closed");
         let queued = waiting.elapsed();
         let Some(interval) = self.interval else { return (Permit::new(permit), queued) };
         let wait = {
@@ -291,7 +298,16 @@ impl Request {
     }
 
     pub fn new(method: Method, url: Url) -> Self {
-        Request { method, url, headers: Vec::new(), body: None, idempotency_key: None, read_only: false, form: false, endpoint_limit: None }
+        Request {
+            method,
+            url,
+            headers: Vec::new(),
+            body: None,
+            idempotency_key: None,
+            read_only: false,
+            form: false,
+            endpoint_limit: None,
+        }
     }
 
     /// Count the request against its endpoint's own rate limit too.
@@ -399,7 +415,10 @@ enum Retry {
 enum Failure {
     Status(Response),
     /// No response; `sent` tells whether the request may have reached the provider.
-    Transport { error: reqwest::Error, sent: bool },
+    Transport {
+        error: reqwest::Error,
+        sent: bool,
+    },
     /// A 2xx response whose body is not what was asked for (truncated or not JSON): often a glitch on the
     /// way, so worth another try when the request is safe to repeat.
     Body(Error),
@@ -427,7 +446,9 @@ impl Http {
             fixed_headers,
             gate,
             endpoint_gates: Default::default(),
-            make_endpoint_gate: Arc::new(|limit: &EndpointLimit| Arc::new(Gate::rate_only(limit.rate)) as Arc<dyn Admission>),
+            make_endpoint_gate: Arc::new(|limit: &EndpointLimit| {
+                Arc::new(Gate::rate_only(limit.rate)) as Arc<dyn Admission>
+            }),
             counters: ServerCounters::default(),
         })
     }
@@ -503,7 +524,9 @@ impl Http {
             let described = described.as_str();
             async move {
                 match self.attempt(req, described, token).await {
-                    Err(Failure::Status(r)) if !(r.status == 429 || r.status >= 500 || r.status == 408 || (oauth && r.status == 401)) => {
+                    Err(Failure::Status(r))
+                        if !(r.status == 429 || r.status >= 500 || r.status == 408 || (oauth && r.status == 401)) =>
+                    {
                         Ok(r)
                     }
                     other => other,
@@ -522,7 +545,8 @@ impl Http {
     /// reader does not hold a slot of the server's concurrency.
     pub async fn download(&self, req: &Request, scan: &Counters) -> Result<Download> {
         let described = self.describe(req);
-        let response = self.retrying(req, &described, scan, |token| self.attempt_download(req, &described, token)).await?;
+        let response =
+            self.retrying(req, &described, scan, |token| self.attempt_download(req, &described, token)).await?;
         let received = Arc::new(AtomicU64::new(0));
         let (server, counted) = (self.counters.clone(), received.clone());
         let timeout = self.settings.timeout;
@@ -587,7 +611,9 @@ impl Http {
             add(&self.counters.errors, 1);
             add(&scan.errors, 1);
             // A refused OAuth token is refreshed once and the request sent again at once.
-            if let (Failure::Status(r), Auth::OAuth2(OAuth(provider)), Some(token)) = (&failure, &self.auth, &oauth_token) {
+            if let (Failure::Status(r), Auth::OAuth2(OAuth(provider)), Some(token)) =
+                (&failure, &self.auth, &oauth_token)
+            {
                 if r.status == 401 && !token_refused {
                     token_refused = true;
                     provider.refused(token).await?;
@@ -633,7 +659,11 @@ impl Http {
             let response = self.attempt(req, described_ref, token).await?;
             add(&self.counters.bytes, response.body.len() as u64);
             add(&scan.bytes, response.body.len() as u64);
-            let body = if response.body.is_empty() { Value::Null } else { response.json_shaped(shape).map_err(Failure::Body)? };
+            let body = if response.body.is_empty() {
+                Value::Null
+            } else {
+                response.json_shaped(shape).map_err(Failure::Body)?
+            };
             Ok((response, body))
         };
         self.retrying(req, &described, scan, attempt).await
@@ -649,7 +679,12 @@ impl Http {
     }
 
     /// One attempt of a download: the response once its headers are in.
-    async fn attempt_download(&self, req: &Request, described: &str, token: Option<Secret>) -> Result<reqwest::Response, Failure> {
+    async fn attempt_download(
+        &self,
+        req: &Request,
+        described: &str,
+        token: Option<Secret>,
+    ) -> Result<reqwest::Response, Failure> {
         // No total timeout (tokio caps the sleep): the body lasts as long as its reader takes; the client's
         // read timeout bounds each wait.
         let response = dispatch(self.builder(req, token.as_ref()).timeout(Duration::MAX)).await?;
@@ -687,7 +722,9 @@ impl Http {
         }
         match &req.body {
             Some(body) if req.form => {
-                builder = builder.header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(form_encode(body));
+                builder = builder
+                    .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(form_encode(body));
             }
             Some(body) => builder = builder.json(body),
             None => {}
@@ -740,10 +777,8 @@ impl Http {
                     404 => ErrorKind::NotFound,
                     _ => ErrorKind::Remote,
                 };
-                let reason = reqwest::StatusCode::from_u16(r.status)
-                    .ok()
-                    .and_then(|s| s.canonical_reason())
-                    .unwrap_or("");
+                let reason =
+                    reqwest::StatusCode::from_u16(r.status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
                 let message = provider_message(&r.body);
                 let mut error = Error::new(kind, format!("{described} failed{after}: HTTP {} {reason}", r.status));
                 if !message.is_empty() {
@@ -863,7 +898,15 @@ pub fn form_encode(body: &Value) -> String {
 fn provider_message(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let Ok(json) = serde_json::from_slice::<Value>(body) else { return text.trim().to_string() };
-    let candidates = ["/error/message", "/error_description", "/message", "/error", "/errors/0/message", "/detail", "/error_summary"];
+    let candidates = [
+        "/error/message",
+        "/error_description",
+        "/message",
+        "/error",
+        "/errors/0/message",
+        "/detail",
+        "/error_summary",
+    ];
     candidates
         .iter()
         .find_map(|p| json.pointer(p).and_then(Value::as_str).map(str::to_string))
@@ -881,7 +924,8 @@ pub fn redact_url(url: &Url, extra_secret_param: Option<&str>) -> String {
         let pairs: Vec<(String, String)> = url
             .query_pairs()
             .map(|(k, v)| {
-                let secret = SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str()) || Some(k.as_ref()) == extra_secret_param;
+                let secret =
+                    SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str()) || Some(k.as_ref()) == extra_secret_param;
                 (k.into_owned(), if secret { REDACTED.to_string() } else { v.into_owned() })
             })
             .collect();
@@ -903,7 +947,10 @@ mod tests {
     #[test]
     fn urls_are_redacted() {
         let url = Url::parse("https://u:p@api.example.com/x?api_key=k1&country=DE&sig=zz").unwrap();
-        assert_eq!(redact_url(&url, Some("sig")), "https://REDACTED@api.example.com/x?api_key=REDACTED&country=DE&sig=REDACTED");
+        assert_eq!(
+            redact_url(&url, Some("sig")),
+            "https://REDACTED@api.example.com/x?api_key=REDACTED&country=DE&sig=REDACTED"
+        );
     }
 
     #[test]
@@ -944,7 +991,10 @@ mod tests {
         assert_eq!(provider_message(br#"{"error":"invalid_grant","error_description":"expired"}"#), "expired");
         assert_eq!(provider_message(b"<html>oops</html>"), "<html>oops</html>");
         // Dropbox: a tagged union under "error", the readable form beside it.
-        assert_eq!(provider_message(br#"{"error_summary":"path/not_found/..","error":{".tag":"path"}}"#), "path/not_found/..");
+        assert_eq!(
+            provider_message(br#"{"error_summary":"path/not_found/..","error":{".tag":"path"}}"#),
+            "path/not_found/.."
+        );
     }
 
     #[test]

@@ -17,7 +17,10 @@ enum Step {
 #[derive(Clone, Debug)]
 enum Kind {
     /// Plain member/index steps; `wildcard` when the path ends in `[*]`.
-    Steps { steps: Vec<Step>, wildcard: bool },
+    Steps {
+        steps: Vec<Step>,
+        wildcard: bool,
+    },
     General(JpQuery),
 }
 
@@ -44,7 +47,9 @@ impl JsonPath {
     pub fn parse(text: &str) -> Result<JsonPath, String> {
         let trimmed = text.trim();
         if !trimmed.starts_with('$') {
-            return Err(format!("JSONPath \"{text}\" must start with \"$\" (e.g. \"$.data[*]\" or \"$.address.city\")"));
+            return Err(format!(
+                "JSONPath \"{text}\" must start with \"$\" (e.g. \"$.data[*]\" or \"$.address.city\")"
+            ));
         }
         let query = jsonpath_rust::parser::parse_json_path(trimmed)
             .map_err(|e| format!("JSONPath \"{text}\" does not parse: {}", one_line(&e.to_string())))?;
@@ -253,7 +258,10 @@ mod tests {
     #[test]
     fn bad_paths_explain_themselves() {
         assert!(JsonPath::parse("data[*]").unwrap_err().contains("must start with"));
-        assert_eq!(JsonPath::parse("$.data[").unwrap_err(), "JSONPath \"$.data[\" does not parse: at position 8: expected selector");
+        assert_eq!(
+            JsonPath::parse("$.data[").unwrap_err(),
+            "JSONPath \"$.data[\" does not parse: at position 8: expected selector"
+        );
     }
 
     #[test]

@@ -17,12 +17,12 @@ pub mod model;
 pub mod oauth;
 pub mod oauth_tokens;
 pub mod options;
-pub mod prune;
 pub mod proxy;
+pub mod prune;
 pub mod pushdown;
 pub mod scan;
-pub mod write;
 pub mod secrets;
 pub mod service_account;
+pub mod write;
 
 pub use error::{Error, ErrorKind, Result};

@@ -55,7 +55,9 @@ impl Value {
             Value::Bool(b) => J::Bool(*b),
             Value::Int(i) => J::from(*i),
             Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
-            Value::Numeric(s) => s.parse::<serde_json::Number>().map(J::Number).unwrap_or_else(|_| J::String(s.clone())),
+            Value::Numeric(s) => {
+                s.parse::<serde_json::Number>().map(J::Number).unwrap_or_else(|_| J::String(s.clone()))
+            }
             Value::Json(v) => v.clone(),
             Value::List(items) => J::Array(items.iter().map(Value::to_json).collect()),
             other => J::String(other.to_param()),

@@ -11,8 +11,8 @@ use crate::http::{redact_url, Secret, REDACTED};
 use oauth2::basic::{BasicClient, BasicErrorResponse, BasicErrorResponseType, BasicTokenResponse};
 use oauth2::{
     AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, HttpClientError, HttpRequest, HttpResponse, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
+    EndpointSet, HttpClientError, HttpRequest, HttpResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
 use std::borrow::Cow;
 use std::future::Future;
@@ -164,7 +164,8 @@ fn token_client(config: &OAuthConfig) -> Result<TokenClient> {
         ClientAuth::Basic => AuthType::BasicAuth,
         ClientAuth::RequestBody => AuthType::RequestBody,
     };
-    let mut client = BasicClient::new(ClientId::new(config.client_id.clone())).set_token_uri(url).set_auth_type(auth_type);
+    let mut client =
+        BasicClient::new(ClientId::new(config.client_id.clone())).set_token_uri(url).set_auth_type(auth_type);
     if let Some(secret) = &config.client_secret {
         client = client.set_client_secret(ClientSecret::new(secret.expose().to_string()));
     }
@@ -194,7 +195,8 @@ enum Grant {
     ClientCredentials,
 }
 
-type TokenResult = std::result::Result<BasicTokenResponse, RequestTokenError<HttpClientError<reqwest::Error>, BasicErrorResponse>>;
+type TokenResult =
+    std::result::Result<BasicTokenResponse, RequestTokenError<HttpClientError<reqwest::Error>, BasicErrorResponse>>;
 
 /// One request to the token endpoint: the HTTP client, the status of its response (so an error whose body
 /// is not an OAuth error can still say what the endpoint answered), and what errors must not quote.
@@ -303,7 +305,8 @@ impl Endpoint {
         };
         let mut error = Error::new(kind, format!("OAuth token request to {} failed: HTTP {status}", self.shown));
         if (300..400).contains(&status) {
-            error = error.with_hint("redirects are not followed for token requests: set the token URL to its final address");
+            error = error
+                .with_hint("redirects are not followed for token requests: set the token URL to its final address");
         }
         let text = String::from_utf8_lossy(&body[..body.len().min(1000)]);
         if !text.trim().is_empty() {
@@ -314,7 +317,9 @@ impl Endpoint {
 
     fn transport(&self, error: HttpClientError<reqwest::Error>) -> Error {
         let why = match &error {
-            HttpClientError::Reqwest(e) if e.is_timeout() => format!("no complete response within {} s", TIMEOUT.as_secs()),
+            HttpClientError::Reqwest(e) if e.is_timeout() => {
+                format!("no complete response within {} s", TIMEOUT.as_secs())
+            }
             HttpClientError::Reqwest(e) if e.is_connect() => "could not connect".to_string(),
             HttpClientError::Http(e) => return Error::internal(format!("cannot build OAuth token request: {e}")),
             _ => "the connection broke off".to_string(),
@@ -329,7 +334,10 @@ impl Endpoint {
     }
 
     fn scrub(&self, text: &str) -> String {
-        self.sent.iter().filter(|s| s.len() >= 4).fold(text.to_string(), |text, secret| text.replace(secret.as_str(), REDACTED))
+        self.sent
+            .iter()
+            .filter(|s| s.len() >= 4)
+            .fold(text.to_string(), |text, secret| text.replace(secret.as_str(), REDACTED))
     }
 }
 
@@ -405,7 +413,11 @@ mod tests {
         let m = MockServer::start().await;
         let config = config(&m);
         let (start, code) = authorize(&config).await;
-        assert!(start.url.contains("code_challenge_method=S256") && start.url.contains("scope=read+write"), "{}", start.url);
+        assert!(
+            start.url.contains("code_challenge_method=S256") && start.url.contains("scope=read+write"),
+            "{}",
+            start.url
+        );
         assert!(!start.url.contains(start.pkce_verifier.expose()));
         assert!(!format!("{start:?}").contains(start.pkce_verifier.expose()));
 
@@ -474,8 +486,14 @@ mod tests {
             assert_eq!((status, me["scope"].as_str()), (200, Some("read write")));
         }
         let logged: Vec<_> = m.requests().into_iter().filter(|r| r.path == "/oauth/token").collect();
-        assert!(logged[0].header("authorization").is_some() && logged[0].body.as_ref().unwrap().get("client_secret").is_none());
-        assert!(logged[1].header("authorization").is_none() && logged[1].body.as_ref().unwrap()["client_secret"] == CLIENT_SECRET);
+        assert!(
+            logged[0].header("authorization").is_some()
+                && logged[0].body.as_ref().unwrap().get("client_secret").is_none()
+        );
+        assert!(
+            logged[1].header("authorization").is_none()
+                && logged[1].body.as_ref().unwrap()["client_secret"] == CLIENT_SECRET
+        );
     }
 
     #[tokio::test]
@@ -534,7 +552,10 @@ mod tests {
         let closed = OAuthConfig { token_url: format!("http://127.0.0.1:{port}/oauth/token"), ..config(&m) };
         let err = client_credentials(&closed).await.unwrap_err();
         assert_eq!(err.kind, ErrorKind::Connection);
-        assert!(err.message.contains(&format!("127.0.0.1:{port}/oauth/token")) && err.message.contains("could not connect"), "{err}");
+        assert!(
+            err.message.contains(&format!("127.0.0.1:{port}/oauth/token")) && err.message.contains("could not connect"),
+            "{err}"
+        );
 
         let bad = OAuthConfig { token_url: "not a url".into(), ..config(&m) };
         assert_eq!(client_credentials(&bad).await.unwrap_err().kind, ErrorKind::InvalidOptionValue);

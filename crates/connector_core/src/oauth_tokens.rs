@@ -40,7 +40,10 @@ impl TokenFile {
     }
 
     fn io(&self, action: &str, e: std::io::Error) -> Error {
-        Error::new(ErrorKind::Internal, format!("cannot {action} the OAuth token file \"{}\": {e}", self.path.display()))
+        Error::new(
+            ErrorKind::Internal,
+            format!("cannot {action} the OAuth token file \"{}\": {e}", self.path.display()),
+        )
     }
 
     /// Hold the file's lock until the returned file is dropped (blocking; call off the async threads).
@@ -49,7 +52,13 @@ impl TokenFile {
         if let Some(dir) = lock_path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| self.io("create the directory of", e))?;
         }
-        let file = OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(&lock_path).map_err(|e| self.io("open", e))?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&lock_path)
+            .map_err(|e| self.io("open", e))?;
         file.lock().map_err(|e| self.io("lock", e))?;
         Ok(file)
     }
@@ -61,7 +70,8 @@ impl TokenFile {
             Err(e) => return Err(self.io("read", e)),
         };
         let plain = secrets::decrypt(&self.keys.ring()?, text.trim())?;
-        let stored: Stored = serde_json::from_str(&plain).map_err(|e| Error::internal(format!("OAuth token file \"{}\" is corrupt: {e}", self.path.display())))?;
+        let stored: Stored = serde_json::from_str(&plain)
+            .map_err(|e| Error::internal(format!("OAuth token file \"{}\" is corrupt: {e}", self.path.display())))?;
         Ok((stored.fingerprint == fingerprint).then(|| Tokens {
             access_token: Secret::new(stored.access_token),
             refresh_token: stored.refresh_token.map(Secret::new),
@@ -221,10 +231,21 @@ mod tests {
 
     /// A refresh token the mock issued, via the client credentials grant's sibling: a full code flow.
     async fn issued_tokens(mock: &mockapi::MockServer, config: &OAuthConfig) -> Tokens {
-        let start = oauth::authorize_url(&OAuthConfig { authorize_url: Some(format!("{}/oauth/authorize", mock.url())), ..config.clone() }, Some("http://localhost/cb")).unwrap();
+        let start = oauth::authorize_url(
+            &OAuthConfig { authorize_url: Some(format!("{}/oauth/authorize", mock.url())), ..config.clone() },
+            Some("http://localhost/cb"),
+        )
+        .unwrap();
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
         let answer: serde_json::Value = client.get(&start.url).send().await.unwrap().json().await.unwrap();
-        oauth::exchange_code(config, answer["code"].as_str().unwrap(), &start.pkce_verifier, Some("http://localhost/cb")).await.unwrap()
+        oauth::exchange_code(
+            config,
+            answer["code"].as_str().unwrap(),
+            &start.pkce_verifier,
+            Some("http://localhost/cb"),
+        )
+        .await
+        .unwrap()
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,12 +257,18 @@ mod tests {
         let mut granted = issued_tokens(&mock, &config).await;
         granted.expires_at = Some(0);
         // Two providers for the same mapping (two backends) with an expired token.
-        let a = MappingTokens::new(config.clone(), Some(granted.clone()), TokenFile::new(dir.join("m.tok"), keys.clone()));
-        let b = MappingTokens::new(config.clone(), Some(granted.clone()), TokenFile::new(dir.join("m.tok"), keys.clone()));
+        let a =
+            MappingTokens::new(config.clone(), Some(granted.clone()), TokenFile::new(dir.join("m.tok"), keys.clone()));
+        let b =
+            MappingTokens::new(config.clone(), Some(granted.clone()), TokenFile::new(dir.join("m.tok"), keys.clone()));
         let (ta, tb) = tokio::join!(a.access_token(), b.access_token());
         let (ta, tb) = (ta.unwrap(), tb.unwrap());
         assert_eq!(ta, tb, "the second waited for the first's refresh");
-        let refreshes = mock.requests().iter().filter(|r| r.body.as_ref().is_some_and(|b| b["grant_type"] == "refresh_token")).count();
+        let refreshes = mock
+            .requests()
+            .iter()
+            .filter(|r| r.body.as_ref().is_some_and(|b| b["grant_type"] == "refresh_token"))
+            .count();
         assert_eq!(refreshes, 1);
         // The file is encrypted: no token appears in it.
         let stored = std::fs::read_to_string(dir.join("m.tok")).unwrap();
@@ -256,7 +283,8 @@ mod tests {
         let keys = Arc::new(KeyFile::new(dir.join("key")));
         let config = config(&mock);
         let granted = issued_tokens(&mock, &config).await;
-        let provider = MappingTokens::new(config.clone(), Some(granted.clone()), TokenFile::new(dir.join("m.tok"), keys.clone()));
+        let provider =
+            MappingTokens::new(config.clone(), Some(granted.clone()), TokenFile::new(dir.join("m.tok"), keys.clone()));
         let first = provider.access_token().await.unwrap();
         assert_eq!(first, granted.access_token);
         provider.refused(&first).await.unwrap();
@@ -267,7 +295,11 @@ mod tests {
         assert_eq!(provider.access_token().await.unwrap(), second);
         // Without the token file, the mapping's (now rotated away) refresh token is spent.
         let fresh_dir = temp_dir("refused-empty");
-        let stale = MappingTokens::new(config, Some(Tokens { expires_at: Some(0), ..granted }), TokenFile::new(fresh_dir.join("m.tok"), keys));
+        let stale = MappingTokens::new(
+            config,
+            Some(Tokens { expires_at: Some(0), ..granted }),
+            TokenFile::new(fresh_dir.join("m.tok"), keys),
+        );
         let e = stale.access_token().await.unwrap_err();
         assert_eq!(e.kind, ErrorKind::Authorization);
         assert!(e.message.contains("invalid_grant"), "{}", e.message);
@@ -277,7 +309,11 @@ mod tests {
     async fn client_credentials_need_no_refresh_token() {
         let mock = mockapi::MockServer::start().await;
         let dir = temp_dir("cc");
-        let provider = MappingTokens::new(config(&mock), None, TokenFile::new(dir.join("m.tok"), Arc::new(KeyFile::new(dir.join("key")))));
+        let provider = MappingTokens::new(
+            config(&mock),
+            None,
+            TokenFile::new(dir.join("m.tok"), Arc::new(KeyFile::new(dir.join("key")))),
+        );
         assert!(!provider.access_token().await.unwrap().expose().is_empty());
     }
 }

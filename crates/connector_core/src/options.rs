@@ -32,7 +32,10 @@ impl Scope {
 pub enum Kind {
     Text,
     /// An integer in `min..=max`.
-    Integer { min: i64, max: i64 },
+    Integer {
+        min: i64,
+        max: i64,
+    },
     /// A number > 0 (fractions allowed).
     PositiveNumber,
     Bool,
@@ -56,8 +59,12 @@ pub struct Pattern {
 impl Pattern {
     /// `source` anchored at both ends; the error is the regex crate's last line.
     pub fn new(source: &str) -> std::result::Result<Pattern, String> {
-        let regex = regex::Regex::new(&format!("^(?:{source})$"))
-            .map_err(|e| format!("\"{source}\" is not a regular expression: {}", e.to_string().lines().last().unwrap_or_default().trim()))?;
+        let regex = regex::Regex::new(&format!("^(?:{source})$")).map_err(|e| {
+            format!(
+                "\"{source}\" is not a regular expression: {}",
+                e.to_string().lines().last().unwrap_or_default().trim()
+            )
+        })?;
         Ok(Pattern { source: source.to_string(), regex })
     }
 
@@ -193,7 +200,9 @@ impl<'a> Options<'a> {
 
     pub fn int(&self, name: &str) -> Result<Option<i64>> {
         self.get(name)
-            .map(|v| v.trim().parse::<i64>().map_err(|_| Error::option_value(name, format!("\"{v}\" is not an integer"))))
+            .map(|v| {
+                v.trim().parse::<i64>().map_err(|_| Error::option_value(name, format!("\"{v}\" is not an integer")))
+            })
             .transpose()
     }
 
@@ -248,7 +257,10 @@ mod tests {
     fn values_are_checked_by_kind() {
         let check = |k: &str, v: &str| validate(Scope::Table, "", &map(&[(k, v)]), &specs());
         assert!(check("page_size", "100").is_ok());
-        assert_eq!(check("page_size", "0").unwrap_err().message, "invalid value for option \"page_size\": \"0\" is outside 1..1000");
+        assert_eq!(
+            check("page_size", "0").unwrap_err().message,
+            "invalid value for option \"page_size\": \"0\" is outside 1..1000"
+        );
         assert!(check("page_size", "ten").unwrap_err().message.contains("not an integer"));
         assert!(check("pagination", "pages").unwrap_err().message.contains("not one of: none, page"));
         assert!(check("rows", "$.data[").unwrap_err().message.contains("does not parse"));

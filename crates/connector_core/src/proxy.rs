@@ -16,7 +16,13 @@ const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 /// `https://api.example.com/v1/users/me`) or a full URL under it; `query` is a JSON object whose members
 /// become parameters (arrays repeat the parameter). A path that leaves the base URL — another host, port
 /// or scheme, or `..` above the base path — is refused before anything is sent.
-pub fn build_request(base: &Url, method: &str, path: &str, body: Option<Value>, query: Option<&Value>) -> Result<Request> {
+pub fn build_request(
+    base: &Url,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    query: Option<&Value>,
+) -> Result<Request> {
     let upper = method.trim().to_ascii_uppercase();
     if !METHODS.contains(&upper.as_str()) {
         return Err(Error::new(
@@ -64,13 +70,19 @@ fn parameter(value: &Value) -> String {
 fn resolve(base: &Url, path: &str) -> Result<Url> {
     let outside = |why: &str| {
         let shown = crate::http::redact_url(base, None);
-        Error::new(ErrorKind::InvalidParameter, format!("path \"{path}\" is outside the server's base URL {shown}: {why}"))
-            .with_hint("The proxy sends requests only to the server's base_url and the paths under it.".to_string())
+        Error::new(
+            ErrorKind::InvalidParameter,
+            format!("path \"{path}\" is outside the server's base URL {shown}: {why}"),
+        )
+        .with_hint("The proxy sends requests only to the server's base_url and the paths under it.".to_string())
     };
     let base_path = base.path().trim_end_matches('/').to_string();
     let url = if path.contains("://") || path.starts_with("//") {
         let url = Url::parse(path).map_err(|_| outside("it is not a URL"))?;
-        if url.scheme() != base.scheme() || url.host_str() != base.host_str() || url.port_or_known_default() != base.port_or_known_default() {
+        if url.scheme() != base.scheme()
+            || url.host_str() != base.host_str()
+            || url.port_or_known_default() != base.port_or_known_default()
+        {
             return Err(outside("another host"));
         }
         if !url.username().is_empty() || url.password().is_some() {

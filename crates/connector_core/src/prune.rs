@@ -199,7 +199,11 @@ mod tests {
 
     #[test]
     fn only_what_is_read_is_kept() {
-        let shape = Shape::new(Some(&path("$.data[*]")), [&path("$.total"), &path("$.next.cursor")], [&JsonPath::key("id"), &path("$.address.city")]);
+        let shape = Shape::new(
+            Some(&path("$.data[*]")),
+            [&path("$.total"), &path("$.next.cursor")],
+            [&JsonPath::key("id"), &path("$.address.city")],
+        );
         let pruned = shape.parse(&body()).unwrap();
         assert_eq!(
             pruned,
@@ -209,7 +213,8 @@ mod tests {
 
     #[test]
     fn paths_evaluate_the_same_on_the_pruned_body() {
-        let shape = Shape::new(Some(&path("$.data")), [&path("$.total")], [&JsonPath::key("amount"), &JsonPath::key("name")]);
+        let shape =
+            Shape::new(Some(&path("$.data")), [&path("$.total")], [&JsonPath::key("amount"), &JsonPath::key("name")]);
         let full: Value = serde_json::from_slice(&body()).unwrap();
         let pruned = shape.parse(&body()).unwrap();
         assert_eq!(path("$.total").get(&pruned), path("$.total").get(&full));

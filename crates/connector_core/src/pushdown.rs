@@ -133,7 +133,12 @@ impl Capabilities {
     }
 
     pub fn require(mut self, column: &str, ops: &[Op], message: &str) -> Self {
-        self.required.push(Requirement { column: column.into(), ops: ops.to_vec(), message: message.into(), hint: None });
+        self.required.push(Requirement {
+            column: column.into(),
+            ops: ops.to_vec(),
+            message: message.into(),
+            hint: None,
+        });
         self
     }
 
@@ -251,9 +256,7 @@ pub fn decide(
 
 /// The requirement the pushed conditions do not satisfy, if any.
 pub fn unmet_requirement<'a>(caps: &'a Capabilities, pushed: &[Candidate]) -> Option<&'a Requirement> {
-    caps.required
-        .iter()
-        .find(|r| !pushed.iter().any(|c| c.column == r.column && r.ops.contains(&c.op)))
+    caps.required.iter().find(|r| !pushed.iter().any(|c| c.column == r.column && r.ops.contains(&c.op)))
 }
 
 #[cfg(test)]
@@ -279,7 +282,8 @@ mod tests {
 
     #[test]
     fn declared_conditions_are_pushed_and_limit_follows() {
-        let d = decide(&caps(), &[cand("country", Op::Eq), cand("amount", Op::Ge)], &[sort("amount", true)], true, true);
+        let d =
+            decide(&caps(), &[cand("country", Op::Eq), cand("amount", Op::Ge)], &[sort("amount", true)], true, true);
         assert_eq!(d.placements, vec![Placement::Remote, Placement::Remote]);
         assert!(d.sort_pushed);
         assert!(d.limit_pushable);
@@ -341,10 +345,11 @@ mod tests {
 
     #[test]
     fn disabled_pushdown_still_sends_required_conditions_and_rechecks_them() {
-        let c = Capabilities::new()
-            .filter("channel", &[Op::Eq])
-            .filter("ts", &[Op::Gt])
-            .require("channel", &[Op::Eq], "needs a channel");
+        let c = Capabilities::new().filter("channel", &[Op::Eq]).filter("ts", &[Op::Gt]).require(
+            "channel",
+            &[Op::Eq],
+            "needs a channel",
+        );
         let d = decide(&c, &[cand("channel", Op::Eq), cand("ts", Op::Gt)], &[], false, false);
         assert_eq!(d.placements, vec![Placement::RemoteAndLocal, Placement::Local]);
         assert!(!d.limit_pushable);

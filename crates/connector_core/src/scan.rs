@@ -14,8 +14,8 @@ use crate::model::{ColumnType, TableDef};
 use async_trait::async_trait;
 use futures::stream::{FuturesOrdered, StreamExt};
 use futures::FutureExt;
-use std::panic::AssertUnwindSafe;
 use serde_json::Value;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -113,7 +113,8 @@ impl Projector {
         let mut cells = Vec::with_capacity(rows * self.columns.len());
         for mut record in records {
             for column in &self.columns {
-                let value = if column.movable { column.path.take(&mut record) } else { column.path.get(&record).cloned() };
+                let value =
+                    if column.movable { column.path.take(&mut record) } else { column.path.get(&record).cloned() };
                 let cell = convert(value.unwrap_or(Value::Null), &column.ty)
                     .map_err(|e| e.into_error(&self.table, &column.name))?;
                 cells.push(cell);
@@ -518,7 +519,8 @@ mod tests {
     #[test]
     fn a_provider_capping_its_pages_loses_no_rows() {
         for (tell_total, by_offset) in [(true, false), (false, false), (true, true), (false, true)] {
-            let source = Arc::new(Numbered { total: 95, size: 100, cap: Some(10), tell_total, by_offset, ..Default::default() });
+            let source =
+                Arc::new(Numbered { total: 95, size: 100, cap: Some(10), tell_total, by_offset, ..Default::default() });
             let ids = collect(source.clone(), settings(4, None)).unwrap();
             assert_eq!(ids, (0..95).collect::<Vec<_>>(), "tell_total={tell_total} by_offset={by_offset}");
         }
@@ -546,10 +548,22 @@ mod tests {
 
     #[test]
     fn numbered_pages_are_fetched_concurrently() {
-        let source = Arc::new(Numbered { total: 400, size: 10, tell_total: true, delay: Duration::from_millis(20), ..Default::default() });
+        let source = Arc::new(Numbered {
+            total: 400,
+            size: 10,
+            tell_total: true,
+            delay: Duration::from_millis(20),
+            ..Default::default()
+        });
         assert_eq!(collect(source.clone(), settings(8, None)).unwrap().len(), 400);
         assert_eq!(source.max_in_flight.load(Ordering::SeqCst), 8);
-        let source = Arc::new(Numbered { total: 400, size: 10, tell_total: true, delay: Duration::from_millis(20), ..Default::default() });
+        let source = Arc::new(Numbered {
+            total: 400,
+            size: 10,
+            tell_total: true,
+            delay: Duration::from_millis(20),
+            ..Default::default()
+        });
         collect(source.clone(), settings(1, None)).unwrap();
         assert_eq!(source.max_in_flight.load(Ordering::SeqCst), 1);
     }

@@ -127,9 +127,8 @@ impl KeyRing {
     pub fn rotated(&self) -> KeyRing {
         let taken: Vec<String> = self.keys().map(Key::id).collect();
         // A 32-bit id collides with another key's about once in 4 billion rotations; draw again then.
-        let current = std::iter::repeat_with(Key::generate)
-            .find(|k| !taken.contains(&k.id()))
-            .expect("repeat_with never ends");
+        let current =
+            std::iter::repeat_with(Key::generate).find(|k| !taken.contains(&k.id())).expect("repeat_with never ends");
         let previous = self.keys().cloned().collect();
         KeyRing { current, previous }
     }
@@ -143,8 +142,9 @@ impl KeyRing {
             if line.is_empty() {
                 continue;
             }
-            let key = Key::parse(line)
-                .map_err(|e| Error::new(ErrorKind::BadFileFormat, format!("key file line {}: {}", index + 1, e.message)))?;
+            let key = Key::parse(line).map_err(|e| {
+                Error::new(ErrorKind::BadFileFormat, format!("key file line {}: {}", index + 1, e.message))
+            })?;
             keys.push(key);
         }
         let mut keys = keys.into_iter();
@@ -223,7 +223,9 @@ pub fn decrypt(ring: &KeyRing, text: &str) -> Result<String> {
             ErrorKind::Authorization,
             format!("stored credential was encrypted with key {id}, which the key file does not hold"),
         )
-        .with_hint("restore the key file that holds this key, or set the credential again to encrypt it with the current key")
+        .with_hint(
+            "restore the key file that holds this key, or set the credential again to encrypt it with the current key",
+        )
     })?;
     let (nonce, sealed) = data.split_at(NONCE_LEN);
     let header = format!("{VERSION}:{id}");
@@ -235,7 +237,8 @@ pub fn decrypt(ring: &KeyRing, text: &str) -> Result<String> {
                 .with_detail("the value was altered or corrupted after it was encrypted")
                 .with_hint("set the credential again")
         })?;
-    String::from_utf8(plain).map_err(|_| Error::new(ErrorKind::InvalidValue, "stored credential decrypts to text that is not UTF-8"))
+    String::from_utf8(plain)
+        .map_err(|_| Error::new(ErrorKind::InvalidValue, "stored credential decrypts to text that is not UTF-8"))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -245,10 +248,7 @@ fn hex(bytes: &[u8]) -> String {
 /// Decodes an even-length string of hex digits.
 fn unhex(text: &str) -> Option<Vec<u8>> {
     let digits = text.as_bytes();
-    digits
-        .chunks(2)
-        .map(|pair| std::str::from_utf8(pair).ok().and_then(|p| u8::from_str_radix(p, 16).ok()))
-        .collect()
+    digits.chunks(2).map(|pair| std::str::from_utf8(pair).ok().and_then(|p| u8::from_str_radix(p, 16).ok())).collect()
 }
 
 #[cfg(test)]
@@ -336,7 +336,10 @@ mod tests {
         let hand_written = format!("\n# mine\n  {}  # current\n\n{}\n", key.to_base64(), ring.previous()[0].to_hex());
         let parsed = KeyRing::parse(&hand_written).unwrap();
         assert_eq!((parsed.current(), parsed.previous()), (key, &ring.previous()[..1]));
-        assert_eq!(Key::parse(&key.to_base64().trim_end_matches('=').replace('+', "-").replace('/', "_")).unwrap(), *key);
+        assert_eq!(
+            Key::parse(&key.to_base64().trim_end_matches('=').replace('+', "-").replace('/', "_")).unwrap(),
+            *key
+        );
         assert_eq!(Key::parse(&key.to_hex().to_uppercase()).unwrap(), *key);
     }
 

@@ -50,7 +50,8 @@ impl ServiceAccountKey {
             return Err(key_error("its private_key is not a PKCS#8 PEM key (-----BEGIN PRIVATE KEY-----)"));
         }
         let der = STANDARD.decode(body.as_bytes()).map_err(|_| key_error("its private_key is not valid base64"))?;
-        ring::signature::RsaKeyPair::from_pkcs8(&der).map_err(|e| key_error(format!("its private_key is not an RSA key ({e})")))?;
+        ring::signature::RsaKeyPair::from_pkcs8(&der)
+            .map_err(|e| key_error(format!("its private_key is not an RSA key ({e})")))?;
         Ok(ServiceAccountKey {
             client_email,
             token_uri: field("token_uri").unwrap_or_else(|| "https://oauth2.googleapis.com/token".to_string()),
@@ -66,20 +67,29 @@ impl ServiceAccountKey {
         if let Some(kid) = &self.private_key_id {
             header["kid"] = json!(kid);
         }
-        let claims =
-            json!({ "iss": self.client_email, "scope": scopes.join(" "), "aud": self.token_uri, "iat": iat, "exp": iat + LIFETIME });
-        let signed = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
-        let der = STANDARD.decode(self.private_key.expose()).map_err(|_| Error::internal("service account key lost its encoding"))?;
+        let claims = json!({ "iss": self.client_email, "scope": scopes.join(" "), "aud": self.token_uri, "iat": iat, "exp": iat + LIFETIME });
+        let signed =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+        let der = STANDARD
+            .decode(self.private_key.expose())
+            .map_err(|_| Error::internal("service account key lost its encoding"))?;
         let pair = ring::signature::RsaKeyPair::from_pkcs8(&der).map_err(key_error)?;
         let mut signature = vec![0; pair.public().modulus_len()];
-        pair.sign(&ring::signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), signed.as_bytes(), &mut signature)
-            .map_err(|_| Error::internal("signing the service account assertion failed"))?;
+        pair.sign(
+            &ring::signature::RSA_PKCS1_SHA256,
+            &ring::rand::SystemRandom::new(),
+            signed.as_bytes(),
+            &mut signature,
+        )
+        .map_err(|_| Error::internal("signing the service account assertion failed"))?;
         Ok(format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature)))
     }
 
     /// The DER of the public key (PKCS#1 RSAPublicKey), to check assertions with.
     pub fn public_key(&self) -> Result<Vec<u8>> {
-        let der = STANDARD.decode(self.private_key.expose()).map_err(|_| Error::internal("service account key lost its encoding"))?;
+        let der = STANDARD
+            .decode(self.private_key.expose())
+            .map_err(|_| Error::internal("service account key lost its encoding"))?;
         let pair = ring::signature::RsaKeyPair::from_pkcs8(&der).map_err(key_error)?;
         use ring::signature::KeyPair as _;
         Ok(pair.public_key().as_ref().to_vec())
@@ -115,23 +125,34 @@ impl ServiceAccount {
         let described = format!(
             "POST {}",
             crate::http::redact_url(
-                &url::Url::parse(&self.key.token_uri).map_err(|e| key_error(format!("its token_uri is not a URL ({e})")))?,
+                &url::Url::parse(&self.key.token_uri)
+                    .map_err(|e| key_error(format!("its token_uri is not a URL ({e})")))?,
                 None
             )
         );
         let response = self.client.post(&self.key.token_uri).form(&form).send().await.map_err(|e| {
             Error::new(
                 ErrorKind::Connection,
-                format!("{described} failed: {}", if e.is_timeout() { "no response in time" } else { "could not connect" }),
+                format!(
+                    "{described} failed: {}",
+                    if e.is_timeout() { "no response in time" } else { "could not connect" }
+                ),
             )
         })?;
         let status = response.status();
         let body = response.text().await.unwrap_or_default();
         let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         if !status.is_success() {
-            let said =
-                json["error_description"].as_str().or(json["error"].as_str()).map(str::to_string).unwrap_or_else(|| snippet(&body, 200));
-            let kind = if status.as_u16() == 400 || status.as_u16() == 401 { ErrorKind::Authorization } else { ErrorKind::Remote };
+            let said = json["error_description"]
+                .as_str()
+                .or(json["error"].as_str())
+                .map(str::to_string)
+                .unwrap_or_else(|| snippet(&body, 200));
+            let kind = if status.as_u16() == 400 || status.as_u16() == 401 {
+                ErrorKind::Authorization
+            } else {
+                ErrorKind::Remote
+            };
             return Err(Error::new(kind, format!("{described} failed: HTTP {}", status.as_u16()))
                 .with_detail(format!("token endpoint said: {said}"))
                 .with_hint(format!(

@@ -61,15 +61,25 @@ impl Airtable {
 
     /// The foreign table IMPORT FOREIGN SCHEMA creates for `name`, plus `options`.
     fn imported(&self, name: &str, options: &[(&str, &str)]) -> TableDef {
-        let found = self.resources().into_iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no resource {name}"));
+        let found =
+            self.resources().into_iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no resource {name}"));
         let mut table_options = found.table_options;
         table_options.extend(map(options));
-        let columns =
-            found.columns.into_iter().map(|c| ColumnDef { name: c.name, ty: column_type(&c.sql_type), options: c.options }).collect();
+        let columns = found
+            .columns
+            .into_iter()
+            .map(|c| ColumnDef { name: c.name, ty: column_type(&c.sql_type), options: c.options })
+            .collect();
         TableDef { name: found.name, options: table_options, columns }
     }
 
-    fn scan(&self, table: &TableDef, quals: Vec<Qual>, sorts: Vec<Sort>, limit: Option<Limit>) -> Result<Vec<Vec<Cell>>> {
+    fn scan(
+        &self,
+        table: &TableDef,
+        quals: Vec<Qual>,
+        sorts: Vec<Sort>,
+        limit: Option<Limit>,
+    ) -> Result<Vec<Vec<Cell>>> {
         self.scan_columns(table, (0..table.columns.len()).collect(), quals, sorts, limit)
     }
 
@@ -83,7 +93,8 @@ impl Airtable {
     ) -> Result<Vec<Vec<Cell>>> {
         validate_table(&self.server, table)?;
         let opened = self.connector.open(&self.server, table)?;
-        let candidates: Vec<Option<Candidate>> = quals.iter().map(|q| Some(Candidate { column: q.column.clone(), op: q.op })).collect();
+        let candidates: Vec<Option<Candidate>> =
+            quals.iter().map(|q| Some(Candidate { column: q.column.clone(), op: q.op })).collect();
         let decision = decide(&opened.capabilities(), &candidates, &sorts, !sorts.is_empty(), true);
         assert!(decision.placements.iter().all(|p| *p == Placement::Remote), "not all pushable: {quals:?}");
         assert_eq!(decision.sort_pushed, !sorts.is_empty(), "sort not pushable: {sorts:?}");
@@ -187,8 +198,11 @@ fn discovery_maps_field_types() {
     assert_eq!(resources.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), vec!["projects", "team"]);
     let projects = &resources[0];
     assert_eq!(projects.table_options, map(&[("table", "tblProjects000001")]));
-    let columns: Vec<(&str, &str, Option<&str>)> =
-        projects.columns.iter().map(|c| (c.name.as_str(), c.sql_type.as_str(), c.options.get("field").map(String::as_str))).collect();
+    let columns: Vec<(&str, &str, Option<&str>)> = projects
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.sql_type.as_str(), c.options.get("field").map(String::as_str)))
+        .collect();
     assert_eq!(
         columns,
         vec![
@@ -207,7 +221,10 @@ fn discovery_maps_field_types() {
         ]
     );
     let team: Vec<(&str, &str)> = resources[1].columns.iter().map(|c| (c.name.as_str(), c.sql_type.as_str())).collect();
-    assert_eq!(&team[2..], &[("name", "text"), ("email", "text"), ("started", "timestamptz"), ("projects", "text[]"), ("photo", "jsonb")]);
+    assert_eq!(
+        &team[2..],
+        &[("name", "text"), ("email", "text"), ("started", "timestamptz"), ("projects", "text[]"), ("photo", "jsonb")]
+    );
     // Discovery needs the base.
     let mut no_base = air.server.clone();
     no_base.options.remove("base_id");
@@ -295,7 +312,10 @@ fn conditions_become_one_formula_with_the_rows_postgres_would_keep() {
     let quals = vec![qual("done", Op::Eq, V::Bool(true)), qual("hours", Op::Gt, V::Int(10))];
     let rows = air.scan(&table, quals, vec![], None).unwrap();
     assert_eq!(ids(&table, &rows), vec!["recMock0000000015", "recMock0000000021"]);
-    assert_eq!(air.requests()[0].param("filterByFormula").as_deref(), Some("AND({Done}=TRUE(),AND({Hours}&''!='',{Hours}>10))"));
+    assert_eq!(
+        air.requests()[0].param("filterByFormula").as_deref(),
+        Some("AND({Done}=TRUE(),AND({Hours}&''!='',{Hours}>10))")
+    );
 }
 
 #[test]
@@ -308,8 +328,12 @@ fn sorts_and_limits_are_pushed() {
     let log = air.requests();
     assert_eq!(log.len(), 1);
     let params = log[0].params();
-    let tail: Vec<(&str, &str)> = params.iter().filter(|(k, _)| k != "fields[]").map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    assert_eq!(tail, vec![("sort[0][field]", "Budget"), ("sort[0][direction]", "desc"), ("maxRecords", "3"), ("pageSize", "3")]);
+    let tail: Vec<(&str, &str)> =
+        params.iter().filter(|(k, _)| k != "fields[]").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        tail,
+        vec![("sort[0][field]", "Budget"), ("sort[0][direction]", "desc"), ("maxRecords", "3"), ("pageSize", "3")]
+    );
     // Blanks sort first ascending, as Postgres' NULLS FIRST; descending they come last.
     air.mock.reset();
     let ascending = vec![
@@ -400,33 +424,56 @@ fn writes_go_in_batches_of_ten() {
         .collect();
     let answers = runtime.block_on(writer.insert(&http, records, &counters)).unwrap();
     assert_eq!(answers.len(), 25);
-    assert_eq!((&answers[0]["id"], &answers[0]["name"], &answers[24]["hours"]), (&json!("recMock0000000026"), &json!("New 0"), &json!(24)));
+    assert_eq!(
+        (&answers[0]["id"], &answers[0]["name"], &answers[24]["hours"]),
+        (&json!("recMock0000000026"), &json!("New 0"), &json!(24))
+    );
     let log = air.requests();
     let sizes: Vec<usize> = log.iter().map(|r| r.body.as_ref().unwrap()["records"].as_array().unwrap().len()).collect();
     assert_eq!(sizes, vec![10, 10, 5]);
-    assert!(log.iter().all(|r| r.method == "POST" && r.path == "/airtable/v0/appMockBase000001/tblProjects000001" && r.query.is_empty()));
-    assert_eq!(log[0].body.as_ref().unwrap()["records"][1], json!({"fields": {"Name": "New 1", "Hours": 1, "Due date": "2024-05-01"}}));
+    assert!(log.iter().all(|r| r.method == "POST"
+        && r.path == "/airtable/v0/appMockBase000001/tblProjects000001"
+        && r.query.is_empty()));
+    assert_eq!(
+        log[0].body.as_ref().unwrap()["records"][1],
+        json!({"fields": {"Name": "New 1", "Hours": 1, "Due date": "2024-05-01"}})
+    );
 
     air.mock.reset();
-    let changes =
-        connector_core::write::record(&table, &[(at(&table, "notes"), json!("It's done")), (at(&table, "done"), json!(true))]).unwrap();
+    let changes = connector_core::write::record(
+        &table,
+        &[(at(&table, "notes"), json!("It's done")), (at(&table, "done"), json!(true))],
+    )
+    .unwrap();
     let updated = runtime.block_on(writer.update(&http, &text("recMock0000000002"), changes, &counters)).unwrap();
-    assert_eq!((&updated["notes"], &updated["done"], &updated["name"]), (&json!("It's done"), &json!(true), &json!("Project 2")));
+    assert_eq!(
+        (&updated["notes"], &updated["done"], &updated["name"]),
+        (&json!("It's done"), &json!(true), &json!("Project 2"))
+    );
     let deleted = runtime.block_on(writer.delete(&http, &text("recMock0000000002"), &counters)).unwrap();
     assert_eq!(deleted, json!({"id": "recMock0000000002"}));
     let log = air.requests();
     assert_eq!((log[0].method.as_str(), log[0].query.as_str()), ("PATCH", ""));
-    assert_eq!(log[0].body, Some(json!({"records": [{"id": "recMock0000000002", "fields": {"Notes": "It's done", "Done": true}}]})));
+    assert_eq!(
+        log[0].body,
+        Some(json!({"records": [{"id": "recMock0000000002", "fields": {"Notes": "It's done", "Done": true}}]}))
+    );
     assert_eq!((log[1].method.as_str(), log[1].param("records[]").as_deref()), ("DELETE", Some("recMock0000000002")));
     assert_eq!(air.scan(&table, vec![], vec![], None).unwrap().len(), 24);
 
     // Ids are Airtable's; computed fields are refused with Airtable's message.
-    let e = runtime.block_on(writer.update(&http, &text("recMock0000000003"), json!({"id": "recX"}), &counters)).unwrap_err();
+    let e = runtime
+        .block_on(writer.update(&http, &text("recMock0000000003"), json!({"id": "recX"}), &counters))
+        .unwrap_err();
     assert!(e.message.contains("column \"id\" of foreign table \"projects\" is set by Airtable"), "{}", e.message);
-    let e = runtime.block_on(writer.update(&http, &text("recMock0000000003"), json!({"score": 1}), &counters)).unwrap_err();
+    let e =
+        runtime.block_on(writer.update(&http, &text("recMock0000000003"), json!({"score": 1}), &counters)).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Remote);
     assert!(e.message.contains("HTTP 422"), "{}", e.message);
-    assert_eq!(e.detail.as_deref(), Some("provider said: Field \"Score\" cannot accept a value because the field is computed"));
+    assert_eq!(
+        e.detail.as_deref(),
+        Some("provider said: Field \"Score\" cannot accept a value because the field is computed")
+    );
     let e = runtime.block_on(writer.delete(&http, &text("recNope"), &counters)).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
 }
@@ -440,7 +487,12 @@ fn updates_and_deletes_go_in_batches_of_ten() {
     let (http, counters, runtime) = (air.http(), Counters::default(), runtime());
     let key = |i: usize| text(&format!("recMock{i:010}"));
     let rows: Vec<(V, Value)> = (1..=10)
-        .map(|i| (key(i), connector_core::write::record(&table, &[(at(&table, "notes"), json!(format!("note {i}")))]).unwrap()))
+        .map(|i| {
+            (
+                key(i),
+                connector_core::write::record(&table, &[(at(&table, "notes"), json!(format!("note {i}")))]).unwrap(),
+            )
+        })
         .collect();
     runtime.block_on(writer.update_batch(&http, rows, &counters)).unwrap();
     runtime.block_on(writer.delete_batch(&http, (11..=13).map(key).collect(), &counters)).unwrap();
@@ -450,7 +502,10 @@ fn updates_and_deletes_go_in_batches_of_ten() {
     assert_eq!((log[0].method.as_str(), patched.len()), ("PATCH", 10));
     assert_eq!(patched[9], json!({"id": "recMock0000000010", "fields": {"Notes": "note 10"}}));
     assert_eq!(log[1].method, "DELETE");
-    assert_eq!(log[1].query, "records%5B%5D=recMock0000000011&records%5B%5D=recMock0000000012&records%5B%5D=recMock0000000013");
+    assert_eq!(
+        log[1].query,
+        "records%5B%5D=recMock0000000011&records%5B%5D=recMock0000000012&records%5B%5D=recMock0000000013"
+    );
     let notes = air.scan_columns(&table, vec![at(&table, "id"), at(&table, "notes")], vec![], vec![], None).unwrap();
     assert_eq!(notes.len(), 22, "3 of the 25 projects were deleted");
     let noted = notes.iter().filter(|row| matches!(&row[1], Cell::Text(n) if n.starts_with("note "))).count();
@@ -504,7 +559,9 @@ fn the_rate_limit_is_honoured_after_a_429() {
 fn options_are_checked() {
     let air = Airtable::start(&[]);
     let check = |options: &[(&str, &str)], column: ColumnDef| {
-        validate_table(&air.server, &TableDef { name: "t".into(), options: map(options), columns: vec![column] }).unwrap_err().message
+        validate_table(&air.server, &TableDef { name: "t".into(), options: map(options), columns: vec![column] })
+            .unwrap_err()
+            .message
     };
     let id = || ColumnDef::new("id", ColumnType::Text);
     assert_eq!(check(&[], id()), "option \"table\" is required for a foreign table of connector \"airtable\"");
@@ -516,7 +573,9 @@ fn options_are_checked() {
     );
     let mut no_base = air.server.clone();
     no_base.options.remove("base_id");
-    let e = validate_table(&no_base, &TableDef { name: "t".into(), options: map(&[("table", "x")]), columns: vec![id()] }).unwrap_err();
+    let e =
+        validate_table(&no_base, &TableDef { name: "t".into(), options: map(&[("table", "x")]), columns: vec![id()] })
+            .unwrap_err();
     assert!(e.message.contains("\"base_id\" is required"), "{}", e.message);
     // Capabilities: what each kind of column pushes.
     let table = air.imported("projects", &[]);
@@ -557,7 +616,10 @@ fn the_issues_example_is_exactly_one_request() {
     assert_eq!(rows[0][3], Cell::Numeric("2200.5".into()));
     let log = air.requests();
     assert_eq!(log.len(), 1, "{log:?}");
-    assert_eq!((log[0].method.as_str(), log[0].path.as_str()), ("GET", "/airtable/v0/appMockBase000001/tblProjects000001"));
+    assert_eq!(
+        (log[0].method.as_str(), log[0].path.as_str()),
+        ("GET", "/airtable/v0/appMockBase000001/tblProjects000001")
+    );
     let params: Vec<(String, String)> = log[0].params();
     let expected: Vec<(String, String)> = [
         ("fields[]", "Name"),
@@ -616,7 +678,10 @@ fn bad_ids_fields_and_formulas_are_named() {
     let e = air.scan(&projects_table(&[("table", "tblNope")]), vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert!(e.message.contains("/appMockBase000001/tblNope"), "{}", e.message);
-    assert_eq!(e.detail.as_deref(), Some("provider said: Could not find table tblNope in application appMockBase000001"));
+    assert_eq!(
+        e.detail.as_deref(),
+        Some("provider said: Could not find table tblNope in application appMockBase000001")
+    );
     assert_eq!(
         e.hint.as_deref(),
         Some("Base \"appMockBase000001\" has no table \"tblNope\", or the base does not exist or is not shared with the token: check the options base_id and table of foreign table \"projects\" (IMPORT FOREIGN SCHEMA sets them).")
@@ -631,7 +696,10 @@ fn bad_ids_fields_and_formulas_are_named() {
     let e = air.scan_columns(&table, vec![0], vec![qual("owner", Op::Eq, text("Ada"))], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Remote);
     assert!(e.message.contains("HTTP 422"), "{}", e.message);
-    assert_eq!(e.detail.as_deref(), Some("provider said: The formula for filtering records is invalid: Unknown field names: Owner name"));
+    assert_eq!(
+        e.detail.as_deref(),
+        Some("provider said: The formula for filtering records is invalid: Unknown field names: Owner name")
+    );
     assert_eq!(
         e.hint.as_deref(),
         Some("Airtable refused the formula made of the query's conditions on foreign table \"projects\": {Owner name}='Ada'. Check the columns' field options, or SET connector_fdw.pushdown = off to filter in Postgres.")
@@ -639,7 +707,12 @@ fn bad_ids_fields_and_formulas_are_named() {
     // An unknown view.
     let e = air.scan(&projects_table(&[("view", "Closed")]), vec![], vec![], None).unwrap_err();
     assert_eq!(e.detail.as_deref(), Some("provider said: Could not find view Closed"));
-    assert_eq!(e.hint.as_deref(), Some("Table \"tblProjects000001\" has no view \"Closed\": check the option view of foreign table \"projects\"."));
+    assert_eq!(
+        e.hint.as_deref(),
+        Some(
+            "Table \"tblProjects000001\" has no view \"Closed\": check the option view of foreign table \"projects\"."
+        )
+    );
     // Discovery of an unknown base.
     let mut other = air.server.clone();
     other.options.insert("base_id".into(), "appNope".into());
@@ -649,5 +722,8 @@ fn bad_ids_fields_and_formulas_are_named() {
     // A field it does not know, read but not filtered.
     let e = air.scan(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(e.detail.as_deref(), Some("provider said: Unknown field name: \"Owner name\""));
-    assert!(e.hint.unwrap().starts_with("A column of foreign table \"projects\" names a field table \"tblProjects000001\" does not have"));
+    assert!(e
+        .hint
+        .unwrap()
+        .starts_with("A column of foreign table \"projects\" names a field table \"tblProjects000001\" does not have"));
 }

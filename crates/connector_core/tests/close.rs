@@ -85,14 +85,26 @@ fn opportunity_filters_and_date_ranges_are_pushed() {
         vec![format!("GET /close/api/v1/opportunity/?status_type=won&date_created__gte=2024-01-03T00%3A00%3A00Z&date_updated__lt=2024-01-09T00%3A00%3A00Z&{OPPORTUNITY_FIELDS}&_skip=0&_limit=100")]
     );
     p.mock.reset();
-    assert!(p.open(&table).capabilities().filter_support("lead_id", Op::In).is_none(), "Close takes one value per filter");
+    assert!(
+        p.open(&table).capabilities().filter_support("lead_id", Op::In).is_none(),
+        "Close takes one value per filter"
+    );
     let rows = p.scan(&table, vec![eq("lead_id", "lead_0001"), eq("user_id", "user_0001")], None).unwrap();
     assert_eq!(texts(column(&table, &rows, "id")), vec!["oppo_0006"]);
-    assert_eq!(p.requests()[0].query, format!("lead_id=lead_0001&user_id=user_0001&{OPPORTUNITY_FIELDS}&_skip=0&_limit=100"));
+    assert_eq!(
+        p.requests()[0].query,
+        format!("lead_id=lead_0001&user_id=user_0001&{OPPORTUNITY_FIELDS}&_skip=0&_limit=100")
+    );
     // Activities: a lead's, and date_created only as > and <.
     p.mock.reset();
     let activities = imported(&p, "activities", &[]);
-    let rows = p.scan(&activities, vec![eq("lead_id", "lead_0001"), qual("date_created", Op::Gt, at("2024-01-05T00:00:00Z"))], None).unwrap();
+    let rows = p
+        .scan(
+            &activities,
+            vec![eq("lead_id", "lead_0001"), qual("date_created", Op::Gt, at("2024-01-05T00:00:00Z"))],
+            None,
+        )
+        .unwrap();
     assert_eq!(texts(column(&activities, &rows, "id")), vec!["acti_0004", "acti_0007", "acti_0010"]);
     assert_eq!(
         p.requests()[0].query,
@@ -142,7 +154,8 @@ fn lead_conditions_and_order_are_terms_of_the_search_query() {
     );
     // The query column's own search comes first; times are rounded outward to Close's minutes.
     p.mock.reset();
-    let quals = vec![eq("query", "acme"), eq("name", "Acme 6"), qual("date_created", Op::Lt, at("2024-01-06T09:00:30Z"))];
+    let quals =
+        vec![eq("query", "acme"), eq("name", "Acme 6"), qual("date_created", Op::Lt, at("2024-01-06T09:00:30Z"))];
     let rows = p.scan(&table, quals, None).unwrap();
     assert_eq!(texts(column(&table, &rows, "id")), vec!["lead_0006"]);
     assert_eq!(texts(column(&table, &rows, "query")), vec!["acme"], "the query column shows its own search");
@@ -153,7 +166,11 @@ fn lead_conditions_and_order_are_terms_of_the_search_query() {
     p.mock.reset();
     let rows = p.scan(&table, vec![qual("date_updated", Op::Gt, at("2024-01-07T09:00:30Z"))], None).unwrap();
     assert_eq!(p.requests()[0].param("query").as_deref(), Some("date_updated>=\"2024-01-07T09:00\""));
-    assert_eq!(texts(column(&table, &rows, "id")), vec!["lead_0006", "lead_0007"], "lead_0006 (09:00:00) is Postgres' to drop");
+    assert_eq!(
+        texts(column(&table, &rows, "id")),
+        vec!["lead_0006", "lead_0007"],
+        "lead_0006 (09:00:00) is Postgres' to drop"
+    );
     // A value with a quote cannot be written in Close's language: it is not sent, and Postgres filters.
     p.mock.reset();
     let rows = p.scan(&table, vec![eq("name", "Acme \"6\""), eq("status_label", "Customer")], None).unwrap();
@@ -163,7 +180,13 @@ fn lead_conditions_and_order_are_terms_of_the_search_query() {
     assert!(caps.filter_support("name", Op::In).is_none() && caps.filter_support("description", Op::Eq).is_none());
     assert!(!caps.can_sort(&[order("date_created", true), order("date_updated", true)]), "one sort: term");
     assert!(!caps.can_sort(&[order("name", false)]));
-    let decision = connector_core::pushdown::decide(&caps, &[Some(connector_core::pushdown::Candidate { column: "status_label".into(), op: Op::Eq })], &[order("date_created", true)], true, true);
+    let decision = connector_core::pushdown::decide(
+        &caps,
+        &[Some(connector_core::pushdown::Candidate { column: "status_label".into(), op: Op::Eq })],
+        &[order("date_created", true)],
+        true,
+        true,
+    );
     assert!(decision.sort_pushed && !decision.limit_pushable, "a rechecked term keeps LIMIT local");
 }
 
@@ -171,7 +194,8 @@ fn lead_conditions_and_order_are_terms_of_the_search_query() {
 fn opportunities_and_activities_sort_with_order_by() {
     let p = close();
     let table = imported(&p, "opportunities", &[]);
-    let rows = p.scan_sorted(&table, vec![eq("status_type", "won")], vec![order("date_created", true)], limit(2)).unwrap();
+    let rows =
+        p.scan_sorted(&table, vec![eq("status_type", "won")], vec![order("date_created", true)], limit(2)).unwrap();
     assert_eq!(texts(column(&table, &rows, "id")), vec!["oppo_0007", "oppo_0004"]);
     assert_eq!(p.sent(), vec![format!("GET /close/api/v1/opportunity/?status_type=won&_order_by=-date_created&{OPPORTUNITY_FIELDS}&_skip=0&_limit=2")]);
     let caps = p.open(&table).capabilities();
@@ -181,7 +205,8 @@ fn opportunities_and_activities_sort_with_order_by() {
     assert!(!caps.can_sort(&[order("date_won", false)]) && !caps.can_sort(&[order("value", false)]));
     p.mock.reset();
     let activities = imported(&p, "activities", &[]);
-    let rows = p.scan_sorted(&activities, vec![eq("lead_id", "lead_0002")], vec![order("date_created", false)], None).unwrap();
+    let rows =
+        p.scan_sorted(&activities, vec![eq("lead_id", "lead_0002")], vec![order("date_created", false)], None).unwrap();
     assert_eq!(texts(column(&activities, &rows, "id")), vec!["acti_0002", "acti_0005", "acti_0008"]);
     assert_eq!(p.requests()[0].query, "lead_id=lead_0002&_order_by=date_created&_fields=id%2C_type%2Clead_id%2Cuser_id%2Cnote%2Cdate_created%2Cdate_updated&_skip=0&_limit=100");
 }
@@ -192,12 +217,26 @@ fn leads_are_created_updated_and_deleted() {
     let table = imported(&p, "leads", &[]);
     let writer = p.writer(&table);
     let (http, counters) = (p.http(), counters());
-    let created = block(writer.insert(&http, vec![record(&table, &[("name", json!("Globex")), ("url", json!("https://globex.example"))])], &counters)).unwrap();
+    let created = block(writer.insert(
+        &http,
+        vec![record(&table, &[("name", json!("Globex")), ("url", json!("https://globex.example"))])],
+        &counters,
+    ))
+    .unwrap();
     assert_eq!((&created[0]["id"], &created[0]["display_name"]), (&json!("lead_0008"), &json!("Globex")));
-    let updated = block(writer.update(&http, &V::Text("lead_0008".into()), json!({"description": "Big one"}), &counters)).unwrap();
+    let updated =
+        block(writer.update(&http, &V::Text("lead_0008".into()), json!({"description": "Big one"}), &counters))
+            .unwrap();
     assert_eq!(updated["description"], "Big one");
     block(writer.delete(&http, &V::Text("lead_0008".into()), &counters)).unwrap();
-    assert_eq!(p.sent(), vec!["POST /close/api/v1/lead/?", "PUT /close/api/v1/lead/lead_0008/?", "DELETE /close/api/v1/lead/lead_0008/?"]);
+    assert_eq!(
+        p.sent(),
+        vec![
+            "POST /close/api/v1/lead/?",
+            "PUT /close/api/v1/lead/lead_0008/?",
+            "DELETE /close/api/v1/lead/lead_0008/?"
+        ]
+    );
     let log = p.requests();
     assert_eq!(log[0].body, Some(json!({"name": "Globex", "url": "https://globex.example"})));
     assert_eq!(log[1].body, Some(json!({"description": "Big one"})));
@@ -229,9 +268,16 @@ fn close_errors_keep_their_messages() {
     assert_eq!(rows.len(), 3);
     // Activity types are filtered within one lead only.
     let e = p.scan(&imported(&p, "activities", &[("query", "_type=Call")]), vec![], None).unwrap_err();
-    assert_eq!(e.detail.as_deref(), Some("provider said: _type can only be used when listing the activities of a single lead (lead_id)"));
+    assert_eq!(
+        e.detail.as_deref(),
+        Some("provider said: _type can only be used when listing the activities of a single lead (lead_id)")
+    );
     let calls = imported(&p, "activities", &[("query", "_type=Call")]);
-    assert_eq!(p.scan(&calls, vec![eq("lead_id", "lead_0001")], None).unwrap().len(), 4, "all of lead_0001's are calls");
+    assert_eq!(
+        p.scan(&calls, vec![eq("lead_id", "lead_0001")], None).unwrap().len(),
+        4,
+        "all of lead_0001's are calls"
+    );
     assert!(p.scan(&calls, vec![eq("lead_id", "lead_0002")], None).unwrap().is_empty(), "lead_0002 has emails only");
     // Without a password the mapping is incomplete.
     let p = Provider::start("close", "/close", &[], &[("user", mockapi::TEST_TOKEN)]);
@@ -249,14 +295,31 @@ fn fields_name_only_the_members_a_query_reads() {
         p.open(&contacts).describe(&request)
     };
     // `email` reads the first of `emails`.
-    assert_eq!(describe(vec![at("name"), at("email"), at("emails")]), vec![format!("GET {}/close/api/v1/contact/?_fields=name%2Cemails&_skip=0&_limit=100", p.mock.url())]);
+    assert_eq!(
+        describe(vec![at("name"), at("email"), at("emails")]),
+        vec![format!("GET {}/close/api/v1/contact/?_fields=name%2Cemails&_skip=0&_limit=100", p.mock.url())]
+    );
     // count(*) reads no column: the id alone is asked for.
-    assert_eq!(describe(vec![]), vec![format!("GET {}/close/api/v1/contact/?_fields=id&_skip=0&_limit=100", p.mock.url())]);
+    assert_eq!(
+        describe(vec![]),
+        vec![format!("GET {}/close/api/v1/contact/?_fields=id&_skip=0&_limit=100", p.mock.url())]
+    );
     // A column reading the whole record needs every member.
     let mut whole = contacts.clone();
-    whole.columns.push(connector_core::model::ColumnDef::new("raw", connector_core::model::ColumnType::Other("jsonb".into())).with_option("path", "$"));
-    let request = connector_core::model::ScanRequest { columns: vec![0, whole.columns.len() - 1], quals: vec![], sorts: vec![], limit: None };
-    assert_eq!(p.open(&whole).describe(&request), vec![format!("GET {}/close/api/v1/contact/?_skip=0&_limit=100", p.mock.url())]);
+    whole.columns.push(
+        connector_core::model::ColumnDef::new("raw", connector_core::model::ColumnType::Other("jsonb".into()))
+            .with_option("path", "$"),
+    );
+    let request = connector_core::model::ScanRequest {
+        columns: vec![0, whole.columns.len() - 1],
+        quals: vec![],
+        sorts: vec![],
+        limit: None,
+    };
+    assert_eq!(
+        p.open(&whole).describe(&request),
+        vec![format!("GET {}/close/api/v1/contact/?_skip=0&_limit=100", p.mock.url())]
+    );
     // The mock answers with those members only.
     let rows = p.scan(&contacts, vec![eq("lead_id", "lead_0003")], None).unwrap();
     assert_eq!(texts(column(&contacts, &rows, "email")), vec!["contact3@example.com", "contact7@example.com"]);
@@ -279,7 +342,11 @@ fn custom_fields_become_columns() {
     assert!(p.requests().iter().all(|r| r.header("authorization") == Some("Basic dGVzdC10b2tlbjo=")));
     let custom = |name: &str| -> Vec<(String, String, String)> {
         let r = resources.iter().find(|r| r.name == name).unwrap();
-        r.columns.iter().filter(|c| c.options.get("path").is_some_and(|p| p.contains("custom."))).map(|c| (c.name.clone(), c.sql_type.clone(), c.options["path"].clone())).collect()
+        r.columns
+            .iter()
+            .filter(|c| c.options.get("path").is_some_and(|p| p.contains("custom.")))
+            .map(|c| (c.name.clone(), c.sql_type.clone(), c.options["path"].clone()))
+            .collect()
     };
     let col = |name: &str, ty: &str, key: &str| (name.to_string(), ty.to_string(), format!("$[\"custom.{key}\"]"));
     assert_eq!(
@@ -306,7 +373,10 @@ fn custom_field_columns_read_and_write_their_members() {
     let table = imported(&p, "leads", &[]);
     let rows = p.scan(&table, vec![], limit(3)).unwrap();
     assert_eq!(texts(column(&table, &rows, "lead_source")), vec!["Web", "Referral", "Web"]);
-    assert_eq!(column(&table, &rows, "employees"), vec![Cell::Numeric("10".into()), Cell::Numeric("20".into()), Cell::Numeric("30".into())]);
+    assert_eq!(
+        column(&table, &rows, "employees"),
+        vec![Cell::Numeric("10".into()), Cell::Numeric("20".into()), Cell::Numeric("30".into())]
+    );
     assert!(matches!(column(&table, &rows, "renewal_date")[..], [Cell::Date(_), Cell::Null, Cell::Date(_)]));
     assert!(matches!(column(&table, &rows, "last_touch")[0], Cell::Timestamp(_)));
     assert_eq!(column(&table, &rows, "tags")[..2], [Cell::Jsonb(json!(["vip", "t1"])), Cell::Null]);
@@ -314,10 +384,18 @@ fn custom_field_columns_read_and_write_their_members() {
     assert_eq!(texts(column(&table, &rows, "status_label"))[0], "Qualified");
     // _fields names the custom members the query reads.
     let at = |name: &str| table.columns.iter().position(|c| c.name == name).unwrap();
-    let request = connector_core::model::ScanRequest { columns: vec![at("id"), at("employees"), at("tags")], quals: vec![], sorts: vec![], limit: None };
+    let request = connector_core::model::ScanRequest {
+        columns: vec![at("id"), at("employees"), at("tags")],
+        quals: vec![],
+        sorts: vec![],
+        limit: None,
+    };
     assert_eq!(
         p.open(&table).describe(&request),
-        vec![format!("GET {}/close/api/v1/lead/?_fields=id%2Ccustom.cf_Employees02%2Ccustom.cf_Tags05&_skip=0&_limit=100", p.mock.url())]
+        vec![format!(
+            "GET {}/close/api/v1/lead/?_fields=id%2Ccustom.cf_Employees02%2Ccustom.cf_Tags05&_skip=0&_limit=100",
+            p.mock.url()
+        )]
     );
     // UPDATE sets the member.
     p.mock.reset();
@@ -349,7 +427,10 @@ fn custom_field_lists_are_paged_with_skip() {
     definitions::unregister("close_paged_fields");
     let leads = resources.iter().find(|r| r.name == "leads").unwrap();
     let custom: Vec<&str> = leads.columns[11..].iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(custom, vec!["lead_source", "employees", "renewal_date", "last_touch", "tags", "status_label_cf_status06"]);
+    assert_eq!(
+        custom,
+        vec!["lead_source", "employees", "renewal_date", "last_touch", "tags", "status_label_cf_status06"]
+    );
     assert_eq!(
         p.sent(),
         vec![

@@ -38,7 +38,10 @@ impl Provider {
     fn start(connector: &str, prefix: &str) -> Provider {
         let mock = MockServer::start_blocking();
         let base_url = format!("{}{prefix}", mock.url());
-        let server = ServerDef { name: connector.into(), options: map(&[("connector", connector), ("base_url", &base_url), ("auth", "bearer")]) };
+        let server = ServerDef {
+            name: connector.into(),
+            options: map(&[("connector", connector), ("base_url", &base_url), ("auth", "bearer")]),
+        };
         Provider::with(mock, server, map(&[("token", mockapi::TEST_TOKEN)]))
     }
 
@@ -55,10 +58,15 @@ impl Provider {
     /// The foreign table IMPORT FOREIGN SCHEMA creates for `resource`, plus `options`.
     fn imported(&self, resource: &str, options: &[(&str, &str)]) -> TableDef {
         let resources = runtime().block_on(self.connector.resources(&self.server, &self.http())).unwrap();
-        let found = resources.into_iter().find(|r| r.name == resource).unwrap_or_else(|| panic!("no resource {resource}"));
+        let found =
+            resources.into_iter().find(|r| r.name == resource).unwrap_or_else(|| panic!("no resource {resource}"));
         let mut table_options = found.table_options;
         table_options.extend(map(options));
-        let columns = found.columns.into_iter().map(|c| ColumnDef { name: c.name, ty: column_type(&c.sql_type), options: c.options }).collect();
+        let columns = found
+            .columns
+            .into_iter()
+            .map(|c| ColumnDef { name: c.name, ty: column_type(&c.sql_type), options: c.options })
+            .collect();
         TableDef { name: found.name, options: table_options, columns }
     }
 
@@ -68,11 +76,18 @@ impl Provider {
     }
 
     /// Scan `table` for every column with the given pushed conditions and limit.
-    fn scan(&self, table: &TableDef, quals: Vec<Qual>, sorts: Vec<Sort>, limit: Option<Limit>) -> Result<Vec<Vec<Cell>>> {
+    fn scan(
+        &self,
+        table: &TableDef,
+        quals: Vec<Qual>,
+        sorts: Vec<Sort>,
+        limit: Option<Limit>,
+    ) -> Result<Vec<Vec<Cell>>> {
         validate_table(&self.server, table)?;
         let opened = self.connector.open(&self.server, table)?;
         // Only what the table declares may be pushed; the FDW layer asks the same question.
-        let candidates: Vec<Option<Candidate>> = quals.iter().map(|q| Some(Candidate { column: q.column.clone(), op: q.op })).collect();
+        let candidates: Vec<Option<Candidate>> =
+            quals.iter().map(|q| Some(Candidate { column: q.column.clone(), op: q.op })).collect();
         let decision = decide(&opened.capabilities(), &candidates, &sorts, !sorts.is_empty(), true);
         assert!(decision.placements.iter().all(|p| *p == Placement::Remote), "not all pushable: {quals:?}");
         assert_eq!(decision.sort_pushed, !sorts.is_empty());
@@ -81,7 +96,8 @@ impl Provider {
         let projector = Arc::new(Projector::new(table, &request.columns)?);
         let rows_needed = limit.and_then(|l| l.split(opened.capabilities().supports_offset()).source_rows);
         let settings = ScanSettings { max_concurrency: 4, rows_needed };
-        let mut scan = Scan::start(runtime.handle(), Arc::new(self.http()), opened.scan(&request)?, projector, settings);
+        let mut scan =
+            Scan::start(runtime.handle(), Arc::new(self.http()), opened.scan(&request)?, projector, settings);
         let mut rows = Vec::new();
         loop {
             match scan.next_block(Duration::from_millis(100))? {
@@ -150,7 +166,20 @@ fn every_shipped_definition_parses_and_is_found_by_name() {
         assert_eq!(&Definition::parse(&json).unwrap(), definition.as_ref());
         // Providers with static keys (Stripe, Slack, Close) take them as bearer or basic credentials.
         let static_key = ["close", "slack", "stripe"].contains(&definition.name.as_str());
-        assert_eq!(definition.auth.kind, if static_key { if definition.name == "close" { "basic" } else { "bearer" } } else { "oauth2" }, "{}", definition.name);
+        assert_eq!(
+            definition.auth.kind,
+            if static_key {
+                if definition.name == "close" {
+                    "basic"
+                } else {
+                    "bearer"
+                }
+            } else {
+                "oauth2"
+            },
+            "{}",
+            definition.name
+        );
         for option in ["authorize_url", "token_url", "scopes"].iter().filter(|_| !static_key) {
             assert!(definition.auth.options.contains_key(*option), "{}: {option}", definition.name);
         }
@@ -261,7 +290,8 @@ fn gmail_labels_are_written_through_the_definition() {
     let record = connector_core::write::record(&table, &[(name, json!("Travel"))]).unwrap();
     let created = runtime.block_on(writer.insert(&http, vec![record], &counters)).unwrap();
     assert_eq!(created[0]["id"], "Label_3");
-    let renamed = runtime.block_on(writer.update(&http, &text("Label_3"), json!({"name": "Trips"}), &counters)).unwrap();
+    let renamed =
+        runtime.block_on(writer.update(&http, &text("Label_3"), json!({"name": "Trips"}), &counters)).unwrap();
     assert_eq!(renamed["name"], "Trips");
     runtime.block_on(writer.delete(&http, &text("Label_3"), &counters)).unwrap();
     assert_eq!(
@@ -289,7 +319,10 @@ fn graph_users_follow_odata_next_links() {
     let select = "id,displayName,mail,userPrincipalName,jobTitle,department,accountEnabled";
     assert_eq!(requests[0].query, format!("%24select={}&%24top=3", select.replace(',', "%2C")));
     for r in &requests {
-        assert_eq!((r.path.as_str(), r.param("$select").as_deref(), r.param("$top").as_deref()), ("/graph/v1.0/users", Some(select), Some("3")));
+        assert_eq!(
+            (r.path.as_str(), r.param("$select").as_deref(), r.param("$top").as_deref()),
+            ("/graph/v1.0/users", Some(select), Some("3"))
+        );
     }
     assert!(requests[0].param("$skiptoken").is_none() && requests[1].param("$skiptoken").is_some());
     assert_eq!(texts(column(&table, &rows, "display_name"))[0], "Adele Vance");
@@ -309,7 +342,10 @@ fn graph_filters_become_one_odata_filter() {
         Qual { column: "received_at".into(), op: Op::Ge, value: V::TimestampTz("2024-03-05T00:00:00Z".into()) },
     ];
     let rows = p.scan(&messages, quals.clone(), vec![], None).unwrap();
-    assert_eq!(texts(column(&messages, &rows, "subject")), vec!["Weekly update 12", "Weekly update 9", "Weekly update 6"]);
+    assert_eq!(
+        texts(column(&messages, &rows, "subject")),
+        vec!["Weekly update 12", "Weekly update 9", "Weekly update 6"]
+    );
     let sent = &p.requests()[0];
     assert_eq!(sent.path, "/graph/v1.0/me/messages");
     assert_eq!(sent.param("$filter").as_deref(), Some("isRead eq false and receivedDateTime ge 2024-03-05T00:00:00Z"));
@@ -328,7 +364,10 @@ fn graph_drive_items_keep_facets_apart() {
     let table = p.imported("drive_items", &[]);
     let rows = p.scan(&table, vec![], vec![], None).unwrap();
     assert_eq!(p.sent(), vec!["GET /graph/v1.0/me/drive/root/children?%24top=200"]);
-    assert_eq!(texts(column(&table, &rows, "name")), vec!["Documents", "Photos", "budget.xlsx", "notes.txt", "report.pdf"]);
+    assert_eq!(
+        texts(column(&table, &rows, "name")),
+        vec!["Documents", "Photos", "budget.xlsx", "notes.txt", "report.pdf"]
+    );
     let mime = column(&table, &rows, "mime_type");
     let children = column(&table, &rows, "child_count");
     assert_eq!((&mime[0], &children[0]), (&Cell::Null, &Cell::Int(3)));
@@ -340,19 +379,35 @@ fn dropbox_lists_folders_with_post_and_continue() {
     let p = Provider::start("dropbox", "/dropbox");
     let table = p.imported("files", &[("page_size", "2")]);
     let rows = p.scan(&table, vec![], vec![], None).unwrap();
-    assert_eq!(texts(column(&table, &rows, "name")), vec!["Documents", "Photos", "budget.xlsx", "readme.md", "todo.txt"]);
+    assert_eq!(
+        texts(column(&table, &rows, "name")),
+        vec!["Documents", "Photos", "budget.xlsx", "readme.md", "todo.txt"]
+    );
     assert_eq!(texts(column(&table, &rows, "tag"))[..3], ["folder", "folder", "file"]);
     let requests = p.requests();
     let paths: Vec<&str> = requests.iter().map(|r| r.path.as_str()).collect();
-    assert_eq!(paths, vec!["/dropbox/2/files/list_folder", "/dropbox/2/files/list_folder/continue", "/dropbox/2/files/list_folder/continue"]);
+    assert_eq!(
+        paths,
+        vec![
+            "/dropbox/2/files/list_folder",
+            "/dropbox/2/files/list_folder/continue",
+            "/dropbox/2/files/list_folder/continue"
+        ]
+    );
     assert!(requests.iter().all(|r| r.method == "POST" && r.query.is_empty()));
     assert_eq!(requests[0].body, Some(json!({"path": "", "recursive": false, "limit": 2})));
-    assert!(requests[1..].iter().all(|r| r.body.as_ref().unwrap().as_object().unwrap().len() == 1 && r.body.as_ref().unwrap()["cursor"].is_string()));
+    assert!(requests[1..]
+        .iter()
+        .all(|r| r.body.as_ref().unwrap().as_object().unwrap().len() == 1
+            && r.body.as_ref().unwrap()["cursor"].is_string()));
     // A table points the resource at another folder by body members; the rest of the template stays.
     p.mock.reset();
     let documents = p.imported("all_files", &[("body", r#"{"path": "/Documents"}"#)]);
     let rows = p.scan(&documents, vec![], vec![], None).unwrap();
-    assert_eq!(texts(column(&documents, &rows, "path_display")), vec!["/Documents/Archive", "/Documents/notes.txt", "/Documents/report.pdf", "/Documents/Archive/2023.zip"]);
+    assert_eq!(
+        texts(column(&documents, &rows, "path_display")),
+        vec!["/Documents/Archive", "/Documents/notes.txt", "/Documents/report.pdf", "/Documents/Archive/2023.zip"]
+    );
     assert_eq!(p.requests()[0].body, Some(json!({"path": "/Documents", "recursive": true, "limit": 2000})));
     // Dropbox's route errors are 409s with a summary.
     let missing = p.imported("files", &[("body", r#"{"path": "/nope"}"#)]);
@@ -394,7 +449,11 @@ fn hubspot_contacts_are_created_updated_and_archived() {
     let writer = p.open(&table).writer().expect("contacts declare writes");
     let (http, counters, runtime) = (p.http(), Counters::default(), runtime());
     let at = |name: &str| table.columns.iter().position(|c| c.name == name).unwrap();
-    let record = connector_core::write::record(&table, &[(at("email"), json!("new@example.com")), (at("first_name"), json!("Nia"))]).unwrap();
+    let record = connector_core::write::record(
+        &table,
+        &[(at("email"), json!("new@example.com")), (at("first_name"), json!("Nia"))],
+    )
+    .unwrap();
     let created = runtime.block_on(writer.insert(&http, vec![record], &counters)).unwrap();
     assert_eq!(created[0]["id"], "1026");
     assert_eq!(created[0]["properties"]["firstname"], "Nia");
@@ -416,7 +475,8 @@ fn hubspot_contacts_are_created_updated_and_archived() {
     assert_eq!(log[1].body, Some(json!({"properties": {"lastname": "Okafor"}})));
     // Archived, the contact is gone from the list; a second one with the same email is refused as HubSpot does.
     assert_eq!(p.scan(&table, vec![], vec![], None).unwrap().len(), 25);
-    let duplicate = connector_core::write::record(&table, &[(at("email"), json!("ada.kernighan5@example.com"))]).unwrap();
+    let duplicate =
+        connector_core::write::record(&table, &[(at("email"), json!("ada.kernighan5@example.com"))]).unwrap();
     let e = runtime.block_on(writer.insert(&http, vec![duplicate], &counters)).unwrap_err();
     assert!(e.message.contains("HTTP 409"), "{}", e.message);
     assert_eq!(e.detail.as_deref(), Some("provider said: Contact already exists. Existing ID: 1005"));
@@ -438,16 +498,36 @@ fn tables_made_by_hand_read_and_write_the_resource_paths() {
         ],
     };
     let rows = p.scan(&table, vec![], vec![], Some(Limit { count: Some(2), offset: 0 })).unwrap();
-    assert_eq!(rows[0][..4], [Cell::Text("1001".into()), Cell::Text("Brian".into()), Cell::Text("brian.lovelace1@example.com".into()), Cell::Null]);
+    assert_eq!(
+        rows[0][..4],
+        [
+            Cell::Text("1001".into()),
+            Cell::Text("Brian".into()),
+            Cell::Text("brian.lovelace1@example.com".into()),
+            Cell::Null
+        ]
+    );
     assert!(matches!(rows[0][4], Cell::Timestamp(_)));
     let writer = p.open(&table).writer().unwrap();
     let (http, counters, runtime) = (p.http(), Counters::default(), runtime());
     let record = connector_core::write::record(&table, &[(1, json!("Nia")), (2, json!("nia@example.com"))]).unwrap();
-    assert_eq!(record, json!({"first_name": "Nia", "email": "nia@example.com"}), "the FDW layer builds records from the table's columns");
+    assert_eq!(
+        record,
+        json!({"first_name": "Nia", "email": "nia@example.com"}),
+        "the FDW layer builds records from the table's columns"
+    );
     let created = runtime.block_on(writer.insert(&http, vec![record], &counters)).unwrap();
-    assert_eq!(p.requests().last().unwrap().body, Some(json!({"properties": {"firstname": "Nia", "email": "nia@example.com"}})));
-    assert_eq!((&created[0]["first_name"], &created[0]["email"]), (&json!("Nia"), &json!("nia@example.com")), "answers read back like rows");
-    let updated = runtime.block_on(writer.update(&http, &text("1026"), json!({"first_name": "Nina"}), &counters)).unwrap();
+    assert_eq!(
+        p.requests().last().unwrap().body,
+        Some(json!({"properties": {"firstname": "Nia", "email": "nia@example.com"}}))
+    );
+    assert_eq!(
+        (&created[0]["first_name"], &created[0]["email"]),
+        (&json!("Nia"), &json!("nia@example.com")),
+        "answers read back like rows"
+    );
+    let updated =
+        runtime.block_on(writer.update(&http, &text("1026"), json!({"first_name": "Nina"}), &counters)).unwrap();
     assert_eq!(p.requests().last().unwrap().body, Some(json!({"properties": {"firstname": "Nina"}})));
     assert_eq!(updated["first_name"], "Nina");
 }
@@ -523,7 +603,10 @@ fn server_options_of_a_definition_fill_its_headers() {
     assert_eq!(pairs(connector.fixed_headers(&both)), vec!["X-Tenant: acme", "X-Version: v3"]);
     // A value no header can carry is refused by CREATE SERVER.
     let e = validate_server(&server(&[("tenant", "acme\r\nX-Evil: 1")])).unwrap_err();
-    assert_eq!(e.message, "invalid value for option \"tenant\": \"acme\r\nX-Evil: 1\" does not match the pattern [\\x20-\\x7e]*");
+    assert_eq!(
+        e.message,
+        "invalid value for option \"tenant\": \"acme\r\nX-Evil: 1\" does not match the pattern [\\x20-\\x7e]*"
+    );
     definitions::unregister("headers_test");
 }
 
@@ -552,14 +635,19 @@ fn the_docs_example_runs_as_written() {
     // The mock's customers stand in for the shop: page style, key in a header.
     let mock = MockServer::start_blocking();
     let base_url = format!("{}/auth/header/page", mock.url());
-    let server = ServerDef { name: "shop".into(), options: map(&[("connector", "acme_shop"), ("base_url", &base_url)]) };
+    let server =
+        ServerDef { name: "shop".into(), options: map(&[("connector", "acme_shop"), ("base_url", &base_url)]) };
     let p = Provider::with(mock, server, map(&[("api_key", "test-key")]));
     let customers = p.imported("customers", &[]);
-    let quals = vec![eq("country", text("DE")), Qual { column: "amount".into(), op: Op::Ge, value: V::Numeric("5000".into()) }];
+    let quals =
+        vec![eq("country", text("DE")), Qual { column: "amount".into(), op: Op::Ge, value: V::Numeric("5000".into()) }];
     let sorts = vec![Sort { column: "amount".into(), desc: true, nulls_first: true }];
     let rows = p.scan(&customers, quals, sorts, Some(Limit { count: Some(5), offset: 0 })).unwrap();
     assert_eq!(rows.len(), 5);
-    assert_eq!(p.sent(), vec!["GET /auth/header/page/customers?country=DE&amount_gte=5000&_sort=amount&_order=desc&_page=1&_limit=5"]);
+    assert_eq!(
+        p.sent(),
+        vec!["GET /auth/header/page/customers?country=DE&amount_gte=5000&_sort=amount&_order=desc&_page=1&_limit=5"]
+    );
     let sent = &p.requests()[0];
     assert_eq!((sent.header("x-api-key"), sent.header("x-api-version")), (Some("test-key"), Some("2024-06-01")));
     p.mock.reset();

@@ -10,10 +10,10 @@
 
 #[path = "fuzz/gen.rs"]
 mod gen;
-#[path = "fuzz/support.rs"]
-mod support;
 #[path = "fuzz/server.rs"]
 mod server;
+#[path = "fuzz/support.rs"]
+mod support;
 
 use connector_core::connectors::{self, ServerDef};
 use connector_core::convert::{convert, date_to_iso, into_text, timestamp_to_iso, Cell};
@@ -23,7 +23,6 @@ use connector_core::options::{self, Kind, OptionMap, OptionSpec, Scope};
 use connector_core::scan::{Projector, Scan, ScanSettings};
 use connector_core::{ErrorKind, Result};
 use gen::*;
-use support::{config, drain, map, runtime};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::{json, Value};
@@ -32,7 +31,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-
+use support::{config, drain, map, runtime};
 
 /// The options `scope` ("server", "table", "column" or "user") of `connector` declares.
 fn specs(scope: &str, connector: &str) -> &'static [OptionSpec] {
@@ -68,7 +67,8 @@ fn scan_table(server: &ServerDef, table: &TableDef, settings: ScanSettings) -> R
     connectors::validate_table(server, table)?;
     let connector = connectors::for_server(server)?;
     let opened = connector.open(server, table)?;
-    let request = ScanRequest { columns: (0..table.columns.len()).collect(), quals: vec![], sorts: vec![], limit: None };
+    let request =
+        ScanRequest { columns: (0..table.columns.len()).collect(), quals: vec![], sorts: vec![], limit: None };
     let http = Arc::new(connectors::http_client(server, &OptionMap::new(), None)?);
     let projector = Arc::new(Projector::new(table, &request.columns)?);
     drain(Scan::start(runtime().handle(), http, opened.scan(&request)?, projector, settings))
@@ -95,8 +95,13 @@ fn column_name() -> impl Strategy<Value = String> {
 
 fn scan_request() -> impl Strategy<Value = ScanRequest> {
     let qual = (column_name(), op(), sql_value()).prop_map(|(column, op, value)| Qual { column, op, value });
-    let sort = (column_name(), any::<bool>(), any::<bool>()).prop_map(|(column, desc, nulls_first)| Sort { column, desc, nulls_first });
-    let limit = (prop::option::of(any::<u64>()), prop_oneof![Just(0u64), any::<u64>()]).prop_map(|(count, offset)| Limit { count, offset });
+    let sort = (column_name(), any::<bool>(), any::<bool>()).prop_map(|(column, desc, nulls_first)| Sort {
+        column,
+        desc,
+        nulls_first,
+    });
+    let limit = (prop::option::of(any::<u64>()), prop_oneof![Just(0u64), any::<u64>()])
+        .prop_map(|(count, offset)| Limit { count, offset });
     (prop::collection::vec(qual, 0..4), prop::collection::vec(sort, 0..3), prop::option::of(limit))
         .prop_map(|(quals, sorts, limit)| ScanRequest { columns: vec![], quals, sorts, limit })
 }
@@ -253,7 +258,9 @@ fn check_conversion(value: &Value, ty: &ColumnType) -> std::result::Result<(), T
                     &[ErrorKind::InvalidValue, ErrorKind::OutOfRange]
                 }
                 ColumnType::Date | ColumnType::Timestamp | ColumnType::TimestampTz => &[ErrorKind::InvalidDatetime],
-                ColumnType::Numeric | ColumnType::Bool | ColumnType::Uuid | ColumnType::TextArray => &[ErrorKind::InvalidValue],
+                ColumnType::Numeric | ColumnType::Bool | ColumnType::Uuid | ColumnType::TextArray => {
+                    &[ErrorKind::InvalidValue]
+                }
                 _ => &[],
             };
             prop_assert!(expected.contains(&e.kind), "{:?} into {:?}: {:?}", value, ty, e);
@@ -264,7 +271,8 @@ fn check_conversion(value: &Value, ty: &ColumnType) -> std::result::Result<(), T
     };
     // A string the date/time conversions do not understand goes to Postgres' input function; only strings.
     if let Cell::Input(text) = &cell {
-        let passes_through = matches!(ty, ColumnType::Date | ColumnType::Timestamp | ColumnType::TimestampTz | ColumnType::Other(_));
+        let passes_through =
+            matches!(ty, ColumnType::Date | ColumnType::Timestamp | ColumnType::TimestampTz | ColumnType::Other(_));
         prop_assert!(passes_through, "{:?} into {:?} became input text {:?}", value, ty, text);
         if !matches!(ty, ColumnType::Other(_)) {
             prop_assert!(value.is_string());
@@ -282,7 +290,8 @@ fn check_conversion(value: &Value, ty: &ColumnType) -> std::result::Result<(), T
         (ColumnType::Numeric, Cell::Numeric(text)) => {
             let unsigned = text.trim_start_matches(['+', '-']).to_ascii_lowercase();
             let special = ["nan", "infinity", "inf"].contains(&unsigned.as_str());
-            let decimal = text.chars().any(|c| c.is_ascii_digit()) && text.chars().all(|c| c.is_ascii_digit() || "+-.eE".contains(c));
+            let decimal = text.chars().any(|c| c.is_ascii_digit())
+                && text.chars().all(|c| c.is_ascii_digit() || "+-.eE".contains(c));
             prop_assert!(special || decimal, "numeric text {:?}", text);
         }
         (ColumnType::Bool, Cell::Bool(_)) => {}
@@ -300,18 +309,30 @@ fn check_conversion(value: &Value, ty: &ColumnType) -> std::result::Result<(), T
             let zoned = *ty == ColumnType::TimestampTz;
             // Where chrono can print it (Postgres' range reaches further) with a four-digit year, the text
             // converts back.
-            if let Some(iso) = timestamp_to_iso(*micros, zoned).filter(|iso| iso.starts_with(|c: char| c.is_ascii_digit())) {
+            if let Some(iso) =
+                timestamp_to_iso(*micros, zoned).filter(|iso| iso.starts_with(|c: char| c.is_ascii_digit()))
+            {
                 prop_assert_eq!(convert(Value::String(iso.clone()), ty), Ok(Cell::Timestamp(*micros)), "via {:?}", iso);
             }
         }
         (ColumnType::Uuid, Cell::Uuid(bytes)) => {
             let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-            let given = value.as_str().unwrap_or_default().trim().trim_start_matches('{').trim_end_matches('}').replace('-', "");
+            let given = value
+                .as_str()
+                .unwrap_or_default()
+                .trim()
+                .trim_start_matches('{')
+                .trim_end_matches('}')
+                .replace('-', "");
             prop_assert_eq!(hex, given.to_ascii_lowercase());
         }
-        (ColumnType::Json, Cell::Json(text)) => prop_assert_eq!(&serde_json::from_str::<Value>(text).ok(), &Some(value.clone())),
+        (ColumnType::Json, Cell::Json(text)) => {
+            prop_assert_eq!(&serde_json::from_str::<Value>(text).ok(), &Some(value.clone()))
+        }
         (ColumnType::Jsonb, Cell::Jsonb(v)) => prop_assert_eq!(v, value),
-        (ColumnType::TextArray, Cell::TextArray(items)) => prop_assert_eq!(Some(items.len()), value.as_array().map(Vec::len)),
+        (ColumnType::TextArray, Cell::TextArray(items)) => {
+            prop_assert_eq!(Some(items.len()), value.as_array().map(Vec::len))
+        }
         (ty, cell) => prop_assert!(false, "{:?} into {:?} gave {:?}", value, ty, cell),
     }
     Ok(())
@@ -470,7 +491,8 @@ struct TempFile(PathBuf);
 impl TempFile {
     fn new(extension: &str, content: &[u8]) -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(0);
-        let name = format!("connector_fdw_fuzz_{}_{}.{extension}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let name =
+            format!("connector_fdw_fuzz_{}_{}.{extension}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
         let path = std::env::temp_dir().join(name);
         std::fs::write(&path, content).unwrap();
         TempFile(path)
@@ -521,7 +543,8 @@ impl Csv {
     fn bytes(&self) -> Vec<u8> {
         let newline = if self.crlf { "\r\n" } else { "\n" };
         let line = |fields: &[String]| {
-            fields.iter().map(|f| self.field(f)).collect::<Vec<_>>().join(&(self.delimiter as char).to_string()) + newline
+            fields.iter().map(|f| self.field(f)).collect::<Vec<_>>().join(&(self.delimiter as char).to_string())
+                + newline
         };
         let mut out = String::new();
         if self.header {
@@ -551,8 +574,17 @@ fn csv_field() -> impl Strategy<Value = String> {
 }
 
 fn csv() -> impl Strategy<Value = Csv> {
-    let names = prop::collection::btree_set(prop_oneof!["[a-zA-Z_][a-zA-Z0-9_ ]{0,6}", "\\PC{1,6}", Just("a,b".to_string()), Just("q\"t".to_string())], 1..5);
-    (prop::sample::select(b",;\t|".to_vec()), prop::sample::select(b"\"'".to_vec()), any::<bool>(), any::<bool>(), names)
+    let names = prop::collection::btree_set(
+        prop_oneof!["[a-zA-Z_][a-zA-Z0-9_ ]{0,6}", "\\PC{1,6}", Just("a,b".to_string()), Just("q\"t".to_string())],
+        1..5,
+    );
+    (
+        prop::sample::select(b",;\t|".to_vec()),
+        prop::sample::select(b"\"'".to_vec()),
+        any::<bool>(),
+        any::<bool>(),
+        names,
+    )
         .prop_flat_map(|(delimiter, quote, header, crlf, names)| {
             let width = names.len();
             let rows = prop::collection::vec(prop::collection::vec(csv_field(), width), 0..12);
@@ -573,13 +605,17 @@ enum Mutation {
 }
 
 fn mutation() -> impl Strategy<Value = Mutation> {
-    let bytes: Vec<&'static [u8]> = vec![b"\"", b"'", b",", b";", b"\n", b"\r", b"\r\n", b"[", b"]", b"{", b"}", b"\\", b"\xff", b"\xc3", b"\"\"", b"\0", b":", b"\n\n", b"null"];
+    let bytes: Vec<&'static [u8]> = vec![
+        b"\"", b"'", b",", b";", b"\n", b"\r", b"\r\n", b"[", b"]", b"{", b"}", b"\\", b"\xff", b"\xc3", b"\"\"",
+        b"\0", b":", b"\n\n", b"null",
+    ];
     prop_oneof![
         any::<Index>().prop_map(Mutation::Truncate),
         (any::<Index>(), prop::sample::select(bytes)).prop_map(|(at, b)| Mutation::Insert(at, b)),
         (any::<Index>(), 1usize..16).prop_map(|(at, n)| Mutation::Delete(at, n)),
         (any::<Index>(), 1usize..64).prop_map(|(at, n)| Mutation::Duplicate(at, n)),
-        (any::<Index>(), prop::sample::select(b"a[{\",\n".to_vec()), 1_000usize..200_000).prop_map(|(at, b, n)| Mutation::HugeLine(at, b, n)),
+        (any::<Index>(), prop::sample::select(b"a[{\",\n".to_vec()), 1_000usize..200_000)
+            .prop_map(|(at, b, n)| Mutation::HugeLine(at, b, n)),
     ]
 }
 
@@ -673,7 +709,13 @@ fn damaged_file() -> impl Strategy<Value = (Format, Vec<u8>, Pairs)> {
 
 /// A table over `location` ("path" or "url") whose columns accept any value (text and jsonb), so every
 /// error a scan reports must be about the source.
-fn lenient_table(format: Format, location: (&str, &str), csv_options: &[(String, String)], header: bool, page_size: u64) -> TableDef {
+fn lenient_table(
+    format: Format,
+    location: (&str, &str),
+    csv_options: &[(String, String)],
+    header: bool,
+    page_size: u64,
+) -> TableDef {
     let mut options: OptionMap = csv_options.iter().cloned().collect();
     if format == Format::Csv && !options.contains_key("header") {
         options.insert("header".into(), header.to_string());
@@ -794,10 +836,31 @@ struct RestCase {
 
 fn link_header() -> impl Strategy<Value = String> {
     let target = prop::sample::select(vec![
-        "/r?page=2", "/v1/r", "?cursor=abc", "", "https://elsewhere.invalid/r", "//other.invalid/r", "http://127.0.0.1:1/r",
-        "http://[::1", "data:,x", "javascript:x", "%zz", "/r?page=é", "<", "a>b",
+        "/r?page=2",
+        "/v1/r",
+        "?cursor=abc",
+        "",
+        "https://elsewhere.invalid/r",
+        "//other.invalid/r",
+        "http://127.0.0.1:1/r",
+        "http://[::1",
+        "data:,x",
+        "javascript:x",
+        "%zz",
+        "/r?page=é",
+        "<",
+        "a>b",
     ]);
-    let rel = prop::sample::select(vec!["rel=\"next\"", "rel=next", "rel=\"prev\"", "rel=\"next last\"", "rel=NEXT", "rel=", "", "title=\"x;y,z\"; rel=next"]);
+    let rel = prop::sample::select(vec![
+        "rel=\"next\"",
+        "rel=next",
+        "rel=\"prev\"",
+        "rel=\"next last\"",
+        "rel=NEXT",
+        "rel=",
+        "",
+        "title=\"x;y,z\"; rel=next",
+    ]);
     prop_oneof![
         3 => prop::collection::vec((target, rel), 1..4)
             .prop_map(|links| links.iter().map(|(t, r)| format!("<{t}>; {r}")).collect::<Vec<_>>().join(", ")),
@@ -811,8 +874,22 @@ fn number_header() -> impl Strategy<Value = String> {
         any::<f64>().prop_map(|f| f.to_string()),
         (0u64..100).prop_map(|n| n.to_string()),
         prop::sample::select(vec![
-            "-1", " 7 ", "0", "1e300", "inf", "-inf", "NaN", "1e19", "18446744073709551616", "0.000001", "1e-300", "soon", "",
-            "Wed, 21 Oct 2015 07:28:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT", "Sat, 01 Jan 0000 00:00:00 +2359",
+            "-1",
+            " 7 ",
+            "0",
+            "1e300",
+            "inf",
+            "-inf",
+            "NaN",
+            "1e19",
+            "18446744073709551616",
+            "0.000001",
+            "1e-300",
+            "soon",
+            "",
+            "Wed, 21 Oct 2015 07:28:00 GMT",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+            "Sat, 01 Jan 0000 00:00:00 +2359",
         ])
         .prop_map(str::to_string),
     ]
@@ -884,7 +961,19 @@ fn framing() -> impl Strategy<Value = Framing> {
 }
 
 fn maybe_path() -> impl Strategy<Value = Option<&'static str>> {
-    prop::option::of(prop::sample::select(vec!["$.data", "$.data[*]", "$.items", "$", "$.total", "$.next_cursor", "$.has_more", "$..id", "$.data[0]", "$.data[?@.id]", "$[*]"]))
+    prop::option::of(prop::sample::select(vec![
+        "$.data",
+        "$.data[*]",
+        "$.items",
+        "$",
+        "$.total",
+        "$.next_cursor",
+        "$.has_more",
+        "$..id",
+        "$.data[0]",
+        "$.data[?@.id]",
+        "$[*]",
+    ]))
 }
 
 fn rest_case() -> impl Strategy<Value = RestCase> {
@@ -902,8 +991,25 @@ fn rest_case() -> impl Strategy<Value = RestCase> {
     let response = (status(), headers(), body(), framing());
     // Boxed parts keep the value tree off the stack: unboxed, this one tuple overflows a debug test thread.
     (table.boxed(), scan, response.boxed()).prop_map(
-        |((pagination, rows, cursor_path, total_path, has_more_path, page_size, size_param, columns), (rows_needed, concurrency), (status, headers, body, framing))| RestCase {
-            pagination, rows, cursor_path, total_path, has_more_path, page_size, size_param, columns, rows_needed, concurrency, status, headers, body, framing,
+        |(
+            (pagination, rows, cursor_path, total_path, has_more_path, page_size, size_param, columns),
+            (rows_needed, concurrency),
+            (status, headers, body, framing),
+        )| RestCase {
+            pagination,
+            rows,
+            cursor_path,
+            total_path,
+            has_more_path,
+            page_size,
+            size_param,
+            columns,
+            rows_needed,
+            concurrency,
+            status,
+            headers,
+            body,
+            framing,
         },
     )
 }
@@ -911,19 +1017,27 @@ fn rest_case() -> impl Strategy<Value = RestCase> {
 impl RestCase {
     fn server(&self, base: &str) -> ServerDef {
         // No retries: a 429 with Retry-After would otherwise sleep; the header is parsed either way.
-        let options = map(&[("connector", "rest"), ("base_url", &format!("{base}/v1")), ("timeout_ms", "5000"), ("max_retries", "0")]);
+        let options = map(&[
+            ("connector", "rest"),
+            ("base_url", &format!("{base}/v1")),
+            ("timeout_ms", "5000"),
+            ("max_retries", "0"),
+        ]);
         ServerDef { name: "api".into(), options }
     }
 
     fn table(&self) -> TableDef {
-        let mut options = map(&[("path", "/r"), ("pagination", self.pagination), ("page_size", &self.page_size.to_string())]);
+        let mut options =
+            map(&[("path", "/r"), ("pagination", self.pagination), ("page_size", &self.page_size.to_string())]);
         if self.pagination == "cursor" {
             options.insert("cursor_path".into(), self.cursor_path.into());
         }
         if self.size_param {
             options.insert("page_size_param".into(), "limit".into());
         }
-        for (name, value) in [("rows", self.rows), ("total_path", self.total_path), ("has_more_path", self.has_more_path)] {
+        for (name, value) in
+            [("rows", self.rows), ("total_path", self.total_path), ("has_more_path", self.has_more_path)]
+        {
             options.extend(value.map(|v| (name.to_string(), v.to_string())));
         }
         let columns = self
@@ -1029,7 +1143,16 @@ proptest! {
 /// A `Link` header of links whose targets hold none of `<>,;`, and whether one of them is `rel="next"`
 /// (the parser must find exactly those).
 fn clean_links() -> impl Strategy<Value = (String, bool)> {
-    let target = prop::sample::select(vec!["/v1/r?page=2", "?page=3", "", "%zz", "https://elsewhere.invalid/r", "//other.invalid/r", "http://[::1", "data:x"]);
+    let target = prop::sample::select(vec![
+        "/v1/r?page=2",
+        "?page=3",
+        "",
+        "%zz",
+        "https://elsewhere.invalid/r",
+        "//other.invalid/r",
+        "http://[::1",
+        "data:x",
+    ]);
     let rel = prop::sample::select(vec![
         ("rel=\"next\"", true),
         ("rel=next", true),
@@ -1115,4 +1238,3 @@ proptest! {
         prop_assert_eq!(e.detail.as_deref(), Some("provider said: slow down"));
     }
 }
-

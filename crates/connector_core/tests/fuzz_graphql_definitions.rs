@@ -20,11 +20,11 @@ use connector_core::options::OptionMap;
 use connector_core::scan::{Projector, Scan, ScanSettings};
 use connector_core::{ErrorKind, Result};
 use gen::*;
-use support::{config, drain, map, runtime};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex, OnceLock};
+use support::{config, drain, map, runtime};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -63,7 +63,11 @@ async fn serve(listener: TcpListener, body: Arc<Mutex<Arc<Vec<u8>>>>) {
             loop {
                 if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
                     let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
-                    let length: usize = head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
                     if request.len() >= end + 4 + length {
                         break;
                     }
@@ -73,7 +77,10 @@ async fn serve(listener: TcpListener, body: Arc<Mutex<Arc<Vec<u8>>>>) {
                     Ok(n) => request.extend_from_slice(&buf[..n]),
                 }
             }
-            let head = format!("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
             let _ = socket.write_all(head.as_bytes()).await;
             let _ = socket.write_all(&body).await;
             let _ = socket.shutdown().await;
@@ -82,7 +89,10 @@ async fn serve(listener: TcpListener, body: Arc<Mutex<Arc<Vec<u8>>>>) {
 }
 
 fn graphql_server(answering: &Answering) -> ServerDef {
-    ServerDef { name: "gql".into(), options: map(&[("connector", "graphql"), ("base_url", &answering.base), ("max_retries", "0")]) }
+    ServerDef {
+        name: "gql".into(),
+        options: map(&[("connector", "graphql"), ("base_url", &answering.base), ("max_retries", "0")]),
+    }
 }
 
 /// A paged GraphQL table whose columns take any JSON (so that conversions do not fail).
@@ -107,7 +117,13 @@ fn scan_items(answering: &Answering) -> Result<Vec<Vec<Cell>>> {
     let request = ScanRequest { columns: vec![0, 1], quals: vec![], sorts: vec![], limit: None };
     let http = Arc::new(connectors::http_client(&server, &OptionMap::new(), None)?);
     let projector = Arc::new(Projector::new(&table, &request.columns)?);
-    drain(Scan::start(runtime().handle(), http, opened.scan(&request)?, projector, ScanSettings { max_concurrency: 1, rows_needed: None }))
+    drain(Scan::start(
+        runtime().handle(),
+        http,
+        opened.scan(&request)?,
+        projector,
+        ScanSettings { max_concurrency: 1, rows_needed: None },
+    ))
 }
 
 /// An answer to the items query: nodes, pageInfo of any shape, and maybe `errors`.
@@ -148,25 +164,52 @@ fn answer() -> impl Strategy<Value = Answer> {
 // Introspection answers
 // ---------------------------------------------------------------------------------------------------------
 
-const TYPE_NAMES: [&str; 10] = ["Query", "ItemConnection", "ItemEdge", "Item", "PageInfo", "String", "Int", "Boolean", "DateTime", "Role"];
-const FIELD_NAMES: [&str; 14] =
-    ["items", "nodes", "edges", "node", "pageInfo", "hasNextPage", "endCursor", "id", "first", "after", "createdAt", "role", "__typename", "x-y"];
+const TYPE_NAMES: [&str; 10] =
+    ["Query", "ItemConnection", "ItemEdge", "Item", "PageInfo", "String", "Int", "Boolean", "DateTime", "Role"];
+const FIELD_NAMES: [&str; 14] = [
+    "items",
+    "nodes",
+    "edges",
+    "node",
+    "pageInfo",
+    "hasNextPage",
+    "endCursor",
+    "id",
+    "first",
+    "after",
+    "createdAt",
+    "role",
+    "__typename",
+    "x-y",
+];
 
 fn type_ref() -> BoxedStrategy<Value> {
-    let named = (prop::sample::select(vec!["SCALAR", "OBJECT", "ENUM", "INTERFACE", "UNION", "odd"]), prop::sample::select(TYPE_NAMES.to_vec()))
+    let named = (
+        prop::sample::select(vec!["SCALAR", "OBJECT", "ENUM", "INTERFACE", "UNION", "odd"]),
+        prop::sample::select(TYPE_NAMES.to_vec()),
+    )
         .prop_map(|(kind, name)| json!({"kind": kind, "name": name, "ofType": null}));
     prop_oneof![4 => named.boxed(), 1 => json()]
         .boxed()
         .prop_recursive(3, 8, 1, |inner| {
-            (prop::sample::select(vec!["LIST", "NON_NULL"]), inner).prop_map(|(kind, of)| json!({"kind": kind, "name": null, "ofType": of}))
+            (prop::sample::select(vec!["LIST", "NON_NULL"]), inner)
+                .prop_map(|(kind, of)| json!({"kind": kind, "name": null, "ofType": of}))
         })
         .boxed()
 }
 
 fn field() -> impl Strategy<Value = Value> {
-    let arg = (prop::sample::select(FIELD_NAMES.to_vec()), type_ref()).prop_map(|(name, ty)| json!({"name": name, "type": ty}));
-    (prop::sample::select(FIELD_NAMES.to_vec()), prop::collection::vec(arg, 0..3), type_ref(), prop::option::of(odd_string()))
-        .prop_map(|(name, args, ty, description)| json!({"name": name, "description": description, "args": args, "type": ty}))
+    let arg = (prop::sample::select(FIELD_NAMES.to_vec()), type_ref())
+        .prop_map(|(name, ty)| json!({"name": name, "type": ty}));
+    (
+        prop::sample::select(FIELD_NAMES.to_vec()),
+        prop::collection::vec(arg, 0..3),
+        type_ref(),
+        prop::option::of(odd_string()),
+    )
+        .prop_map(
+            |(name, args, ty, description)| json!({"name": name, "description": description, "args": args, "type": ty}),
+        )
 }
 
 /// A schema with one Relay connection (`items`, nodes and edges), for changes to be made to.
@@ -175,7 +218,11 @@ fn connection_schema() -> Value {
     let wrap = |kind: &str, of: Value| json!({"kind": kind, "name": null, "ofType": of});
     let field = |name: &str, args: Value, ty: Value| json!({"name": name, "description": "", "args": args, "type": ty});
     let arg = |name: &str, ty: Value| json!({"name": name, "type": ty});
-    let paging = json!([arg("first", named("SCALAR", "Int")), arg("after", named("SCALAR", "String")), arg("role", named("ENUM", "Role"))]);
+    let paging = json!([
+        arg("first", named("SCALAR", "Int")),
+        arg("after", named("SCALAR", "String")),
+        arg("role", named("ENUM", "Role"))
+    ]);
     json!({"data": {"__schema": {"queryType": {"name": "Query"}, "types": [
         {"kind": "OBJECT", "name": "Query", "fields": [
             field("items", paging.clone(), wrap("NON_NULL", named("OBJECT", "ItemConnection"))),
@@ -195,7 +242,11 @@ fn connection_schema() -> Value {
 }
 
 fn schema() -> impl Strategy<Value = Value> {
-    let type_def = (prop::sample::select(vec!["OBJECT", "SCALAR", "ENUM", "INTERFACE"]), prop::sample::select(TYPE_NAMES.to_vec()), prop::collection::vec(field(), 0..6))
+    let type_def = (
+        prop::sample::select(vec!["OBJECT", "SCALAR", "ENUM", "INTERFACE"]),
+        prop::sample::select(TYPE_NAMES.to_vec()),
+        prop::collection::vec(field(), 0..6),
+    )
         .prop_map(|(kind, name, fields)| json!({"kind": kind, "name": name, "fields": fields}));
     prop_oneof![
         2 => Just(connection_schema()),
@@ -257,7 +308,21 @@ fn change() -> impl Strategy<Value = Change> {
     let text = prop_oneof![
         odd_string(),
         path_text(),
-        prop::sample::select(vec!["cursor", "page", "bearer", "api_key", "text", "bigint", "POST", "{key}", "$.data", "^(", "(a|b)+", "x={value}"]).prop_map(str::to_string),
+        prop::sample::select(vec![
+            "cursor",
+            "page",
+            "bearer",
+            "api_key",
+            "text",
+            "bigint",
+            "POST",
+            "{key}",
+            "$.data",
+            "^(",
+            "(a|b)+",
+            "x={value}"
+        ])
+        .prop_map(str::to_string),
     ];
     let value = prop_oneof![2 => json(), 2 => text.prop_map(Value::String)];
     prop_oneof![

@@ -9,11 +9,11 @@
 #[allow(dead_code)]
 #[path = "fuzz/gen.rs"]
 mod gen;
-#[path = "fuzz/support.rs"]
-mod support;
 #[allow(dead_code)]
 #[path = "fuzz/server.rs"]
 mod server;
+#[path = "fuzz/support.rs"]
+mod support;
 
 use connector_core::connectors::{self, airtable, notion, ServerDef};
 use connector_core::convert::{convert, Cell};
@@ -22,12 +22,11 @@ use connector_core::options::OptionMap;
 use connector_core::scan::{Projector, Scan, ScanSettings};
 use connector_core::{ErrorKind, Result};
 use gen::*;
-use support::{config, drain, map, runtime};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use server::{Canned, Framing};
 use std::sync::{Arc, OnceLock};
-
+use support::{config, drain, map, runtime};
 
 /// A server of `connector` on the canned-response server: no credentials, no retries, no rate limit.
 fn server(connector: &str, base: &str, extra: &[(&str, &str)]) -> ServerDef {
@@ -50,7 +49,8 @@ fn scan_with(canned: &Canned, server: &ServerDef, table: &TableDef, body: &Value
     connectors::validate_table(server, table)?;
     let connector = connectors::for_server(server)?;
     let opened = connector.open(server, table)?;
-    let request = ScanRequest { columns: (0..table.columns.len()).collect(), quals: vec![], sorts: vec![], limit: None };
+    let request =
+        ScanRequest { columns: (0..table.columns.len()).collect(), quals: vec![], sorts: vec![], limit: None };
     let http = Arc::new(connectors::http_client(server, &OptionMap::new(), None)?);
     let projector = Arc::new(Projector::new(table, &request.columns)?);
     // A static server may say "more" forever: the scan stops after a few pages' rows.
@@ -79,26 +79,29 @@ fn no_panic(result: &Result<Vec<Vec<Cell>>>) -> std::result::Result<(), TestCase
 
 /// Columns of a table over field or property names, of every column type.
 fn columns(names: &'static [&'static str], option: &'static str) -> impl Strategy<Value = Vec<ColumnDef>> {
-    prop::collection::vec((prop::sample::select(names), column_type()), 1..6).prop_map(move |cols| {
-        cols.into_iter()
-            .enumerate()
-            .map(|(i, (name, ty))| match name {
-                // The names a connector reads from the record itself.
-                "id" | "created_time" | "fields" | "properties" | "row_number" | "url" | "archived" => ColumnDef::new(name, ty),
-                _ => ColumnDef::new(format!("c{i}"), ty).with_option(option, name),
-            })
-            .collect::<Vec<_>>()
-    })
-    .prop_map(|mut cols| {
-        // Column names must be unique.
-        let mut seen = Vec::new();
-        cols.retain(|c| {
-            let fresh = !seen.contains(&c.name);
-            seen.push(c.name.clone());
-            fresh
-        });
-        cols
-    })
+    prop::collection::vec((prop::sample::select(names), column_type()), 1..6)
+        .prop_map(move |cols| {
+            cols.into_iter()
+                .enumerate()
+                .map(|(i, (name, ty))| match name {
+                    // The names a connector reads from the record itself.
+                    "id" | "created_time" | "fields" | "properties" | "row_number" | "url" | "archived" => {
+                        ColumnDef::new(name, ty)
+                    }
+                    _ => ColumnDef::new(format!("c{i}"), ty).with_option(option, name),
+                })
+                .collect::<Vec<_>>()
+        })
+        .prop_map(|mut cols| {
+            // Column names must be unique.
+            let mut seen = Vec::new();
+            cols.retain(|c| {
+                let fresh = !seen.contains(&c.name);
+                seen.push(c.name.clone());
+                fresh
+            });
+            cols
+        })
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -133,11 +136,16 @@ fn airtable_body() -> BoxedStrategy<Value> {
 }
 
 fn airtable_tables() -> BoxedStrategy<Value> {
-    let field = (leaf(), prop::sample::select(vec!["number", "formula", "rollup", "checkbox", "date", "multipleSelects", "x"]), json())
+    let field = (
+        leaf(),
+        prop::sample::select(vec!["number", "formula", "rollup", "checkbox", "date", "multipleSelects", "x"]),
+        json(),
+    )
         .prop_map(|(name, kind, options)| json!({ "name": name, "type": kind, "options": options }));
     let table = (leaf(), leaf(), prop::collection::vec(prop_oneof![3 => field, 1 => json()], 0..5), leaf())
         .prop_map(|(id, name, fields, description)| json!({ "id": id, "name": name, "fields": fields, "description": description }));
-    prop_oneof![4 => prop::collection::vec(table, 0..4).prop_map(|tables| json!({ "tables": tables })), 1 => json()].boxed()
+    prop_oneof![4 => prop::collection::vec(table, 0..4).prop_map(|tables| json!({ "tables": tables })), 1 => json()]
+        .boxed()
 }
 
 proptest! {
@@ -229,7 +237,10 @@ fn notion_body() -> BoxedStrategy<Value> {
 
 /// Columns with or without a declared type.
 fn notion_columns() -> impl Strategy<Value = Vec<ColumnDef>> {
-    (columns(&NOTION_PROPERTIES, "property"), prop::collection::vec(prop::option::weighted(0.3, prop::sample::select(notion::PROPERTY_TYPES.to_vec())), 6))
+    (
+        columns(&NOTION_PROPERTIES, "property"),
+        prop::collection::vec(prop::option::weighted(0.3, prop::sample::select(notion::PROPERTY_TYPES.to_vec())), 6),
+    )
         .prop_map(|(columns, kinds)| {
             columns
                 .into_iter()
@@ -317,9 +328,13 @@ const SHEET_HEADERS: [&str; 5] = ["Name", "Amount", "name", "", "row_number"];
 
 /// One body that answers all three reads of a scan: the sheets' properties, the header and the rows.
 fn sheets_body() -> BoxedStrategy<Value> {
-    let cell = prop_oneof![3 => prop::sample::select(SHEET_HEADERS.to_vec()).prop_map(|h| json!(h)), 3 => leaf(), 1 => json()];
+    let cell =
+        prop_oneof![3 => prop::sample::select(SHEET_HEADERS.to_vec()).prop_map(|h| json!(h)), 3 => leaf(), 1 => json()];
     let row = prop_oneof![6 => prop::collection::vec(cell, 0..6).prop_map(Value::Array), 1 => json()];
-    let grid = (prop_oneof![3 => (0u64..50).prop_map(|n| json!(n)), 1 => leaf()], prop_oneof![3 => (0u64..8).prop_map(|n| json!(n)), 1 => leaf()]);
+    let grid = (
+        prop_oneof![3 => (0u64..50).prop_map(|n| json!(n)), 1 => leaf()],
+        prop_oneof![3 => (0u64..8).prop_map(|n| json!(n)), 1 => leaf()],
+    );
     let sheet = (prop_oneof![4 => Just(json!("S")), 1 => leaf()], grid)
         .prop_map(|(title, (rows, cols))| json!({ "properties": { "title": title, "gridProperties": { "rowCount": rows, "columnCount": cols } } }));
     prop_oneof![

@@ -57,11 +57,15 @@ impl Sheets {
     }
 
     fn imported(&self, name: &str, options: &[(&str, &str)]) -> TableDef {
-        let found = self.resources().into_iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no resource {name}"));
+        let found =
+            self.resources().into_iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no resource {name}"));
         let mut table_options = found.table_options;
         table_options.extend(map(options));
-        let columns =
-            found.columns.into_iter().map(|c| ColumnDef { name: c.name, ty: column_type(&c.sql_type), options: c.options }).collect();
+        let columns = found
+            .columns
+            .into_iter()
+            .map(|c| ColumnDef { name: c.name, ty: column_type(&c.sql_type), options: c.options })
+            .collect();
         self.mock.reset();
         TableDef { name: found.name, options: table_options, columns }
     }
@@ -74,7 +78,12 @@ impl Sheets {
     fn scan_columns(&self, table: &TableDef, columns: &[&str], limit: Option<Limit>) -> Result<Vec<Vec<Cell>>> {
         validate_table(&self.server, table)?;
         let opened = self.connector.open(&self.server, table)?;
-        let request = ScanRequest { columns: columns.iter().map(|c| at(table, c)).collect(), quals: vec![], sorts: vec![], limit };
+        let request = ScanRequest {
+            columns: columns.iter().map(|c| at(table, c)).collect(),
+            quals: vec![],
+            sorts: vec![],
+            limit,
+        };
         let runtime = runtime();
         let projector = Arc::new(Projector::new(table, &request.columns)?);
         let rows_needed = limit.and_then(|l| l.split(false).source_rows);
@@ -143,8 +152,11 @@ fn discovery_reads_sheets_and_their_header_rows() {
         ]
     );
     assert_eq!(resources.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), vec!["orders", "team_s_notes", "report"]);
-    let orders: Vec<(&str, &str, Option<&str>)> =
-        resources[0].columns.iter().map(|c| (c.name.as_str(), c.sql_type.as_str(), c.options.get("header").map(String::as_str))).collect();
+    let orders: Vec<(&str, &str, Option<&str>)> = resources[0]
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.sql_type.as_str(), c.options.get("header").map(String::as_str)))
+        .collect();
     assert_eq!(
         orders,
         vec![
@@ -188,8 +200,12 @@ fn scans_read_the_header_then_blocks_of_rows() {
     sheets.mock.reset();
     let small = TableDef { options: map(&[("sheet", "Orders"), ("page_size", "10")]), ..table.clone() };
     assert_eq!(sheets.scan(&small, None).unwrap().len(), 30);
-    let data: Vec<String> =
-        sheets.sent().into_iter().skip(2).map(|s| s.split('?').next().unwrap().rsplit('/').next().unwrap().to_string()).collect();
+    let data: Vec<String> = sheets
+        .sent()
+        .into_iter()
+        .skip(2)
+        .map(|s| s.split('?').next().unwrap().rsplit('/').next().unwrap().to_string())
+        .collect();
     assert_eq!(data, vec!["'Orders'!A2:E11", "'Orders'!A12:E21", "'Orders'!A22:E31", "'Orders'!A32:E40"]);
 
     // A LIMIT reads a block of that many rows.
@@ -201,7 +217,12 @@ fn scans_read_the_header_then_blocks_of_rows() {
 
     // EXPLAIN.
     let opened = sheets.connector.open(&sheets.server, &table).unwrap();
-    let request = ScanRequest { columns: vec![0], quals: vec![], sorts: vec![], limit: Some(Limit { count: Some(5), offset: 0 }) };
+    let request = ScanRequest {
+        columns: vec![0],
+        quals: vec![],
+        sorts: vec![],
+        limit: Some(Limit { count: Some(5), offset: 0 }),
+    };
     let url = sheets.mock.url();
     assert_eq!(
         opened.describe(&request),
@@ -220,12 +241,18 @@ fn headers_titles_and_ranges_locate_the_data() {
     let table = TableDef {
         name: "notes".into(),
         options: map(&[("sheet", "Team's notes")]),
-        columns: vec![ColumnDef::new("title", ColumnType::Text), ColumnDef::new("text", ColumnType::Text).with_option("header", "Body")],
+        columns: vec![
+            ColumnDef::new("title", ColumnType::Text),
+            ColumnDef::new("text", ColumnType::Text).with_option("header", "Body"),
+        ],
     };
     let rows = sheets.scan(&table, None).unwrap();
     assert_eq!(
         rows,
-        vec![vec![Cell::Text("Welcome".into()), Cell::Text("First note".into())], vec![Cell::Text("Plans".into()), Cell::Null]]
+        vec![
+            vec![Cell::Text("Welcome".into()), Cell::Text("First note".into())],
+            vec![Cell::Text("Plans".into()), Cell::Null]
+        ]
     );
     assert_eq!(sheets.sent()[1], format!("GET /sheets/v4/spreadsheets/sheetMock1/values/'Team''s notes'!A1:D1?{READ}"));
     // A range: the header in its first row, the columns under it.
@@ -247,15 +274,20 @@ fn headers_titles_and_ranges_locate_the_data() {
     assert!(sent[2].contains("/values/'Report'!B4:C20?"), "{}", sent[2]);
     // Formatted values on request.
     sheets.mock.reset();
-    let formatted =
-        TableDef { options: map(&[("sheet", "Report"), ("range", "B3:C"), ("value_render", "FORMATTED_VALUE")]), ..report.clone() };
+    let formatted = TableDef {
+        options: map(&[("sheet", "Report"), ("range", "B3:C"), ("value_render", "FORMATTED_VALUE")]),
+        ..report.clone()
+    };
     assert_eq!(sheets.scan(&formatted, None).unwrap()[0][2], Cell::Numeric("120".into()));
     assert_eq!(sheets.requests()[2].param("valueRenderOption").as_deref(), Some("FORMATTED_VALUE"));
     // A header that is not there.
     let missing = TableDef { columns: vec![ColumnDef::new("nope", ColumnType::Text)], ..table.clone() };
     let e = sheets.scan(&missing, None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
-    assert_eq!(e.message, "column \"nope\" of foreign table \"notes\": sheet \"Team's notes\" has no header \"nope\" in row 1");
+    assert_eq!(
+        e.message,
+        "column \"nope\" of foreign table \"notes\": sheet \"Team's notes\" has no header \"nope\" in row 1"
+    );
     assert_eq!(e.hint.as_deref(), Some("Its headers are: Title, Body."));
 }
 
@@ -271,7 +303,11 @@ fn rows_are_appended_and_cells_updated() {
     );
     let (http, counters, runtime) = (sheets.http.clone(), Counters::default(), runtime());
     let record = |values: &[(&str, serde_json::Value)]| {
-        connector_core::write::record(&table, &values.iter().map(|(c, v)| (at(&table, c), v.clone())).collect::<Vec<_>>()).unwrap()
+        connector_core::write::record(
+            &table,
+            &values.iter().map(|(c, v)| (at(&table, c), v.clone())).collect::<Vec<_>>(),
+        )
+        .unwrap()
     };
     let records = vec![
         record(&[
@@ -284,14 +320,19 @@ fn rows_are_appended_and_cells_updated() {
         record(&[("order_id", json!(1032)), ("customer", json!("Yan"))]),
     ];
     let answers = runtime.block_on(writer.insert(&http, records, &counters)).unwrap();
-    assert_eq!((&answers[0]["row_number"], &answers[1]["row_number"], &answers[1]["customer"]), (&json!(33), &json!(34), &json!("Yan")));
+    assert_eq!(
+        (&answers[0]["row_number"], &answers[1]["row_number"], &answers[1]["customer"]),
+        (&json!(33), &json!(34), &json!("Yan"))
+    );
     let log = sheets.requests();
     let append = log.last().unwrap();
     assert_eq!(mockapi_decode(&append.path), "/sheets/v4/spreadsheets/sheetMock1/values/'Orders'!A1:E1:append");
     assert_eq!(append.query, "valueInputOption=USER_ENTERED&insertDataOption=INSERT_ROWS");
     assert_eq!(
         append.body,
-        Some(json!({"majorDimension": "ROWS", "values": [[1031, "Zed", 10, true, "2024-03-01"], [1032, "Yan", "", "", ""]]}))
+        Some(
+            json!({"majorDimension": "ROWS", "values": [[1031, "Zed", 10, true, "2024-03-01"], [1032, "Yan", "", "", ""]]})
+        )
     );
 
     let before = sheets.requests().len();
@@ -307,7 +348,10 @@ fn rows_are_appended_and_cells_updated() {
     let rows = sheets.scan(&table, None).unwrap();
     assert_eq!(rows.len(), 32);
     let row13 = rows.iter().find(|r| r[0] == Cell::Int(13)).unwrap();
-    assert_eq!((&row13[at(&table, "customer")], &row13[at(&table, "amount")]), (&Cell::Text("Zoe".into()), &Cell::Numeric("99".into())));
+    assert_eq!(
+        (&row13[at(&table, "customer")], &row13[at(&table, "amount")]),
+        (&Cell::Text("Zoe".into()), &Cell::Numeric("99".into()))
+    );
     assert_eq!(rows[31][at(&table, "row_number")], Cell::Int(34));
 
     let e = runtime.block_on(writer.delete(&http, &V::Int(13), &counters)).unwrap_err();
@@ -321,15 +365,21 @@ fn rows_are_appended_and_cells_updated() {
 #[test]
 fn provider_errors_keep_their_messages() {
     let sheets = Sheets::start(mockapi::TEST_TOKEN);
-    let table =
-        TableDef { name: "t".into(), options: map(&[("sheet", "Orders")]), columns: vec![ColumnDef::new("customer", ColumnType::Text)] };
+    let table = TableDef {
+        name: "t".into(),
+        options: map(&[("sheet", "Orders")]),
+        columns: vec![ColumnDef::new("customer", ColumnType::Text)],
+    };
     let wrong = Sheets::start("wrong");
     let e = wrong.scan(&table, None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Authorization);
     assert!(e.detail.unwrap().starts_with("provider said: Request is missing required authentication credential."));
     let other = TableDef { options: map(&[("sheet", "Orders"), ("spreadsheet_id", "nope")]), ..table.clone() };
     let e = sheets.scan(&other, None).unwrap_err();
-    assert_eq!((e.kind, e.detail.as_deref()), (ErrorKind::NotFound, Some("provider said: Requested entity was not found.")));
+    assert_eq!(
+        (e.kind, e.detail.as_deref()),
+        (ErrorKind::NotFound, Some("provider said: Requested entity was not found."))
+    );
     let no_sheet = TableDef { options: map(&[("sheet", "Sales")]), ..table.clone() };
     let e = sheets.scan(&no_sheet, None).unwrap_err();
     assert_eq!(e.message, "spreadsheet sheetMock1 has no sheet \"Sales\" (foreign table \"t\")");
@@ -340,7 +390,9 @@ fn provider_errors_keep_their_messages() {
 fn options_are_checked() {
     let sheets = Sheets::start(mockapi::TEST_TOKEN);
     let check = |options: &[(&str, &str)], column: ColumnDef| {
-        validate_table(&sheets.server, &TableDef { name: "t".into(), options: map(options), columns: vec![column] }).unwrap_err().message
+        validate_table(&sheets.server, &TableDef { name: "t".into(), options: map(options), columns: vec![column] })
+            .unwrap_err()
+            .message
     };
     let c = || ColumnDef::new("c", ColumnType::Text);
     assert_eq!(check(&[], c()), "option \"sheet\" is required for a foreign table of connector \"google_sheets\"");
@@ -352,7 +404,8 @@ fn options_are_checked() {
     );
     let mut no_id = sheets.server.clone();
     no_id.options.remove("spreadsheet_id");
-    let e = validate_table(&no_id, &TableDef { name: "t".into(), options: map(&[("sheet", "S")]), columns: vec![c()] }).unwrap_err();
+    let e = validate_table(&no_id, &TableDef { name: "t".into(), options: map(&[("sheet", "S")]), columns: vec![c()] })
+        .unwrap_err();
     assert!(e.message.contains("\"spreadsheet_id\" is required"), "{}", e.message);
     // Nothing is filtered or sorted remotely.
     let caps = sheets
@@ -400,9 +453,13 @@ fn service_accounts_sign_a_jwt_for_their_token() {
     validate_server(&server).unwrap();
     let user = map(&[("service_account_key", &key_json("fdw@mock.iam.gserviceaccount.com", &token_uri))]);
     let connector = connectors::for_server(&server).unwrap();
-    let sheets = Sheets { mock, server: server.clone(), connector, http: Arc::new(http_client(&server, &user, None).unwrap()) };
-    let table =
-        TableDef { name: "t".into(), options: map(&[("sheet", "Orders")]), columns: vec![ColumnDef::new("customer", ColumnType::Text)] };
+    let sheets =
+        Sheets { mock, server: server.clone(), connector, http: Arc::new(http_client(&server, &user, None).unwrap()) };
+    let table = TableDef {
+        name: "t".into(),
+        options: map(&[("sheet", "Orders")]),
+        columns: vec![ColumnDef::new("customer", ColumnType::Text)],
+    };
     assert_eq!(sheets.scan(&table, None).unwrap().len(), 30);
     assert_eq!(sheets.scan(&table, None).unwrap().len(), 30);
     let log = sheets.requests();
@@ -420,19 +477,30 @@ fn service_accounts_sign_a_jwt_for_their_token() {
     };
     assert_eq!(decode(parts[0]), json!({"alg": "RS256", "typ": "JWT", "kid": "k1"}));
     let claims = decode(parts[1]);
-    assert_eq!((claims["iss"].as_str(), claims["aud"].as_str()), (Some("fdw@mock.iam.gserviceaccount.com"), Some(token_uri.as_str())));
+    assert_eq!(
+        (claims["iss"].as_str(), claims["aud"].as_str()),
+        (Some("fdw@mock.iam.gserviceaccount.com"), Some(token_uri.as_str()))
+    );
     assert_eq!(claims["scope"], "https://www.googleapis.com/auth/spreadsheets");
     assert_eq!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(), 3600);
-    let key = connector_core::service_account::ServiceAccountKey::parse(&key_json("x@y.iam.gserviceaccount.com", &token_uri)).unwrap();
-    let public = ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, key.public_key().unwrap());
+    let key =
+        connector_core::service_account::ServiceAccountKey::parse(&key_json("x@y.iam.gserviceaccount.com", &token_uri))
+            .unwrap();
+    let public = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        key.public_key().unwrap(),
+    );
     let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
-    public.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature).expect("the signature verifies with the key's public half");
+    public
+        .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
+        .expect("the signature verifies with the key's public half");
     assert!(public.verify(format!("{}.{}x", parts[0], parts[1]).as_bytes(), &signature).is_err());
 
     // A refused assertion is an authorization error with the endpoint's words; a bad key never shows itself.
     let refused = map(&[("service_account_key", &key_json("fdw@example.com", &token_uri))]);
     let e =
-        Sheets { http: Arc::new(http_client(&server, &refused, None).unwrap()), ..Sheets::start(mockapi::TEST_TOKEN) }.scan(&table, None);
+        Sheets { http: Arc::new(http_client(&server, &refused, None).unwrap()), ..Sheets::start(mockapi::TEST_TOKEN) }
+            .scan(&table, None);
     let e = e.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Authorization);
     assert_eq!(e.detail.as_deref(), Some("token endpoint said: Invalid JWT Signature."));
@@ -486,7 +554,11 @@ fn a_429_is_retried_after_its_retry_after() {
     assert_eq!(log.len(), 6, "{log:?}");
     for pair in log.chunks(2) {
         assert_eq!((&pair[0].path, &pair[0].query), (&pair[1].path, &pair[1].query));
-        assert!(pair[1].at_ms - pair[0].at_ms >= 1000.0, "Retry-After: 1 was honoured: {} ms", pair[1].at_ms - pair[0].at_ms);
+        assert!(
+            pair[1].at_ms - pair[0].at_ms >= 1000.0,
+            "Retry-After: 1 was honoured: {} ms",
+            pair[1].at_ms - pair[0].at_ms
+        );
     }
 
     let sheets = Sheets::start(mockapi::TEST_TOKEN);
@@ -511,7 +583,10 @@ fn bad_ids_and_headers_are_named() {
     let mut table = orders_table();
     table.options.insert("spreadsheet_id".into(), "sheetNope".into());
     let e = sheets.scan(&table, None).unwrap_err();
-    assert_eq!((e.kind, e.detail.as_deref()), (ErrorKind::NotFound, Some("provider said: Requested entity was not found.")));
+    assert_eq!(
+        (e.kind, e.detail.as_deref()),
+        (ErrorKind::NotFound, Some("provider said: Requested entity was not found."))
+    );
     assert_eq!(
         e.hint.as_deref(),
         Some("Spreadsheet \"sheetNope\" (option spreadsheet_id of foreign table \"orders\" or its server) does not exist or is not shared with this account.")
@@ -539,7 +614,10 @@ fn bad_ids_and_headers_are_named() {
     // The same header twice: which one a column reads is not guessed.
     let e = sheets.scan(&odd("Twins", "amount"), None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidValue);
-    assert_eq!(e.message, "column \"c\" of foreign table \"t\": sheet \"Twins\" has the header \"amount\" 2 times in row 1 (C1, E1)");
+    assert_eq!(
+        e.message,
+        "column \"c\" of foreign table \"t\": sheet \"Twins\" has the header \"amount\" 2 times in row 1 (C1, E1)"
+    );
     assert!(e.hint.unwrap().starts_with("Rename all but one of them in the sheet"));
     assert_eq!(sheets.scan(&odd("Twins", "Region"), None).unwrap(), vec![vec![Cell::Text("North".into())]]);
     // A range leaving one of them out settles it.
@@ -549,7 +627,10 @@ fn bad_ids_and_headers_are_named() {
     // An empty header: named by its cell when a column is not found.
     let e = sheets.scan(&odd("Gaps", "Notes"), None).unwrap_err();
     assert_eq!(e.message, "column \"c\" of foreign table \"t\": sheet \"Gaps\" has no header \"Notes\" in row 1");
-    assert_eq!(e.hint.as_deref(), Some("Its headers are: Name, Amount. B1 is empty: name the column in the sheet to read it."));
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("Its headers are: Name, Amount. B1 is empty: name the column in the sheet to read it.")
+    );
 }
 
 /// Sheet `Contacts` of the odd spreadsheet: rows 2–8, rows 4 (a note), 5 (empty) and 6 without an email.
@@ -572,13 +653,17 @@ fn text(s: &str) -> Cell {
 
 /// The A1 ranges of each data request (after the metadata and the header row).
 fn data_ranges(sheets: &Sheets) -> Vec<Vec<String>> {
-    sheets.requests()[2..].iter().map(|r| r.params().into_iter().filter(|(k, _)| k == "ranges").map(|(_, v)| v).collect()).collect()
+    sheets.requests()[2..]
+        .iter()
+        .map(|r| r.params().into_iter().filter(|(k, _)| k == "ranges").map(|(_, v)| v).collect())
+        .collect()
 }
 
 #[test]
 fn a_required_column_narrows_reads_to_the_used_columns() {
     let sheets = Sheets::start(mockapi::TEST_TOKEN);
-    const BY_COLUMNS: &str = "majorDimension=COLUMNS&valueRenderOption=UNFORMATTED_VALUE&dateTimeRenderOption=FORMATTED_STRING";
+    const BY_COLUMNS: &str =
+        "majorDimension=COLUMNS&valueRenderOption=UNFORMATTED_VALUE&dateTimeRenderOption=FORMATTED_STRING";
     let batch_get = "GET /sheets/v4/spreadsheets/sheetMockOdd/values:batchGet";
 
     // By default every row is read across all header columns, whichever columns the query uses, and
@@ -613,7 +698,10 @@ fn a_required_column_narrows_reads_to_the_used_columns() {
     let keyed = contacts(&[("required_column", "email")]);
     sheets.mock.reset();
     let names = sheets.scan_columns(&keyed, &["row_number", "name"], None).unwrap();
-    assert_eq!(sheets.sent()[2..], [format!("{batch_get}?ranges='Contacts'!A2:A10&ranges='Contacts'!C2:C10&{BY_COLUMNS}")]);
+    assert_eq!(
+        sheets.sent()[2..],
+        [format!("{batch_get}?ranges='Contacts'!A2:A10&ranges='Contacts'!C2:C10&{BY_COLUMNS}")]
+    );
     assert_eq!(
         names,
         vec![
@@ -625,7 +713,8 @@ fn a_required_column_narrows_reads_to_the_used_columns() {
     );
     // Every column: the same records as the unnarrowed read's rows that have an email.
     sheets.mock.reset();
-    let with_email: Vec<Vec<Cell>> = everything.iter().filter(|r| r[at(&table, "email")] != Cell::Null).cloned().collect();
+    let with_email: Vec<Vec<Cell>> =
+        everything.iter().filter(|r| r[at(&table, "email")] != Cell::Null).cloned().collect();
     assert_eq!(sheets.scan(&keyed, None).unwrap(), with_email);
     assert_eq!(data_ranges(&sheets), vec![vec!["'Contacts'!A2:D10"]]);
     // Adjacent columns share a range; count(*) reads the required column alone.
@@ -649,16 +738,27 @@ fn a_required_column_narrows_reads_to_the_used_columns() {
             vec![Cell::Int(8), text("Boston")]
         ]
     );
-    assert_eq!(data_ranges(&sheets), vec![vec!["'Contacts'!C2:D4"], vec!["'Contacts'!C5:D7"], vec!["'Contacts'!C8:D10"]]);
+    assert_eq!(
+        data_ranges(&sheets),
+        vec![vec!["'Contacts'!C2:D4"], vec!["'Contacts'!C5:D7"], vec!["'Contacts'!C8:D10"]]
+    );
     // A LIMIT: one data request of that many rows.
     sheets.mock.reset();
-    assert_eq!(sheets.scan_columns(&keyed, &["name"], Some(Limit { count: Some(1), offset: 0 })).unwrap(), vec![vec![text("Ada")]]);
+    assert_eq!(
+        sheets.scan_columns(&keyed, &["name"], Some(Limit { count: Some(1), offset: 0 })).unwrap(),
+        vec![vec![text("Ada")]]
+    );
     assert_eq!(sheets.sent().len(), 3);
     assert_eq!(data_ranges(&sheets), vec![vec!["'Contacts'!A2:A2", "'Contacts'!C2:C2"]]);
 
     // EXPLAIN names the columns read.
     let opened = sheets.connector.open(&sheets.server, &keyed).unwrap();
-    let request = ScanRequest { columns: vec![1], quals: vec![], sorts: vec![], limit: Some(Limit { count: Some(5), offset: 0 }) };
+    let request = ScanRequest {
+        columns: vec![1],
+        quals: vec![],
+        sorts: vec![],
+        limit: Some(Limit { count: Some(5), offset: 0 }),
+    };
     assert_eq!(
         opened.describe(&request)[2],
         format!(
@@ -675,7 +775,10 @@ fn a_required_column_must_be_a_column_of_cells() {
     // The option names a column of the table, not a header.
     let e = sheets.scan(&contacts(&[("required_column", "Email")]), None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidOptionValue);
-    assert_eq!(e.message, "invalid value for option \"required_column\": foreign table \"contacts\" has no column \"Email\"");
+    assert_eq!(
+        e.message,
+        "invalid value for option \"required_column\": foreign table \"contacts\" has no column \"Email\""
+    );
     assert_eq!(e.hint.as_deref(), Some(hint));
     let e = sheets.scan(&contacts(&[("required_column", "row_number")]), None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidOptionValue);

@@ -24,7 +24,12 @@ fn graphql() -> Provider {
 }
 
 fn issues(options: &[(&str, &str)]) -> TableDef {
-    let mut table_options = map(&[("query", QUERY), ("rows", "$.data.issues.nodes"), ("page_info_path", "$.data.issues.pageInfo"), ("page_size", "4")]);
+    let mut table_options = map(&[
+        ("query", QUERY),
+        ("rows", "$.data.issues.nodes"),
+        ("page_info_path", "$.data.issues.pageInfo"),
+        ("page_size", "4"),
+    ]);
     table_options.extend(map(options));
     TableDef {
         name: "issues".into(),
@@ -34,7 +39,9 @@ fn issues(options: &[(&str, &str)]) -> TableDef {
             ColumnDef::new("number", ColumnType::Int8),
             ColumnDef::new("title", ColumnType::Text),
             ColumnDef::new("state", ColumnType::Text).with_option("filter_variable", "state"),
-            ColumnDef::new("created_at", ColumnType::TimestampTz).with_option("path", "$.createdAt").with_option("filter_variable_gte", "since"),
+            ColumnDef::new("created_at", ColumnType::TimestampTz)
+                .with_option("path", "$.createdAt")
+                .with_option("filter_variable_gte", "since"),
             ColumnDef::new("author", ColumnType::Text).with_option("path", "$.author.login"),
         ],
     }
@@ -50,7 +57,8 @@ fn relay_connections_page_with_first_and_after() {
     let log = p.requests();
     assert_eq!(p.sent(), vec!["POST /graphql?"; 3]);
     assert_eq!(log[0].body, Some(json!({"query": QUERY, "variables": {"first": 4}})));
-    let after: Vec<Option<&str>> = log.iter().map(|r| r.body.as_ref().unwrap()["variables"]["after"].as_str()).collect();
+    let after: Vec<Option<&str>> =
+        log.iter().map(|r| r.body.as_ref().unwrap()["variables"]["after"].as_str()).collect();
     assert!(after[0].is_none() && after[1].is_some() && after[2].is_some() && after[1] != after[2], "{after:?}");
     assert!(log.iter().all(|r| r.body.as_ref().unwrap()["variables"]["first"] == 4));
     assert_eq!(log[0].header("authorization"), Some("Bearer test-token"));
@@ -60,7 +68,14 @@ fn relay_connections_page_with_first_and_after() {
     p.mock.reset();
     let edges = issues(&[("rows", "$.data.issues.edges[*].node"), ("page_size", "100")]);
     let query = QUERY.replace("nodes {", "edges { cursor node {").replace("author { login } }", "author { login } } }");
-    let edges = TableDef { options: edges.options.into_iter().map(|(k, v)| if k == "query" { (k, query.clone()) } else { (k, v) }).collect(), ..edges };
+    let edges = TableDef {
+        options: edges
+            .options
+            .into_iter()
+            .map(|(k, v)| if k == "query" { (k, query.clone()) } else { (k, v) })
+            .collect(),
+        ..edges
+    };
     assert_eq!(p.scan(&edges, vec![], None).unwrap().len(), 9);
 }
 
@@ -72,13 +87,19 @@ fn conditions_become_variables_and_limit_a_smaller_first() {
     let rows = p.scan(&table, quals.clone(), None).unwrap();
     assert_eq!(texts(column(&table, &rows, "title")), vec!["Issue 4", "Issue 5", "Issue 7", "Issue 8"]);
     assert_eq!(p.requests().len(), 1);
-    assert_eq!(p.requests()[0].body.as_ref().unwrap()["variables"], json!({"first": 4, "state": "OPEN", "since": "2024-02-04T00:00:00Z"}));
+    assert_eq!(
+        p.requests()[0].body.as_ref().unwrap()["variables"],
+        json!({"first": 4, "state": "OPEN", "since": "2024-02-04T00:00:00Z"})
+    );
     let caps = p.open(&table).capabilities();
     assert!(caps.filter_support("state", Op::Eq).is_some() && caps.filter_support("state", Op::In).is_none());
     assert!(caps.filter_support("created_at", Op::Gt).is_none());
     assert_eq!(
         p.describe(&table, quals),
-        vec![format!("POST {}/graphql variables {{\"first\":4,\"since\":\"2024-02-04T00:00:00Z\",\"state\":\"OPEN\"}}", p.mock.url())]
+        vec![format!(
+            "POST {}/graphql variables {{\"first\":4,\"since\":\"2024-02-04T00:00:00Z\",\"state\":\"OPEN\"}}",
+            p.mock.url()
+        )]
     );
     p.mock.reset();
     let rows = p.scan(&table, vec![], limit(2)).unwrap();
@@ -88,7 +109,10 @@ fn conditions_become_variables_and_limit_a_smaller_first() {
     // Fixed variables.
     p.mock.reset();
     let closed = issues(&[("variables", r#"{"state": "CLOSED"}"#)]);
-    assert_eq!(texts(column(&closed, &p.scan(&closed, vec![], None).unwrap(), "id")), vec!["I_0003", "I_0006", "I_0009"]);
+    assert_eq!(
+        texts(column(&closed, &p.scan(&closed, vec![], None).unwrap(), "id")),
+        vec!["I_0003", "I_0006", "I_0009"]
+    );
 }
 
 #[test]
@@ -111,12 +135,18 @@ fn graphql_errors_are_errors() {
 
 #[test]
 fn tables_are_checked_against_their_query() {
-    let server = ServerDef { name: "g".into(), options: map(&[("connector", "graphql"), ("base_url", "http://127.0.0.1:1/graphql")]) };
+    let server = ServerDef {
+        name: "g".into(),
+        options: map(&[("connector", "graphql"), ("base_url", "http://127.0.0.1:1/graphql")]),
+    };
     let check = |table: TableDef| validate_table(&server, &table).map_err(|e| e.message);
     assert!(check(issues(&[])).is_ok());
     let mut no_query = issues(&[]);
     no_query.options.remove("query");
-    assert_eq!(check(no_query).unwrap_err(), "option \"query\" is required for a foreign table of connector \"graphql\"");
+    assert_eq!(
+        check(no_query).unwrap_err(),
+        "option \"query\" is required for a foreign table of connector \"graphql\""
+    );
     let mut no_rows = issues(&[]);
     no_rows.options.remove("rows");
     assert_eq!(check(no_rows).unwrap_err(), "option \"rows\" is required for a foreign table of connector \"graphql\"");
@@ -129,7 +159,9 @@ fn tables_are_checked_against_their_query() {
         Some("Declare $after: String and pass after: $after to the connection, e.g. query($first: Int, $after: String) { items(first: $first, after: $after) { … } }.")
     );
     // `$afterDate` is another variable; `$after` used but not declared is not declared.
-    let e = paging_error("query($first: Int, $afterDate: String) { issues(first: $first, after: $after) { nodes { id } } }");
+    let e = paging_error(
+        "query($first: Int, $afterDate: String) { issues(first: $first, after: $after) { nodes { id } } }",
+    );
     assert_eq!(e.message, "invalid value for option \"cursor_variable\": the query declares no variable $after for Relay paging (page_info_path)");
     let e = paging_error("query($first: Int, $after: String) { issues(first: $first) { nodes { id } } }");
     assert_eq!(e.message, "invalid value for option \"cursor_variable\": the query declares $after but passes it to no argument; Relay paging (page_info_path) needs it");
@@ -139,13 +171,22 @@ fn tables_are_checked_against_their_query() {
     let mut undeclared = issues(&[]);
     undeclared.columns[1].options.insert("filter_variable".into(), "number".into());
     let e = validate_table(&server, &undeclared).unwrap_err();
-    assert_eq!(e.message, "invalid value for option \"filter_variable\": column \"number\": the query declares no variable $number");
+    assert_eq!(
+        e.message,
+        "invalid value for option \"filter_variable\": column \"number\": the query declares no variable $number"
+    );
     assert_eq!(
         e.hint.as_deref(),
         Some("Declare $number with its type in the query's variables (query(…, $number: String)) and pass it to the argument that filters, or drop the column's filter_variable.")
     );
-    assert_eq!(check(issues(&[("variables", "[1]")])).unwrap_err(), "invalid value for option \"variables\": it must be a JSON object");
-    assert_eq!(check(issues(&[("cursor_variable", "af-ter")])).unwrap_err(), "invalid value for option \"cursor_variable\": \"af-ter\" is not a GraphQL variable name");
+    assert_eq!(
+        check(issues(&[("variables", "[1]")])).unwrap_err(),
+        "invalid value for option \"variables\": it must be a JSON object"
+    );
+    assert_eq!(
+        check(issues(&[("cursor_variable", "af-ter")])).unwrap_err(),
+        "invalid value for option \"cursor_variable\": \"af-ter\" is not a GraphQL variable name"
+    );
     let mut bad_option = issues(&[]);
     bad_option.options.insert("pagination".into(), "cursor".into());
     assert!(check(bad_option).unwrap_err().contains("invalid option \"pagination\""));
@@ -174,7 +215,11 @@ fn imported_table(p: &Provider, name: &str, options: &[(&str, &str)]) -> TableDe
     let resource = introspected(p).into_iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no table {name}"));
     let mut table_options = resource.table_options;
     table_options.extend(map(options));
-    let columns = resource.columns.into_iter().map(|c| ColumnDef { name: c.name, ty: sql_column_type(&c.sql_type), options: c.options }).collect();
+    let columns = resource
+        .columns
+        .into_iter()
+        .map(|c| ColumnDef { name: c.name, ty: sql_column_type(&c.sql_type), options: c.options })
+        .collect();
     TableDef { name: resource.name, options: table_options, columns }
 }
 
@@ -202,10 +247,17 @@ fn introspection_finds_the_relay_connections() {
     assert_eq!(option(issues, "rows").as_deref(), Some("$.data.issues.nodes"));
     assert_eq!(option(issues, "page_info_path").as_deref(), Some("$.data.issues.pageInfo"));
     let columns = |r: &connector_core::connectors::Resource| -> Vec<Column> {
-        r.columns.iter().map(|c| (c.name.clone(), c.sql_type.clone(), c.options.clone().into_iter().collect())).collect()
+        r.columns
+            .iter()
+            .map(|c| (c.name.clone(), c.sql_type.clone(), c.options.clone().into_iter().collect()))
+            .collect()
     };
     let col = |name: &str, ty: &str, options: &[(&str, &str)]| {
-        (name.to_string(), ty.to_string(), options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>())
+        (
+            name.to_string(),
+            ty.to_string(),
+            options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>(),
+        )
     };
     assert_eq!(
         columns(issues),
@@ -299,7 +351,8 @@ const COUNTED_LIST_QUERY: &str = "query IssueList($limit: Int, $offset: Int, $st
 }";
 
 fn issue_list(options: &[(&str, &str)]) -> TableDef {
-    let mut table_options = map(&[("query", LIST_QUERY), ("rows", "$.data.issueList"), ("offset_variable", "offset"), ("page_size", "4")]);
+    let mut table_options =
+        map(&[("query", LIST_QUERY), ("rows", "$.data.issueList"), ("offset_variable", "offset"), ("page_size", "4")]);
     table_options.extend(map(options));
     TableDef {
         name: "issue_list".into(),
@@ -337,8 +390,17 @@ fn offset_pages_send_offset_and_limit_and_end_at_a_short_page() {
     let rows = p.scan_with(&table, vec![], vec![], None, 1).unwrap();
     assert_eq!(texts(column(&table, &rows, "id")), ids(1..=9));
     assert_eq!(p.requests()[0].body, Some(json!({"query": LIST_QUERY, "variables": {"limit": 4, "offset": 0}})));
-    assert_eq!(variables_sent(&p), vec![json!({"limit": 4, "offset": 0}), json!({"limit": 4, "offset": 4}), json!({"limit": 4, "offset": 8})]);
-    assert_eq!(p.open(&table).scan(&ScanRequest { columns: vec![0], quals: vec![], sorts: vec![], limit: None }).unwrap().paging(), Paging::Numbered { page_size: 4 });
+    assert_eq!(
+        variables_sent(&p),
+        vec![json!({"limit": 4, "offset": 0}), json!({"limit": 4, "offset": 4}), json!({"limit": 4, "offset": 8})]
+    );
+    assert_eq!(
+        p.open(&table)
+            .scan(&ScanRequest { columns: vec![0], quals: vec![], sorts: vec![], limit: None })
+            .unwrap()
+            .paging(),
+        Paging::Numbered { page_size: 4 }
+    );
     // Pages that divide the data evenly end at an empty page.
     p.mock.reset();
     let thirds = issue_list(&[("page_size", "3")]);
@@ -354,7 +416,10 @@ fn offset_pages_send_offset_and_limit_and_end_at_a_short_page() {
     p.mock.reset();
     let rows = p.scan(&table, vec![eq("state", "CLOSED")], None).unwrap();
     assert_eq!(texts(column(&table, &rows, "id")), vec!["I_0003", "I_0006", "I_0009"]);
-    assert_eq!(variables_sent(&p), vec![json!({"limit": 4, "offset": 0, "state": "CLOSED"}), json!({"limit": 4, "offset": 3, "state": "CLOSED"})]);
+    assert_eq!(
+        variables_sent(&p),
+        vec![json!({"limit": 4, "offset": 0, "state": "CLOSED"}), json!({"limit": 4, "offset": 3, "state": "CLOSED"})]
+    );
 }
 
 #[test]
@@ -377,7 +442,10 @@ fn offset_pages_are_fetched_concurrently_up_to_the_total() {
     p.mock.reset();
     let uncounted = issue_list(&[("page_size", "3")]);
     assert_eq!(p.scan_with(&uncounted, closed, vec![], None, 1).unwrap().len(), 3);
-    assert_eq!(variables_sent(&p), vec![json!({"limit": 3, "offset": 0, "state": "CLOSED"}), json!({"limit": 3, "offset": 3, "state": "CLOSED"})]);
+    assert_eq!(
+        variables_sent(&p),
+        vec![json!({"limit": 3, "offset": 0, "state": "CLOSED"}), json!({"limit": 3, "offset": 3, "state": "CLOSED"})]
+    );
     // The count and the server's cap together: pages of 5 from the second on.
     p.mock.reset();
     let capped = issue_list(&[("query", COUNTED_LIST_QUERY), ("total_path", "$.data.issueCount"), ("page_size", "10")]);
@@ -410,7 +478,12 @@ fn limit_and_offset_are_pushed_into_the_pages() {
     assert_eq!(texts(column(&counted, &rows, "id")), ids(7..=9));
     assert_eq!(variables_by_offset(&p), vec![json!({"limit": 2, "offset": 6}), json!({"limit": 2, "offset": 8})]);
     // EXPLAIN shows the first page's variables.
-    let request = ScanRequest { columns: vec![0], quals: vec![eq("state", "OPEN")], sorts: vec![], limit: Some(Limit { count: Some(3), offset: 4 }) };
+    let request = ScanRequest {
+        columns: vec![0],
+        quals: vec![eq("state", "OPEN")],
+        sorts: vec![],
+        limit: Some(Limit { count: Some(3), offset: 4 }),
+    };
     assert_eq!(
         p.open(&table).describe(&request),
         vec![format!("POST {}/graphql variables {{\"limit\":3,\"offset\":4,\"state\":\"OPEN\"}}", p.mock.url())]
@@ -422,25 +495,43 @@ fn limit_and_offset_are_pushed_into_the_pages() {
         ("page_size_variable", "first"),
     ]);
     let request = ScanRequest { limit: None, ..request };
-    assert_eq!(p.open(&renamed).describe(&request), vec![format!("POST {}/graphql variables {{\"first\":4,\"skip\":0,\"state\":\"OPEN\"}}", p.mock.url())]);
+    assert_eq!(
+        p.open(&renamed).describe(&request),
+        vec![format!("POST {}/graphql variables {{\"first\":4,\"skip\":0,\"state\":\"OPEN\"}}", p.mock.url())]
+    );
 }
 
 #[test]
 fn offset_tables_are_checked_against_their_query() {
-    let server = ServerDef { name: "g".into(), options: map(&[("connector", "graphql"), ("base_url", "http://127.0.0.1:1/graphql")]) };
+    let server = ServerDef {
+        name: "g".into(),
+        options: map(&[("connector", "graphql"), ("base_url", "http://127.0.0.1:1/graphql")]),
+    };
     let check = |options: &[(&str, &str)]| validate_table(&server, &issue_list(options));
     assert!(check(&[]).is_ok());
-    let e = check(&[("query", "query($limit: Int, $state: IssueState) { issueList(limit: $limit, state: $state) { id } }")]).unwrap_err();
+    let e = check(&[(
+        "query",
+        "query($limit: Int, $state: IssueState) { issueList(limit: $limit, state: $state) { id } }",
+    )])
+    .unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidOptionValue);
     assert_eq!(e.message, "invalid value for option \"offset_variable\": the query declares no variable $offset for offset paging (offset_variable)");
     assert_eq!(
         e.hint.as_deref(),
         Some("Declare $offset: Int and pass offset: $offset to the list, e.g. query($limit: Int, $offset: Int) { items(limit: $limit, offset: $offset) { … } }.")
     );
-    let e = check(&[("query", "query($offset: Int, $state: IssueState) { issueList(offset: $offset, state: $state) { id } }")]).unwrap_err();
+    let e = check(&[(
+        "query",
+        "query($offset: Int, $state: IssueState) { issueList(offset: $offset, state: $state) { id } }",
+    )])
+    .unwrap_err();
     assert_eq!(e.message, "invalid value for option \"page_size_variable\": the query declares no variable $limit for offset paging (offset_variable)");
     assert!(e.hint.unwrap().starts_with("Declare $limit: Int and pass limit: $limit to the list, e.g."));
-    let e = check(&[("query", "query($limit: Int, $offset: Int, $state: IssueState) { issueList(limit: $limit, state: $state) { id } }")]).unwrap_err();
+    let e = check(&[(
+        "query",
+        "query($limit: Int, $offset: Int, $state: IssueState) { issueList(limit: $limit, state: $state) { id } }",
+    )])
+    .unwrap_err();
     assert_eq!(e.message, "invalid value for option \"offset_variable\": the query declares $offset but passes it to no argument; offset paging (offset_variable) needs it");
     // Renamed, the hint names the table's variables.
     let e = check(&[("offset_variable", "skip")]).unwrap_err();
@@ -455,8 +546,14 @@ fn offset_tables_are_checked_against_their_query() {
     let e = check(&[("page_info_path", "$.data.issueList.pageInfo")]).unwrap_err();
     assert_eq!(e.message, "invalid value for option \"offset_variable\": a table pages by cursor (page_info_path) or by offset (offset_variable), not both");
     let e = check(&[("cursor_variable", "after")]).unwrap_err();
-    assert_eq!(e.message, "invalid value for option \"cursor_variable\": offset paging (offset_variable) sends no cursor");
+    assert_eq!(
+        e.message,
+        "invalid value for option \"cursor_variable\": offset paging (offset_variable) sends no cursor"
+    );
     let e = validate_table(&server, &issues(&[("total_path", "$.data.issues.totalCount")])).unwrap_err();
-    assert_eq!(e.message, "invalid value for option \"total_path\": the total count only serves offset paging (offset_variable)");
+    assert_eq!(
+        e.message,
+        "invalid value for option \"total_path\": the total count only serves offset paging (offset_variable)"
+    );
     assert_eq!(e.hint.as_deref(), Some("Set offset_variable to page by offset, or drop total_path."));
 }

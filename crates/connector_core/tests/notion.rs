@@ -61,18 +61,29 @@ impl Notion {
     }
 
     fn imported(&self, name: &str, options: &[(&str, &str)]) -> TableDef {
-        let found = self.resources().into_iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no resource {name}"));
+        let found =
+            self.resources().into_iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no resource {name}"));
         let mut table_options = found.table_options;
         table_options.extend(map(options));
-        let columns =
-            found.columns.into_iter().map(|c| ColumnDef { name: c.name, ty: column_type(&c.sql_type), options: c.options }).collect();
+        let columns = found
+            .columns
+            .into_iter()
+            .map(|c| ColumnDef { name: c.name, ty: column_type(&c.sql_type), options: c.options })
+            .collect();
         TableDef { name: found.name, options: table_options, columns }
     }
 
-    fn scan(&self, table: &TableDef, quals: Vec<Qual>, sorts: Vec<Sort>, limit: Option<Limit>) -> Result<Vec<Vec<Cell>>> {
+    fn scan(
+        &self,
+        table: &TableDef,
+        quals: Vec<Qual>,
+        sorts: Vec<Sort>,
+        limit: Option<Limit>,
+    ) -> Result<Vec<Vec<Cell>>> {
         validate_table(&self.server, table)?;
         let opened = self.connector.open(&self.server, table)?;
-        let candidates: Vec<Option<Candidate>> = quals.iter().map(|q| Some(Candidate { column: q.column.clone(), op: q.op })).collect();
+        let candidates: Vec<Option<Candidate>> =
+            quals.iter().map(|q| Some(Candidate { column: q.column.clone(), op: q.op })).collect();
         let decision = decide(&opened.capabilities(), &candidates, &sorts, !sorts.is_empty(), true);
         assert!(decision.placements.iter().all(|p| *p != Placement::Local), "not all pushable: {quals:?}");
         assert_eq!(decision.sort_pushed, !sorts.is_empty(), "sort not pushable: {sorts:?}");
@@ -208,7 +219,10 @@ fn discovery_lists_databases_with_their_properties() {
             "task_id text unique_id",
         ]
     );
-    assert_eq!(tasks.columns[at_resource(tasks, "task_id")].options.get("property").map(String::as_str), Some("Task ID"));
+    assert_eq!(
+        tasks.columns[at_resource(tasks, "task_id")].options.get("property").map(String::as_str),
+        Some("Task ID")
+    );
 }
 
 fn at_resource(r: &connectors::Resource, name: &str) -> usize {
@@ -245,10 +259,16 @@ fn every_property_type_converts() {
     assert_eq!((cell(2, "assignee"), cell(1, "assignee")), (texts(&["Alan Turing"]), Cell::Null));
     assert_eq!((cell(1, "related"), cell(3, "related")), (texts(&[&page_id(2)]), Cell::Null));
     assert_eq!((cell(1, "score"), cell(5, "score")), (Cell::Text("3.0".into()), Cell::Null));
-    assert_eq!((cell(1, "related_count"), cell(3, "related_count")), (Cell::Numeric("1".into()), Cell::Numeric("0".into())));
+    assert_eq!(
+        (cell(1, "related_count"), cell(3, "related_count")),
+        (Cell::Numeric("1".into()), Cell::Numeric("0".into()))
+    );
     assert_eq!(cell(1, "created"), timestamp("2024-03-01T09:07:00.000Z"));
     assert_eq!(cell(1, "edited"), timestamp("2024-03-07T13:47:00.000Z"));
-    assert_eq!((cell(1, "creator"), cell(1, "editor")), (Cell::Text("Grace Hopper".into()), Cell::Text("Alan Turing".into())));
+    assert_eq!(
+        (cell(1, "creator"), cell(1, "editor")),
+        (Cell::Text("Grace Hopper".into()), Cell::Text("Alan Turing".into()))
+    );
     assert_eq!(
         (cell(1, "attachments"), cell(2, "attachments")),
         (texts(&["https://files.notion.example/spec.pdf", "https://example.com"]), Cell::Null)
@@ -256,14 +276,18 @@ fn every_property_type_converts() {
     assert_eq!(cell(7, "task_id"), Cell::Text("TASK-7".into()));
     assert_eq!(
         cell(3, "due_raw"),
-        Cell::Jsonb(json!({"id": "due", "type": "date", "date": {"start": "2024-04-03", "end": "2024-04-05", "time_zone": null}}))
+        Cell::Jsonb(
+            json!({"id": "due", "type": "date", "date": {"start": "2024-04-03", "end": "2024-04-05", "time_zone": null}})
+        )
     );
     assert_eq!(cell(1, "archived"), Cell::Bool(false));
     assert!(matches!(cell(1, "properties"), Cell::Jsonb(p) if p["Task ID"]["unique_id"]["number"] == 1));
     // Shapes the dataset does not have.
     assert_eq!(simplify(&json!({"type": "unique_id", "unique_id": {"prefix": null, "number": 4}})), json!(4));
     assert_eq!(
-        simplify(&json!({"type": "formula", "formula": {"type": "date", "date": {"start": "2024-01-02", "end": null}}})),
+        simplify(
+            &json!({"type": "formula", "formula": {"type": "date", "date": {"start": "2024-01-02", "end": null}}})
+        ),
         json!("2024-01-02")
     );
     assert_eq!(simplify(&json!({"type": "formula", "formula": {"type": "boolean", "boolean": true}})), json!(true));
@@ -315,15 +339,27 @@ fn conditions_become_typed_filters_with_the_rows_postgres_would_keep() {
         (qual("done", Op::Eq, V::Bool(true)), json!({"property": "Done", "checkbox": {"equals": true}}), true),
         (qual("done", Op::Ne, V::Bool(true)), json!({"property": "Done", "checkbox": {"does_not_equal": true}}), true),
         (qual("tags", Op::IsNull, V::Null), json!({"property": "Tags", "multi_select": {"is_empty": true}}), true),
-        (qual("assignee", Op::IsNotNull, V::Null), json!({"property": "Assignee", "people": {"is_not_empty": true}}), true),
+        (
+            qual("assignee", Op::IsNotNull, V::Null),
+            json!({"property": "Assignee", "people": {"is_not_empty": true}}),
+            true,
+        ),
         (qual("notes", Op::IsNull, V::Null), json!({"property": "Notes", "rich_text": {"is_empty": true}}), true),
         (
             qual("name", Op::Eq, text("Fix \"quotes\" & 'apostrophes'")),
             json!({"property": "Name", "title": {"equals": "Fix \"quotes\" & 'apostrophes'"}}),
             false,
         ),
-        (qual("due", Op::Ge, V::Date("2024-04-10".into())), json!({"property": "Due", "date": {"on_or_after": "2024-04-10"}}), false),
-        (qual("due", Op::Lt, V::Date("2024-04-03".into())), json!({"property": "Due", "date": {"before": "2024-04-03"}}), false),
+        (
+            qual("due", Op::Ge, V::Date("2024-04-10".into())),
+            json!({"property": "Due", "date": {"on_or_after": "2024-04-10"}}),
+            false,
+        ),
+        (
+            qual("due", Op::Lt, V::Date("2024-04-03".into())),
+            json!({"property": "Due", "date": {"before": "2024-04-03"}}),
+            false,
+        ),
     ];
     for (q, filter, exact) in cases {
         notion.mock.reset();
@@ -335,7 +371,10 @@ fn conditions_become_typed_filters_with_the_rows_postgres_would_keep() {
         assert_eq!(support == Some(connector_core::pushdown::Support::Exact), exact, "{q}");
         let rows = notion.scan(&table, vec![q.clone()], vec![], None).unwrap();
         let sent = &notion.requests()[0];
-        assert_eq!((sent.method.as_str(), sent.path.as_str()), ("POST", "/notion/v1/databases/5a1ad3b1-0000-4000-8000-0000000000a1/query"));
+        assert_eq!(
+            (sent.method.as_str(), sent.path.as_str()),
+            ("POST", "/notion/v1/databases/5a1ad3b1-0000-4000-8000-0000000000a1/query")
+        );
         assert_eq!(sent.body, Some(json!({"filter": filter, "page_size": 100})), "{q}");
         // Exact conditions return exactly Postgres' rows; the others at least those (Postgres rechecks).
         let kept: Vec<&Vec<Cell>> = rows.iter().filter(|r| holds(&r[column], q.op, &q.value)).collect();
@@ -346,7 +385,11 @@ fn conditions_become_typed_filters_with_the_rows_postgres_would_keep() {
     }
     // Several conditions are one "and", nested at most two deep.
     notion.mock.reset();
-    let quals = vec![qual("estimate", Op::Ge, num("3")), qual("priority", Op::Ne, text("Low")), qual("done", Op::Eq, V::Bool(false))];
+    let quals = vec![
+        qual("estimate", Op::Ge, num("3")),
+        qual("priority", Op::Ne, text("Low")),
+        qual("done", Op::Eq, V::Bool(false)),
+    ];
     let rows = notion.scan(&table, quals, vec![], None).unwrap();
     let ids: Vec<Cell> = rows.iter().map(|r| r[0].clone()).collect();
     assert_eq!(ids, [4, 6, 9, 12].map(|i| Cell::Text(page_id(i))).to_vec());
@@ -374,7 +417,10 @@ fn sorts_limits_and_cursors() {
     notion.mock.reset();
     let sorts = vec![Sort { column: "created_time".into(), desc: true, nulls_first: true }];
     let rows = notion.scan(&table, vec![], sorts.clone(), Some(Limit { count: Some(3), offset: 0 })).unwrap();
-    assert_eq!(rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(), [12, 11, 10].map(|i| Cell::Text(page_id(i))).to_vec());
+    assert_eq!(
+        rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(),
+        [12, 11, 10].map(|i| Cell::Text(page_id(i))).to_vec()
+    );
     assert_eq!(notion.requests().len(), 1);
     assert_eq!(
         notion.requests()[0].body,
@@ -389,8 +435,14 @@ fn sorts_limits_and_cursors() {
     notion.mock.reset();
     let rows = notion.scan(&vouched, vec![], by_estimate.clone(), None).unwrap();
     let estimates: Vec<Cell> = rows.iter().map(|r| r[at(&table, "estimate")].clone()).collect();
-    assert_eq!((&estimates[0], &estimates[9], &estimates[11]), (&Cell::Numeric("1.5".into()), &Cell::Numeric("18.0".into()), &Cell::Null));
-    assert_eq!(notion.requests()[0].body.as_ref().unwrap()["sorts"], json!([{"property": "Estimate", "direction": "ascending"}]));
+    assert_eq!(
+        (&estimates[0], &estimates[9], &estimates[11]),
+        (&Cell::Numeric("1.5".into()), &Cell::Numeric("18.0".into()), &Cell::Null)
+    );
+    assert_eq!(
+        notion.requests()[0].body.as_ref().unwrap()["sorts"],
+        json!([{"property": "Estimate", "direction": "ascending"}])
+    );
     // EXPLAIN shows the request with its body.
     let request = ScanRequest {
         columns: vec![0],
@@ -414,7 +466,10 @@ fn pages_are_created_updated_and_archived() {
     let opened = notion.connector.open(&notion.server, &table).unwrap();
     let writer = opened.writer().expect("notion writes");
     assert_eq!((writer.batch_size(), writer.key_column()), (1, "id"));
-    assert_eq!(writer.describe(WriteOp::Delete), format!("PATCH {}/notion/v1/pages/{{key}} {{\"archived\":true}}", notion.mock.url()));
+    assert_eq!(
+        writer.describe(WriteOp::Delete),
+        format!("PATCH {}/notion/v1/pages/{{key}} {{\"archived\":true}}", notion.mock.url())
+    );
     let (http, counters, runtime) = (notion.http.clone(), Counters::default(), runtime());
     let values = [
         ("name", json!("New task")),
@@ -426,8 +481,11 @@ fn pages_are_created_updated_and_archived() {
         ("assignee", json!(["a11ce000-0000-4000-8000-000000000001"])),
         ("link", json!("https://example.com/new")),
     ];
-    let record =
-        connector_core::write::record(&table, &values.iter().map(|(c, v)| (at(&table, c), v.clone())).collect::<Vec<_>>()).unwrap();
+    let record = connector_core::write::record(
+        &table,
+        &values.iter().map(|(c, v)| (at(&table, c), v.clone())).collect::<Vec<_>>(),
+    )
+    .unwrap();
     let created = runtime.block_on(writer.insert(&http, vec![record], &counters)).unwrap();
     let log = notion.requests();
     assert_eq!((log[0].method.as_str(), log[0].path.as_str()), ("POST", "/notion/v1/pages"));
@@ -452,14 +510,23 @@ fn pages_are_created_updated_and_archived() {
     );
 
     let before = notion.requests().len();
-    let changes =
-        connector_core::write::record(&table, &[(at(&table, "notes"), json!("It's done")), (at(&table, "priority"), Value::Null)]).unwrap();
+    let changes = connector_core::write::record(
+        &table,
+        &[(at(&table, "notes"), json!("It's done")), (at(&table, "priority"), Value::Null)],
+    )
+    .unwrap();
     let updated = runtime.block_on(writer.update(&http, &text(&page_id(3)), changes, &counters)).unwrap();
-    assert_eq!((&updated["notes"], &updated["priority"], &updated["name"]), (&json!("It's done"), &Value::Null, &json!("Task 3")));
+    assert_eq!(
+        (&updated["notes"], &updated["priority"], &updated["name"]),
+        (&json!("It's done"), &Value::Null, &json!("Task 3"))
+    );
     let archived = runtime.block_on(writer.delete(&http, &text(&page_id(3)), &counters)).unwrap();
     assert_eq!(archived["id"], json!(page_id(3)));
     let log = notion.requests()[before..].to_vec();
-    assert_eq!((log[0].method.as_str(), log[0].path.as_str()), ("PATCH", format!("/notion/v1/pages/{}", page_id(3)).as_str()));
+    assert_eq!(
+        (log[0].method.as_str(), log[0].path.as_str()),
+        ("PATCH", format!("/notion/v1/pages/{}", page_id(3)).as_str())
+    );
     assert_eq!(
         log[0].body,
         Some(
@@ -470,7 +537,9 @@ fn pages_are_created_updated_and_archived() {
     // Archived pages leave the database; the created one is in it.
     let rows = notion.scan(&table, vec![], vec![], None).unwrap();
     assert_eq!(rows.len(), 12);
-    assert!(rows.iter().any(|r| r[0] == Cell::Text(id.clone())) && !rows.iter().any(|r| r[0] == Cell::Text(page_id(3))));
+    assert!(
+        rows.iter().any(|r| r[0] == Cell::Text(id.clone())) && !rows.iter().any(|r| r[0] == Cell::Text(page_id(3)))
+    );
 
     // Computed properties and page members are refused before any request; Notion's own refusals keep
     // their message.
@@ -478,8 +547,12 @@ fn pages_are_created_updated_and_archived() {
     assert_eq!(e.message, "column \"score\" of foreign table \"tasks\" is a formula property, which Notion computes and writes cannot set");
     let e = runtime.block_on(writer.update(&http, &text(&page_id(2)), json!({"url": "x"}), &counters)).unwrap_err();
     assert!(e.message.contains("is the page's url, which Notion sets"), "{}", e.message);
-    let e = runtime.block_on(writer.update(&http, &text(&page_id(3)), json!({"notes": "again"}), &counters)).unwrap_err();
-    assert_eq!(e.detail.as_deref(), Some("provider said: Can't edit block that is archived. You must unarchive the block before editing."));
+    let e =
+        runtime.block_on(writer.update(&http, &text(&page_id(3)), json!({"notes": "again"}), &counters)).unwrap_err();
+    assert_eq!(
+        e.detail.as_deref(),
+        Some("provider said: Can't edit block that is archived. You must unarchive the block before editing.")
+    );
     let e = runtime.block_on(writer.update(&http, &text("nope"), json!({"notes": "x"}), &counters)).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
 }
@@ -496,7 +569,10 @@ fn provider_errors_keep_their_messages() {
     missing.options.insert("database_id".into(), "00000000-0000-4000-8000-000000000000".into());
     let e = notion.scan(&missing, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
-    assert!(e.detail.unwrap().starts_with("provider said: Could not find database with ID: 00000000-0000-4000-8000-000000000000."));
+    assert!(e
+        .detail
+        .unwrap()
+        .starts_with("provider said: Could not find database with ID: 00000000-0000-4000-8000-000000000000."));
     // A column typed against its property: Notion refuses the filter.
     let mut mistyped = table.clone();
     mistyped.columns[at(&table, "notes")].options.insert("type".into(), "select".into());
@@ -526,12 +602,15 @@ fn the_rate_limit_is_honoured_after_a_429() {
 fn options_are_checked() {
     let notion = Notion::start(&[]);
     let check = |options: &[(&str, &str)], column: ColumnDef| {
-        validate_table(&notion.server, &TableDef { name: "t".into(), options: map(options), columns: vec![column] }).unwrap_err().message
+        validate_table(&notion.server, &TableDef { name: "t".into(), options: map(options), columns: vec![column] })
+            .unwrap_err()
+            .message
     };
     let id = || ColumnDef::new("id", ColumnType::Text);
     assert_eq!(check(&[], id()), "option \"database_id\" is required for a foreign table of connector \"notion\"");
     assert!(check(&[("database_id", "x"), ("page_size", "101")], id()).contains("page_size"));
-    assert!(check(&[("database_id", "x")], ColumnDef::new("a", ColumnType::Text).with_option("type", "text")).contains("\"type\""));
+    assert!(check(&[("database_id", "x")], ColumnDef::new("a", ColumnType::Text).with_option("type", "text"))
+        .contains("\"type\""));
     assert_eq!(
         check(&[("database_id", "x")], ColumnDef::new("a", ColumnType::Text).with_option("path", "$.properties")),
         "column \"a\": option \"path\" does not apply to connector \"notion\""
@@ -555,7 +634,10 @@ fn options_are_checked() {
 
 /// Tasks read through columns declared by hand (no discovery request).
 fn tasks_table(columns: Vec<ColumnDef>) -> TableDef {
-    let mut all = vec![ColumnDef::new("id", ColumnType::Text), ColumnDef::new("name", ColumnType::Text).with_option("property", "Name")];
+    let mut all = vec![
+        ColumnDef::new("id", ColumnType::Text),
+        ColumnDef::new("name", ColumnType::Text).with_option("property", "Name"),
+    ];
     all.extend(columns);
     TableDef { name: "t".into(), options: map(&[("database_id", TASKS)]), columns: all }
 }
@@ -583,7 +665,10 @@ fn a_429_is_retried_after_its_retry_after() {
     let e = refusing.scan(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Remote);
     assert!(e.message.ends_with("failed after 1 retry: HTTP 429 Too Many Requests"), "{}", e.message);
-    assert_eq!(e.detail.as_deref(), Some("provider said: You have been rate limited. Please try again in a few minutes."));
+    assert_eq!(
+        e.detail.as_deref(),
+        Some("provider said: You have been rate limited. Please try again in a few minutes.")
+    );
     let log = refusing.requests();
     assert_eq!(log.len(), 2);
     assert!(log[1].at_ms - log[0].at_ms >= 1000.0);
@@ -597,14 +682,19 @@ fn bad_ids_and_mistyped_properties_are_named() {
     table.options.insert("database_id".into(), "00000000-0000-4000-8000-00000000dead".into());
     let e = notion.scan(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
-    assert!(e.detail.unwrap().starts_with("provider said: Could not find database with ID: 00000000-0000-4000-8000-00000000dead."));
+    assert!(e
+        .detail
+        .unwrap()
+        .starts_with("provider said: Could not find database with ID: 00000000-0000-4000-8000-00000000dead."));
     assert_eq!(
         e.hint.as_deref(),
         Some("Notion database \"00000000-0000-4000-8000-00000000dead\" (option database_id of foreign table \"t\") does not exist or is not shared with the integration (share it from the database's Connections menu).")
     );
     // type 'number' on a select property: caught on the first page, no request more.
     notion.mock.reset();
-    let table = tasks_table(vec![ColumnDef::new("priority", ColumnType::Text).with_option("property", "Priority").with_option("type", "number")]);
+    let table = tasks_table(vec![ColumnDef::new("priority", ColumnType::Text)
+        .with_option("property", "Priority")
+        .with_option("type", "number")]);
     let e = notion.scan(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidOptionValue);
     assert_eq!(
@@ -626,13 +716,22 @@ fn bad_ids_and_mistyped_properties_are_named() {
     let log = notion.requests();
     assert_eq!(
         log.iter().map(|r| (r.method.as_str(), r.path.as_str())).collect::<Vec<_>>(),
-        vec![("POST", format!("/notion/v1/databases/{TASKS}/query").as_str()), ("GET", format!("/notion/v1/databases/{TASKS}").as_str())]
+        vec![
+            ("POST", format!("/notion/v1/databases/{TASKS}/query").as_str()),
+            ("GET", format!("/notion/v1/databases/{TASKS}").as_str())
+        ]
     );
     // A property the database does not have: named, with the ones it has.
     let table = tasks_table(vec![ColumnDef::new("owner", ColumnType::Text).with_option("property", "Owner")]);
     let e = notion.scan(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
-    assert_eq!(e.message, format!("column \"owner\" of foreign table \"t\": Notion database {TASKS} has no property \"Owner\""));
+    assert_eq!(
+        e.message,
+        format!("column \"owner\" of foreign table \"t\": Notion database {TASKS} has no property \"Owner\"")
+    );
     let hint = e.hint.unwrap();
-    assert!(hint.starts_with("Its properties are: ") && hint.contains("Priority (select)") && hint.contains("Name (title)"), "{hint}");
+    assert!(
+        hint.starts_with("Its properties are: ") && hint.contains("Priority (select)") && hint.contains("Name (title)"),
+        "{hint}"
+    );
 }

@@ -26,7 +26,9 @@ fn channels_and_users_page_with_next_cursors() {
     let requests = p.requests();
     assert_eq!(requests.len(), 3);
     assert_eq!(requests[0].query, "types=public_channel%2Cprivate_channel&limit=2");
-    assert!(requests.iter().all(|r| r.path == "/slack/api/conversations.list" && r.param("limit").as_deref() == Some("2")));
+    assert!(requests
+        .iter()
+        .all(|r| r.path == "/slack/api/conversations.list" && r.param("limit").as_deref() == Some("2")));
     let cursors: Vec<Option<String>> = requests.iter().map(|r| r.param("cursor")).collect();
     assert!(cursors[0].is_none() && cursors[1].is_some() && cursors[2].is_some() && cursors[1] != cursors[2]);
     assert_eq!(requests[0].header("authorization"), Some("Bearer test-token"));
@@ -43,12 +45,22 @@ fn channels_and_users_page_with_next_cursors() {
 fn history_pushes_the_channel_and_ts_ranges() {
     let p = slack();
     let table = p.imported("messages", &[]);
-    let quals = vec![eq("channel", "C0GENERAL"), qual("ts", Op::Gt, V::Numeric("1709253000".into())), qual("ts", Op::Lt, V::Numeric("1709254800".into()))];
+    let quals = vec![
+        eq("channel", "C0GENERAL"),
+        qual("ts", Op::Gt, V::Numeric("1709253000".into())),
+        qual("ts", Op::Lt, V::Numeric("1709254800".into())),
+    ];
     let rows = p.scan(&table, quals, None).unwrap();
-    assert_eq!(texts(column(&table, &rows, "text")), vec!["Message 5 in C0GENERAL", "Message 4 in C0GENERAL", "Message 3 in C0GENERAL"]);
+    assert_eq!(
+        texts(column(&table, &rows, "text")),
+        vec!["Message 5 in C0GENERAL", "Message 4 in C0GENERAL", "Message 3 in C0GENERAL"]
+    );
     assert_eq!(texts(column(&table, &rows, "channel")), vec!["C0GENERAL"; 3], "the channel is echoed");
     assert_eq!(column(&table, &rows, "ts")[2], connector_core::convert::Cell::Numeric("1709253000.000103".into()));
-    assert_eq!(p.sent(), vec!["GET /slack/api/conversations.history?channel=C0GENERAL&oldest=1709253000&latest=1709254800&limit=200"]);
+    assert_eq!(
+        p.sent(),
+        vec!["GET /slack/api/conversations.history?channel=C0GENERAL&oldest=1709253000&latest=1709254800&limit=200"]
+    );
     let caps = p.open(&table).capabilities();
     assert!(caps.filter_support("ts", Op::Ge).is_none(), ">= would need inclusive=true for both bounds");
     assert!(caps.filter_support("channel", Op::In).is_none(), "one channel per scan");
@@ -58,7 +70,9 @@ fn history_pushes_the_channel_and_ts_ranges() {
     let rows = p.scan(&paged, vec![eq("channel", "C0GENERAL")], None).unwrap();
     assert_eq!(rows.len(), 12);
     assert_eq!(p.requests().len(), 3);
-    assert!(p.requests()[1..].iter().all(|r| r.param("cursor").is_some() && r.param("channel").as_deref() == Some("C0GENERAL")));
+    assert!(p.requests()[1..]
+        .iter()
+        .all(|r| r.param("cursor").is_some() && r.param("channel").as_deref() == Some("C0GENERAL")));
 }
 
 #[test]
@@ -68,7 +82,10 @@ fn ok_false_answers_are_errors() {
     // The planner refuses a scan of messages without a channel (the FDW layer asks before any request)…
     let caps = p.open(&table).capabilities();
     let unmet = connector_core::pushdown::unmet_requirement(&caps, &[]).expect("channel is required");
-    assert_eq!(unmet.message, "foreign table \"messages\" needs a condition on column \"channel\" (=): the provider requires it");
+    assert_eq!(
+        unmet.message,
+        "foreign table \"messages\" needs a condition on column \"channel\" (=): the provider requires it"
+    );
     // The error says what to write.
     let e = unmet.error();
     assert_eq!((e.kind, e.message.as_str()), (ErrorKind::MissingCondition, unmet.message.as_str()));
@@ -81,7 +98,13 @@ fn ok_false_answers_are_errors() {
     // …and should one be sent, Slack's answer is HTTP 200 with {"ok": false, "error": "channel_not_found"}.
     let e = p.scan(&table, vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Remote);
-    assert_eq!(e.message, format!("GET {}/slack/api/conversations.history?limit=200 failed: the response reports an error ($.ok is false)", p.mock.url()));
+    assert_eq!(
+        e.message,
+        format!(
+            "GET {}/slack/api/conversations.history?limit=200 failed: the response reports an error ($.ok is false)",
+            p.mock.url()
+        )
+    );
     assert_eq!(e.detail.as_deref(), Some("provider said: channel_not_found"));
     let e = p.scan(&table, vec![eq("channel", "C0NOPE")], None).unwrap_err();
     assert_eq!(e.detail.as_deref(), Some("provider said: channel_not_found"));
@@ -107,7 +130,12 @@ fn insert_posts_messages() {
     let table = p.imported("messages", &[]);
     let writer = p.writer(&table);
     let (http, counters) = (p.http(), counters());
-    let posted = block(writer.insert(&http, vec![record(&table, &[("channel", json!("C0GENERAL")), ("text", json!("Hello"))])], &counters)).unwrap();
+    let posted = block(writer.insert(
+        &http,
+        vec![record(&table, &[("channel", json!("C0GENERAL")), ("text", json!("Hello"))])],
+        &counters,
+    ))
+    .unwrap();
     assert_eq!(posted[0]["text"], "Hello");
     assert!(posted[0]["ts"].as_str().is_some_and(|ts| ts.contains('.')));
     // The message has no channel: RETURNING channel reads the answer's top-level one.
@@ -117,10 +145,16 @@ fn insert_posts_messages() {
     assert_eq!(p.requests()[0].body, Some(json!({"channel": "C0GENERAL", "text": "Hello"})));
     assert_eq!(p.requests()[0].header("content-type"), Some("application/json"));
     // ok: false from a write is an error too.
-    let e = block(writer.insert(&http, vec![record(&table, &[("channel", json!("C0NOPE")), ("text", json!("Hi"))])], &counters)).unwrap_err();
+    let e = block(writer.insert(
+        &http,
+        vec![record(&table, &[("channel", json!("C0NOPE")), ("text", json!("Hi"))])],
+        &counters,
+    ))
+    .unwrap_err();
     assert_eq!(e.detail.as_deref(), Some("provider said: channel_not_found"));
     // Messages are not changed or deleted through the table.
-    let e = block(writer.update(&http, &V::Text("1709251800.000101".into()), json!({"text": "edited"}), &counters)).unwrap_err();
+    let e = block(writer.update(&http, &V::Text("1709251800.000101".into()), json!({"text": "edited"}), &counters))
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotSupported);
     let e = block(writer.delete(&http, &V::Text("1709251800.000101".into()), &counters)).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotSupported);

@@ -45,27 +45,39 @@ fn customers_page_with_starting_after_the_last_id() {
 
 #[test]
 fn the_api_version_is_a_server_option() {
-    let p = Provider::start("stripe", "/stripe", &[("stripe_version", "2023-10-16")], &[("api_key", mockapi::STRIPE_KEY)]);
+    let p =
+        Provider::start("stripe", "/stripe", &[("stripe_version", "2023-10-16")], &[("api_key", mockapi::STRIPE_KEY)]);
     let table = p.imported("customers", &[]);
     p.scan(&table, vec![], limit(1)).unwrap();
-    let version = |p: &Provider| p.requests().iter().map(|r| r.header("stripe-version").map(str::to_string)).collect::<Vec<_>>();
+    let version =
+        |p: &Provider| p.requests().iter().map(|r| r.header("stripe-version").map(str::to_string)).collect::<Vec<_>>();
     assert_eq!(version(&p), vec![Some("2023-10-16".to_string())]);
     // A named version (Stripe's newer form) is accepted too; the default is the one the columns follow.
-    let named = Provider::start("stripe", "/stripe", &[("stripe_version", "2024-09-30.acacia")], &[("api_key", mockapi::STRIPE_KEY)]);
+    let named = Provider::start(
+        "stripe",
+        "/stripe",
+        &[("stripe_version", "2024-09-30.acacia")],
+        &[("api_key", mockapi::STRIPE_KEY)],
+    );
     named.scan(&named.imported("customers", &[]), vec![], limit(1)).unwrap();
     assert_eq!(version(&named), vec![Some("2024-09-30.acacia".to_string())]);
     let default = stripe();
     default.scan(&default.imported("customers", &[]), vec![], limit(1)).unwrap();
     assert_eq!(version(&default), vec![Some("2024-06-20".to_string())]);
     // CREATE SERVER refuses a value of another form, and an unknown option with the list of valid ones.
-    let server = |option: (&str, &str)| ServerDef { name: "s".into(), options: map(&[("connector", "stripe"), option]) };
+    let server =
+        |option: (&str, &str)| ServerDef { name: "s".into(), options: map(&[("connector", "stripe"), option]) };
     let e = validate_server(&server(("stripe_version", "June 2024"))).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidOptionValue);
     assert_eq!(e.message, "invalid value for option \"stripe_version\": \"June 2024\" does not match the pattern [0-9]{4}-[0-9]{2}-[0-9]{2}(\\.[a-z]+)?");
     let e = validate_server(&server(("stripe_verison", "2023-10-16"))).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidOptionName);
     let hint = e.hint.unwrap();
-    assert!(hint.starts_with("Valid options for a server of connector \"stripe\" are: ") && hint.contains(", stripe_version, "), "{hint}");
+    assert!(
+        hint.starts_with("Valid options for a server of connector \"stripe\" are: ")
+            && hint.contains(", stripe_version, "),
+        "{hint}"
+    );
 }
 
 #[test]
@@ -84,7 +96,16 @@ fn equality_filters_and_created_ranges_are_pushed_as_unix_seconds() {
     assert_eq!(p.sent(), vec!["GET /stripe/v1/customers?email=customer3%40example.com&created%5Bgte%5D=1704153600&created%5Blt%5D=1704844801&limit=100"]);
     p.mock.reset();
     // cus_0003 was created at 1704326400 exactly: not after 1704326400.5.
-    let rows = p.scan(&table, vec![qual("created", Op::Gt, at("2024-01-04T00:00:00.5Z")), qual("created", Op::Le, at("2024-01-06T00:00:00Z"))], None).unwrap();
+    let rows = p
+        .scan(
+            &table,
+            vec![
+                qual("created", Op::Gt, at("2024-01-04T00:00:00.5Z")),
+                qual("created", Op::Le, at("2024-01-06T00:00:00Z")),
+            ],
+            None,
+        )
+        .unwrap();
     assert_eq!(texts(column(&table, &rows, "id")), vec!["cus_0005", "cus_0004"]);
     assert_eq!(p.requests()[0].query, "created%5Bgt%5D=1704326400&created%5Blte%5D=1704499200&limit=100");
     // Equality filters of other lists.
@@ -98,7 +119,11 @@ fn equality_filters_and_created_ranges_are_pushed_as_unix_seconds() {
     let caps = p.open(&charges).capabilities();
     assert!(caps.filter_support("customer", Op::Eq).is_some());
     assert!(caps.filter_support("customer", Op::In).is_none(), "Stripe takes one value per filter");
-    assert_eq!(caps.filter_support("status", Op::Eq), Some(connector_core::pushdown::Support::Superset), "the charges list has no status filter: search has");
+    assert_eq!(
+        caps.filter_support("status", Op::Eq),
+        Some(connector_core::pushdown::Support::Superset),
+        "the charges list has no status filter: search has"
+    );
 }
 
 #[test]
@@ -110,7 +135,10 @@ fn where_id_is_one_retrieve() {
     let rows = p.scan(&table, vec![eq("id", "cus_0003")], None).unwrap();
     assert_eq!(texts(column(&table, &rows, "email")), vec!["customer3@example.com"]);
     assert_eq!(p.sent(), vec!["GET /stripe/v1/customers/cus_0003?"]);
-    assert_eq!(p.describe(&table, vec![eq("id", "cus_0003")]), vec![format!("GET {}/stripe/v1/customers/cus_0003", p.mock.url())]);
+    assert_eq!(
+        p.describe(&table, vec![eq("id", "cus_0003")]),
+        vec![format!("GET {}/stripe/v1/customers/cus_0003", p.mock.url())]
+    );
     // No such object: no rows.
     p.mock.reset();
     assert!(p.scan(&table, vec![eq("id", "cus_9999")], None).unwrap().is_empty());
@@ -174,26 +202,48 @@ fn customers_are_written_with_forms_and_idempotency_keys() {
     let table = p.imported("customers", &[]);
     let writer = p.writer(&table);
     let http = p.http();
-    let record = record(&table, &[("email", json!("new@example.com")), ("name", json!("Nia Okafor")), ("metadata", json!({"tier": "silver"}))]);
+    let record = record(
+        &table,
+        &[("email", json!("new@example.com")), ("name", json!("Nia Okafor")), ("metadata", json!({"tier": "silver"}))],
+    );
     let created = block(writer.insert(&http, vec![record], &counters())).unwrap();
     assert_eq!(created[0]["id"], "cus_0013");
     assert_eq!(created[0]["metadata"], json!({"tier": "silver"}));
-    let changed = block(writer.update(&http, &V::Text("cus_0013".into()), json!({"description": "VIP", "metadata": {"tier": "gold"}}), &counters())).unwrap();
+    let changed = block(writer.update(
+        &http,
+        &V::Text("cus_0013".into()),
+        json!({"description": "VIP", "metadata": {"tier": "gold"}}),
+        &counters(),
+    ))
+    .unwrap();
     assert_eq!((&changed["description"], &changed["metadata"]["tier"]), (&json!("VIP"), &json!("gold")));
     let deleted = block(writer.delete(&http, &V::Text("cus_0013".into()), &counters())).unwrap();
     assert_eq!(deleted["deleted"], true);
     assert_eq!(
         p.sent(),
-        vec!["POST /stripe/v1/customers?", "POST /stripe/v1/customers/cus_0013?", "DELETE /stripe/v1/customers/cus_0013?"]
+        vec![
+            "POST /stripe/v1/customers?",
+            "POST /stripe/v1/customers/cus_0013?",
+            "DELETE /stripe/v1/customers/cus_0013?"
+        ]
     );
     let log = p.requests();
     assert_eq!(log[0].header("content-type"), Some("application/x-www-form-urlencoded"));
-    assert_eq!(log[0].body, Some(json!({"email": "new@example.com", "name": "Nia Okafor", "metadata[tier]": "silver"})));
+    assert_eq!(
+        log[0].body,
+        Some(json!({"email": "new@example.com", "name": "Nia Okafor", "metadata[tier]": "silver"}))
+    );
     assert_eq!(log[1].body, Some(json!({"description": "VIP", "metadata[tier]": "gold"})));
     let keys: Vec<Option<&str>> = log.iter().map(|r| r.header("idempotency-key")).collect();
-    assert!(keys[0].is_some_and(|k| k.len() == 32) && keys[1].is_some_and(|k| k.len() == 32) && keys[0] != keys[1], "{keys:?}");
+    assert!(
+        keys[0].is_some_and(|k| k.len() == 32) && keys[1].is_some_and(|k| k.len() == 32) && keys[0] != keys[1],
+        "{keys:?}"
+    );
     assert_eq!(keys[2], None, "a DELETE needs no key");
-    assert_eq!(writer.describe(connector_core::write::WriteOp::Update), format!("POST {}/stripe/v1/customers/{{key}}", p.mock.url()));
+    assert_eq!(
+        writer.describe(connector_core::write::WriteOp::Update),
+        format!("POST {}/stripe/v1/customers/{{key}}", p.mock.url())
+    );
 }
 
 #[test]
@@ -202,7 +252,15 @@ fn writes_follow_each_resource_s_operations() {
     let (http, counters) = (p.http(), counters());
     let prices = p.imported("prices", &[]);
     let writer = p.writer(&prices);
-    let record = record(&prices, &[("product", json!("prod_0001")), ("unit_amount", json!(900)), ("currency", json!("usd")), ("recurring_interval", json!("month"))]);
+    let record = record(
+        &prices,
+        &[
+            ("product", json!("prod_0001")),
+            ("unit_amount", json!(900)),
+            ("currency", json!("usd")),
+            ("recurring_interval", json!("month")),
+        ],
+    );
     let created = block(writer.insert(&http, vec![record], &counters)).unwrap();
     assert_eq!((&created[0]["unit_amount"], &created[0]["recurring"]["interval"]), (&json!(900), &json!("month")));
     assert_eq!(
@@ -222,7 +280,8 @@ fn writes_follow_each_resource_s_operations() {
 
 #[test]
 fn nested_values_are_form_encoded_with_brackets() {
-    let body = json!({"items": [{"price": "price_1", "quantity": 2}], "metadata": {"a b": "x&y"}, "off": false, "note": null});
+    let body =
+        json!({"items": [{"price": "price_1", "quantity": 2}], "metadata": {"a b": "x&y"}, "off": false, "note": null});
     assert_eq!(
         connector_core::http::form_encode(&body),
         "items%5B0%5D%5Bprice%5D=price_1&items%5B0%5D%5Bquantity%5D=2&metadata%5Ba+b%5D=x%26y&note=&off=false"
@@ -240,7 +299,8 @@ fn stripe_errors_keep_their_messages() {
     assert_eq!(e.detail.as_deref(), Some("provider said: Received unknown parameter: colour"));
     // A read-only field in an insert.
     let writer = p.writer(&p.imported("customers", &[]));
-    let e = block(writer.insert(&p.http(), vec![json!({"id": "cus_x", "email": "x@example.com"})], &counters())).unwrap_err();
+    let e = block(writer.insert(&p.http(), vec![json!({"id": "cus_x", "email": "x@example.com"})], &counters()))
+        .unwrap_err();
     assert_eq!(e.detail.as_deref(), Some("provider said: Received unknown parameter: id"));
     // A wrong key of the right form.
     let wrong = Provider::start("stripe", "/stripe", &[], &[("api_key", "sk_test_wrong")]);
@@ -251,7 +311,10 @@ fn stripe_errors_keep_their_messages() {
     let mut bad = p.imported("customers", &[]);
     bad.options.insert("resource".into(), "refunds".into());
     let e = validate_table(&p.server, &bad).unwrap_err();
-    assert_eq!(e.message, "invalid value for option \"resource\": \"refunds\" is not a resource of connector \"stripe\"");
+    assert_eq!(
+        e.message,
+        "invalid value for option \"resource\": \"refunds\" is not a resource of connector \"stripe\""
+    );
     assert!(e.hint.unwrap().contains("customers, subscriptions, charges, invoices, products, plans, prices, payment_intents, balance_transactions, events"));
 }
 
@@ -260,7 +323,9 @@ fn keys_of_the_wrong_form_are_refused_before_any_request() {
     use connector_core::connectors::http_client;
     let p = stripe();
     let hint = "Stripe needs a secret key (sk_live_… or sk_test_…) or a restricted key (rk_live_… or rk_test_…), from the Dashboard's API keys page; a publishable key (pk_…) cannot read the API. Change it with ALTER USER MAPPING FOR CURRENT_USER SERVER stripe OPTIONS (SET api_key '…').";
-    for key in ["pk_test_51Hsecret", "test-token", "sk_test_", "sk_test_abc def", " sk_test_abc", "whsec_abc", "sk_test_abc\n"] {
+    for key in
+        ["pk_test_51Hsecret", "test-token", "sk_test_", "sk_test_abc def", " sk_test_abc", "whsec_abc", "sk_test_abc\n"]
+    {
         let e = http_client(&p.server, &map(&[("api_key", key)]), None).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidOptionValue, "{key:?}");
         assert_eq!(
@@ -287,7 +352,8 @@ fn keys_of_the_wrong_form_are_refused_before_any_request() {
 
 #[test]
 fn the_secret_key_may_be_a_basic_user() {
-    let p = Provider::start("stripe", "/stripe", &[("auth", "basic")], &[("user", mockapi::TEST_TOKEN), ("password", "")]);
+    let p =
+        Provider::start("stripe", "/stripe", &[("auth", "basic")], &[("user", mockapi::TEST_TOKEN), ("password", "")]);
     let table = p.imported("products", &[]);
     assert_eq!(p.scan(&table, vec![qual("active", Op::Eq, V::Bool(false))], None).unwrap().len(), 1);
     assert!(p.requests()[0].header("authorization").unwrap().starts_with("Basic "));
@@ -299,7 +365,8 @@ fn a_repeated_idempotency_key_creates_once() {
     let p = stripe();
     let http = p.http();
     let url = url::Url::parse(&format!("{}/stripe/v1/customers", p.mock.url())).unwrap();
-    let mut request = connector_core::http::Request::new(reqwest::Method::POST, url).json(json!({"email": "once@example.com"}));
+    let mut request =
+        connector_core::http::Request::new(reqwest::Method::POST, url).json(json!({"email": "once@example.com"}));
     request.form = true;
     request.idempotency_key = Some("key-1".into());
     let (_, first) = block(http.send_json(&request, &counters())).unwrap();
@@ -324,9 +391,14 @@ fn customer_objects_are_expanded_when_their_column_is_read() {
         }
     }
     let at = |name: &str| charges.columns.iter().position(|c| c.name == name).unwrap();
-    let describe = |columns: Vec<usize>, quals| p.open(&charges).describe(&ScanRequest { columns, quals, sorts: vec![], limit: None });
+    let describe = |columns: Vec<usize>, quals| {
+        p.open(&charges).describe(&ScanRequest { columns, quals, sorts: vec![], limit: None })
+    };
     // Only a query that reads customer_object asks for the expansion.
-    assert_eq!(describe(vec![at("id"), at("customer")], vec![]), vec![format!("GET {}/stripe/v1/charges?limit=100", p.mock.url())]);
+    assert_eq!(
+        describe(vec![at("id"), at("customer")], vec![]),
+        vec![format!("GET {}/stripe/v1/charges?limit=100", p.mock.url())]
+    );
     assert_eq!(
         describe(vec![at("id"), at("customer_object")], vec![]),
         vec![format!("GET {}/stripe/v1/charges?expand%5B%5D=data.customer&limit=100", p.mock.url())]
@@ -351,7 +423,11 @@ fn customer_objects_are_expanded_when_their_column_is_read() {
     // Two columns of the same expansion ask for it once; a path reads inside the column's object.
     p.mock.reset();
     let mut both = charges.clone();
-    both.columns.push(ColumnDef::new("customer_email", ColumnType::Text).with_option("expand", "customer").with_option("path", "$.customer_email.email"));
+    both.columns.push(
+        ColumnDef::new("customer_email", ColumnType::Text)
+            .with_option("expand", "customer")
+            .with_option("path", "$.customer_email.email"),
+    );
     let rows = p.scan(&both, vec![eq("id", &charge)], None).unwrap();
     assert_eq!(p.sent(), vec![format!("GET /stripe/v1/charges/{charge}?expand%5B%5D=customer")]);
     let email = texts(column(&both, &rows, "customer_email"));
@@ -396,17 +472,25 @@ fn invoices_subscriptions_intents_and_products_are_expanded_when_read() {
     let p = stripe();
     // A list asks only for the members whose columns the query reads, with Stripe's data. prefix.
     let invoices = with_jsonb(p.imported("invoices", &[]));
-    let at = |table: &connector_core::model::TableDef, name: &str| table.columns.iter().position(|c| c.name == name).unwrap();
+    let at = |table: &connector_core::model::TableDef, name: &str| {
+        table.columns.iter().position(|c| c.name == name).unwrap()
+    };
     let describe = |table: &connector_core::model::TableDef, columns: Vec<usize>| {
         p.open(table).describe(&ScanRequest { columns, quals: vec![], sorts: vec![], limit: None })
     };
-    assert_eq!(describe(&invoices, vec![at(&invoices, "id"), at(&invoices, "subscription")]), vec![format!("GET {}/stripe/v1/invoices?limit=100", p.mock.url())]);
+    assert_eq!(
+        describe(&invoices, vec![at(&invoices, "id"), at(&invoices, "subscription")]),
+        vec![format!("GET {}/stripe/v1/invoices?limit=100", p.mock.url())]
+    );
     assert_eq!(
         describe(&invoices, vec![at(&invoices, "subscription_object")]),
         vec![format!("GET {}/stripe/v1/invoices?expand%5B%5D=data.subscription&limit=100", p.mock.url())]
     );
     let rows = p.scan(&invoices, vec![eq("status", "void")], None).unwrap();
-    assert_eq!(p.sent(), vec!["GET /stripe/v1/invoices?status=void&expand%5B%5D=data.customer&expand%5B%5D=data.subscription&limit=100"]);
+    assert_eq!(
+        p.sent(),
+        vec!["GET /stripe/v1/invoices?status=void&expand%5B%5D=data.customer&expand%5B%5D=data.subscription&limit=100"]
+    );
     assert_eq!(texts(column(&invoices, &rows, "subscription")), vec!["sub_0001"], "the id column keeps the id");
     let subscription = &objects(&invoices, &rows, "subscription_object")[0];
     assert_eq!((&subscription["object"], &subscription["customer"]), (&json!("subscription"), &json!("cus_0001")));
@@ -416,7 +500,8 @@ fn invoices_subscriptions_intents_and_products_are_expanded_when_read() {
     let rows = p.scan(&charges, vec![eq("customer", "cus_0004")], None).unwrap();
     assert_eq!(p.sent(), vec!["GET /stripe/v1/charges?customer=cus_0004&expand%5B%5D=data.customer&expand%5B%5D=data.payment_intent&expand%5B%5D=data.invoice&limit=100"]);
     assert_eq!(texts(column(&charges, &rows, "id")), vec!["ch_0008", "ch_0004"]);
-    let intents: Vec<serde_json::Value> = objects(&charges, &rows, "payment_intent_object").iter().map(|o| o["id"].clone()).collect();
+    let intents: Vec<serde_json::Value> =
+        objects(&charges, &rows, "payment_intent_object").iter().map(|o| o["id"].clone()).collect();
     assert_eq!(intents, vec![json!("pi_0002"), json!("pi_0004")]);
     let invoice_objects = objects(&charges, &rows, "invoice_object");
     assert_eq!((&invoice_objects[0], &invoice_objects[1]["number"]), (&serde_json::Value::Null, &json!("INV-0004")));
@@ -425,7 +510,10 @@ fn invoices_subscriptions_intents_and_products_are_expanded_when_read() {
     p.mock.reset();
     let subscriptions = with_jsonb(p.imported("subscriptions", &[]));
     let rows = p.scan(&subscriptions, vec![eq("id", "sub_0002")], None).unwrap();
-    assert_eq!(p.sent(), vec!["GET /stripe/v1/subscriptions/sub_0002?expand%5B%5D=customer&expand%5B%5D=latest_invoice"]);
+    assert_eq!(
+        p.sent(),
+        vec!["GET /stripe/v1/subscriptions/sub_0002?expand%5B%5D=customer&expand%5B%5D=latest_invoice"]
+    );
     assert_eq!(objects(&subscriptions, &rows, "latest_invoice_object")[0]["id"], json!("in_0005"));
     assert_eq!(texts(column(&subscriptions, &rows, "latest_invoice")), vec!["in_0005"]);
     // Prices: the product.
@@ -433,7 +521,9 @@ fn invoices_subscriptions_intents_and_products_are_expanded_when_read() {
     let prices = with_jsonb(p.imported("prices", &[]));
     let rows = p.scan(&prices, vec![eq("product", "prod_0003")], None).unwrap();
     assert_eq!(p.sent(), vec!["GET /stripe/v1/prices?product=prod_0003&expand%5B%5D=data.product&limit=100"]);
-    assert!(objects(&prices, &rows, "product_object").iter().all(|o| o["id"] == json!("prod_0003") && o["object"] == json!("product")));
+    assert!(objects(&prices, &rows, "product_object")
+        .iter()
+        .all(|o| o["id"] == json!("prod_0003") && o["object"] == json!("product")));
     assert_eq!(rows.len(), 2);
 }
 
@@ -449,10 +539,18 @@ fn conditions_only_search_applies_read_the_search_api() {
     assert_eq!(p.sent(), vec!["GET /stripe/v1/charges/search?query=status%3A%27failed%27&expand%5B%5D=data.customer&expand%5B%5D=data.payment_intent&expand%5B%5D=data.invoice&limit=100"]);
     // Every pushed condition goes into the query, times as Unix seconds, text quoted and escaped.
     p.mock.reset();
-    let quals = vec![eq("status", "failed"), eq("customer", "cus_0002"), qual("amount", Op::Gt, V::Int(4000)), qual("created", Op::Ge, at("2024-01-05T00:00:00Z"))];
+    let quals = vec![
+        eq("status", "failed"),
+        eq("customer", "cus_0002"),
+        qual("amount", Op::Gt, V::Int(4000)),
+        qual("created", Op::Ge, at("2024-01-05T00:00:00Z")),
+    ];
     let rows = p.scan(&charges, quals.clone(), None).unwrap();
     assert_eq!(texts(column(&charges, &rows, "id")), vec!["ch_0010"]);
-    assert_eq!(p.requests()[0].param("query").as_deref(), Some("status:'failed' AND customer:'cus_0002' AND amount>4000 AND created>=1704412800"));
+    assert_eq!(
+        p.requests()[0].param("query").as_deref(),
+        Some("status:'failed' AND customer:'cus_0002' AND amount>4000 AND created>=1704412800")
+    );
     assert_eq!(
         p.describe(&charges, vec![eq("status", "it's \\ odd")]),
         vec![format!("GET {}/stripe/v1/charges/search?query=status%3A%27it%5C%27s+%5C%5C+odd%27&expand%5B%5D=data.customer&expand%5B%5D=data.payment_intent&expand%5B%5D=data.invoice&limit=100", p.mock.url())]
@@ -482,7 +580,11 @@ fn search_keeps_what_the_list_would_keep() {
     assert_eq!(p.requests()[0].param("query").as_deref(), Some("email:'CUSTOMER3@example.com' AND name:'Dana Scully'"));
     p.mock.reset();
     let rows = p.scan(&customers, vec![eq("email", "customer3@example.com"), eq("name", "dana scully")], None).unwrap();
-    assert_eq!(texts(column(&customers, &rows, "id")), vec!["cus_0003"], "Postgres drops this row: its name differs in case");
+    assert_eq!(
+        texts(column(&customers, &rows, "id")),
+        vec!["cus_0003"],
+        "Postgres drops this row: its name differs in case"
+    );
     // A pushed condition search cannot express (subscriptions search has no customer field) reads the
     // list; the condition only search applies is left to Postgres.
     p.mock.reset();
@@ -494,7 +596,10 @@ fn search_keeps_what_the_list_would_keep() {
     p.mock.reset();
     p.scan(&customers, vec![eq("email", "customer3@example.com")], None).unwrap();
     p.scan(&customers, vec![eq("id", "cus_0003")], None).unwrap();
-    assert_eq!(p.sent(), vec!["GET /stripe/v1/customers?email=customer3%40example.com&limit=100", "GET /stripe/v1/customers/cus_0003?"]);
+    assert_eq!(
+        p.sent(),
+        vec!["GET /stripe/v1/customers?email=customer3%40example.com&limit=100", "GET /stripe/v1/customers/cus_0003?"]
+    );
     // Subscriptions search (no fixed status=all: search lists every status).
     p.mock.reset();
     let rows = p.scan(&subscriptions, vec![eq("status", "canceled")], None).unwrap();
@@ -503,7 +608,11 @@ fn search_keeps_what_the_list_would_keep() {
     // A metadata key as a column of one's own.
     p.mock.reset();
     let mut tiered = customers.clone();
-    tiered.columns.push(connector_core::model::ColumnDef::new("tier", connector_core::model::ColumnType::Text).with_option("path", "$.metadata.tier").with_option("search", "metadata['tier']"));
+    tiered.columns.push(
+        connector_core::model::ColumnDef::new("tier", connector_core::model::ColumnType::Text)
+            .with_option("path", "$.metadata.tier")
+            .with_option("search", "metadata['tier']"),
+    );
     let rows = p.scan(&tiered, vec![eq("tier", "gold")], None).unwrap();
     assert_eq!(rows.len(), 6);
     assert_eq!(p.requests()[0].param("query").as_deref(), Some("metadata['tier']:'gold'"));

@@ -22,9 +22,7 @@ fn fetch_pages(addr: &str, first_page: u64, pages: u64) -> u64 {
     let mut bytes = 0;
     let mut body = Vec::new();
     for page in first_page..first_page + pages {
-        let req = format!(
-            "GET /n/1000000/page/customers?_page={page}&_limit=100 HTTP/1.1\r\nHost: {addr}\r\n\r\n"
-        );
+        let req = format!("GET /n/1000000/page/customers?_page={page}&_limit=100 HTTP/1.1\r\nHost: {addr}\r\n\r\n");
         writer.write_all(req.as_bytes()).unwrap();
         let mut len = 0;
         let mut line = String::new();

@@ -35,18 +35,8 @@ pub const FIELDS: [&str; 14] = [
 ];
 
 const COUNTRIES: [&str; 8] = ["DE", "FR", "US", "GB", "ES", "IT", "NL", "SE"];
-const CITIES: [&str; 10] = [
-    "Berlin",
-    "Paris",
-    "New York",
-    "London",
-    "Madrid",
-    "Rome",
-    "Amsterdam",
-    "Stockholm",
-    "Munich",
-    "Lyon",
-];
+const CITIES: [&str; 10] =
+    ["Berlin", "Paris", "New York", "London", "Madrid", "Rome", "Amsterdam", "Stockholm", "Munich", "Lyon"];
 const TAGS: [&str; 6] = ["vip", "new", "b2b", "newsletter", "churn-risk", "beta"];
 /// 2024-01-01T00:00:00Z; record i is created i minutes later.
 const EPOCH: i64 = 1_704_067_200;
@@ -57,9 +47,7 @@ pub fn is_field(name: &str) -> bool {
 
 /// Fixed 64-bit mix (splitmix64) so every field is a pure function of (id, salt).
 fn mix(i: u64, salt: u64) -> u64 {
-    let mut z = i
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(salt.wrapping_mul(0xD1B5_4A32_D192_ED03));
+    let mut z = i.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(salt.wrapping_mul(0xD1B5_4A32_D192_ED03));
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -440,10 +428,7 @@ impl Dataset {
         if id == 0 || id > self.n || o.deleted.contains(&id) {
             return None;
         }
-        Some(Row::Gen {
-            id,
-            updated_at: o.touched.get(&id).copied(),
-        })
+        Some(Row::Gen { id, updated_at: o.touched.get(&id).copied() })
     }
 
     fn created(&self) -> impl Iterator<Item = u64> + '_ {
@@ -454,9 +439,7 @@ impl Dataset {
     /// All live ids in ascending order.
     pub fn ids(&self) -> impl Iterator<Item = u64> + '_ {
         let deleted = self.overlay.as_ref().map(|o| &o.deleted);
-        (1..=self.n)
-            .filter(move |id| deleted.is_none_or(|d| !d.contains(id)))
-            .chain(self.created())
+        (1..=self.n).filter(move |id| deleted.is_none_or(|d| !d.contains(id))).chain(self.created())
     }
 
     /// True when the k-th record (in id order) can be found without a scan.
@@ -523,10 +506,7 @@ impl Store {
     fn mutate<R>(&self, n: u64, f: impl FnOnce(&Dataset, &mut Overlay) -> R) -> R {
         let mut overlays = self.overlays.lock().unwrap();
         let arc = overlays.entry(n).or_insert_with(|| Arc::new(Overlay::new(n)));
-        let snapshot = Dataset {
-            n,
-            overlay: Some(arc.clone()),
-        };
+        let snapshot = Dataset { n, overlay: Some(arc.clone()) };
         let mut next = (**arc).clone();
         let out = f(&snapshot, &mut next);
         *arc = Arc::new(next);

@@ -94,9 +94,7 @@ pub enum Action {
 /// (a failed POST creates nothing).
 pub fn early(kind: FaultKind) -> Option<Action> {
     let resp = match kind {
-        FaultKind::TooManyRequests => {
-            Response::error(429, "rate limit exceeded").with_header("Retry-After", "1")
-        }
+        FaultKind::TooManyRequests => Response::error(429, "rate limit exceeded").with_header("Retry-After", "1"),
         FaultKind::RateLimit => {
             let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
             Response::error(429, "rate limit exceeded")
@@ -106,8 +104,7 @@ pub fn early(kind: FaultKind) -> Option<Action> {
         FaultKind::NotJson => Response::new(
             200,
             "text/html; charset=utf-8",
-            b"<!DOCTYPE html><html><body><h1>Maintenance</h1><p>Try again later.</p></body></html>"
-                .to_vec(),
+            b"<!DOCTYPE html><html><body><h1>Maintenance</h1><p>Try again later.</p></body></html>".to_vec(),
         ),
         FaultKind::Hang => return Some(Action::Hang),
         FaultKind::Reset | FaultKind::Truncate | FaultKind::Drip => return None,

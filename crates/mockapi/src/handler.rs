@@ -63,10 +63,7 @@ pub struct Reply {
 
 impl Reply {
     fn now(resp: Response) -> Self {
-        Reply {
-            action: Action::Send(resp),
-            delay: Duration::ZERO,
-        }
+        Reply { action: Action::Send(resp), delay: Duration::ZERO }
     }
 }
 
@@ -195,27 +192,24 @@ fn create(store: &Store, n: u64, body: Value) -> Result<Response, Response> {
     Ok(Response::json(201, body))
 }
 
-fn check_auth(state: &State, auth: Option<Auth>, req: &Request, params: &mut Vec<(String, String)>) -> Result<(), Response> {
+fn check_auth(
+    state: &State,
+    auth: Option<Auth>,
+    req: &Request,
+    params: &mut Vec<(String, String)>,
+) -> Result<(), Response> {
     let Some(auth) = auth else { return Ok(()) };
     let scheme_value = |scheme: &str| {
         let (s, v) = req.header("authorization")?.split_once(' ')?;
         s.eq_ignore_ascii_case(scheme).then(|| v.trim().to_string())
     };
     let (ok, challenge) = match auth {
-        Auth::Bearer => (
-            scheme_value("bearer").is_some_and(|t| t == "test-token"),
-            "Bearer realm=\"mockapi\"",
-        ),
+        Auth::Bearer => (scheme_value("bearer").is_some_and(|t| t == "test-token"), "Bearer realm=\"mockapi\""),
         Auth::Basic => (
-            scheme_value("basic")
-                .and_then(|v| STANDARD.decode(v).ok())
-                .is_some_and(|creds| creds == b"alice:s3cret"),
+            scheme_value("basic").and_then(|v| STANDARD.decode(v).ok()).is_some_and(|creds| creds == b"alice:s3cret"),
             "Basic realm=\"mockapi\"",
         ),
-        Auth::Header => (
-            req.header("x-api-key") == Some("test-key"),
-            "ApiKey realm=\"mockapi\", header=\"X-API-Key\"",
-        ),
+        Auth::Header => (req.header("x-api-key") == Some("test-key"), "ApiKey realm=\"mockapi\", header=\"X-API-Key\""),
         Auth::Query => {
             // api_key is a credential here, never a filter.
             let mut key = None;

@@ -26,10 +26,7 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -66,11 +63,7 @@ pub async fn read_request<S: AsyncRead + Unpin>(
             }
         }
         if read_more(stream, buf).await? == 0 {
-            return if buf.is_empty() {
-                Ok(None)
-            } else {
-                Err(ReadError::Closed)
-            };
+            return if buf.is_empty() { Ok(None) } else { Err(ReadError::Closed) };
         }
     }
 }
@@ -100,24 +93,13 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Request, usize)>, ReadError> {
     let headers: Vec<(String, String)> = parsed
         .headers
         .iter()
-        .map(|h| {
-            (
-                h.name.to_ascii_lowercase(),
-                String::from_utf8_lossy(h.value).trim().to_string(),
-            )
-        })
+        .map(|h| (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).trim().to_string()))
         .collect();
-    let connection = headers
-        .iter()
-        .find(|(n, _)| n == "connection")
-        .map(|(_, v)| v.to_ascii_lowercase())
-        .unwrap_or_default();
+    let connection =
+        headers.iter().find(|(n, _)| n == "connection").map(|(_, v)| v.to_ascii_lowercase()).unwrap_or_default();
     // HTTP/1.1 defaults to keep-alive, HTTP/1.0 to close.
-    let keep_alive = if parsed.version == Some(1) {
-        !connection.contains("close")
-    } else {
-        connection.contains("keep-alive")
-    };
+    let keep_alive =
+        if parsed.version == Some(1) { !connection.contains("close") } else { connection.contains("keep-alive") };
     let req = Request {
         method: parsed.method.unwrap_or("GET").to_string(),
         path: path.to_string(),
@@ -134,19 +116,12 @@ async fn read_body<S: AsyncRead + Unpin>(
     buf: &mut Vec<u8>,
     mut req: Request,
 ) -> Result<Request, ReadError> {
-    if req
-        .header("transfer-encoding")
-        .is_some_and(|v| !v.eq_ignore_ascii_case("identity"))
-    {
-        return Err(ReadError::Bad(
-            "chunked request bodies are not supported; send Content-Length".into(),
-        ));
+    if req.header("transfer-encoding").is_some_and(|v| !v.eq_ignore_ascii_case("identity")) {
+        return Err(ReadError::Bad("chunked request bodies are not supported; send Content-Length".into()));
     }
     let len = match req.header("content-length") {
         None => 0,
-        Some(v) => v
-            .parse::<usize>()
-            .map_err(|_| ReadError::Bad("invalid Content-Length".into()))?,
+        Some(v) => v.parse::<usize>().map_err(|_| ReadError::Bad("invalid Content-Length".into()))?,
     };
     if len > MAX_BODY {
         return Err(ReadError::Bad("request body too large".into()));
@@ -170,11 +145,7 @@ pub struct Response {
 
 impl Response {
     pub fn new(status: u16, content_type: &str, body: Vec<u8>) -> Self {
-        Response {
-            status,
-            headers: vec![("Content-Type".into(), content_type.into())],
-            body,
-        }
+        Response { status, headers: vec![("Content-Type".into(), content_type.into())], body }
     }
 
     pub fn json(status: u16, body: impl Into<Vec<u8>>) -> Self {
@@ -188,11 +159,7 @@ impl Response {
     }
 
     pub fn no_content() -> Self {
-        Response {
-            status: 204,
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
+        Response { status: 204, headers: Vec::new(), body: Vec::new() }
     }
 
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {

@@ -35,8 +35,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use crate::log::RecordedRequest;
-pub use crate::providers::TEST_TOKEN;
 pub use crate::providers::STRIPE_KEY;
+pub use crate::providers::TEST_TOKEN;
 use handler::State;
 
 /// Default cap on retained request-log entries (older ones are dropped).
@@ -69,12 +69,7 @@ impl MockServer {
         let state = Arc::new(State::new(format!("http://{addr}"), log_limit));
         let (shutdown, stop) = watch::channel(false);
         tokio::spawn(server::serve(listener, state.clone(), stop));
-        Ok(MockServer {
-            addr,
-            state,
-            shutdown,
-            thread: None,
-        })
+        Ok(MockServer { addr, state, shutdown, thread: None })
     }
 
     /// Starts on a free port with its own runtime thread, for synchronous
@@ -84,10 +79,7 @@ impl MockServer {
         let thread = std::thread::Builder::new()
             .name("mockapi".into())
             .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("mockapi runtime");
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("mockapi runtime");
                 rt.block_on(async move {
                     let server = MockServer::start().await;
                     let mut stop = server.shutdown.subscribe();

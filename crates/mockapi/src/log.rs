@@ -75,24 +75,14 @@ pub struct RequestLog {
 impl RequestLog {
     pub fn new(limit: usize) -> Self {
         RequestLog {
-            inner: Mutex::new(Inner {
-                next_seq: 1,
-                entries: VecDeque::new(),
-                in_flight: 0,
-                max_in_flight: 0,
-            }),
+            inner: Mutex::new(Inner { next_seq: 1, entries: VecDeque::new(), in_flight: 0, max_in_flight: 0 }),
             limit,
             started: std::time::Instant::now(),
         }
     }
 
     pub fn record(&self, req: &Request) {
-        let headers = req
-            .headers
-            .iter()
-            .filter(|(n, _)| LOGGED_HEADERS.contains(&n.as_str()))
-            .cloned()
-            .collect();
+        let headers = req.headers.iter().filter(|(n, _)| LOGGED_HEADERS.contains(&n.as_str())).cloned().collect();
         // Form bodies (OAuth token requests) are recorded as an object of their fields.
         let body = serde_json::from_slice(&req.body).ok().or_else(|| form_body(req));
         let mut inner = self.inner.lock().unwrap();
@@ -151,10 +141,7 @@ impl Drop for InFlight<'_> {
 }
 
 fn form_body(req: &Request) -> Option<Value> {
-    let form = req
-        .header("content-type")?
-        .to_ascii_lowercase()
-        .starts_with("application/x-www-form-urlencoded");
+    let form = req.header("content-type")?.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded");
     form.then(|| {
         let fields = parse_query(&String::from_utf8_lossy(&req.body));
         Value::Object(fields.into_iter().map(|(k, v)| (k, Value::String(v))).collect())

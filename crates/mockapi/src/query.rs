@@ -69,10 +69,7 @@ impl Query {
             let existing = self.filters.iter_mut().find(|f| f.field == name);
             match existing.map(|f| &mut f.op) {
                 Some(Op::In(values)) => values.push(value.to_string()),
-                _ => self.filters.push(Filter {
-                    field: name.to_string(),
-                    op: Op::In(vec![value.to_string()]),
-                }),
+                _ => self.filters.push(Filter { field: name.to_string(), op: Op::In(vec![value.to_string()]) }),
             }
             return Ok(());
         }
@@ -95,10 +92,7 @@ impl Query {
             },
             _ => return Err(unknown(name)),
         };
-        self.filters.push(Filter {
-            field: field.to_string(),
-            op,
-        });
+        self.filters.push(Filter { field: field.to_string(), op });
         Ok(())
     }
 
@@ -148,10 +142,7 @@ impl Query {
         if self.filters.is_empty() && ds.is_dense() {
             if let Some(desc) = self.id_order() {
                 // No scan: positions map straight to ids.
-                return Selection::Dense {
-                    total: ds.len(),
-                    desc,
-                };
+                return Selection::Dense { total: ds.len(), desc };
             }
         }
         let key = format!("{}/{}/{:?}", ds.n, ds.version(), self);
@@ -163,9 +154,8 @@ impl Query {
         if self.sort.is_empty() {
             return rows.map(|r| id_of(&r)).collect();
         }
-        let mut keyed: Vec<(Vec<Val>, u64)> = rows
-            .map(|r| (self.sort.iter().map(|k| r.get(&k.field)).collect(), id_of(&r)))
-            .collect();
+        let mut keyed: Vec<(Vec<Val>, u64)> =
+            rows.map(|r| (self.sort.iter().map(|k| r.get(&k.field)).collect(), id_of(&r))).collect();
         keyed.sort_by(|a, b| self.cmp_rows(a, b));
         keyed.into_iter().map(|(_, id)| id).collect()
     }
@@ -201,10 +191,7 @@ fn parse_sort(sort: &str, order: &str) -> Result<Vec<SortKey>, String> {
                 "desc" => true,
                 _ => return Err(format!("invalid '_order' value '{o}'")),
             };
-            Ok(SortKey {
-                field: f.to_string(),
-                desc,
-            })
+            Ok(SortKey { field: f.to_string(), desc })
         })
         .collect()
 }
@@ -274,13 +261,10 @@ impl Selection {
     pub fn slice(&self, ds: &Dataset, offset: u64, limit: u64) -> Vec<u64> {
         let end = self.total().min(offset.saturating_add(limit));
         match self {
-            Selection::Dense { total, desc } => (offset..end)
-                .filter_map(|pos| ds.id_at(if *desc { total - 1 - pos } else { pos }))
-                .collect(),
-            Selection::Ids(ids) => ids
-                .get(offset as usize..end as usize)
-                .map(<[u64]>::to_vec)
-                .unwrap_or_default(),
+            Selection::Dense { total, desc } => {
+                (offset..end).filter_map(|pos| ds.id_at(if *desc { total - 1 - pos } else { pos })).collect()
+            }
+            Selection::Ids(ids) => ids.get(offset as usize..end as usize).map(<[u64]>::to_vec).unwrap_or_default(),
         }
     }
 }
@@ -290,8 +274,7 @@ mod tests {
     use super::*;
 
     fn q(params: &[(&str, &str)]) -> Result<Query, String> {
-        let owned: Vec<(String, String)> =
-            params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let owned: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Query::parse(&owned)
     }
 

@@ -38,14 +38,7 @@ pub struct Route {
 /// `None` means 404.
 pub fn parse(path: &str) -> Option<Route> {
     let mut segs = path.trim_end_matches('/').split('/').skip(1);
-    let mut route = Route {
-        n: DEFAULT_N,
-        delay_ms: 0,
-        auth: None,
-        fault: None,
-        style: Style::Plain,
-        id: None,
-    };
+    let mut route = Route { n: DEFAULT_N, delay_ms: 0, auth: None, fault: None, style: Style::Plain, id: None };
     loop {
         match segs.next()? {
             "n" => route.n = segs.next()?.parse().ok().filter(|n| *n <= MAX_N)?,

@@ -37,11 +37,9 @@ fn take(params: &mut Params, name: &str) -> Option<String> {
 fn take_int(params: &mut Params, name: &str, default: u64, min: u64) -> Result<u64, String> {
     match take(params, name) {
         None => Ok(default),
-        Some(v) => v
-            .parse::<u64>()
-            .ok()
-            .filter(|n| *n >= min)
-            .ok_or_else(|| format!("invalid value for '{name}': '{v}'")),
+        Some(v) => {
+            v.parse::<u64>().ok().filter(|n| *n >= min).ok_or_else(|| format!("invalid value for '{name}': '{v}'"))
+        }
     }
 }
 

@@ -13,12 +13,7 @@ use serde_json::{json, Value};
 const N: u64 = 2000;
 
 fn ids(records: &Value) -> Vec<u64> {
-    records
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|r| r["id"].as_u64().unwrap())
-        .collect()
+    records.as_array().expect("array").iter().map(|r| r["id"].as_u64().unwrap()).collect()
 }
 
 /// Asserts `seen` is exactly 1..=n in order.
@@ -475,7 +470,9 @@ fn delays_overlap() {
     let threads: Vec<_> = (0..20)
         .map(|i| {
             let url = m.url();
-            std::thread::spawn(move || Client::connect(&url).get(&format!("/delay/300/page/customers/{}", i + 1)).status)
+            std::thread::spawn(move || {
+                Client::connect(&url).get(&format!("/delay/300/page/customers/{}", i + 1)).status
+            })
         })
         .collect();
     for t in threads {
@@ -504,9 +501,7 @@ async fn async_start_serves_on_the_current_runtime() {
     let m = MockServer::start().await;
     assert!(m.url().starts_with("http://127.0.0.1:"));
     let mut s = tokio::net::TcpStream::connect(m.addr()).await.unwrap();
-    s.write_all(b"GET /page/customers/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
+    s.write_all(b"GET /page/customers/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
     assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");

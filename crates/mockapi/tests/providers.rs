@@ -104,7 +104,10 @@ fn graph_pages_through_next_links_with_filters_and_select() {
     assert_eq!(first["value"].as_array().unwrap().len(), 3);
     assert_eq!(first["value"][0], json!({"id": first["value"][0]["id"], "displayName": "Adele Vance"}));
     let next = first["@odata.nextLink"].as_str().unwrap();
-    assert!(next.contains("$select=id,displayName") && next.contains("$top=3") && next.contains("$skiptoken="), "{next}");
+    assert!(
+        next.contains("$select=id,displayName") && next.contains("$top=3") && next.contains("$skiptoken="),
+        "{next}"
+    );
     let (_, second) = get(&mut c, &format!("/{}", target(next)));
     let (_, third) = get(&mut c, &format!("/{}", target(second["@odata.nextLink"].as_str().unwrap())));
     assert_eq!(third["value"].as_array().unwrap().len(), 1);
@@ -115,7 +118,8 @@ fn graph_pages_through_next_links_with_filters_and_select() {
     assert_eq!(mail["value"].as_array().unwrap().len(), 1, "Graph compares text case-insensitively");
     let filter = "isRead eq false and receivedDateTime ge 2024-03-05T00:00:00Z".replace(' ', "%20");
     let (_, unread) = get(&mut c, &format!("/graph/v1.0/me/messages?$filter={filter}&$select=subject"));
-    let subjects: Vec<&str> = unread["value"].as_array().unwrap().iter().map(|m| m["subject"].as_str().unwrap()).collect();
+    let subjects: Vec<&str> =
+        unread["value"].as_array().unwrap().iter().map(|m| m["subject"].as_str().unwrap()).collect();
     assert_eq!(subjects, vec!["Weekly update 12", "Weekly update 9", "Weekly update 6"]);
     let (_, drive) = get(&mut c, "/graph/v1.0/me/drive/root/children");
     assert_eq!(drive["value"][0]["folder"]["childCount"], 3);
@@ -198,10 +202,16 @@ fn hubspot_pages_with_after_and_selects_properties() {
 #[test]
 fn hubspot_objects_are_created_updated_and_archived() {
     let (m, mut c) = setup();
-    let (status, created) = send(&mut c, "POST", "/hubspot/crm/v3/objects/companies", &json!({"properties": {"name": "New Co", "numberofemployees": 7}}));
+    let (status, created) = send(
+        &mut c,
+        "POST",
+        "/hubspot/crm/v3/objects/companies",
+        &json!({"properties": {"name": "New Co", "numberofemployees": 7}}),
+    );
     assert_eq!((status, created["id"].as_str()), (201, Some("2007")));
     assert_eq!(created["properties"]["numberofemployees"], "7");
-    let (status, updated) = send(&mut c, "PATCH", "/hubspot/crm/v3/objects/companies/2007", &json!({"properties": {"city": "Oslo"}}));
+    let (status, updated) =
+        send(&mut c, "PATCH", "/hubspot/crm/v3/objects/companies/2007", &json!({"properties": {"city": "Oslo"}}));
     assert_eq!((status, updated["properties"]["city"].as_str()), (200, Some("Oslo")));
     assert_ne!(updated["updatedAt"], created["updatedAt"]);
     assert_eq!(c.request("DELETE", "/hubspot/crm/v3/objects/companies/2007", &[AUTH], None).status, 204);
@@ -259,6 +269,7 @@ fn airtable_notion_and_sheets_refuse_with_their_own_429() {
             {"range": "'Contacts'!C5:E10", "majorDimension": "COLUMNS", "values": [["", "", "ken@example.com", "margaret@example.com"], ["", "Helsinki", "", "Boston"]]},
         ])
     );
-    let (status, body) = get(&mut c, "/sheets/v4/spreadsheets/sheetMockOdd/values/Contacts!A1:B2?majorDimension=DIAGONAL");
+    let (status, body) =
+        get(&mut c, "/sheets/v4/spreadsheets/sheetMockOdd/values/Contacts!A1:B2?majorDimension=DIAGONAL");
     assert_eq!((status, body["error"]["status"].as_str()), (400, Some("INVALID_ARGUMENT")));
 }

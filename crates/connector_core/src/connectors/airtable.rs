@@ -77,7 +77,11 @@ impl Connector for Airtable {
         Ok(Arc::new(AirtableTable::new(server, table)?))
     }
 
-    fn resources<'a>(&'a self, server: &'a ServerDef, http: &'a Http) -> futures::future::BoxFuture<'a, Result<Vec<Resource>>> {
+    fn resources<'a>(
+        &'a self,
+        server: &'a ServerDef,
+        http: &'a Http,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<Resource>>> {
         Box::pin(async move {
             let base_id = server.option("base_id").filter(|b| !b.is_empty()).ok_or_else(|| {
                 crate::options::missing_option(Scope::Server, &super::connector_context("airtable"), "base_id")
@@ -175,8 +179,16 @@ fn resource(table: &Value) -> Option<Resource> {
         }
         columns.push(ResourceColumn { name: column, sql_type: sql_type(field).into(), options });
     }
-    let description = table["description"].as_str().map(|d| format!("{name}: {d}")).unwrap_or_else(|| format!("Airtable table {name}"));
-    Some(Resource { name: column_name(name), description, table_options: [("table".to_string(), id.to_string())].into(), columns })
+    let description = table["description"]
+        .as_str()
+        .map(|d| format!("{name}: {d}"))
+        .unwrap_or_else(|| format!("Airtable table {name}"));
+    Some(Resource {
+        name: column_name(name),
+        description,
+        table_options: [("table".to_string(), id.to_string())].into(),
+        columns,
+    })
 }
 
 /// What a column reads from an Airtable record.
@@ -201,7 +213,12 @@ impl Column {
     fn is_number(&self) -> bool {
         matches!(
             self.ty,
-            ColumnType::Int2 | ColumnType::Int4 | ColumnType::Int8 | ColumnType::Float4 | ColumnType::Float8 | ColumnType::Numeric
+            ColumnType::Int2
+                | ColumnType::Int4
+                | ColumnType::Int8
+                | ColumnType::Float4
+                | ColumnType::Float8
+                | ColumnType::Numeric
         )
     }
 
@@ -324,7 +341,8 @@ fn condition(column: &Column, op: Op, value: &SqlValue) -> Option<String> {
         Op::In => {
             let SqlValue::List(items) = value else { return None };
             // NaN and infinities equal no number Airtable holds.
-            let items = items.iter().filter(|v| **v != SqlValue::Null && !(column.is_number() && non_finite(v).is_some()));
+            let items =
+                items.iter().filter(|v| **v != SqlValue::Null && !(column.is_number() && non_finite(v).is_some()));
             let options = items.map(|v| compare("=", v)).collect::<Option<Vec<_>>>()?;
             let any = any_of(options);
             return Some(if text { any } else { all_of(vec![present, any]) });
@@ -370,10 +388,11 @@ impl AirtableTable {
     fn new(server: &ServerDef, table: &TableDef) -> Result<Self> {
         let context = super::connector_context("airtable");
         let options = Options::new(&table.options);
-        let base_id = options.get("base_id").or(server.option("base_id")).filter(|b| !b.is_empty()).ok_or_else(|| {
-            crate::options::missing_option(Scope::Table, &context, "base_id")
-                .with_hint("Set base_id ('app…') on the foreign table or on its server.")
-        })?;
+        let base_id =
+            options.get("base_id").or(server.option("base_id")).filter(|b| !b.is_empty()).ok_or_else(|| {
+                crate::options::missing_option(Scope::Table, &context, "base_id")
+                    .with_hint("Set base_id ('app…') on the foreign table or on its server.")
+            })?;
         let airtable_table = options.require(Scope::Table, &context, "table")?;
         let mut url = base_url(server, &Airtable)?;
         segments(&mut url, &[base_id, airtable_table]);
@@ -393,7 +412,8 @@ impl AirtableTable {
                 (None, "fields") => Source::AllFields,
                 (None, name) => Source::Field(name.to_string()),
             };
-            let sortable_by_type = matches!(column.ty, ColumnType::Date | ColumnType::Timestamp | ColumnType::TimestampTz);
+            let sortable_by_type =
+                matches!(column.ty, ColumnType::Date | ColumnType::Timestamp | ColumnType::TimestampTz);
             let mut parsed = Column { name: column.name.clone(), source, ty: column.ty.clone(), sortable: false };
             let by_default = parsed.is_number() || sortable_by_type;
             let declared = Options::new(&column.options).bool("sortable")?;
@@ -432,14 +452,20 @@ impl AirtableTable {
         }
         if error.message.contains("HTTP 422") {
             if detail.contains("formula") {
-                let formula = url.query_pairs().find(|(k, _)| k == "filterByFormula").map(|(_, v)| v.into_owned()).unwrap_or_default();
+                let formula = url
+                    .query_pairs()
+                    .find(|(k, _)| k == "filterByFormula")
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
                 let hint = format!(
                     "Airtable refused the formula made of the query's conditions on foreign table \"{foreign}\": {formula}. Check the columns' field options, or SET connector_fdw.pushdown = off to filter in Postgres."
                 );
                 return error.with_hint(hint);
             }
             if let (Some(view), true) = (&self.view, detail.contains("view")) {
-                let hint = format!("Table \"{table}\" has no view \"{view}\": check the option view of foreign table \"{foreign}\".");
+                let hint = format!(
+                    "Table \"{table}\" has no view \"{view}\": check the option view of foreign table \"{foreign}\"."
+                );
                 return error.with_hint(hint);
             }
             if detail.contains("field") {
@@ -457,7 +483,9 @@ impl AirtableTable {
         let mut parts = Vec::new();
         for qual in &request.quals {
             let written = self.column(&qual.column).and_then(|c| condition(c, qual.op, &qual.value));
-            parts.push(written.ok_or_else(|| Error::internal(format!("condition {qual} cannot be written as an Airtable formula")))?);
+            parts.push(written.ok_or_else(|| {
+                Error::internal(format!("condition {qual} cannot be written as an Airtable formula"))
+            })?);
         }
         Ok((!parts.is_empty()).then(|| all_of(parts)))
     }
@@ -547,7 +575,11 @@ impl Table for AirtableTable {
     }
 
     fn scan(&self, request: &ScanRequest) -> Result<Arc<dyn PageSource>> {
-        Ok(Arc::new(AirtableSource { table: self.clone(), url: self.list_url(request)?, columns: request.columns.clone() }))
+        Ok(Arc::new(AirtableSource {
+            table: self.clone(),
+            url: self.list_url(request)?,
+            columns: request.columns.clone(),
+        }))
     }
 
     fn writer(&self) -> Option<Arc<dyn Writer>> {
@@ -572,7 +604,8 @@ impl PageSource for AirtableSource {
         if let PageToken::Next(offset) = &token {
             url.query_pairs_mut().append_pair("offset", offset);
         }
-        let (response, body) = http.send_json(&Request::get(url.clone()), counters).await.map_err(|e| self.table.explain(e, &url))?;
+        let (response, body) =
+            http.send_json(&Request::get(url.clone()), counters).await.map_err(|e| self.table.explain(e, &url))?;
         let records = body.get("records").and_then(Value::as_array).ok_or_else(|| {
             Error::bad_response(format!(
                 "response to {} has no \"records\" (foreign table \"{}\")",
@@ -582,7 +615,10 @@ impl PageSource for AirtableSource {
         let next = body.get("offset").and_then(Value::as_str).filter(|o| !o.is_empty()).map(str::to_string);
         if let (Some(next), PageToken::Next(previous)) = (&next, &token) {
             if next == previous {
-                return Err(Error::bad_response(format!("response to {} repeats the offset it was asked for", response.request)));
+                return Err(Error::bad_response(format!(
+                    "response to {} repeats the offset it was asked for",
+                    response.request
+                )));
             }
         }
         let records: Vec<Value> = records.iter().map(|r| self.table.flatten(r, &self.columns)).collect();
@@ -641,7 +677,10 @@ impl AirtableWriter {
 
     fn answered(&self, body: &Value) -> Vec<Value> {
         let all = self.all_columns();
-        body["records"].as_array().map(|records| records.iter().map(|r| self.table.flatten(r, &all)).collect()).unwrap_or_default()
+        body["records"]
+            .as_array()
+            .map(|records| records.iter().map(|r| self.table.flatten(r, &all)).collect())
+            .unwrap_or_default()
     }
 
     fn key(key: &SqlValue) -> Result<String> {
@@ -759,7 +798,10 @@ mod tests {
         assert_eq!(condition(&name, Op::Eq, &text("")).unwrap(), "FALSE()");
         assert_eq!(condition(&name, Op::Ne, &text("x")).unwrap(), "AND({Name}!=BLANK(),{Name}!='x')");
         assert_eq!(condition(&name, Op::IsNull, &SqlValue::Null).unwrap(), "{Name}=BLANK()");
-        assert_eq!(condition(&budget, Op::Ge, &SqlValue::Numeric("0".into())).unwrap(), "AND({Budget}&''!='',{Budget}>=0)");
+        assert_eq!(
+            condition(&budget, Op::Ge, &SqlValue::Numeric("0".into())).unwrap(),
+            "AND({Budget}&''!='',{Budget}>=0)"
+        );
         assert_eq!(condition(&budget, Op::IsNull, &SqlValue::Null).unwrap(), "{Budget}&''=''");
         assert_eq!(
             condition(&budget, Op::In, &SqlValue::List(vec![SqlValue::Int(1), SqlValue::Int(2)])).unwrap(),
@@ -773,7 +815,10 @@ mod tests {
         assert_eq!(condition(&budget, Op::Lt, &nan).unwrap(), "{Budget}&''!=''");
         assert_eq!(condition(&budget, Op::Gt, &SqlValue::Float(f64::NEG_INFINITY)).unwrap(), "{Budget}&''!=''");
         assert_eq!(condition(&budget, Op::Le, &SqlValue::Float(f64::NEG_INFINITY)).unwrap(), "FALSE()");
-        assert_eq!(condition(&budget, Op::In, &SqlValue::List(vec![nan, SqlValue::Int(3)])).unwrap(), "AND({Budget}&''!='',{Budget}=3)");
+        assert_eq!(
+            condition(&budget, Op::In, &SqlValue::List(vec![nan, SqlValue::Int(3)])).unwrap(),
+            "AND({Budget}&''!='',{Budget}=3)"
+        );
         assert_eq!(column_name("Due date (UTC)"), "due_date_utc");
         assert_eq!(column_name("2024 Plan"), "_2024_plan");
     }

@@ -616,11 +616,13 @@ impl<R: BufRead + Send> Records for JsonArray<R> {
             ArrayState::Start => {
                 match self.skip_whitespace()? {
                     Some(b'[') => self.input.consume(1),
-                    Some(other) => return Err(ReadError::Format(format!(
+                    Some(other) => {
+                        return Err(ReadError::Format(format!(
                         "line {}: expected an array of records, found '{}' (format ndjson reads one value per line)",
                         self.line,
                         char::from(other)
-                    ))),
+                    )))
+                    }
                     None => return Err(ReadError::Format("expected an array of records, found an empty file".into())),
                 }
                 if self.skip_whitespace()? == Some(b']') {

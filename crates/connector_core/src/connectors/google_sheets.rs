@@ -87,11 +87,19 @@ impl Connector for GoogleSheets {
         Ok(Arc::new(SheetTable::new(server, table)?))
     }
 
-    fn resources<'a>(&'a self, server: &'a ServerDef, http: &'a Http) -> futures::future::BoxFuture<'a, Result<Vec<Resource>>> {
+    fn resources<'a>(
+        &'a self,
+        server: &'a ServerDef,
+        http: &'a Http,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<Resource>>> {
         Box::pin(async move {
             let id = server.option("spreadsheet_id").filter(|s| !s.is_empty()).ok_or_else(|| {
-                crate::options::missing_option(Scope::Server, &super::connector_context("google_sheets"), "spreadsheet_id")
-                    .with_hint("Discovery lists the sheets of one spreadsheet: set the server option spreadsheet_id.")
+                crate::options::missing_option(
+                    Scope::Server,
+                    &super::connector_context("google_sheets"),
+                    "spreadsheet_id",
+                )
+                .with_hint("Discovery lists the sheets of one spreadsheet: set the server option spreadsheet_id.")
             })?;
             let base = base_url(server, self)?;
             let counters = Counters::default();
@@ -123,7 +131,11 @@ impl Connector for GoogleSheets {
                 let rows = range["values"].as_array().cloned().unwrap_or_default();
                 let header = rows.first().and_then(Value::as_array).cloned().unwrap_or_default();
                 let sample = rows.get(1).and_then(Value::as_array).cloned().unwrap_or_default();
-                let mut columns = vec![ResourceColumn { name: "row_number".into(), sql_type: "bigint".into(), options: OptionMap::new() }];
+                let mut columns = vec![ResourceColumn {
+                    name: "row_number".into(),
+                    sql_type: "bigint".into(),
+                    options: OptionMap::new(),
+                }];
                 for (i, name) in header.iter().enumerate() {
                     let name = crate::convert::into_text(name.clone());
                     if name.is_empty() {
@@ -212,9 +224,12 @@ fn cell(text: &str) -> Option<(usize, Option<usize>)> {
 
 /// The index of the column the option `required_column` names: one that reads a header's cells.
 fn required_column(columns: &[(String, Source)], name: &str, table: &str) -> Result<usize> {
-    let readable: Vec<&str> = columns.iter().filter(|(_, s)| *s != Source::RowNumber).map(|(n, _)| n.as_str()).collect();
-    let hint =
-        format!("Name the column whose cell every record fills, such as an id or an email; the columns are: {}.", readable.join(", "));
+    let readable: Vec<&str> =
+        columns.iter().filter(|(_, s)| *s != Source::RowNumber).map(|(n, _)| n.as_str()).collect();
+    let hint = format!(
+        "Name the column whose cell every record fills, such as an id or an email; the columns are: {}.",
+        readable.join(", ")
+    );
     match columns.iter().position(|(n, _)| n == name) {
         Some(i) if columns[i].1 != Source::RowNumber => Ok(i),
         Some(_) => Err(Error::option_value(
@@ -222,7 +237,10 @@ fn required_column(columns: &[(String, Source)], name: &str, table: &str) -> Res
             format!("column \"{name}\" of foreign table \"{table}\" is the row's number, never empty"),
         )
         .with_hint(hint)),
-        None => Err(Error::option_value("required_column", format!("foreign table \"{table}\" has no column \"{name}\"")).with_hint(hint)),
+        None => {
+            Err(Error::option_value("required_column", format!("foreign table \"{table}\" has no column \"{name}\""))
+                .with_hint(hint))
+        }
     }
 }
 
@@ -258,7 +276,10 @@ impl Area {
             return Ok(Area { first_col: 0, last_col: None, header_row: 1, last_row: None });
         };
         let bad = || {
-            Error::option_value("range", format!("\"{range}\" is not an A1 range like 'B3:F' or 'A1:D200' (the sheet is the option sheet)"))
+            Error::option_value(
+                "range",
+                format!("\"{range}\" is not an A1 range like 'B3:F' or 'A1:D200' (the sheet is the option sheet)"),
+            )
         };
         let (from, to) = range.split_once(':').ok_or_else(bad)?;
         let (first_col, header_row) = cell(from).ok_or_else(bad)?;
@@ -294,7 +315,12 @@ struct SheetTable {
 }
 
 /// (title, row count, column count) of each sheet of a spreadsheet.
-async fn sheet_properties(http: &Http, base: &Url, id: &str, counters: &Counters) -> Result<Vec<(String, usize, usize)>> {
+async fn sheet_properties(
+    http: &Http,
+    base: &Url,
+    id: &str,
+    counters: &Counters,
+) -> Result<Vec<(String, usize, usize)>> {
     let mut url = base.clone();
     segments(&mut url, &["spreadsheets", id]);
     url.query_pairs_mut().append_pair("fields", "sheets.properties");
@@ -330,17 +356,22 @@ impl SheetTable {
         let context = super::connector_context("google_sheets");
         let options = Options::new(&table.options);
         let spreadsheet_id =
-            options.get("spreadsheet_id").or(server.option("spreadsheet_id")).filter(|s| !s.is_empty()).ok_or_else(|| {
-                crate::options::missing_option(Scope::Table, &context, "spreadsheet_id")
-                    .with_hint("Set spreadsheet_id on the foreign table or on its server.")
-            })?;
+            options.get("spreadsheet_id").or(server.option("spreadsheet_id")).filter(|s| !s.is_empty()).ok_or_else(
+                || {
+                    crate::options::missing_option(Scope::Table, &context, "spreadsheet_id")
+                        .with_hint("Set spreadsheet_id on the foreign table or on its server.")
+                },
+            )?;
         let sheet = options.require(Scope::Table, &context, "sheet")?.to_string();
         let mut columns = Vec::new();
         for column in &table.columns {
             if column.option("path").is_some() {
                 return Err(Error::new(
                     ErrorKind::InvalidOptionValue,
-                    format!("column \"{}\": option \"path\" does not apply to connector \"google_sheets\"", column.name),
+                    format!(
+                        "column \"{}\": option \"path\" does not apply to connector \"google_sheets\"",
+                        column.name
+                    ),
                 )
                 .with_hint("Name the column's header with the column option header."));
             }
@@ -351,7 +382,8 @@ impl SheetTable {
             };
             columns.push((column.name.clone(), source));
         }
-        let required = options.get("required_column").map(|name| required_column(&columns, name, &table.name)).transpose()?;
+        let required =
+            options.get("required_column").map(|name| required_column(&columns, name, &table.name)).transpose()?;
         Ok(SheetTable {
             table_name: table.name.clone(),
             base: base_url(server, &GoogleSheets)?,
@@ -407,7 +439,10 @@ impl SheetTable {
             let titles: Vec<&str> = sheets.iter().map(|(t, _, _)| t.as_str()).collect();
             return Err(Error::new(
                 ErrorKind::NotFound,
-                format!("spreadsheet {} has no sheet \"{}\" (foreign table \"{}\")", self.spreadsheet_id, self.sheet, self.table_name),
+                format!(
+                    "spreadsheet {} has no sheet \"{}\" (foreign table \"{}\")",
+                    self.spreadsheet_id, self.sheet, self.table_name
+                ),
             )
             .with_hint(format!("Its sheets are: {}.", titles.join(", "))));
         };
@@ -542,7 +577,9 @@ impl Table for SheetTable {
                 ),
                 Some(required) => {
                     let read: Vec<&str> = (0..self.columns.len())
-                        .filter(|i| *i == required || (request.columns.contains(i) && self.columns[*i].1 != Source::RowNumber))
+                        .filter(|i| {
+                            *i == required || (request.columns.contains(i) && self.columns[*i].1 != Source::RowNumber)
+                        })
                         .map(|i| self.columns[i].0.as_str())
                         .collect();
                     format!(
@@ -587,7 +624,14 @@ struct SheetSource {
 
 impl SheetSource {
     /// Rows `start..=end` across the header's columns; entirely empty rows are not records.
-    async fn whole_rows(&self, http: &Http, layout: &Layout, start: usize, end: usize, counters: &Counters) -> Result<Vec<Value>> {
+    async fn whole_rows(
+        &self,
+        http: &Http,
+        layout: &Layout,
+        start: usize,
+        end: usize,
+        counters: &Counters,
+    ) -> Result<Vec<Value>> {
         let range = self.table.a1(layout.first_col, start, layout.last_col, end);
         let (_, body) = http.send_json(&Request::get(self.table.read_url(&range)), counters).await?;
         Ok(body["values"]
@@ -597,7 +641,8 @@ impl SheetSource {
             .enumerate()
             .filter_map(|(i, row)| {
                 let cells = row.as_array()?;
-                (!cells.iter().all(empty_cell)).then(|| self.table.record(layout, start + i, |col| cells.get(col - layout.first_col)))
+                (!cells.iter().all(empty_cell))
+                    .then(|| self.table.record(layout, start + i, |col| cells.get(col - layout.first_col)))
             })
             .collect())
     }
@@ -614,8 +659,12 @@ impl SheetSource {
         end: usize,
         counters: &Counters,
     ) -> Result<Vec<Value>> {
-        let mut read: Vec<usize> =
-            self.used.iter().filter_map(|&i| layout.positions.get(i).copied().flatten()).chain([required_col]).collect();
+        let mut read: Vec<usize> = self
+            .used
+            .iter()
+            .filter_map(|&i| layout.positions.get(i).copied().flatten())
+            .chain([required_col])
+            .collect();
         read.sort_unstable();
         read.dedup();
         let runs = runs(&read);
@@ -667,7 +716,9 @@ impl PageSource for SheetSource {
     async fn fetch(&self, http: &Http, token: PageToken, counters: &Counters) -> Result<Page> {
         let layout = self.layout.get_or_try_init(|| self.table.layout(http, counters)).await?;
         let start = match &token {
-            PageToken::Next(row) => row.parse::<usize>().map_err(|_| Error::internal(format!("bad row token {row}")))?,
+            PageToken::Next(row) => {
+                row.parse::<usize>().map_err(|_| Error::internal(format!("bad row token {row}")))?
+            }
             _ => self.table.area.header_row + 1,
         };
         if start > layout.last_row {
@@ -678,7 +729,8 @@ impl PageSource for SheetSource {
             None => self.whole_rows(http, layout, start, end, counters).await?,
             Some(required) => {
                 // A column that reads a header (as option checks made sure) has a place in the sheet.
-                let required_col = layout.positions[required].ok_or_else(|| Error::internal("the required column has no place"))?;
+                let required_col =
+                    layout.positions[required].ok_or_else(|| Error::internal("the required column has no place"))?;
                 self.rows_by_required(http, layout, required_col, start, end, counters).await?
             }
         };
@@ -714,8 +766,11 @@ impl Writer for SheetWriter {
     }
 
     fn describe(&self, op: WriteOp) -> String {
-        let values =
-            format!("{}/spreadsheets/{}/values", redact_url(&self.table.base, None).trim_end_matches('/'), self.table.spreadsheet_id);
+        let values = format!(
+            "{}/spreadsheets/{}/values",
+            redact_url(&self.table.base, None).trim_end_matches('/'),
+            self.table.spreadsheet_id
+        );
         match op {
             WriteOp::Insert => format!("POST {values}/{}!…:append", quote_sheet(&self.table.sheet)),
             WriteOp::Update => format!("POST {values}:batchUpdate"),
@@ -732,21 +787,29 @@ impl Writer for SheetWriter {
             for ((name, source), position) in self.table.columns.iter().zip(&layout.positions) {
                 let value = record.get(name).cloned().unwrap_or(Value::Null);
                 match (source, position) {
-                    (Source::Header(_), Some(col)) if *col <= layout.last_col => row[col - layout.first_col] = Self::cell_value(value),
+                    (Source::Header(_), Some(col)) if *col <= layout.last_col => {
+                        row[col - layout.first_col] = Self::cell_value(value)
+                    }
                     (Source::RowNumber, _) if value.is_null() => {}
                     _ => {
                         return Err(Error::new(
                             ErrorKind::InvalidValue,
-                            format!("column \"{name}\" of foreign table \"{}\" cannot be written", self.table.table_name),
+                            format!(
+                                "column \"{name}\" of foreign table \"{}\" cannot be written",
+                                self.table.table_name
+                            ),
                         ))
                     }
                 }
             }
             rows.push(Value::Array(row));
         }
-        let range = self.table.a1(layout.first_col, self.table.area.header_row, layout.last_col, self.table.area.header_row);
+        let range =
+            self.table.a1(layout.first_col, self.table.area.header_row, layout.last_col, self.table.area.header_row);
         let mut url = self.table.values_url(&range, ":append");
-        url.query_pairs_mut().append_pair("valueInputOption", "USER_ENTERED").append_pair("insertDataOption", "INSERT_ROWS");
+        url.query_pairs_mut()
+            .append_pair("valueInputOption", "USER_ENTERED")
+            .append_pair("insertDataOption", "INSERT_ROWS");
         let body = json!({ "majorDimension": "ROWS", "values": rows });
         let (_, answer) = http.send_json(&Request::new(Method::POST, url).json(body), counters).await?;
         // `updates.updatedRange` ('Orders'!A32:E33) tells the rows the records landed in.
@@ -759,7 +822,9 @@ impl Writer for SheetWriter {
             .into_iter()
             .enumerate()
             .map(|(i, mut record)| {
-                if let (Some(first), Some((name, _))) = (first_row, self.table.columns.iter().find(|(_, s)| *s == Source::RowNumber)) {
+                if let (Some(first), Some((name, _))) =
+                    (first_row, self.table.columns.iter().find(|(_, s)| *s == Source::RowNumber))
+                {
                     record[name.as_str()] = json!(first + i);
                 }
                 record
@@ -780,9 +845,13 @@ impl Writer for SheetWriter {
         for (name, value) in members {
             let Some(i) = self.table.columns.iter().position(|(n, _)| *n == name) else { continue };
             match layout.positions[i] {
-                Some(col) => data.push(json!({ "range": self.table.a1(col, row, col, row), "values": [[Self::cell_value(value)]] })),
+                Some(col) => data
+                    .push(json!({ "range": self.table.a1(col, row, col, row), "values": [[Self::cell_value(value)]] })),
                 None => {
-                    return Err(Error::new(ErrorKind::InvalidValue, format!("column \"{name}\" is the row's number and cannot be changed")))
+                    return Err(Error::new(
+                        ErrorKind::InvalidValue,
+                        format!("column \"{name}\" is the row's number and cannot be changed"),
+                    ))
                 }
             }
         }
@@ -815,7 +884,10 @@ mod tests {
             assert_eq!(column_index(&letters(i)), Some(i));
         }
         assert_eq!(quote_sheet("Bob's data"), "'Bob''s data'");
-        assert_eq!(Area::parse(Some("B3:F")).unwrap(), Area { first_col: 1, last_col: Some(5), header_row: 3, last_row: None });
+        assert_eq!(
+            Area::parse(Some("B3:F")).unwrap(),
+            Area { first_col: 1, last_col: Some(5), header_row: 3, last_row: None }
+        );
         assert_eq!(Area::parse(Some("A1:D200")).unwrap().last_row, Some(200));
         for bad in ["B3", "F3:B", "A5:C5", "1:2", "A1:ZZZZ"] {
             assert!(Area::parse(Some(bad)).is_err(), "{bad}");

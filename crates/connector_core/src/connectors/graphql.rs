@@ -78,10 +78,16 @@ impl Connector for GraphQl {
     /// The query fields that return Relay connections, from the schema's introspection: one table each,
     /// its query selecting the node's leaf fields (and one level of objects, as JSON), paged with
     /// `first`/`after`.
-    fn resources<'a>(&'a self, server: &'a ServerDef, http: &'a Http) -> futures::future::BoxFuture<'a, Result<Vec<Resource>>> {
+    fn resources<'a>(
+        &'a self,
+        server: &'a ServerDef,
+        http: &'a Http,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<Resource>>> {
         Box::pin(async move {
             let url = base_url(server, self)?;
-            let request = Request::new(reqwest::Method::POST, url).json(serde_json::json!({ "query": INTROSPECTION_QUERY })).read_only();
+            let request = Request::new(reqwest::Method::POST, url)
+                .json(serde_json::json!({ "query": INTROSPECTION_QUERY }))
+                .read_only();
             let (response, body) = http.send_json(&request, &Counters::default()).await?;
             if let Some(error) = reported_error(&body, &response.request) {
                 return Err(error);
@@ -126,7 +132,8 @@ enum GraphQlPaging {
 /// A GraphQL variable name: a letter or `_`, then letters, digits and `_`.
 fn check_variable(option: &str, name: &str) -> Result<String> {
     let name = name.trim_start_matches('$');
-    let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if ok {
         Ok(name.to_string())
     } else {
@@ -195,15 +202,31 @@ impl GraphQlTable {
         let total = options.json_path("total_path")?;
         let (paging, page_size_variable) = match (page_info, options.get("offset_variable")) {
             (Some(_), Some(_)) => {
-                return Err(Error::option_value("offset_variable", "a table pages by cursor (page_info_path) or by offset (offset_variable), not both")
-                    .with_hint("Drop page_info_path to page by offset, or offset_variable to follow the connection's endCursor."))
+                return Err(Error::option_value(
+                    "offset_variable",
+                    "a table pages by cursor (page_info_path) or by offset (offset_variable), not both",
+                )
+                .with_hint(
+                    "Drop page_info_path to page by offset, or offset_variable to follow the connection's endCursor.",
+                ))
             }
             (Some(page_info), None) => {
                 let page_size_variable = variable("page_size_variable", "first")?;
                 let cursor_variable = variable("cursor_variable", "after")?;
                 let example = "query($first: Int, $after: String) { items(first: $first, after: $after) { … } }";
-                for (option, name, ty, argument) in [("page_size_variable", &page_size_variable, "Int", "first"), ("cursor_variable", &cursor_variable, "String", "after")] {
-                    check_paging_variable(query, option, name, "Relay paging (page_info_path)", format!("Declare ${name}: {ty} and pass {argument}: ${name} to the connection, e.g. {example}."))?;
+                for (option, name, ty, argument) in [
+                    ("page_size_variable", &page_size_variable, "Int", "first"),
+                    ("cursor_variable", &cursor_variable, "String", "after"),
+                ] {
+                    check_paging_variable(
+                        query,
+                        option,
+                        name,
+                        "Relay paging (page_info_path)",
+                        format!(
+                            "Declare ${name}: {ty} and pass {argument}: ${name} to the connection, e.g. {example}."
+                        ),
+                    )?;
                 }
                 (GraphQlPaging::Relay { page_info, cursor_variable }, page_size_variable)
             }
@@ -211,19 +234,35 @@ impl GraphQlTable {
                 let offset_variable = check_variable("offset_variable", offset_variable)?;
                 let page_size_variable = variable("page_size_variable", "limit")?;
                 if options.get("cursor_variable").is_some() {
-                    return Err(Error::option_value("cursor_variable", "offset paging (offset_variable) sends no cursor").with_hint("Drop cursor_variable."));
+                    return Err(Error::option_value(
+                        "cursor_variable",
+                        "offset paging (offset_variable) sends no cursor",
+                    )
+                    .with_hint("Drop cursor_variable."));
                 }
                 let example = format!("query(${page_size_variable}: Int, ${offset_variable}: Int) {{ items(limit: ${page_size_variable}, offset: ${offset_variable}) {{ … }} }}");
-                for (option, name, argument) in [("page_size_variable", &page_size_variable, "limit"), ("offset_variable", &offset_variable, "offset")] {
-                    check_paging_variable(query, option, name, "offset paging (offset_variable)", format!("Declare ${name}: Int and pass {argument}: ${name} to the list, e.g. {example}."))?;
+                for (option, name, argument) in [
+                    ("page_size_variable", &page_size_variable, "limit"),
+                    ("offset_variable", &offset_variable, "offset"),
+                ] {
+                    check_paging_variable(
+                        query,
+                        option,
+                        name,
+                        "offset paging (offset_variable)",
+                        format!("Declare ${name}: Int and pass {argument}: ${name} to the list, e.g. {example}."),
+                    )?;
                 }
                 (GraphQlPaging::Offset { offset_variable, total }, page_size_variable)
             }
             (None, None) => (GraphQlPaging::Single, variable("page_size_variable", "first")?),
         };
         if options.get("total_path").is_some() && !matches!(paging, GraphQlPaging::Offset { .. }) {
-            return Err(Error::option_value("total_path", "the total count only serves offset paging (offset_variable)")
-                .with_hint("Set offset_variable to page by offset, or drop total_path."));
+            return Err(Error::option_value(
+                "total_path",
+                "the total count only serves offset paging (offset_variable)",
+            )
+            .with_hint("Set offset_variable to page by offset, or drop total_path."));
         }
         let mut filters = Vec::new();
         for column in &table.columns {
@@ -336,7 +375,8 @@ impl GraphQlSource {
 fn reported_error(body: &Value, request: &str) -> Option<Error> {
     let errors = body.get("errors")?.as_array().filter(|e| !e.is_empty())?;
     let messages: Vec<&str> = errors.iter().filter_map(|e| e.get("message").and_then(Value::as_str)).take(3).collect();
-    let mut error = Error::new(ErrorKind::Remote, format!("{request} failed: the answer has {} GraphQL error(s)", errors.len()));
+    let mut error =
+        Error::new(ErrorKind::Remote, format!("{request} failed: the answer has {} GraphQL error(s)", errors.len()));
     if !messages.is_empty() {
         error = error.with_detail(format!("provider said: {}", messages.join("; ")));
     }
@@ -378,11 +418,17 @@ impl PageSource for GraphQlSource {
             .map(str::to_string);
         let rows = &self.table.rows;
         let records = rows.select_rows(body).ok_or_else(|| {
-            Error::bad_response(format!("answer to {} has nothing at rows path {rows} (foreign table \"{}\")", response.request, self.table.table_name))
+            Error::bad_response(format!(
+                "answer to {} has nothing at rows path {rows} (foreign table \"{}\")",
+                response.request, self.table.table_name
+            ))
         })?;
         if let (Some(next), PageToken::Next(previous)) = (&next, &token) {
             if next == previous {
-                return Err(Error::bad_response(format!("answer to {} repeats the cursor it was asked for; paging would never end", response.request)));
+                return Err(Error::bad_response(format!(
+                    "answer to {} repeats the cursor it was asked for; paging would never end",
+                    response.request
+                )));
             }
         }
         let next = if records.is_empty() { None } else { next };
@@ -396,7 +442,8 @@ impl PageSource for GraphQlSource {
 
 /// The introspection query `resources()` sends: the root query type's name and every type's fields, with
 /// their arguments and types (three wrappers deep: `[Issue!]!` is NON_NULL, LIST, NON_NULL, OBJECT).
-pub const INTROSPECTION_QUERY: &str = "query ConnectorFdwIntrospection { __schema { queryType { name } types { kind name \
+pub const INTROSPECTION_QUERY: &str =
+    "query ConnectorFdwIntrospection { __schema { queryType { name } types { kind name \
 fields { name description args { name type { ...TypeRef } } type { ...TypeRef } } } } } \
 fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }";
 
@@ -411,7 +458,8 @@ struct TypeRef {
 /// Whether a name of an introspection answer is a GraphQL name (`[_A-Za-z][_0-9A-Za-z]*`): others would make
 /// a query and JSONPaths that do not parse, so fields, arguments and types named otherwise are left out.
 fn graphql_name(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 impl TypeRef {
@@ -473,7 +521,11 @@ impl Schema {
         let query_type = schema.pointer("/queryType/name").and_then(Value::as_str).unwrap_or("Query").to_string();
         let mut types = std::collections::HashMap::new();
         for t in schema.get("types").and_then(Value::as_array).into_iter().flatten() {
-            let (Some(kind), Some(name)) = (t.get("kind").and_then(Value::as_str), t.get("name").and_then(Value::as_str)) else { continue };
+            let (Some(kind), Some(name)) =
+                (t.get("kind").and_then(Value::as_str), t.get("name").and_then(Value::as_str))
+            else {
+                continue;
+            };
             let fields = t
                 .get("fields")
                 .and_then(Value::as_array)
@@ -488,7 +540,12 @@ impl Schema {
                             .and_then(Value::as_array)
                             .into_iter()
                             .flatten()
-                            .filter_map(|a| Some((a.get("name")?.as_str().filter(|n| graphql_name(n))?.to_string(), TypeRef::from_json(a.get("type")?)?)))
+                            .filter_map(|a| {
+                                Some((
+                                    a.get("name")?.as_str().filter(|n| graphql_name(n))?.to_string(),
+                                    TypeRef::from_json(a.get("type")?)?,
+                                ))
+                            })
                             .collect(),
                         ty: TypeRef::from_json(f.get("type")?)?,
                     })
@@ -501,14 +558,20 @@ impl Schema {
 
     /// The fields of the object type `name`.
     fn object(&self, name: &str) -> Option<&[Field]> {
-        self.types.get(name).filter(|(kind, _)| kind == "OBJECT" || kind == "INTERFACE").map(|(_, fields)| fields.as_slice())
+        self.types
+            .get(name)
+            .filter(|(kind, _)| kind == "OBJECT" || kind == "INTERFACE")
+            .map(|(_, fields)| fields.as_slice())
     }
 
     /// The object type a field's type names (through wrappers).
     fn object_of<'a>(&'a self, field: &Field) -> Option<(&'a str, &'a [Field])> {
         let (named, _) = field.ty.named();
         let name = named.name.as_deref()?;
-        self.types.get_key_value(name).filter(|(_, (kind, _))| kind == "OBJECT" || kind == "INTERFACE").map(|(n, (_, f))| (n.as_str(), f.as_slice()))
+        self.types
+            .get_key_value(name)
+            .filter(|(_, (kind, _))| kind == "OBJECT" || kind == "INTERFACE")
+            .map(|(n, (_, f))| (n.as_str(), f.as_slice()))
     }
 
     /// Whether an object type is a Relay connection: `pageInfo { hasNextPage endCursor }`, and the node type
@@ -538,7 +601,8 @@ fn snake_case(name: &str) -> String {
     for (i, &c) in chars.iter().enumerate() {
         if c.is_ascii_uppercase() {
             let after_lower = i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
-            let before_lower = i > 0 && chars[i - 1].is_ascii_uppercase() && chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            let before_lower =
+                i > 0 && chars[i - 1].is_ascii_uppercase() && chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
             if (after_lower || before_lower) && !out.ends_with('_') {
                 out.push('_');
             }
@@ -596,8 +660,11 @@ fn node_selection(schema: &Schema, node: &[Field]) -> (Vec<String>, Vec<Resource
         } else {
             // An object (or list of objects): its leaves, as JSON.
             let Some((_, inner)) = schema.object_of(field) else { continue };
-            let leaves: Vec<&str> =
-                inner.iter().filter(|f| needs_no_arguments(f) && schema.is_leaf(&f.ty) && !f.name.starts_with("__")).map(|f| f.name.as_str()).collect();
+            let leaves: Vec<&str> = inner
+                .iter()
+                .filter(|f| needs_no_arguments(f) && schema.is_leaf(&f.ty) && !f.name.starts_with("__"))
+                .map(|f| f.name.as_str())
+                .collect();
             if leaves.is_empty() {
                 continue;
             }
@@ -638,7 +705,9 @@ fn connection_resource(schema: &Schema, field: &Field) -> Option<Resource> {
         if name == "first" || name == "after" || ty.named().1 {
             continue;
         }
-        let Some(node_field) = node.iter().find(|f| f.name == *name && schema.is_leaf(&f.ty) && !f.ty.named().1) else { continue };
+        let Some(node_field) = node.iter().find(|f| f.name == *name && schema.is_leaf(&f.ty) && !f.ty.named().1) else {
+            continue;
+        };
         if node_field.ty.named().0.name != ty.named().0.name {
             continue;
         }
@@ -673,9 +742,9 @@ fn connection_resource(schema: &Schema, field: &Field) -> Option<Resource> {
 /// The tables of an introspection answer: one per query field returning a Relay connection.
 fn introspected_resources(body: &Value) -> Result<Vec<Resource>> {
     let schema = Schema::parse(body)?;
-    let root = schema
-        .object(&schema.query_type)
-        .ok_or_else(|| Error::bad_response(format!("the introspected schema has no query type \"{}\"", schema.query_type)))?;
+    let root = schema.object(&schema.query_type).ok_or_else(|| {
+        Error::bad_response(format!("the introspected schema has no query type \"{}\"", schema.query_type))
+    })?;
     let mut resources: Vec<Resource> = Vec::new();
     for field in root {
         if let Some(resource) = connection_resource(&schema, field) {
@@ -694,7 +763,15 @@ mod tests {
 
     #[test]
     fn names_become_snake_case() {
-        for (name, expected) in [("createdAt", "created_at"), ("isAdmin", "is_admin"), ("HTTPStatus", "http_status"), ("id", "id"), ("url2Text", "url2_text"), ("a-b", "a_b"), ("9lives", "_9lives")] {
+        for (name, expected) in [
+            ("createdAt", "created_at"),
+            ("isAdmin", "is_admin"),
+            ("HTTPStatus", "http_status"),
+            ("id", "id"),
+            ("url2Text", "url2_text"),
+            ("a-b", "a_b"),
+            ("9lives", "_9lives"),
+        ] {
             assert_eq!(snake_case(name), expected, "{name}");
         }
     }
@@ -702,7 +779,8 @@ mod tests {
     #[test]
     fn leaf_types_map_to_postgres_types() {
         let named = |kind: &str, name: &str| TypeRef { kind: kind.into(), name: Some(name.into()), of_type: None };
-        let wrap = |kind: &str, inner: TypeRef| TypeRef { kind: kind.into(), name: None, of_type: Some(Box::new(inner)) };
+        let wrap =
+            |kind: &str, inner: TypeRef| TypeRef { kind: kind.into(), name: None, of_type: Some(Box::new(inner)) };
         let cases = [
             (named("SCALAR", "ID"), "text"),
             (wrap("NON_NULL", named("SCALAR", "Int")), "bigint"),
@@ -749,7 +827,8 @@ mod tests {
         let e = introspected_resources(&json!({"data": null})).unwrap_err();
         assert_eq!(e.kind, ErrorKind::BadResponse);
         assert!(e.message.contains("no data.__schema"), "{}", e.message);
-        let e = introspected_resources(&json!({"data": {"__schema": {"queryType": {"name": "Root"}, "types": []}}})).unwrap_err();
+        let e = introspected_resources(&json!({"data": {"__schema": {"queryType": {"name": "Root"}, "types": []}}}))
+            .unwrap_err();
         assert_eq!(e.message, "the introspected schema has no query type \"Root\"");
         // A schema without connections has no tables.
         let schema = json!({"data": {"__schema": {"queryType": {"name": "Query"}, "types": [

@@ -5,7 +5,6 @@
 //! [`builtin`]; a plain REST provider is better added as a definition (see [`crate::definitions`]), which
 //! [`find`] and [`names`] see as well.
 
-
 pub mod airtable;
 pub mod file;
 pub mod google_sheets;
@@ -123,7 +122,9 @@ pub trait Connector: Send + Sync {
     ) -> futures::future::BoxFuture<'a, Result<Vec<Resource>>> {
         let name = self.name().to_string();
         Box::pin(async move {
-            Err(Error::not_supported(format!("connector \"{name}\" cannot list what the provider exposes; create foreign tables by hand")))
+            Err(Error::not_supported(format!(
+                "connector \"{name}\" cannot list what the provider exposes; create foreign tables by hand"
+            )))
         })
     }
 }
@@ -193,7 +194,14 @@ pub trait Table: Send + Sync {
 
 /// The connectors built into the extension.
 pub fn builtin() -> Vec<Arc<dyn Connector>> {
-    vec![Arc::new(rest::Rest), Arc::new(file::File), Arc::new(airtable::Airtable), Arc::new(notion::Notion), Arc::new(google_sheets::GoogleSheets), Arc::new(graphql::GraphQl)]
+    vec![
+        Arc::new(rest::Rest),
+        Arc::new(file::File),
+        Arc::new(airtable::Airtable),
+        Arc::new(notion::Notion),
+        Arc::new(google_sheets::GoogleSheets),
+        Arc::new(graphql::GraphQl),
+    ]
 }
 
 /// A built-in connector or a definition (shipped or registered) by name.
@@ -312,10 +320,9 @@ pub fn validate_table(server: &ServerDef, table: &TableDef) -> Result<()> {
 
 /// The server's base URL: its `base_url` option or the connector's default.
 pub fn base_url(server: &ServerDef, connector: &dyn Connector) -> Result<url::Url> {
-    let text = server
-        .option("base_url")
-        .or(connector.defaults().base_url)
-        .ok_or_else(|| crate::options::missing_option(Scope::Server, &connector_context(connector.name()), "base_url"))?;
+    let text = server.option("base_url").or(connector.defaults().base_url).ok_or_else(|| {
+        crate::options::missing_option(Scope::Server, &connector_context(connector.name()), "base_url")
+    })?;
     url::Url::parse(text).map_err(|e| Error::option_value("base_url", format!("\"{text}\" is not a URL ({e})")))
 }
 
@@ -371,7 +378,8 @@ pub fn oauth_config(server: &ServerDef, user: &OptionMap) -> Result<crate::oauth
     let context = connector_context(server.option("connector").unwrap_or(""));
     let defaults = for_server(server).map(|c| c.defaults()).unwrap_or_default();
     let option = |name: &str| server_option(server, &defaults, name);
-    let token_url = option("token_url").ok_or_else(|| crate::options::missing_option(Scope::Server, &context, "token_url"))?;
+    let token_url =
+        option("token_url").ok_or_else(|| crate::options::missing_option(Scope::Server, &context, "token_url"))?;
     let client_id = user.get("client_id").ok_or_else(|| {
         let problem = if user.is_empty() { "there is no user mapping for the current user" } else { "the user mapping has no option \"client_id\"" };
         Error::new(ErrorKind::Authorization, format!("server \"{}\" uses auth 'oauth2', but {problem}", server.name)).with_hint(format!(
@@ -382,7 +390,9 @@ pub fn oauth_config(server: &ServerDef, user: &OptionMap) -> Result<crate::oauth
     let mut config = crate::oauth::OAuthConfig::new(token_url, client_id.clone());
     config.authorize_url = option("authorize_url").map(str::to_string);
     config.client_secret = user.get("client_secret").map(|s| Secret::new(s.clone()));
-    config.scopes = option("scopes").map(|s| s.split([' ', ',']).filter(|x| !x.is_empty()).map(str::to_string).collect()).unwrap_or_default();
+    config.scopes = option("scopes")
+        .map(|s| s.split([' ', ',']).filter(|x| !x.is_empty()).map(str::to_string).collect())
+        .unwrap_or_default();
     if option("oauth_client_auth") == Some("body") {
         config.client_auth = crate::oauth::ClientAuth::RequestBody;
     }
@@ -402,9 +412,11 @@ pub fn mapping_tokens(user: &OptionMap) -> Option<crate::oauth::Tokens> {
     match (access_token, refresh_token) {
         (Some(access_token), refresh_token) => Some(crate::oauth::Tokens { access_token, refresh_token, expires_at }),
         // Only a refresh token: treat the (absent) access token as expired so the first use refreshes.
-        (None, Some(refresh_token)) => {
-            Some(crate::oauth::Tokens { access_token: Secret::new(""), refresh_token: Some(refresh_token), expires_at: Some(0) })
-        }
+        (None, Some(refresh_token)) => Some(crate::oauth::Tokens {
+            access_token: Secret::new(""),
+            refresh_token: Some(refresh_token),
+            expires_at: Some(0),
+        }),
         (None, None) => None,
     }
 }
@@ -412,17 +424,29 @@ pub fn mapping_tokens(user: &OptionMap) -> Option<crate::oauth::Tokens> {
 /// The authentication a server uses, with credentials from the user mapping (`user`): the server's `auth`
 /// option or the connector's default. A missing credential is an error that says which option to set.
 /// `auth 'oauth2'` needs `oauth`, the token provider the caller keeps for the mapping.
-pub fn auth(server: &ServerDef, connector: &dyn Connector, user: &OptionMap, oauth: Option<crate::http::OAuth>) -> Result<Auth> {
+pub fn auth(
+    server: &ServerDef,
+    connector: &dyn Connector,
+    user: &OptionMap,
+    oauth: Option<crate::http::OAuth>,
+) -> Result<Auth> {
     let kind = auth_kind(server, connector);
     let missing = |name: &str| {
         // No options at all: the role has no mapping (or an empty one) and must create it.
         let (problem, hint) = if user.is_empty() {
-            ("there is no user mapping for the current user", format!("CREATE USER MAPPING FOR CURRENT_USER SERVER {} OPTIONS ({name} '…')", server.name))
+            (
+                "there is no user mapping for the current user",
+                format!("CREATE USER MAPPING FOR CURRENT_USER SERVER {} OPTIONS ({name} '…')", server.name),
+            )
         } else {
-            ("the user mapping has no option", format!("ALTER USER MAPPING FOR CURRENT_USER SERVER {} OPTIONS (ADD {name} '…')", server.name))
+            (
+                "the user mapping has no option",
+                format!("ALTER USER MAPPING FOR CURRENT_USER SERVER {} OPTIONS (ADD {name} '…')", server.name),
+            )
         };
         let problem = if user.is_empty() { problem.to_string() } else { format!("{problem} \"{name}\"") };
-        Error::new(ErrorKind::Authorization, format!("server \"{}\" uses auth '{kind}', but {problem}", server.name)).with_hint(hint)
+        Error::new(ErrorKind::Authorization, format!("server \"{}\" uses auth '{kind}', but {problem}", server.name))
+            .with_hint(hint)
     };
     let credential = |name: &str| user.get(name).map(|v| Secret::new(v.clone())).ok_or_else(|| missing(name));
     // A static credential of the wrong form fails here, before any request.
@@ -446,12 +470,17 @@ pub fn auth(server: &ServerDef, connector: &dyn Connector, user: &OptionMap, oau
             };
             Auth::Bearer(shaped(name, secret)?)
         }
-        "basic" => Auth::Basic { user: user.get("user").cloned().ok_or_else(|| missing("user"))?, password: credential("password")? },
+        "basic" => Auth::Basic {
+            user: user.get("user").cloned().ok_or_else(|| missing("user"))?,
+            password: credential("password")?,
+        },
         "oauth2" => Auth::OAuth2(oauth.ok_or_else(|| Error::internal("auth 'oauth2' without a token provider"))?),
         // Google service accounts: tokens from the mapping's JSON key, for the server's scopes.
         "service_account" => {
             let key = crate::service_account::ServiceAccountKey::parse(credential("service_account_key")?.expose())?;
-            let scopes = server_option(server, &defaults, "scopes").map(|s| s.split([' ', ',']).filter(|x| !x.is_empty()).map(str::to_string).collect()).unwrap_or_default();
+            let scopes = server_option(server, &defaults, "scopes")
+                .map(|s| s.split([' ', ',']).filter(|x| !x.is_empty()).map(str::to_string).collect())
+                .unwrap_or_default();
             Auth::OAuth2(crate::http::OAuth(Arc::new(crate::service_account::ServiceAccount::new(key, scopes)?)))
         }
         "api_key" => {
@@ -463,7 +492,9 @@ pub fn auth(server: &ServerDef, connector: &dyn Connector, user: &OptionMap, oau
                 in_query,
             }
         }
-        other => return Err(Error::option_value("auth", format!("\"{other}\" is not one of: {}", AUTH_KINDS.join(", ")))),
+        other => {
+            return Err(Error::option_value("auth", format!("\"{other}\" is not one of: {}", AUTH_KINDS.join(", "))))
+        }
     })
 }
 
@@ -495,12 +526,15 @@ mod tests {
 
     #[test]
     fn server_options_are_checked_for_the_connector() {
-        let e = validate_server(&server(&[("connector", "rest"), ("base_url", "http://x"), ("timeout", "5")])).unwrap_err();
+        let e =
+            validate_server(&server(&[("connector", "rest"), ("base_url", "http://x"), ("timeout", "5")])).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidOptionName);
         assert!(e.hint.unwrap().starts_with("Valid options for a server of connector \"rest\" are: api_key_in, api_key_name, auth, authorize_url, base_url,"));
         let e = validate_server(&server(&[("connector", "rest")])).unwrap_err();
         assert_eq!(e.message, "option \"base_url\" is required for a server of connector \"rest\"");
-        assert!(validate_server(&server(&[("connector", "rest"), ("base_url", "http://x"), ("timeout_ms", "5")])).is_ok());
+        assert!(
+            validate_server(&server(&[("connector", "rest"), ("base_url", "http://x"), ("timeout_ms", "5")])).is_ok()
+        );
     }
 
     #[test]
@@ -514,7 +548,8 @@ mod tests {
         assert!(e.hint.unwrap().starts_with("CREATE USER MAPPING"));
         let e = auth(&s, &rest::Rest, &[("user".to_string(), "u".to_string())].into(), None).unwrap_err();
         assert!(e.message.contains("no option \"token\""), "{}", e.message);
-        let s = server(&[("connector", "rest"), ("base_url", "http://x"), ("auth", "api_key"), ("api_key_in", "query")]);
+        let s =
+            server(&[("connector", "rest"), ("base_url", "http://x"), ("auth", "api_key"), ("api_key_in", "query")]);
         let user: OptionMap = [("api_key".to_string(), "k".to_string())].into();
         assert_eq!(
             auth(&s, &rest::Rest, &user, None).unwrap(),
@@ -524,7 +559,8 @@ mod tests {
 
     #[test]
     fn settings_come_from_options() {
-        let s = server(&[("connector", "rest"), ("timeout_ms", "1500"), ("max_concurrency", "8"), ("rate_limit", "2.5")]);
+        let s =
+            server(&[("connector", "rest"), ("timeout_ms", "1500"), ("max_concurrency", "8"), ("rate_limit", "2.5")]);
         let h = http_settings(&s, &rest::Rest).unwrap();
         assert_eq!(h.timeout, Duration::from_millis(1500));
         assert_eq!(h.max_concurrency, 8);

@@ -60,8 +60,17 @@ pub const PROPERTY_TYPES: [&str; 22] = [
 ];
 
 /// Types Notion computes, which writes cannot set.
-const READ_ONLY: [&str; 9] =
-    ["formula", "rollup", "created_time", "last_edited_time", "created_by", "last_edited_by", "unique_id", "verification", "files"];
+const READ_ONLY: [&str; 9] = [
+    "formula",
+    "rollup",
+    "created_time",
+    "last_edited_time",
+    "created_by",
+    "last_edited_by",
+    "unique_id",
+    "verification",
+    "files",
+];
 
 impl Connector for Notion {
     fn name(&self) -> &str {
@@ -98,14 +107,22 @@ impl Connector for Notion {
     }
 
     fn column_options(&self) -> Vec<OptionSpec> {
-        vec![OptionSpec::text("property"), OptionSpec::one_of("type", &PROPERTY_TYPES), OptionSpec::new("sortable", Kind::Bool)]
+        vec![
+            OptionSpec::text("property"),
+            OptionSpec::one_of("type", &PROPERTY_TYPES),
+            OptionSpec::new("sortable", Kind::Bool),
+        ]
     }
 
     fn open(&self, server: &ServerDef, table: &TableDef) -> Result<Arc<dyn Table>> {
         Ok(Arc::new(NotionTable::new(server, table)?))
     }
 
-    fn resources<'a>(&'a self, server: &'a ServerDef, http: &'a Http) -> futures::future::BoxFuture<'a, Result<Vec<Resource>>> {
+    fn resources<'a>(
+        &'a self,
+        server: &'a ServerDef,
+        http: &'a Http,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<Resource>>> {
         Box::pin(async move {
             let mut url = base_url(server, self)?;
             segments(&mut url, &["search"]);
@@ -113,7 +130,8 @@ impl Connector for Notion {
             let mut resources: Vec<Resource> = Vec::new();
             let mut cursor: Option<String> = None;
             loop {
-                let mut body = json!({ "filter": { "property": "object", "value": "database" }, "page_size": MAX_PAGE_SIZE });
+                let mut body =
+                    json!({ "filter": { "property": "object", "value": "database" }, "page_size": MAX_PAGE_SIZE });
                 if let Some(c) = &cursor {
                     body["start_cursor"] = json!(c);
                 }
@@ -131,7 +149,9 @@ impl Connector for Notion {
                     }
                 }
                 match answer["next_cursor"].as_str() {
-                    Some(next) if answer["has_more"] == true && Some(next) != cursor.as_deref() => cursor = Some(next.to_string()),
+                    Some(next) if answer["has_more"] == true && Some(next) != cursor.as_deref() => {
+                        cursor = Some(next.to_string())
+                    }
                     _ => return Ok(resources),
                 }
             }
@@ -152,16 +172,17 @@ fn segments(url: &mut Url, parts: &[&str]) {
 fn plain_text(items: &Value) -> String {
     items
         .as_array()
-        .map(|items| items.iter().filter_map(|t| t["plain_text"].as_str().or_else(|| t["text"]["content"].as_str())).collect())
+        .map(|items| {
+            items.iter().filter_map(|t| t["plain_text"].as_str().or_else(|| t["text"]["content"].as_str())).collect()
+        })
         .unwrap_or_default()
 }
 
 /// The Postgres type for a database property (its schema object from the API).
 pub fn sql_type(property: &Value) -> &'static str {
     match property["type"].as_str().unwrap_or_default() {
-        "title" | "rich_text" | "url" | "email" | "phone_number" | "select" | "status" | "created_by" | "last_edited_by" | "unique_id" => {
-            "text"
-        }
+        "title" | "rich_text" | "url" | "email" | "phone_number" | "select" | "status" | "created_by"
+        | "last_edited_by" | "unique_id" => "text",
         "number" => "numeric",
         "checkbox" => "boolean",
         "date" => "date",
@@ -172,10 +193,9 @@ pub fn sql_type(property: &Value) -> &'static str {
         "rollup" => match property["rollup"]["function"].as_str().unwrap_or_default() {
             "show_original" | "show_unique" => "jsonb",
             "earliest_date" | "latest_date" | "date_range" => "jsonb",
-            "checked" | "unchecked" | "percent_checked" | "percent_unchecked" | "empty" | "not_empty" | "percent_empty"
-            | "percent_not_empty" | "count" | "count_values" | "unique" | "sum" | "average" | "median" | "min" | "max" | "range" => {
-                "numeric"
-            }
+            "checked" | "unchecked" | "percent_checked" | "percent_unchecked" | "empty" | "not_empty"
+            | "percent_empty" | "percent_not_empty" | "count" | "count_values" | "unique" | "sum" | "average"
+            | "median" | "min" | "max" | "range" => "numeric",
             _ => "jsonb",
         },
         _ => "jsonb",
@@ -245,7 +265,9 @@ pub fn simplify(property: &Value) -> Value {
         },
         "number" | "checkbox" | "url" | "email" | "phone_number" | "created_time" | "last_edited_time" => value.clone(),
         "select" | "status" => value.get("name").cloned().unwrap_or(Value::Null),
-        "multi_select" => non_empty(value.as_array().into_iter().flatten().filter_map(|o| o.get("name").cloned()).collect()),
+        "multi_select" => {
+            non_empty(value.as_array().into_iter().flatten().filter_map(|o| o.get("name").cloned()).collect())
+        }
         "date" => value.get("start").cloned().unwrap_or(Value::Null),
         "people" => non_empty(value.as_array().into_iter().flatten().map(user).collect()),
         "relation" => non_empty(value.as_array().into_iter().flatten().filter_map(|o| o.get("id").cloned()).collect()),
@@ -255,7 +277,9 @@ pub fn simplify(property: &Value) -> Value {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter_map(|f| f["file"]["url"].as_str().or_else(|| f["external"]["url"].as_str()).or_else(|| f["name"].as_str()))
+                .filter_map(|f| {
+                    f["file"]["url"].as_str().or_else(|| f["external"]["url"].as_str()).or_else(|| f["name"].as_str())
+                })
                 .map(|u| Value::String(u.to_string()))
                 .collect(),
         ),
@@ -266,7 +290,9 @@ pub fn simplify(property: &Value) -> Value {
         },
         // Computed values carry their own type.
         "formula" | "rollup" => match value["type"].as_str() {
-            Some("array") => non_empty(value["array"].as_array().into_iter().flatten().map(simplify).filter(|v| !v.is_null()).collect()),
+            Some("array") => non_empty(
+                value["array"].as_array().into_iter().flatten().map(simplify).filter(|v| !v.is_null()).collect(),
+            ),
             Some("date") => value["date"].get("start").cloned().unwrap_or(Value::Null),
             Some("incomplete") | Some("unsupported") | None => Value::Null,
             Some(inner) => value[inner].clone(),
@@ -301,7 +327,12 @@ impl Column {
     fn is_number(&self) -> bool {
         matches!(
             self.ty,
-            ColumnType::Int2 | ColumnType::Int4 | ColumnType::Int8 | ColumnType::Float4 | ColumnType::Float8 | ColumnType::Numeric
+            ColumnType::Int2
+                | ColumnType::Int4
+                | ColumnType::Int8
+                | ColumnType::Float4
+                | ColumnType::Float8
+                | ColumnType::Numeric
         )
     }
 
@@ -370,7 +401,9 @@ impl Column {
         let as_json = |v: &SqlValue| -> Option<Value> {
             match (kind, v) {
                 (_, SqlValue::Null | SqlValue::List(_)) => None,
-                ("number", SqlValue::Int(_) | SqlValue::Float(_) | SqlValue::Numeric(_)) => Some(v.to_json()).filter(Value::is_number),
+                ("number", SqlValue::Int(_) | SqlValue::Float(_) | SqlValue::Numeric(_)) => {
+                    Some(v.to_json()).filter(Value::is_number)
+                }
                 ("number", _) => None,
                 ("checkbox", SqlValue::Bool(b)) => Some(json!(b)),
                 ("checkbox", _) => None,
@@ -401,7 +434,8 @@ impl Column {
             Op::Eq => equals(value)?,
             Op::In => {
                 let SqlValue::List(items) = value else { return None };
-                let items = items.iter().filter(|v| **v != SqlValue::Null && !(kind == "number" && non_finite(v).is_some()));
+                let items =
+                    items.iter().filter(|v| **v != SqlValue::Null && !(kind == "number" && non_finite(v).is_some()));
                 let options = items.map(equals).collect::<Option<Vec<_>>>()?;
                 match options.len() {
                     0 => never(),
@@ -446,8 +480,9 @@ impl Column {
             // A raw property value, as the column reads it.
             return Ok(value);
         }
-        let refuse =
-            |why: &str| Error::new(ErrorKind::InvalidValue, format!("column \"{}\" of foreign table \"{table}\" {why}", self.name));
+        let refuse = |why: &str| {
+            Error::new(ErrorKind::InvalidValue, format!("column \"{}\" of foreign table \"{table}\" {why}", self.name))
+        };
         let kind = kind.ok_or_else(|| refuse("has no Notion property type: set its column option type"))?;
         if READ_ONLY.contains(&kind) {
             return Err(refuse(&format!("is a {kind} property, which Notion computes and writes cannot set")));
@@ -548,7 +583,10 @@ impl NotionTable {
         let mut filters = Vec::new();
         for qual in &request.quals {
             let filter = self.column(&qual.column).and_then(|c| c.filter(qual.op, &qual.value));
-            filters.push(filter.ok_or_else(|| Error::internal(format!("condition {qual} cannot be written as a Notion filter")))?);
+            filters
+                .push(filter.ok_or_else(|| {
+                    Error::internal(format!("condition {qual} cannot be written as a Notion filter"))
+                })?);
         }
         match filters.len() {
             0 => {}
@@ -581,7 +619,9 @@ impl NotionTable {
 
     /// A page as the scan and RETURNING read it: one member per column.
     fn flatten(&self, page: &Value, columns: &[usize]) -> Value {
-        Value::Object(columns.iter().filter_map(|&i| self.columns.get(i)).map(|c| (c.name.clone(), c.read(page))).collect())
+        Value::Object(
+            columns.iter().filter_map(|&i| self.columns.get(i)).map(|c| (c.name.clone(), c.read(page))).collect(),
+        )
     }
 
     /// The first column that reads a property `properties` (a page's, or the database's schema) lacks, or
@@ -731,7 +771,9 @@ impl PageSource for NotionSource {
             ))
         })?;
         // Every page of a database carries all its properties: the first tells whether the columns fit.
-        if let Some(mismatch) = results.first().and_then(|p| p["properties"].as_object()).and_then(|p| self.table.mismatch(p, false)) {
+        if let Some(mismatch) =
+            results.first().and_then(|p| p["properties"].as_object()).and_then(|p| self.table.mismatch(p, false))
+        {
             return Err(mismatch);
         }
         let next = match answer["next_cursor"].as_str() {
@@ -740,7 +782,10 @@ impl PageSource for NotionSource {
         };
         if let (Some(next), PageToken::Next(previous)) = (&next, &token) {
             if next == previous {
-                return Err(Error::bad_response(format!("response to {} repeats the cursor it was asked for", response.request)));
+                return Err(Error::bad_response(format!(
+                    "response to {} repeats the cursor it was asked for",
+                    response.request
+                )));
             }
         }
         let records: Vec<Value> = results.iter().map(|page| self.table.flatten(page, &self.columns)).collect();
@@ -830,7 +875,8 @@ impl Writer for NotionWriter {
             if archived == Some(true) {
                 body["archived"] = json!(true);
             }
-            let (_, page) = http.send_json(&Request::new(Method::POST, self.table.pages_url.clone()).json(body), counters).await?;
+            let (_, page) =
+                http.send_json(&Request::new(Method::POST, self.table.pages_url.clone()).json(body), counters).await?;
             answers.push(self.answer(&page));
         }
         Ok(answers)
@@ -842,7 +888,8 @@ impl Writer for NotionWriter {
         if let Some(archived) = archived {
             body["archived"] = json!(archived);
         }
-        let (_, page) = http.send_json(&Request::new(Method::PATCH, self.table.page_url(key)?).json(body), counters).await?;
+        let (_, page) =
+            http.send_json(&Request::new(Method::PATCH, self.table.page_url(key)?).json(body), counters).await?;
         Ok(self.answer(&page))
     }
 
@@ -858,7 +905,12 @@ mod tests {
     use super::*;
 
     fn column(kind: &str, ty: ColumnType) -> Column {
-        Column { name: "c".into(), source: Source::Property { name: "C".into(), kind: Some(kind.into()) }, ty, sortable: false }
+        Column {
+            name: "c".into(),
+            source: Source::Property { name: "C".into(), kind: Some(kind.into()) },
+            ty,
+            sortable: false,
+        }
     }
 
     #[test]
@@ -874,7 +926,10 @@ mod tests {
         assert_eq!(number.filter(Op::In, &SqlValue::List(vec![nan, SqlValue::Null])), Some(never));
         assert_eq!(number.filter(Op::Eq, &SqlValue::Text("1".into())), None, "a number is not compared with text");
         let title = column("title", ColumnType::Text);
-        assert_eq!(title.filter(Op::Eq, &SqlValue::Text(String::new())), Some(json!({"property": "C", "title": {"is_empty": true}})));
+        assert_eq!(
+            title.filter(Op::Eq, &SqlValue::Text(String::new())),
+            Some(json!({"property": "C", "title": {"is_empty": true}}))
+        );
         // Members of the page are not filtered by Notion's query.
         let id = Column { name: "id".into(), source: Source::Member("id"), ty: ColumnType::Text, sortable: false };
         assert!(id.operators().is_empty() && id.filter(Op::Eq, &SqlValue::Text("x".into())).is_none());

@@ -10,15 +10,15 @@ use super::{base_url, page_size, Connector, ServerDef, Table};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{redact_url, Counters, EndpointLimit, Http, Request};
 use crate::jsonpath::JsonPath;
+use crate::model::Value as SqlValue;
 use crate::model::{Op, ScanRequest, TableDef};
 use crate::options::{Kind, OptionSpec, Options, Scope};
 use crate::prune::Shape;
 use crate::pushdown::Capabilities;
 use crate::scan::{Page, PageSource, PageToken, Paging};
-use crate::model::Value as SqlValue;
 use crate::write::{WriteOp, Writer};
-use reqwest::Method;
 use async_trait::async_trait;
+use reqwest::Method;
 use serde_json::Value;
 use std::sync::Arc;
 use url::Url;
@@ -122,7 +122,8 @@ impl Connector for Rest {
     }
 
     fn column_options(&self) -> Vec<OptionSpec> {
-        let mut specs: Vec<OptionSpec> = FILTER_OPTIONS.iter().chain(&TERM_OPTIONS).map(|(name, _)| OptionSpec::text(name)).collect();
+        let mut specs: Vec<OptionSpec> =
+            FILTER_OPTIONS.iter().chain(&TERM_OPTIONS).map(|(name, _)| OptionSpec::text(name)).collect();
         specs.push(OptionSpec::text("sortable"));
         specs.push(OptionSpec::new("echo", Kind::Bool));
         specs.push(OptionSpec::new("required", Kind::Bool));
@@ -145,8 +146,15 @@ pub(crate) fn open_table(connector: &str, server: &ServerDef, table: &TableDef) 
 #[derive(Clone, Debug, PartialEq)]
 enum Pagination {
     None,
-    Page { page_param: String, size_param: Option<String>, first: u64 },
-    Offset { offset_param: String, limit_param: Option<String> },
+    Page {
+        page_param: String,
+        size_param: Option<String>,
+        first: u64,
+    },
+    Offset {
+        offset_param: String,
+        limit_param: Option<String>,
+    },
     Cursor {
         cursor_param: String,
         size_param: Option<String>,
@@ -157,7 +165,10 @@ enum Pagination {
         next_url: Option<Url>,
     },
     /// The next page's URL from a `Link` header, or from the body at `next_url_path`.
-    Link { size_param: Option<String>, next_url_path: Option<JsonPath> },
+    Link {
+        size_param: Option<String>,
+        next_url_path: Option<JsonPath>,
+    },
 }
 
 /// A pushable condition: the column, its operator and the query parameter the value goes to.
@@ -192,7 +203,8 @@ impl Filter {
         match &self.template {
             None => text,
             Some(template) => {
-                let mut rendered = template.replace("'{value}'", &format!("'{}'", text.replace('\'', "''"))).replace("{value}", &text);
+                let mut rendered =
+                    template.replace("'{value}'", &format!("'{}'", text.replace('\'', "''"))).replace("{value}", &text);
                 if rendered.contains("{epoch}") {
                     rendered = rendered.replace("{epoch}", &epoch_seconds(value, self.op).unwrap_or(text));
                 }
@@ -236,7 +248,9 @@ impl Terms {
         let literal = match value {
             SqlValue::Int(_) | SqlValue::Numeric(_) | SqlValue::Float(_) | SqlValue::Bool(_) => value.to_param(),
             SqlValue::Text(_) | SqlValue::Uuid(_) => self.quoted(&value.to_param())?,
-            SqlValue::Date(_) | SqlValue::Timestamp(_) | SqlValue::TimestampTz(_) => self.quoted(&self.time(value, term.op)?)?,
+            SqlValue::Date(_) | SqlValue::Timestamp(_) | SqlValue::TimestampTz(_) => {
+                self.quoted(&self.time(value, term.op)?)?
+            }
             _ => return None,
         };
         Some(term.template.replace("{value}", &literal))
@@ -244,10 +258,14 @@ impl Terms {
 
     fn quoted(&self, text: &str) -> Option<String> {
         let escaped = match &self.escape {
-            Some(escape) => text.replace(escape.as_str(), &format!("{escape}{escape}")).replace(self.quote.as_str(), &format!("{escape}{}", self.quote)),
+            Some(escape) => text
+                .replace(escape.as_str(), &format!("{escape}{escape}"))
+                .replace(self.quote.as_str(), &format!("{escape}{}", self.quote)),
             // Without a declared escape a quote (or a backslash, which many languages read as one) cannot
             // be written inside a value.
-            None if !self.quote.is_empty() && (text.contains(self.quote.as_str()) || text.contains('\\')) => return None,
+            None if !self.quote.is_empty() && (text.contains(self.quote.as_str()) || text.contains('\\')) => {
+                return None
+            }
             None => text.to_string(),
         };
         Some(format!("{}{escaped}{}", self.quote, self.quote))
@@ -275,11 +293,15 @@ fn utc_micros(value: &SqlValue) -> Option<i64> {
         SqlValue::TimestampTz(text) | SqlValue::Timestamp(text) => {
             let text = text.trim();
             let parsed = DateTime::parse_from_rfc3339(text).map(|t| t.naive_utc()).ok().or_else(|| {
-                ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"].iter().find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+                ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+                    .iter()
+                    .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
             })?;
             Some(parsed.and_utc().timestamp_micros())
         }
-        SqlValue::Date(text) => Some(NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros()),
+        SqlValue::Date(text) => Some(
+            NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros(),
+        ),
         _ => None,
     }
 }
@@ -389,7 +411,9 @@ impl SearchField {
         let rendered = match value {
             SqlValue::Int(_) | SqlValue::Numeric(_) | SqlValue::Float(_) => value.to_param(),
             SqlValue::Date(_) | SqlValue::Timestamp(_) | SqlValue::TimestampTz(_) => epoch_seconds(value, op)?,
-            SqlValue::Text(_) | SqlValue::Bool(_) | SqlValue::Uuid(_) => format!("'{}'", value.to_param().replace('\\', "\\\\").replace('\'', "\\'")),
+            SqlValue::Text(_) | SqlValue::Bool(_) | SqlValue::Uuid(_) => {
+                format!("'{}'", value.to_param().replace('\\', "\\\\").replace('\'', "\\'"))
+            }
             _ => return None,
         };
         if !self.ops.contains(&op) {
@@ -465,7 +489,12 @@ fn write_operations(option: Option<&str>) -> Result<[bool; 3]> {
     for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         match ["insert", "update", "delete"].iter().position(|op| *op == name) {
             Some(i) => allowed[i] = true,
-            None => return Err(Error::option_value("write_operations", format!("\"{name}\" is not one of: insert, update, delete"))),
+            None => {
+                return Err(Error::option_value(
+                    "write_operations",
+                    format!("\"{name}\" is not one of: insert, update, delete"),
+                ))
+            }
         }
     }
     Ok(allowed)
@@ -474,8 +503,14 @@ fn write_operations(option: Option<&str>) -> Result<[bool; 3]> {
 /// `returning_members`: a JSON object of member names and JSONPaths in a write's answer.
 fn returning_members(option: Option<&str>) -> Result<Vec<(String, JsonPath)>> {
     let Some(text) = option else { return Ok(Vec::new()) };
-    let bad = |why: String| Error::option_value("returning_members", why).with_hint("Write a JSON object of members and JSONPaths in the answer, e.g. '{\"channel\": \"$.channel\"}'.");
-    let Ok(Value::Object(members)) = serde_json::from_str::<Value>(text) else { return Err(bad("it is not a JSON object".into())) };
+    let bad = |why: String| {
+        Error::option_value("returning_members", why).with_hint(
+            "Write a JSON object of members and JSONPaths in the answer, e.g. '{\"channel\": \"$.channel\"}'.",
+        )
+    };
+    let Ok(Value::Object(members)) = serde_json::from_str::<Value>(text) else {
+        return Err(bad("it is not a JSON object".into()));
+    };
     members
         .into_iter()
         .map(|(member, path)| {
@@ -529,7 +564,9 @@ impl RestTable {
             Some("query") => false,
             Some("body") if method == Method::POST => true,
             Some("body") => return Err(misplaced("cursor_in", "'body' needs method 'POST'")),
-            Some(other) => return Err(Error::option_value("cursor_in", format!("\"{other}\" is not one of: query, body"))),
+            Some(other) => {
+                return Err(Error::option_value("cursor_in", format!("\"{other}\" is not one of: query, body")))
+            }
         };
         if options.get("next_path").is_some() && style != "cursor" {
             return Err(misplaced("next_path", "applies to pagination 'cursor' only"));
@@ -572,13 +609,24 @@ impl RestTable {
             }
             if Options::new(&column.options).bool("echo")? == Some(true) {
                 if column.option("filter_param").is_none() {
-                    return Err(misplaced("echo", &format!("of column \"{}\" needs filter_param: the column shows the value its = condition sends", column.name)));
+                    return Err(misplaced(
+                        "echo",
+                        &format!(
+                            "of column \"{}\" needs filter_param: the column shows the value its = condition sends",
+                            column.name
+                        ),
+                    ));
                 }
                 let keys = match column.option("path") {
-                    Some(p) => JsonPath::parse(p).map_err(|e| Error::option_value("path", e))?.plain_keys().filter(|k| !k.is_empty()),
+                    Some(p) => JsonPath::parse(p)
+                        .map_err(|e| Error::option_value("path", e))?
+                        .plain_keys()
+                        .filter(|k| !k.is_empty()),
                     None => Some(vec![column.name.clone()]),
                 };
-                let keys = keys.ok_or_else(|| misplaced("echo", &format!("of column \"{}\" needs a path of member names", column.name)))?;
+                let keys = keys.ok_or_else(|| {
+                    misplaced("echo", &format!("of column \"{}\" needs a path of member names", column.name))
+                })?;
                 echoes.push((column.name.clone(), keys));
             }
             if let Some(sort) = column.option("sortable") {
@@ -588,25 +636,45 @@ impl RestTable {
                         .first_key()
                         .map(str::to_string)
                         .filter(|_| column.option("path").is_none())
-                        .or_else(|| column.option("path").and_then(|p| JsonPath::parse(p).ok()).filter(JsonPath::is_single_key).and_then(|p| p.first_key().map(str::to_string)))
+                        .or_else(|| {
+                            column
+                                .option("path")
+                                .and_then(|p| JsonPath::parse(p).ok())
+                                .filter(JsonPath::is_single_key)
+                                .and_then(|p| p.first_key().map(str::to_string))
+                        })
                         .unwrap_or_else(|| column.name.clone()),
                     None => sort.to_string(),
                 };
                 sortable.push((column.name.clone(), remote));
             }
         }
-        if options.get("write_format") == Some("form") && (options.int("batch_size")?.unwrap_or(1) > 1 || options.get("insert_wrapper").is_some()) {
-            return Err(misplaced("write_format", "'form' sends one record per request: it excludes batch_size above 1 and insert_wrapper"));
+        if options.get("write_format") == Some("form")
+            && (options.int("batch_size")?.unwrap_or(1) > 1 || options.get("insert_wrapper").is_some())
+        {
+            return Err(misplaced(
+                "write_format",
+                "'form' sends one record per request: it excludes batch_size above 1 and insert_wrapper",
+            ));
         }
         let mut required = Vec::new();
         for column in &table.columns {
             if Options::new(&column.options).bool("required")? == Some(true) {
                 if !filters.iter().any(|f| f.column == column.name) {
-                    return Err(misplaced("required", &format!("of column \"{}\" needs a filter option: the condition it requires must be pushed", column.name)));
+                    return Err(misplaced(
+                        "required",
+                        &format!(
+                            "of column \"{}\" needs a filter option: the condition it requires must be pushed",
+                            column.name
+                        ),
+                    ));
                 }
                 required.push(column.name.clone());
             } else if column.option("required_hint").is_some() {
-                return Err(misplaced("required_hint", &format!("of column \"{}\" needs required 'true'", column.name)));
+                return Err(misplaced(
+                    "required_hint",
+                    &format!("of column \"{}\" needs required 'true'", column.name),
+                ));
             }
         }
         let search = match non_empty(options.get("search_path")) {
@@ -623,22 +691,44 @@ impl RestTable {
         for column in &table.columns {
             let Some(field) = non_empty(column.option("search")) else { continue };
             if search.is_none() {
-                return Err(misplaced("search", &format!("of column \"{}\" needs the table's search_path", column.name)));
+                return Err(misplaced(
+                    "search",
+                    &format!("of column \"{}\" needs the table's search_path", column.name),
+                ));
             }
             let ordered = matches!(
                 column.ty.sql_name(),
-                "smallint" | "integer" | "bigint" | "real" | "double precision" | "numeric" | "date" | "timestamp" | "timestamptz"
-                    | "timestamp without time zone" | "timestamp with time zone"
+                "smallint"
+                    | "integer"
+                    | "bigint"
+                    | "real"
+                    | "double precision"
+                    | "numeric"
+                    | "date"
+                    | "timestamp"
+                    | "timestamptz"
+                    | "timestamp without time zone"
+                    | "timestamp with time zone"
             );
             let ops = if ordered { vec![Op::Eq, Op::Ne, Op::Gt, Op::Ge, Op::Lt, Op::Le] } else { vec![Op::Eq, Op::Ne] };
             let path = match column.option("path") {
                 Some(p) => JsonPath::parse(p).map_err(|e| Error::option_value("path", e))?,
                 None => JsonPath::key(&column.name),
             };
-            search_fields.push(SearchField { column: column.name.clone(), field, ops, text: !ordered && column.ty.sql_name() != "boolean", path });
+            search_fields.push(SearchField {
+                column: column.name.clone(),
+                field,
+                ops,
+                text: !ordered && column.ty.sql_name() != "boolean",
+                path,
+            });
         }
-        let required_hints =
-            table.columns.iter().filter(|c| required.contains(&c.name)).filter_map(|c| Some((c.name.clone(), non_empty(c.option("required_hint"))?))).collect();
+        let required_hints = table
+            .columns
+            .iter()
+            .filter(|c| required.contains(&c.name))
+            .filter_map(|c| Some((c.name.clone(), non_empty(c.option("required_hint"))?)))
+            .collect();
         let terms = match text("terms_param") {
             Some(param) => Some(Terms {
                 param,
@@ -655,16 +745,25 @@ impl RestTable {
             for (option, op) in TERM_OPTIONS {
                 let Some(template) = non_empty(column.option(option)) else { continue };
                 if terms.is_none() {
-                    return Err(misplaced(option, &format!("of column \"{}\" needs the table's terms_param", column.name)));
+                    return Err(misplaced(
+                        option,
+                        &format!("of column \"{}\" needs the table's terms_param", column.name),
+                    ));
                 }
                 if !template.contains("{value}") {
-                    return Err(Error::option_value(option, format!("\"{template}\" has no {{value}} for the condition's value")));
+                    return Err(Error::option_value(
+                        option,
+                        format!("\"{template}\" has no {{value}} for the condition's value"),
+                    ));
                 }
                 column_terms.push(Term { column: column.name.clone(), op, template });
             }
         }
         if let Some(template) = terms.as_ref().and_then(|t| t.sort.as_ref()).filter(|t| !t.contains("{field}")) {
-            return Err(Error::option_value("terms_sort", format!("\"{template}\" has no {{field}} for the sorted field")));
+            return Err(Error::option_value(
+                "terms_sort",
+                format!("\"{template}\" has no {{field}} for the sorted field"),
+            ));
         }
         let sorts_in_terms = terms.as_ref().is_some_and(|t| t.sort.is_some());
         let sort_param = text("sort_param");
@@ -672,12 +771,16 @@ impl RestTable {
             if let Some((column, _)) = sortable.first() {
                 return Err(Error::new(
                     ErrorKind::MissingOption,
-                    format!("column \"{column}\" is sortable, but foreign table \"{}\" has no option \"sort_param\"", table.name),
+                    format!(
+                        "column \"{column}\" is sortable, but foreign table \"{}\" has no option \"sort_param\"",
+                        table.name
+                    ),
                 )
                 .with_hint("Name the query parameter that sorts, e.g. OPTIONS (ADD sort_param 'sort')."));
             }
         }
-        let endpoint_limit = options.number("rate_limit")?.map(|rate| EndpointLimit { endpoint: url.path().to_string(), rate });
+        let endpoint_limit =
+            options.number("rate_limit")?.map(|rate| EndpointLimit { endpoint: url.path().to_string(), rate });
         Ok(RestTable {
             table_name: table.name.clone(),
             url,
@@ -701,7 +804,12 @@ impl RestTable {
             endpoint_limit,
             expand_param: text("expand_param").unwrap_or_else(|| "expand[]".into()),
             expand_prefix: text("expand_prefix").unwrap_or_default(),
-            expansions: table.columns.iter().enumerate().filter_map(|(i, c)| Some((i, non_empty(c.option("expand"))?))).collect(),
+            expansions: table
+                .columns
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| Some((i, non_empty(c.option("expand"))?)))
+                .collect(),
             column_names: table.columns.iter().map(|c| c.name.clone()).collect(),
             echoes,
             terms,
@@ -717,7 +825,11 @@ impl RestTable {
                 key_column: text("key_column").unwrap_or_else(|| "id".into()),
                 item_path: text("item_path").unwrap_or_else(|| format!("{}/{{key}}", path.trim_end_matches('/'))),
                 insert_method: options.get("insert_method").unwrap_or("POST").parse().unwrap_or(reqwest::Method::POST),
-                update_method: options.get("update_method").unwrap_or("PATCH").parse().unwrap_or(reqwest::Method::PATCH),
+                update_method: options
+                    .get("update_method")
+                    .unwrap_or("PATCH")
+                    .parse()
+                    .unwrap_or(reqwest::Method::PATCH),
                 batch_size: options.int("batch_size")?.unwrap_or(1).max(1) as usize,
                 insert_wrapper: text("insert_wrapper"),
                 returning_path: options.json_path("returning_path")?,
@@ -745,17 +857,21 @@ impl RestTable {
         for qual in &request.quals {
             let filter_for = |op: Op| self.filters.iter().find(|f| f.column == qual.column && f.op == op);
             let pushed: Vec<(&Filter, &SqlValue)> = match (&qual.op, &qual.value) {
-                (Op::In, SqlValue::List(items)) => filter_for(Op::Eq).map(|f| items.iter().map(|v| (f, v)).collect()).unwrap_or_default(),
+                (Op::In, SqlValue::List(items)) => {
+                    filter_for(Op::Eq).map(|f| items.iter().map(|v| (f, v)).collect()).unwrap_or_default()
+                }
                 (op, value) => filter_for(*op).map(|f| vec![(f, value)]).unwrap_or_default(),
             };
             for (filter, value) in pushed {
                 let text = filter.render(value);
                 let templated = filter.template.is_some();
                 let joined = match (&self.filter_join, templated) {
-                    (Some(join), true) => filled.iter_mut().find(|(p, _, t)| *t && *p == filter.param).map(|(_, existing, _)| {
-                        existing.push_str(join);
-                        existing.push_str(&text);
-                    }),
+                    (Some(join), true) => {
+                        filled.iter_mut().find(|(p, _, t)| *t && *p == filter.param).map(|(_, existing, _)| {
+                            existing.push_str(join);
+                            existing.push_str(&text);
+                        })
+                    }
                     _ => None,
                 };
                 if joined.is_none() {
@@ -764,7 +880,8 @@ impl RestTable {
             }
         }
         let mut params: Vec<(String, String)> = filled.into_iter().map(|(p, v, _)| (p, v)).collect();
-        let remote = |column: &str| self.sortable.iter().find(|(c, _)| c == column).map(|s| s.1.clone()).unwrap_or_default();
+        let remote =
+            |column: &str| self.sortable.iter().find(|(c, _)| c == column).map(|s| s.1.clone()).unwrap_or_default();
         if let Some(terms) = &self.terms {
             // Conditions a filter serves are sent as the filter; the others of a term's column as terms.
             let filtered = |column: &str, op: Op| self.filters.iter().any(|f| f.column == column && f.op == op);
@@ -772,10 +889,14 @@ impl RestTable {
                 .quals
                 .iter()
                 .filter(|q| !filtered(&q.column, q.op))
-                .filter_map(|q| terms.render(self.column_terms.iter().find(|t| t.column == q.column && t.op == q.op)?, &q.value))
+                .filter_map(|q| {
+                    terms.render(self.column_terms.iter().find(|t| t.column == q.column && t.op == q.op)?, &q.value)
+                })
                 .collect();
             if let Some(template) = terms.sort.as_ref().filter(|_| !request.sorts.is_empty()) {
-                written.extend(request.sorts.iter().map(|s| template.replace("{field}", &format!("{}{}", if s.desc { "-" } else { "" }, remote(&s.column)))));
+                written.extend(request.sorts.iter().map(|s| {
+                    template.replace("{field}", &format!("{}{}", if s.desc { "-" } else { "" }, remote(&s.column)))
+                }));
             }
             if !written.is_empty() {
                 let joined = written.join(&terms.join);
@@ -791,7 +912,10 @@ impl RestTable {
         if let (Some(sort_param), false) = (&self.sort_param, request.sorts.is_empty()) {
             match &self.order_param {
                 Some(order_param) => {
-                    params.push((sort_param.clone(), request.sorts.iter().map(|s| remote(&s.column)).collect::<Vec<_>>().join(",")));
+                    params.push((
+                        sort_param.clone(),
+                        request.sorts.iter().map(|s| remote(&s.column)).collect::<Vec<_>>().join(","),
+                    ));
                     let orders: Vec<&str> = request.sorts.iter().map(|s| if s.desc { "desc" } else { "asc" }).collect();
                     params.push((order_param.clone(), orders.join(",")));
                 }
@@ -819,7 +943,9 @@ impl RestTable {
         if !request.sorts.is_empty() || self.lookup_url(request).is_some() {
             return None;
         }
-        let listed = |column: &str, op: Op| self.filters.iter().any(|f| f.column == column && (f.op == op || (op == Op::In && f.op == Op::Eq)));
+        let listed = |column: &str, op: Op| {
+            self.filters.iter().any(|f| f.column == column && (f.op == op || (op == Op::In && f.op == Op::Eq)))
+        };
         let termed = |column: &str, op: Op| self.column_terms.iter().any(|t| t.column == column && t.op == op);
         if !request.quals.iter().any(|q| !listed(&q.column, q.op) && !termed(&q.column, q.op)) {
             return None;
@@ -903,10 +1029,16 @@ impl RestTable {
             (None, None) => Vec::new(),
             _ => ERROR_MESSAGE_PATHS.iter().filter_map(|p| JsonPath::parse(p).ok()).collect(),
         };
-        let kept = [next_path, self.has_more_path.as_ref(), self.total_path.as_ref(), self.success_path.as_ref(), self.error_path.as_ref()]
-            .into_iter()
-            .flatten()
-            .chain(&explained);
+        let kept = [
+            next_path,
+            self.has_more_path.as_ref(),
+            self.total_path.as_ref(),
+            self.success_path.as_ref(),
+            self.error_path.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(&explained);
         let read = request.columns.iter().filter_map(|&i| self.column_paths.get(i)).chain(&expanded_paths);
         let mut lookup = self.lookup_url(request);
         if let (Some(lookup), Some((param, fields))) = (&mut lookup, &fields) {
@@ -930,9 +1062,21 @@ impl RestTable {
             .quals
             .iter()
             .filter(|q| q.op == Op::Eq)
-            .filter_map(|q| self.echoes.iter().find(|(c, _)| *c == q.column).map(|(_, keys)| (keys.clone(), q.value.to_json())))
+            .filter_map(|q| {
+                self.echoes.iter().find(|(c, _)| *c == q.column).map(|(_, keys)| (keys.clone(), q.value.to_json()))
+            })
             .collect();
-        RestSource { table: self.clone(), url, page_size, start_offset, shape, echoes, lookup, expanded, recheck: Vec::new() }
+        RestSource {
+            table: self.clone(),
+            url,
+            page_size,
+            start_offset,
+            shape,
+            echoes,
+            lookup,
+            expanded,
+            recheck: Vec::new(),
+        }
     }
 
     /// With `fields_param`, the parameter and the top-level members the scan's columns read (echoed columns
@@ -964,7 +1108,11 @@ impl RestTable {
     /// With `item_lookup`, the record's URL when the scan's only condition is `key_column = value`.
     fn lookup_url(&self, request: &ScanRequest) -> Option<Url> {
         let [qual] = request.quals.as_slice() else { return None };
-        if !self.item_lookup || qual.op != Op::Eq || qual.column != self.writes.key_column || matches!(qual.value, SqlValue::List(_)) {
+        if !self.item_lookup
+            || qual.op != Op::Eq
+            || qual.column != self.writes.key_column
+            || matches!(qual.value, SqlValue::List(_))
+        {
             return None;
         }
         RestWriter { table: self.clone() }.item(&qual.value).ok()
@@ -992,7 +1140,8 @@ impl RestTable {
             .find_map(|p| p.get(body).and_then(Value::as_str).map(str::to_string))
             .unwrap_or_else(|| path.get(body).map(Value::to_string).unwrap_or_default());
         let why = if failed { format!("{path} is false") } else { format!("it has {path}") };
-        let mut error = Error::new(ErrorKind::Remote, format!("{request} failed: the response reports an error ({why})"));
+        let mut error =
+            Error::new(ErrorKind::Remote, format!("{request} failed: the response reports an error ({why})"));
         if !message.is_empty() {
             error = error.with_detail(format!("provider said: {}", message.chars().take(300).collect::<String>()));
         }
@@ -1002,9 +1151,9 @@ impl RestTable {
     fn size_param(&self) -> Option<&String> {
         match &self.pagination {
             Pagination::None => self.limit_param.as_ref(),
-            Pagination::Page { size_param, .. } | Pagination::Cursor { size_param, .. } | Pagination::Link { size_param, .. } => {
-                size_param.as_ref()
-            }
+            Pagination::Page { size_param, .. }
+            | Pagination::Cursor { size_param, .. }
+            | Pagination::Link { size_param, .. } => size_param.as_ref(),
             Pagination::Offset { limit_param, .. } => limit_param.as_ref(),
         }
     }
@@ -1047,7 +1196,9 @@ impl Table for RestTable {
             // What to write: the column's hint, else a condition of its first operator.
             let hint = match self.required_hints.iter().find(|(c, _)| c == column) {
                 Some((_, hint)) => hint.clone(),
-                None => format!("Add a condition such as WHERE {column} {} '…'.", shown.first().copied().unwrap_or("=")),
+                None => {
+                    format!("Add a condition such as WHERE {column} {} '…'.", shown.first().copied().unwrap_or("="))
+                }
             };
             caps = caps.require(column, &ops, &message).requirement_hint(column, &hint);
         }
@@ -1111,7 +1262,10 @@ impl RestWriter {
             return Ok(());
         }
         let name = ["INSERT", "UPDATE", "DELETE"][op];
-        Err(Error::not_supported(format!("foreign table \"{}\" does not accept {name}: the provider has no such operation", self.table.table_name)))
+        Err(Error::not_supported(format!(
+            "foreign table \"{}\" does not accept {name}: the provider has no such operation",
+            self.table.table_name
+        )))
     }
 
     /// Send a write; a response that reports an error in its body is one.
@@ -1127,10 +1281,14 @@ impl RestWriter {
     fn item(&self, key: &SqlValue) -> Result<Url> {
         let key = key.to_param();
         if key.is_empty() {
-            return Err(Error::new(ErrorKind::InvalidValue, format!("the key column \"{}\" is NULL or empty", self.config().key_column)));
+            return Err(Error::new(
+                ErrorKind::InvalidValue,
+                format!("the key column \"{}\" is NULL or empty", self.config().key_column),
+            ));
         }
         // `.` stays encoded: a key of ".." must not climb out of the item path.
-        const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
+        const SEGMENT: &percent_encoding::AsciiSet =
+            &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
         let encoded = percent_encoding::utf8_percent_encode(&key, SEGMENT).to_string();
         // Like the table's path, item_path is relative to the server's base URL.
         Ok(join(&self.config().base, &self.config().item_path.replace("{key}", &encoded)))
@@ -1148,8 +1306,12 @@ impl RestWriter {
 
     /// The records a write response holds, with the members `returning_members` takes from the answer.
     fn returned(&self, body: Value) -> Vec<Value> {
-        let extra: Vec<(&String, Value)> =
-            self.config().returning_members.iter().filter_map(|(member, path)| Some((member, path.get(&body)?.clone()))).collect();
+        let extra: Vec<(&String, Value)> = self
+            .config()
+            .returning_members
+            .iter()
+            .filter_map(|(member, path)| Some((member, path.get(&body)?.clone())))
+            .collect();
         let mut records = match &self.config().returning_path {
             Some(path) => path.select_rows(body).unwrap_or_default(),
             None => match body {
@@ -1185,7 +1347,11 @@ impl Writer for RestWriter {
     }
 
     fn describe(&self, op: WriteOp) -> String {
-        let item = || self.item(&SqlValue::Text("{key}".into())).map(|u| redact_url(&u, None).replace("%7Bkey%7D", "{key}")).unwrap_or_default();
+        let item = || {
+            self.item(&SqlValue::Text("{key}".into()))
+                .map(|u| redact_url(&u, None).replace("%7Bkey%7D", "{key}"))
+                .unwrap_or_default()
+        };
         match op {
             WriteOp::Insert => format!("{} {}", self.config().insert_method, redact_url(&self.collection(), None)),
             WriteOp::Update => format!("{} {}", self.config().update_method, item()),
@@ -1249,7 +1415,8 @@ type Recheck = (JsonPath, Op, String);
 fn place_expanded(record: &mut Value, expanded: &[(String, String)]) {
     let Value::Object(members) = record else { return };
     // Every column's object is taken before any member is set back to its id.
-    let objects: Vec<Option<Value>> = expanded.iter().map(|(member, _)| members.get(member).filter(|v| v.is_object()).cloned()).collect();
+    let objects: Vec<Option<Value>> =
+        expanded.iter().map(|(member, _)| members.get(member).filter(|v| v.is_object()).cloned()).collect();
     for ((member, column), object) in expanded.iter().zip(objects) {
         if column == member {
             continue;
@@ -1268,7 +1435,10 @@ impl RestSource {
         if let Some(url) = &self.lookup {
             return Ok(Request::get(url.clone()));
         }
-        let read = |url: Url, body: Option<Value>| Request { body, ..Request::new(self.table.method.clone(), url).read_only() };
+        let read = |url: Url, body: Option<Value>| Request {
+            body,
+            ..Request::new(self.table.method.clone(), url).read_only()
+        };
         // A continuation endpoint takes the cursor alone: the first request's arguments live on in it.
         if let (Pagination::Cursor { cursor_param, in_body, next_url: Some(next_url), .. }, PageToken::Next(cursor)) =
             (&self.table.pagination, token)
@@ -1322,7 +1492,9 @@ impl RestSource {
                     }
                 }
                 (Pagination::Link { .. }, PageToken::Next(_)) => {}
-                (_, token) => return Err(Error::internal(format!("page token {token:?} does not fit the paging style"))),
+                (_, token) => {
+                    return Err(Error::internal(format!("page token {token:?} does not fit the paging style")))
+                }
             }
         }
         if let (Pagination::Link { .. }, PageToken::Next(next)) = (&self.table.pagination, token) {
@@ -1341,7 +1513,8 @@ impl RestSource {
             Pagination::Link { next_url_path: Some(path), .. } => format!("next-page URL at {path}"),
             _ => "Link header".to_string(),
         };
-        let next = self.url.join(link).map_err(|e| Error::bad_response(format!("{source} has a bad URL \"{link}\": {e}")))?;
+        let next =
+            self.url.join(link).map_err(|e| Error::bad_response(format!("{source} has a bad URL \"{link}\": {e}")))?;
         if next.origin() != self.url.origin() {
             return Err(Error::bad_response(format!(
                 "{source} of foreign table \"{}\" points to another host ({}); it is not followed",
@@ -1387,7 +1560,8 @@ fn next_link(header: &str) -> Option<String> {
         let params = &rest[end + 1..params_end];
         let is_next = params.split(';').any(|p| {
             let p = p.trim().trim_end_matches(',').trim();
-            p.strip_prefix("rel=").is_some_and(|v| v.trim_matches('"').split_whitespace().any(|r| r.eq_ignore_ascii_case("next")))
+            p.strip_prefix("rel=")
+                .is_some_and(|v| v.trim_matches('"').split_whitespace().any(|r| r.eq_ignore_ascii_case("next")))
         });
         if is_next {
             return Some(target.to_string());
@@ -1411,7 +1585,9 @@ impl PageSource for RestSource {
         let request = self.request(&token)?.limited(self.table.endpoint_limit.clone());
         let (response, body) = match http.send_json_shaped(&request, counters, Some(&self.shape)).await {
             // A key that names no record is no rows.
-            Err(e) if e.kind == ErrorKind::NotFound && self.lookup.is_some() => return Ok(Page { last: true, total: Some(0), next: None, records: Vec::new() }),
+            Err(e) if e.kind == ErrorKind::NotFound && self.lookup.is_some() => {
+                return Ok(Page { last: true, total: Some(0), next: None, records: Vec::new() })
+            }
             other => other?,
         };
         if let Some(error) = self.table.reported_error(&body, &response.request) {
@@ -1544,11 +1720,22 @@ mod tests {
         ScanRequest { columns: vec![0, 1, 2, 3, 4], quals, sorts, limit }
     }
 
-    fn run(base: &str, table: &TableDef, req: &ScanRequest, max_concurrency: usize) -> Result<Vec<Vec<crate::convert::Cell>>> {
+    fn run(
+        base: &str,
+        table: &TableDef,
+        req: &ScanRequest,
+        max_concurrency: usize,
+    ) -> Result<Vec<Vec<crate::convert::Cell>>> {
         run_as(&server(base), &OptionMap::new(), table, req, max_concurrency)
     }
 
-    fn run_as(server: &ServerDef, user: &OptionMap, table: &TableDef, req: &ScanRequest, max_concurrency: usize) -> Result<Vec<Vec<crate::convert::Cell>>> {
+    fn run_as(
+        server: &ServerDef,
+        user: &OptionMap,
+        table: &TableDef,
+        req: &ScanRequest,
+        max_concurrency: usize,
+    ) -> Result<Vec<Vec<crate::convert::Cell>>> {
         validate_table(server, table)?;
         let t = Rest.open(server, table)?;
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -1594,18 +1781,40 @@ mod tests {
         let mock = mockapi::MockServer::start_blocking();
         let styles: Vec<Vec<(&str, &str)>> = vec![
             page_options(),
-            vec![("path", "/offset/customers"), ("rows", "$.items"), ("pagination", "offset"), ("limit_param", "limit"), ("total_path", "$.total")],
-            vec![("path", "/cursor/customers"), ("rows", "$.data"), ("pagination", "cursor"), ("page_size_param", "limit"), ("cursor_path", "$.next_cursor"), ("has_more_path", "$.has_more")],
+            vec![
+                ("path", "/offset/customers"),
+                ("rows", "$.items"),
+                ("pagination", "offset"),
+                ("limit_param", "limit"),
+                ("total_path", "$.total"),
+            ],
+            vec![
+                ("path", "/cursor/customers"),
+                ("rows", "$.data"),
+                ("pagination", "cursor"),
+                ("page_size_param", "limit"),
+                ("cursor_path", "$.next_cursor"),
+                ("has_more_path", "$.has_more"),
+            ],
             vec![("path", "/link/customers"), ("pagination", "link"), ("page_size_param", "per_page")],
             vec![("path", "/plain/customers")],
         ];
         for options in styles {
             mock.reset();
             let rows = run(&mock.url(), &customers(&options), &request(vec![], vec![], None), 4).unwrap();
-            let mut ids: Vec<i64> = rows.iter().map(|r| match r[0] { crate::convert::Cell::Int(i) => i, _ => panic!() }).collect();
+            let mut ids: Vec<i64> = rows
+                .iter()
+                .map(|r| match r[0] {
+                    crate::convert::Cell::Int(i) => i,
+                    _ => panic!(),
+                })
+                .collect();
             ids.sort();
             assert_eq!(ids, (1..=2000).collect::<Vec<_>>(), "{options:?}");
-            assert!(rows.iter().all(|r| matches!(&r[4], crate::convert::Cell::Text(city) if !city.is_empty())), "{options:?}: city comes from $.address.city");
+            assert!(
+                rows.iter().all(|r| matches!(&r[4], crate::convert::Cell::Text(city) if !city.is_empty())),
+                "{options:?}: city comes from $.address.city"
+            );
         }
     }
 
@@ -1613,21 +1822,46 @@ mod tests {
     fn offset_paging_past_the_providers_page_cap_loses_no_rows() {
         // The mock caps `limit` at 100: asked for 150, each page holds 100, so page n starts at n × 100.
         let mock = mockapi::MockServer::start_blocking();
-        let table = customers(&[("path", "/offset/customers"), ("rows", "$.items"), ("pagination", "offset"), ("limit_param", "limit"), ("page_size", "150")]);
+        let table = customers(&[
+            ("path", "/offset/customers"),
+            ("rows", "$.items"),
+            ("pagination", "offset"),
+            ("limit_param", "limit"),
+            ("page_size", "150"),
+        ]);
         let rows = run(&mock.url(), &table, &request(vec![], vec![], None), 1).unwrap();
-        let ids: Vec<i64> = rows.iter().map(|r| match r[0] { crate::convert::Cell::Int(i) => i, _ => panic!() }).collect();
+        let ids: Vec<i64> = rows
+            .iter()
+            .map(|r| match r[0] {
+                crate::convert::Cell::Int(i) => i,
+                _ => panic!(),
+            })
+            .collect();
         assert_eq!(ids.len(), 2000);
         assert_eq!(ids, (1..=2000).collect::<Vec<_>>());
-        let offsets: Vec<String> = queries(&mock).iter().map(|q| q.split("offset=").nth(1).unwrap().split('&').next().unwrap().to_string()).collect();
+        let offsets: Vec<String> = queries(&mock)
+            .iter()
+            .map(|q| q.split("offset=").nth(1).unwrap().split('&').next().unwrap().to_string())
+            .collect();
         assert_eq!(offsets, (0..=20).map(|n| (n * 100).to_string()).collect::<Vec<_>>());
     }
 
     #[test]
     fn offset_paging_pushes_offset_and_in_lists() {
         let mock = mockapi::MockServer::start_blocking();
-        let table = customers(&[("path", "/offset/customers"), ("rows", "$.items"), ("pagination", "offset"), ("limit_param", "limit"), ("page_size", "50")]);
+        let table = customers(&[
+            ("path", "/offset/customers"),
+            ("rows", "$.items"),
+            ("pagination", "offset"),
+            ("limit_param", "limit"),
+            ("page_size", "50"),
+        ]);
         let req = request(
-            vec![Qual { column: "country".into(), op: Op::In, value: V::List(vec![V::Text("DE".into()), V::Text("FR".into())]) }],
+            vec![Qual {
+                column: "country".into(),
+                op: Op::In,
+                value: V::List(vec![V::Text("DE".into()), V::Text("FR".into())]),
+            }],
             vec![],
             Some(Limit { count: Some(3), offset: 10 }),
         );
@@ -1640,13 +1874,15 @@ mod tests {
     fn bad_responses_are_named_errors() {
         let mock = mockapi::MockServer::start_blocking();
         let req = request(vec![], vec![], None);
-        let e = run(&mock.url(), &customers(&[("path", "/fault/notjson/always/plain/customers")]), &req, 1).unwrap_err();
+        let e =
+            run(&mock.url(), &customers(&[("path", "/fault/notjson/always/plain/customers")]), &req, 1).unwrap_err();
         assert_eq!(e.kind, ErrorKind::BadResponse);
         assert!(e.message.contains("is not valid JSON"), "{}", e.message);
         let e = run(&mock.url(), &customers(&[("path", "/nowhere")]), &req, 1).unwrap_err();
         assert_eq!(e.kind, ErrorKind::NotFound);
         assert!(e.message.starts_with(&format!("GET {}/nowhere failed: HTTP 404", mock.url())), "{}", e.message);
-        let e = run(&mock.url(), &customers(&[("path", "/page/customers"), ("rows", "$.nothing[*]")]), &req, 1).unwrap_err();
+        let e = run(&mock.url(), &customers(&[("path", "/page/customers"), ("rows", "$.nothing[*]")]), &req, 1)
+            .unwrap_err();
         assert!(e.message.contains("nothing at rows path $.nothing[*]"), "{}", e.message);
     }
 
@@ -1675,7 +1911,10 @@ mod tests {
             Some("https://a/x?page=3".into())
         );
         assert_eq!(next_link(r#"<https://a/x?page=1>; rel="prev""#), None);
-        assert_eq!(next_link(r#"<https://a/x?a=1,2>; rel="last", <https://a/y>; rel=next"#), Some("https://a/y".into()));
+        assert_eq!(
+            next_link(r#"<https://a/x?a=1,2>; rel="last", <https://a/y>; rel=next"#),
+            Some("https://a/y".into())
+        );
     }
 
     #[test]
@@ -1690,7 +1929,10 @@ mod tests {
 
     /// A server of the provider mocks, which want a bearer token.
     fn provider_server(url: &str) -> (ServerDef, OptionMap) {
-        let server = ServerDef { name: "p".into(), options: map(&[("connector", "rest"), ("base_url", url), ("auth", "bearer")]) };
+        let server = ServerDef {
+            name: "p".into(),
+            options: map(&[("connector", "rest"), ("base_url", url), ("auth", "bearer")]),
+        };
         (server, map(&[("token", mockapi::TEST_TOKEN)]))
     }
 
@@ -1736,12 +1978,19 @@ mod tests {
         assert_eq!(sent, vec![("POST", "/dropbox/2/files/list_folder"), continued, continued]);
         assert_eq!(log[0].body, Some(serde_json::json!({"path": "", "recursive": true, "limit": 4})));
         for (previous, next) in log.iter().zip(&log[1..]) {
-            assert_eq!(next.body.as_ref().unwrap().as_object().unwrap().keys().collect::<Vec<_>>(), vec!["cursor"], "a continuation sends the cursor alone");
+            assert_eq!(
+                next.body.as_ref().unwrap().as_object().unwrap().keys().collect::<Vec<_>>(),
+                vec!["cursor"],
+                "a continuation sends the cursor alone"
+            );
             assert_ne!(previous.body, next.body);
         }
         assert_eq!(
             Rest.open(&server, &table).unwrap().describe(&all_columns(&table)),
-            vec![format!("POST {}/dropbox/2/files/list_folder {{\"limit\":4,\"path\":\"\",\"recursive\":true}}", mock.url())]
+            vec![format!(
+                "POST {}/dropbox/2/files/list_folder {{\"limit\":4,\"path\":\"\",\"recursive\":true}}",
+                mock.url()
+            )]
         );
     }
 
@@ -1794,7 +2043,8 @@ mod tests {
             columns: vec![
                 ColumnDef::new("is_read", ColumnType::Bool).with_option("filter_param", "$filter=isRead eq {value}"),
                 ColumnDef::new("subject", ColumnType::Text).with_option("filter_param", "$filter=subject eq '{value}'"),
-                ColumnDef::new("received", ColumnType::TimestampTz).with_option("filter_param_gte", "$filter=receivedDateTime ge {value}"),
+                ColumnDef::new("received", ColumnType::TimestampTz)
+                    .with_option("filter_param_gte", "$filter=receivedDateTime ge {value}"),
                 ColumnDef::new("tag", ColumnType::Text).with_option("filter_param", "tag"),
             ],
         }
@@ -1829,31 +2079,59 @@ mod tests {
         let check = |options: &[(&str, &str)]| {
             let mut all = vec![("path", "/x")];
             all.extend_from_slice(options);
-            validate_table(&s, &TableDef { name: "t".into(), options: map(&all), columns: text_columns(&["id"]) }).unwrap_err().message
+            validate_table(&s, &TableDef { name: "t".into(), options: map(&all), columns: text_columns(&["id"]) })
+                .unwrap_err()
+                .message
         };
         assert_eq!(check(&[("body", "{}")]), "option \"body\" is sent only with method 'POST'");
-        assert_eq!(check(&[("method", "POST"), ("body", "[1]")]), "invalid value for option \"body\": it must be a JSON object");
-        assert!(check(&[("method", "POST"), ("body", "{x")]).starts_with("invalid value for option \"body\": it is not JSON"));
-        assert_eq!(check(&[("pagination", "page"), ("cursor_in", "body")]), "option \"cursor_in\" applies to pagination 'cursor' only");
+        assert_eq!(
+            check(&[("method", "POST"), ("body", "[1]")]),
+            "invalid value for option \"body\": it must be a JSON object"
+        );
+        assert!(check(&[("method", "POST"), ("body", "{x")])
+            .starts_with("invalid value for option \"body\": it is not JSON"));
+        assert_eq!(
+            check(&[("pagination", "page"), ("cursor_in", "body")]),
+            "option \"cursor_in\" applies to pagination 'cursor' only"
+        );
         assert_eq!(
             check(&[("pagination", "cursor"), ("cursor_path", "$.c"), ("cursor_in", "body")]),
             "option \"cursor_in\" 'body' needs method 'POST'"
         );
         assert_eq!(check(&[("next_path", "/more")]), "option \"next_path\" applies to pagination 'cursor' only");
-        assert_eq!(check(&[("pagination", "cursor"), ("cursor_path", "$.c"), ("next_url_path", "$.next")]), "option \"next_url_path\" applies to pagination 'link' only");
-        assert_eq!(check(&[("method", "DELETE")]), "invalid value for option \"method\": \"DELETE\" is not one of: GET, POST");
-        assert_eq!(check(&[("returning_members", "[\"$.channel\"]")]), "invalid value for option \"returning_members\": it is not a JSON object");
-        assert!(check(&[("returning_members", r#"{"channel": "$.x["}"#)]).starts_with("invalid value for option \"returning_members\": the path of \"channel\": JSONPath"));
+        assert_eq!(
+            check(&[("pagination", "cursor"), ("cursor_path", "$.c"), ("next_url_path", "$.next")]),
+            "option \"next_url_path\" applies to pagination 'link' only"
+        );
+        assert_eq!(
+            check(&[("method", "DELETE")]),
+            "invalid value for option \"method\": \"DELETE\" is not one of: GET, POST"
+        );
+        assert_eq!(
+            check(&[("returning_members", "[\"$.channel\"]")]),
+            "invalid value for option \"returning_members\": it is not a JSON object"
+        );
+        assert!(check(&[("returning_members", r#"{"channel": "$.x["}"#)])
+            .starts_with("invalid value for option \"returning_members\": the path of \"channel\": JSONPath"));
         let column = |options: &[(&str, &str)]| {
             let mut c = ColumnDef::new("q", ColumnType::Text);
             for (k, v) in options {
                 c = c.with_option(k, v);
             }
-            validate_table(&s, &TableDef { name: "t".into(), options: map(&[("path", "/x")]), columns: vec![c] }).unwrap_err().message
+            validate_table(&s, &TableDef { name: "t".into(), options: map(&[("path", "/x")]), columns: vec![c] })
+                .unwrap_err()
+                .message
         };
-        assert_eq!(column(&[("echo", "true")]), "option \"echo\" of column \"q\" needs filter_param: the column shows the value its = condition sends");
-        assert_eq!(column(&[("echo", "true"), ("filter_param", "q"), ("path", "$.a[0]")]), "option \"echo\" of column \"q\" needs a path of member names");
-        assert!(column(&[("filter_param", "$filter=x eq")]).starts_with("invalid value for option \"filter_param\": \"$filter=x eq\" is neither"));
+        assert_eq!(
+            column(&[("echo", "true")]),
+            "option \"echo\" of column \"q\" needs filter_param: the column shows the value its = condition sends"
+        );
+        assert_eq!(
+            column(&[("echo", "true"), ("filter_param", "q"), ("path", "$.a[0]")]),
+            "option \"echo\" of column \"q\" needs a path of member names"
+        );
+        assert!(column(&[("filter_param", "$filter=x eq")])
+            .starts_with("invalid value for option \"filter_param\": \"$filter=x eq\" is neither"));
     }
 
     #[test]
@@ -1873,7 +2151,10 @@ mod tests {
         assert_eq!(epoch(V::Int(42), Op::Ge).as_deref(), Some("42"));
         assert_eq!(epoch(V::Text("soon".into()), Op::Ge), None);
         let filter = Filter::parse("created", Op::Ge, "filter_param_gte", "created[gte]={epoch}").unwrap();
-        assert_eq!((filter.param.as_str(), filter.render(&at("2024-01-01T00:00:00Z")).as_str()), ("created[gte]", "1704067200"));
+        assert_eq!(
+            (filter.param.as_str(), filter.render(&at("2024-01-01T00:00:00Z")).as_str()),
+            ("created[gte]", "1704067200")
+        );
     }
 
     #[test]
@@ -1895,13 +2176,19 @@ mod tests {
         assert_eq!(plain.render(&eq, &V::Text("say \"hi\"".into())), None);
         assert_eq!(plain.render(&eq, &V::Text("a\\b".into())), None);
         let escaping = terms(Some("\\"), false);
-        assert_eq!(escaping.render(&eq, &V::Text("say \"hi\" \\o/".into())).as_deref(), Some("name:\"say \\\"hi\\\" \\\\o/\""));
+        assert_eq!(
+            escaping.render(&eq, &V::Text("say \"hi\" \\o/".into())).as_deref(),
+            Some("name:\"say \\\"hi\\\" \\\\o/\"")
+        );
         // Times are UTC bounds rounded outward; equality on a time is not written.
         let at = V::TimestampTz("2024-01-01T10:20:30.5+01:00".into());
         assert_eq!(plain.render(&term(Op::Gt, "d>={value}"), &at).as_deref(), Some("d>=\"2024-01-01T09:20\""));
         assert_eq!(plain.render(&term(Op::Le, "d<={value}"), &at).as_deref(), Some("d<=\"2024-01-01T09:21\""));
         assert_eq!(escaping.render(&term(Op::Lt, "d<={value}"), &at).as_deref(), Some("d<=\"2024-01-01T09:20:31\""));
-        assert_eq!(plain.render(&term(Op::Le, "d<={value}"), &V::TimestampTz("2024-01-01T09:21:00Z".into())).as_deref(), Some("d<=\"2024-01-01T09:21\""));
+        assert_eq!(
+            plain.render(&term(Op::Le, "d<={value}"), &V::TimestampTz("2024-01-01T09:21:00Z".into())).as_deref(),
+            Some("d<=\"2024-01-01T09:21\"")
+        );
         assert_eq!(plain.render(&term(Op::Eq, "d:{value}"), &at), None);
         assert_eq!(plain.render(&eq, &V::Json(serde_json::json!({}))), None);
     }
@@ -1911,16 +2198,31 @@ mod tests {
         let open = |options: &[(&str, &str)]| {
             let mut all = vec![("path", "/x")];
             all.extend_from_slice(options);
-            RestTable::new("rest", &server("http://x"), &TableDef { name: "t".into(), options: map(&all), columns: vec![] }).unwrap()
+            RestTable::new(
+                "rest",
+                &server("http://x"),
+                &TableDef { name: "t".into(), options: map(&all), columns: vec![] },
+            )
+            .unwrap()
         };
         let slack = open(&[("success_path", "$.ok")]);
-        let e = slack.reported_error(&serde_json::json!({"ok": false, "error": "channel_not_found"}), "GET http://x/x").unwrap();
-        assert_eq!((e.kind, e.message.as_str()), (ErrorKind::Remote, "GET http://x/x failed: the response reports an error ($.ok is false)"));
+        let e = slack
+            .reported_error(&serde_json::json!({"ok": false, "error": "channel_not_found"}), "GET http://x/x")
+            .unwrap();
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (ErrorKind::Remote, "GET http://x/x failed: the response reports an error ($.ok is false)")
+        );
         assert_eq!(e.detail.as_deref(), Some("provider said: channel_not_found"));
         assert!(slack.reported_error(&serde_json::json!({"ok": true, "channels": []}), "GET").is_none());
         assert!(slack.reported_error(&serde_json::json!({"channels": []}), "GET").is_none(), "only false is an error");
         let graphql = open(&[("error_path", "$.errors")]);
-        let e = graphql.reported_error(&serde_json::json!({"data": null, "errors": [{"message": "Cannot query field \"x\""}]}), "POST").unwrap();
+        let e = graphql
+            .reported_error(
+                &serde_json::json!({"data": null, "errors": [{"message": "Cannot query field \"x\""}]}),
+                "POST",
+            )
+            .unwrap();
         assert_eq!(e.message, "POST failed: the response reports an error (it has $.errors)");
         assert_eq!(e.detail.as_deref(), Some("provider said: Cannot query field \"x\""));
         assert!(graphql.reported_error(&serde_json::json!({"data": {}, "errors": []}), "POST").is_none());
@@ -1930,18 +2232,32 @@ mod tests {
     #[test]
     fn required_conditions_say_what_to_write() {
         let open = |options: &[(&str, &str)]| {
-            let mut column = ColumnDef::new("channel", ColumnType::Text).with_option("filter_param", "channel").with_option("required", "true");
+            let mut column = ColumnDef::new("channel", ColumnType::Text)
+                .with_option("filter_param", "channel")
+                .with_option("required", "true");
             for (k, v) in options {
                 column = column.with_option(k, v);
             }
-            Rest.open(&server("http://x"), &TableDef { name: "messages".into(), options: map(&[("path", "/h")]), columns: vec![column] })
+            Rest.open(
+                &server("http://x"),
+                &TableDef { name: "messages".into(), options: map(&[("path", "/h")]), columns: vec![column] },
+            )
         };
         let caps = open(&[]).unwrap().capabilities();
         let e = crate::pushdown::unmet_requirement(&caps, &[]).unwrap().error();
-        assert_eq!((e.kind, e.message.as_str()), (ErrorKind::MissingCondition, "foreign table \"messages\" needs a condition on column \"channel\" (=): the provider requires it"));
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (
+                ErrorKind::MissingCondition,
+                "foreign table \"messages\" needs a condition on column \"channel\" (=): the provider requires it"
+            )
+        );
         assert_eq!(e.hint.as_deref(), Some("Add a condition such as WHERE channel = '…'."));
         let caps = open(&[("required_hint", "Add WHERE channel = 'C…'.")]).unwrap().capabilities();
-        assert_eq!(crate::pushdown::unmet_requirement(&caps, &[]).unwrap().error().hint.as_deref(), Some("Add WHERE channel = 'C…'."));
+        assert_eq!(
+            crate::pushdown::unmet_requirement(&caps, &[]).unwrap().error().hint.as_deref(),
+            Some("Add WHERE channel = 'C…'.")
+        );
         let e = open(&[("required", "false"), ("required_hint", "x")]).err().unwrap();
         assert_eq!(e.message, "option \"required_hint\" of column \"channel\" needs required 'true'");
         let e = open(&[("search", "channel")]).err().unwrap();
@@ -1965,8 +2281,23 @@ mod tests {
             check(&[("write_format", "form"), ("batch_size", "10")]).unwrap_err().message,
             "option \"write_format\" 'form' sends one record per request: it excludes batch_size above 1 and insert_wrapper"
         );
-        assert!(check(&[("write_operations", "insert"), ("write_format", "form"), ("insert_path", "/post"), ("item_lookup", "true")]).is_ok());
-        let table = Rest.open(&s, &TableDef { name: "t".into(), options: map(&[("path", "/list"), ("insert_path", "/post")]), columns: text_columns(&["id"]) }).unwrap();
+        assert!(check(&[
+            ("write_operations", "insert"),
+            ("write_format", "form"),
+            ("insert_path", "/post"),
+            ("item_lookup", "true")
+        ])
+        .is_ok());
+        let table = Rest
+            .open(
+                &s,
+                &TableDef {
+                    name: "t".into(),
+                    options: map(&[("path", "/list"), ("insert_path", "/post")]),
+                    columns: text_columns(&["id"]),
+                },
+            )
+            .unwrap();
         assert_eq!(table.writer().unwrap().describe(WriteOp::Insert), "POST http://127.0.0.1:1/post");
     }
 }

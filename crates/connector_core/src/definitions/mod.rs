@@ -154,7 +154,8 @@ impl ResourceSpec {
 
 /// Table options a foreign table of a defined connector may set besides `resource`: where a DBA points a
 /// resource elsewhere (another folder's path, extra query parameters, body members) or tunes it.
-const TABLE_OVERRIDES: [&str; 7] = ["path", "query", "body", "page_size", "batch_size", "idempotency_key", "rate_limit"];
+const TABLE_OVERRIDES: [&str; 7] =
+    ["path", "query", "body", "page_size", "batch_size", "idempotency_key", "rate_limit"];
 
 /// The connector a definition describes.
 pub struct DefinedConnector {
@@ -200,7 +201,8 @@ impl DefinedConnector {
             ),
         };
         self.definition.resource(wanted).ok_or_else(|| {
-            Error::option_value(option, format!("\"{wanted}\" is not a resource of connector \"{name}\"")).with_hint(hint())
+            Error::option_value(option, format!("\"{wanted}\" is not a resource of connector \"{name}\""))
+                .with_hint(hint())
         })
     }
 
@@ -296,7 +298,10 @@ impl Connector for DefinedConnector {
     /// header naming an option that has neither is not sent.
     fn fixed_headers(&self, server: &ServerDef) -> Vec<(String, String)> {
         let value = |name: &str| {
-            server.option(name).map(str::to_string).or_else(|| self.definition.server_options.iter().find(|o| o.spec.name == name)?.default.clone())
+            server
+                .option(name)
+                .map(str::to_string)
+                .or_else(|| self.definition.server_options.iter().find(|o| o.spec.name == name)?.default.clone())
         };
         self.definition
             .headers
@@ -333,21 +338,31 @@ impl Connector for DefinedConnector {
             .columns
             .iter()
             .filter(|c| c.option("path").is_none())
-            .filter_map(|c| Some((c.name.clone(), JsonPath::parse(resource.column(&c.name)?.options.get("path")?).ok()?)))
+            .filter_map(|c| {
+                Some((c.name.clone(), JsonPath::parse(resource.column(&c.name)?.options.get("path")?).ok()?))
+            })
             .collect();
         Ok(Arc::new(DefinedTable { inner, writable: resource.writable, renames: Arc::new(renames) }))
     }
 
     /// The definition's resources, each a table naming its `resource`, its columns with their options; a
     /// resource with `custom_fields` asks the provider for its custom fields and adds a column for each.
-    fn resources<'a>(&'a self, server: &'a ServerDef, http: &'a Http) -> futures::future::BoxFuture<'a, Result<Vec<Resource>>> {
+    fn resources<'a>(
+        &'a self,
+        server: &'a ServerDef,
+        http: &'a Http,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<Resource>>> {
         Box::pin(async move {
             let mut resources = Vec::new();
             for r in &self.definition.resources {
                 let mut columns: Vec<ResourceColumn> = r
                     .columns
                     .iter()
-                    .map(|c| ResourceColumn { name: c.name.clone(), sql_type: c.sql_type.clone(), options: c.options.clone() })
+                    .map(|c| ResourceColumn {
+                        name: c.name.clone(),
+                        sql_type: c.sql_type.clone(),
+                        options: c.options.clone(),
+                    })
                     .collect();
                 if let Some(custom) = &r.custom_fields {
                     let base = crate::connectors::base_url(&self.effective_server(server, r), self)?;
@@ -380,7 +395,8 @@ async fn custom_fields(http: &Http, base: &url::Url, spec: &CustomFieldsSpec) ->
         if let (Some(param), true) = (&spec.offset_param, page > 0) {
             page_url.query_pairs_mut().append_pair(param, &fields.len().to_string());
         }
-        let (response, body) = http.send_json(&crate::http::Request::get(page_url).read_only(), &Counters::default()).await?;
+        let (response, body) =
+            http.send_json(&crate::http::Request::get(page_url).read_only(), &Counters::default()).await?;
         let more = spec.has_more_path.as_ref().and_then(|p| p.get(&body)) == Some(&Value::Bool(true));
         let records = match &spec.rows {
             Some(rows) => rows.select_rows(body),
@@ -388,7 +404,10 @@ async fn custom_fields(http: &Http, base: &url::Url, spec: &CustomFieldsSpec) ->
         };
         let records = records.ok_or_else(|| {
             let rows = spec.rows.as_ref().map(|r| r.to_string()).unwrap_or_else(|| "an array".into());
-            Error::bad_response(format!("answer to {} has no custom fields where the definition says ({rows})", response.request))
+            Error::bad_response(format!(
+                "answer to {} has no custom fields where the definition says ({rows})",
+                response.request
+            ))
         })?;
         let empty = records.is_empty();
         fields.extend(records);
@@ -452,7 +471,12 @@ fn add_custom_columns(columns: &mut Vec<ResourceColumn>, spec: &CustomFieldsSpec
         let provider_type = spec.type_path.as_ref().and_then(|t| text(t, field));
         let sql_type = match provider_type {
             _ if multiple => "jsonb".to_string(),
-            Some(t) => spec.types.iter().find(|(name, _)| *name == t).map(|(_, sql)| sql.clone()).unwrap_or_else(|| spec.default_type.clone()),
+            Some(t) => spec
+                .types
+                .iter()
+                .find(|(name, _)| *name == t)
+                .map(|(_, sql)| sql.clone())
+                .unwrap_or_else(|| spec.default_type.clone()),
             None => spec.default_type.clone(),
         };
         columns.push(ResourceColumn { name: column, sql_type, options: [("path".to_string(), path)].into() });
@@ -511,7 +535,9 @@ fn unkey(mut record: Value, renames: &[(String, JsonPath)]) -> Result<Value> {
     for (column, path) in renames {
         let Some(value) = record.as_object_mut().and_then(|members| members.remove(column)) else { continue };
         let keys = path.plain_keys().filter(|keys| !keys.is_empty()).ok_or_else(|| {
-            Error::not_supported(format!("column \"{column}\" cannot be written: its path {path} is not a plain member path"))
+            Error::not_supported(format!(
+                "column \"{column}\" cannot be written: its path {path} is not a plain member path"
+            ))
         })?;
         crate::write::set(&mut record, &keys, value);
     }
@@ -616,8 +642,10 @@ static SHIPPED: Lazy<Vec<Arc<DefinedConnector>>> = Lazy::new(|| {
         .iter()
         .map(|(file, text)| {
             // The test suite parses every shipped file; a failure here is a build of broken files.
-            let json: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("shipped definition {file} is not JSON: {e}"));
-            let definition = Definition::parse(&json).unwrap_or_else(|e| panic!("shipped definition {file} is invalid: {e}"));
+            let json: Value =
+                serde_json::from_str(text).unwrap_or_else(|e| panic!("shipped definition {file} is not JSON: {e}"));
+            let definition =
+                Definition::parse(&json).unwrap_or_else(|e| panic!("shipped definition {file} is invalid: {e}"));
             Arc::new(DefinedConnector::new(definition))
         })
         .collect()
@@ -691,4 +719,3 @@ pub fn all() -> Vec<Arc<Definition>> {
 pub fn find(name: &str) -> Option<Arc<DefinedConnector>> {
     registered().get(name).cloned().or_else(|| SHIPPED.iter().find(|c| c.name() == name).cloned())
 }
-

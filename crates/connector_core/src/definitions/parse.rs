@@ -41,14 +41,8 @@ const OPERATORS: [(&str, &str); 6] = [
 ];
 
 /// The operators a column's `terms` may name, and the REST option each becomes.
-const TERM_OPERATORS: [(&str, &str); 6] = [
-    ("=", "term"),
-    ("<>", "term_ne"),
-    (">", "term_gt"),
-    (">=", "term_gte"),
-    ("<", "term_lt"),
-    ("<=", "term_lte"),
-];
+const TERM_OPERATORS: [(&str, &str); 6] =
+    [("=", "term"), ("<>", "term_ne"), (">", "term_gt"), (">=", "term_gte"), ("<", "term_lt"), ("<=", "term_lte")];
 
 /// `pagination` fields: the REST option each is, and the styles that read it.
 const PAGING_FIELDS: [(&str, &str, &[&str]); 13] = [
@@ -82,7 +76,8 @@ const WRITE_FIELDS: [(&str, &str); 9] = [
 
 fn invalid(path: &str, why: impl std::fmt::Display) -> Error {
     let path = if path.is_empty() { "definition" } else { path };
-    Error::new(ErrorKind::InvalidOptionValue, format!("{path}: {why}")).with_hint("The definition format is described in docs/definitions.md.")
+    Error::new(ErrorKind::InvalidOptionValue, format!("{path}: {why}"))
+        .with_hint("The definition format is described in docs/definitions.md.")
 }
 
 /// A JSON object of the document, with its path for messages.
@@ -94,7 +89,9 @@ struct Object<'a> {
 impl<'a> Object<'a> {
     /// `value` at `path` as an object whose members are all among `known`.
     fn new(path: String, value: &'a Value, known: &[&str]) -> Result<Object<'a>> {
-        let Value::Object(map) = value else { return Err(invalid(&path, format!("must be a JSON object, not {}", describe(value)))) };
+        let Value::Object(map) = value else {
+            return Err(invalid(&path, format!("must be a JSON object, not {}", describe(value))));
+        };
         let object = Object { path, map };
         if let Some(unknown) = map.keys().find(|k| !known.contains(&k.as_str())) {
             return Err(invalid(&object.at(unknown), format!("unknown field (known: {})", known.join(", "))));
@@ -144,9 +141,13 @@ impl<'a> Object<'a> {
         let text = match self.get(key) {
             None => return Ok(None),
             Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) if !matches!(kind, Kind::Text | Kind::OneOf(_) | Kind::JsonPath | Kind::Url) => n.to_string(),
+            Some(Value::Number(n)) if !matches!(kind, Kind::Text | Kind::OneOf(_) | Kind::JsonPath | Kind::Url) => {
+                n.to_string()
+            }
             Some(Value::Bool(b)) if *kind == Kind::Bool => b.to_string(),
-            Some(other) => return Err(invalid(&self.at(key), format!("must be {}, not {}", expected(kind), describe(other)))),
+            Some(other) => {
+                return Err(invalid(&self.at(key), format!("must be {}, not {}", expected(kind), describe(other))))
+            }
         };
         check_kind(kind, &text).map_err(|why| invalid(&self.at(key), why))?;
         Ok(Some(text))
@@ -194,7 +195,10 @@ fn check_name(path: &str, name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(invalid(path, format!("\"{name}\" must be lower-case letters, digits and _, starting with a letter (at most 63)")))
+        Err(invalid(
+            path,
+            format!("\"{name}\" must be lower-case letters, digits and _, starting with a letter (at most 63)"),
+        ))
     }
 }
 
@@ -209,7 +213,19 @@ pub(super) fn definition(json: &Value) -> Result<Definition> {
     let top = Object::new(
         String::new(),
         json,
-        &["name", "version", "description", "base_url", "auth", "server_options", "headers", "rate_limit", "max_concurrency", "page_size", "resources"],
+        &[
+            "name",
+            "version",
+            "description",
+            "base_url",
+            "auth",
+            "server_options",
+            "headers",
+            "rate_limit",
+            "max_concurrency",
+            "page_size",
+            "resources",
+        ],
     )?;
     let name = top.required_string("name")?;
     check_name("name", &name)?;
@@ -260,10 +276,20 @@ pub(super) fn definition(json: &Value) -> Result<Definition> {
 }
 
 fn auth(value: &Value) -> Result<AuthSpec> {
-    const FIELDS: [&str; 9] =
-        ["kind", "api_key_name", "api_key_in", "authorize_url", "token_url", "scopes", "client_auth", "credential_pattern", "credential_hint"];
+    const FIELDS: [&str; 9] = [
+        "kind",
+        "api_key_name",
+        "api_key_in",
+        "authorize_url",
+        "token_url",
+        "scopes",
+        "client_auth",
+        "credential_pattern",
+        "credential_hint",
+    ];
     let object = Object::new("auth".into(), value, &FIELDS)?;
-    let kind_text = object.option("kind", &Kind::OneOf(AUTH_KINDS.to_vec()))?.ok_or_else(|| invalid("auth.kind", "missing"))?;
+    let kind_text =
+        object.option("kind", &Kind::OneOf(AUTH_KINDS.to_vec()))?.ok_or_else(|| invalid("auth.kind", "missing"))?;
     let kind = AUTH_KINDS.into_iter().find(|k| *k == kind_text).unwrap_or("none");
     let used: &[&str] = match kind {
         "api_key" => &["api_key_name", "api_key_in", "credential_pattern", "credential_hint"],
@@ -285,7 +311,14 @@ fn auth(value: &Value) -> Result<AuthSpec> {
     put("authorize_url", object.option("authorize_url", &Kind::Url)?);
     put("oauth_client_auth", object.option("client_auth", &Kind::OneOf(vec!["basic", "body"]))?);
     if kind == "oauth2" {
-        put("token_url", Some(object.option("token_url", &Kind::Url)?.ok_or_else(|| invalid("auth.token_url", "missing (OAuth 2.0 needs the token endpoint)"))?));
+        put(
+            "token_url",
+            Some(
+                object
+                    .option("token_url", &Kind::Url)?
+                    .ok_or_else(|| invalid("auth.token_url", "missing (OAuth 2.0 needs the token endpoint)"))?,
+            ),
+        );
     }
     let scopes = match object.get("scopes") {
         None => None,
@@ -300,17 +333,31 @@ fn auth(value: &Value) -> Result<AuthSpec> {
                 .collect::<Result<Vec<_>>>()?
                 .join(" "),
         ),
-        Some(other) => return Err(invalid("auth.scopes", format!("must be an array of strings, not {}", describe(other)))),
+        Some(other) => {
+            return Err(invalid("auth.scopes", format!("must be an array of strings, not {}", describe(other))))
+        }
     };
     put("scopes", scopes);
     let credential = match (object.string("credential_pattern")?, object.string("credential_hint")?) {
         (None, None) => None,
         (None, Some(_)) => return Err(invalid("auth.credential_hint", "is shown only with \"credential_pattern\"")),
-        (Some(_), None) => return Err(invalid("auth.credential_hint", "missing (say what a valid credential looks like, e.g. \"Keys look like key_….\")")),
+        (Some(_), None) => {
+            return Err(invalid(
+                "auth.credential_hint",
+                "missing (say what a valid credential looks like, e.g. \"Keys look like key_….\")",
+            ))
+        }
         (Some(pattern), Some(hint)) => {
             // The whole credential must match.
-            let pattern = regex::Regex::new(&format!("^(?:{pattern})$"))
-                .map_err(|e| invalid("auth.credential_pattern", format!("\"{pattern}\" is not a regular expression: {}", e.to_string().lines().last().unwrap_or_default().trim())))?;
+            let pattern = regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+                invalid(
+                    "auth.credential_pattern",
+                    format!(
+                        "\"{pattern}\" is not a regular expression: {}",
+                        e.to_string().lines().last().unwrap_or_default().trim()
+                    ),
+                )
+            })?;
             Some(CredentialShape { pattern, hint })
         }
     };
@@ -319,7 +366,9 @@ fn auth(value: &Value) -> Result<AuthSpec> {
 
 /// `server_options`: `{"<name>": {"default": …, "description": …, "pattern": …}}`.
 fn server_options(value: &Value) -> Result<Vec<ServerOptionSpec>> {
-    let Value::Object(map) = value else { return Err(invalid("server_options", format!("must be a JSON object, not {}", describe(value)))) };
+    let Value::Object(map) = value else {
+        return Err(invalid("server_options", format!("must be a JSON object, not {}", describe(value))));
+    };
     let common: Vec<String> = crate::connectors::common_server_options().into_iter().map(|s| s.name).collect();
     map.iter()
         .map(|(name, value)| {
@@ -341,12 +390,17 @@ fn server_options(value: &Value) -> Result<Vec<ServerOptionSpec>> {
 
 /// `headers`; an option a header names takes only what a header can carry when it declares no pattern.
 fn headers(value: &Value, options: &mut [ServerOptionSpec]) -> Result<Vec<(String, String)>> {
-    let Value::Object(map) = value else { return Err(invalid("headers", format!("must be a JSON object, not {}", describe(value)))) };
+    let Value::Object(map) = value else {
+        return Err(invalid("headers", format!("must be a JSON object, not {}", describe(value))));
+    };
     map.iter()
         .map(|(name, value)| {
             let path = format!("headers.{name}");
-            let Value::String(text) = value else { return Err(invalid(&path, format!("must be a string, not {}", describe(value)))) };
-            reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid(&path, "is not a valid header name"))?;
+            let Value::String(text) = value else {
+                return Err(invalid(&path, format!("must be a string, not {}", describe(value))));
+            };
+            reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| invalid(&path, "is not a valid header name"))?;
             let mut filled = text.clone();
             for option in server_placeholders(text) {
                 let spec = options.iter_mut().find(|o| o.spec.name == option).ok_or_else(|| {
@@ -357,7 +411,8 @@ fn headers(value: &Value, options: &mut [ServerOptionSpec]) -> Result<Vec<(Strin
                 }
                 filled = filled.replace(&format!("{{server.{option}}}"), spec.default.as_deref().unwrap_or_default());
             }
-            reqwest::header::HeaderValue::from_str(&filled).map_err(|_| invalid(&path, "is not a valid header value"))?;
+            reqwest::header::HeaderValue::from_str(&filled)
+                .map_err(|_| invalid(&path, "is not a valid header value"))?;
             Ok((name.clone(), text.clone()))
         })
         .collect()
@@ -368,8 +423,28 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
         path.to_string(),
         value,
         &[
-            "name", "description", "path", "rows", "query", "method", "body", "item_path", "filter_join", "sort", "pagination", "columns", "write",
-            "item_lookup", "success_path", "error_path", "fields_param", "custom_fields", "expand", "search", "terms", "rate_limit",
+            "name",
+            "description",
+            "path",
+            "rows",
+            "query",
+            "method",
+            "body",
+            "item_path",
+            "filter_join",
+            "sort",
+            "pagination",
+            "columns",
+            "write",
+            "item_lookup",
+            "success_path",
+            "error_path",
+            "fields_param",
+            "custom_fields",
+            "expand",
+            "search",
+            "terms",
+            "rate_limit",
         ],
     )?;
     let name = object.required_string("name")?;
@@ -397,11 +472,16 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
         Some(body @ Value::Object(_)) => {
             options.insert("body".into(), body.to_string());
         }
-        Some(other) => return Err(invalid(&object.at("body"), format!("must be a JSON object, not {}", describe(other)))),
+        Some(other) => {
+            return Err(invalid(&object.at("body"), format!("must be a JSON object, not {}", describe(other))))
+        }
     }
     if let Some(item_path) = object.string("item_path")? {
         if !item_path.contains("{key}") {
-            return Err(invalid(&object.at("item_path"), format!("\"{item_path}\" has no {{key}} for the record's key")));
+            return Err(invalid(
+                &object.at("item_path"),
+                format!("\"{item_path}\" has no {{key}} for the record's key"),
+            ));
         }
         options.insert("item_path".into(), item_path);
     }
@@ -430,13 +510,16 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
         }
     }
     if let Some(search) = object.get("search") {
-        let search = Object::new(object.at("search"), search, &["path", "query_param", "join", "cursor_param", "cursor_path"])?;
+        let search =
+            Object::new(object.at("search"), search, &["path", "query_param", "join", "cursor_param", "cursor_path"])?;
         let search_path = search.required_string("path")?;
         if search_path.contains('?') {
             return Err(invalid(&search.at("path"), "must not contain a query string"));
         }
         options.insert("search_path".into(), search_path);
-        for (field, option) in [("query_param", "search_param"), ("join", "search_join"), ("cursor_param", "search_cursor_param")] {
+        for (field, option) in
+            [("query_param", "search_param"), ("join", "search_join"), ("cursor_param", "search_cursor_param")]
+        {
             if let Some(text) = search.string(field)? {
                 options.insert(option.into(), text);
             }
@@ -446,7 +529,8 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
         }
     }
     if let Some(terms) = object.get("terms") {
-        let terms = Object::new(object.at("terms"), terms, &["param", "join", "quote", "escape", "time_precision", "sort"])?;
+        let terms =
+            Object::new(object.at("terms"), terms, &["param", "join", "quote", "escape", "time_precision", "sort"])?;
         options.insert("terms_param".into(), terms.required_string("param")?);
         for (field, option) in [("join", "terms_join"), ("quote", "terms_quote"), ("escape", "terms_escape")] {
             if let Some(text) = terms.string(field)? {
@@ -497,15 +581,27 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
                             _ => Err(invalid(&at, format!("{i} is not one of: \"insert\", \"update\", \"delete\""))),
                         })
                         .collect::<Result<Vec<_>>>()?,
-                    other => return Err(invalid(&at, format!("must be a non-empty array of operations, not {}", describe(other)))),
+                    other => {
+                        return Err(invalid(
+                            &at,
+                            format!("must be a non-empty array of operations, not {}", describe(other)),
+                        ))
+                    }
                 };
                 options.insert("write_operations".into(), names.join(","));
             }
             if let Some(members) = write.get("returning_members") {
                 let at = write.at("returning_members");
-                let Value::Object(map) = members else { return Err(invalid(&at, format!("must be a JSON object, not {}", describe(members)))) };
+                let Value::Object(map) = members else {
+                    return Err(invalid(&at, format!("must be a JSON object, not {}", describe(members))));
+                };
                 for (member, path) in map {
-                    let Value::String(path) = path else { return Err(invalid(&format!("{at}.{member}"), format!("must be a JSONPath string, not {}", describe(path)))) };
+                    let Value::String(path) = path else {
+                        return Err(invalid(
+                            &format!("{at}.{member}"),
+                            format!("must be a JSONPath string, not {}", describe(path)),
+                        ));
+                    };
                     JsonPath::parse(path).map_err(|why| invalid(&format!("{at}.{member}"), why))?;
                 }
                 options.insert("returning_members".into(), members.to_string());
@@ -521,36 +617,60 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
     for (i, value) in object.array("columns")?.iter().enumerate() {
         let column = column(&format!("{path}.columns[{i}]"), value, sortable)?;
         if column.options.contains_key("search") && !searchable {
-            return Err(invalid(&format!("{path}.columns[{i}].search"), "needs \"search\": {\"path\": …} on the resource"));
+            return Err(invalid(
+                &format!("{path}.columns[{i}].search"),
+                "needs \"search\": {\"path\": …} on the resource",
+            ));
         }
         if TERM_OPERATORS.iter().any(|(_, option)| column.options.contains_key(*option)) && !termed {
-            return Err(invalid(&format!("{path}.columns[{i}].terms"), "needs \"terms\": {\"param\": …} on the resource"));
+            return Err(invalid(
+                &format!("{path}.columns[{i}].terms"),
+                "needs \"terms\": {\"param\": …} on the resource",
+            ));
         }
         if columns.iter().any(|c| c.name == column.name) {
-            return Err(invalid(&format!("{path}.columns[{i}].name"), format!("\"{}\" names an earlier column too", column.name)));
+            return Err(invalid(
+                &format!("{path}.columns[{i}].name"),
+                format!("\"{}\" names an earlier column too", column.name),
+            ));
         }
         columns.push(column);
     }
     if let Some(key) = options.get("key_column").filter(|_| writable) {
         if !columns.iter().any(|c| c.name == *key) {
-            return Err(invalid(&format!("{path}.write.key_column"), format!("\"{key}\" is not a column of the resource")));
+            return Err(invalid(
+                &format!("{path}.write.key_column"),
+                format!("\"{key}\" is not a column of the resource"),
+            ));
         }
     }
     let custom_fields = match object.get("custom_fields") {
         Some(value) => Some(custom_fields(&object.at("custom_fields"), value)?),
         None => None,
     };
-    let spec = ResourceSpec { name, description: object.string("description")?.unwrap_or_default(), options, page_size, columns, writable, custom_fields };
+    let spec = ResourceSpec {
+        name,
+        description: object.string("description")?.unwrap_or_default(),
+        options,
+        page_size,
+        columns,
+        writable,
+        custom_fields,
+    };
     check_as_rest_table(path, connector, base_url, &spec)?;
     Ok(spec)
 }
 
 /// A Postgres type name of a definition, in the spelling IMPORT FOREIGN SCHEMA uses.
 fn sql_type(path: &str, given: &str) -> Result<String> {
-    TYPES.iter().find(|(spellings, _)| spellings.contains(&given.to_ascii_lowercase().as_str())).map(|(_, name)| name.to_string()).ok_or_else(|| {
-        let names: Vec<&str> = TYPES.iter().map(|(_, n)| *n).collect();
-        invalid(path, format!("\"{given}\" is not one of: {}", names.join(", ")))
-    })
+    TYPES
+        .iter()
+        .find(|(spellings, _)| spellings.contains(&given.to_ascii_lowercase().as_str()))
+        .map(|(_, name)| name.to_string())
+        .ok_or_else(|| {
+            let names: Vec<&str> = TYPES.iter().map(|(_, n)| *n).collect();
+            invalid(path, format!("\"{given}\" is not one of: {}", names.join(", ")))
+        })
 }
 
 /// `custom_fields`: where a resource's custom fields are listed and how each becomes a column.
@@ -558,7 +678,20 @@ fn custom_fields(path: &str, value: &Value) -> Result<CustomFieldsSpec> {
     let object = Object::new(
         path.to_string(),
         value,
-        &["path", "query", "rows", "has_more_path", "offset_param", "name", "key", "type", "multiple", "column_path", "types", "default_type"],
+        &[
+            "path",
+            "query",
+            "rows",
+            "has_more_path",
+            "offset_param",
+            "name",
+            "key",
+            "type",
+            "multiple",
+            "column_path",
+            "types",
+            "default_type",
+        ],
     )?;
     let list_path = object.required_string("path")?;
     if list_path.contains('?') {
@@ -573,15 +706,22 @@ fn custom_fields(path: &str, value: &Value) -> Result<CustomFieldsSpec> {
     };
     let column_path = object.required_string("column_path")?;
     if !column_path.contains("{key}") {
-        return Err(invalid(&object.at("column_path"), format!("\"{column_path}\" has no {{key}} for the field's key")));
+        return Err(invalid(
+            &object.at("column_path"),
+            format!("\"{column_path}\" has no {{key}} for the field's key"),
+        ));
     }
     JsonPath::parse(&column_path.replace("{key}", "key")).map_err(|why| invalid(&object.at("column_path"), why))?;
     let mut types = Vec::new();
     if let Some(value) = object.get("types") {
-        let Value::Object(map) = value else { return Err(invalid(&object.at("types"), format!("must be a JSON object, not {}", describe(value)))) };
+        let Value::Object(map) = value else {
+            return Err(invalid(&object.at("types"), format!("must be a JSON object, not {}", describe(value))));
+        };
         for (provider_type, sql) in map {
             let at = format!("{}.{provider_type}", object.at("types"));
-            let Value::String(sql) = sql else { return Err(invalid(&at, format!("must be a string, not {}", describe(sql)))) };
+            let Value::String(sql) = sql else {
+                return Err(invalid(&at, format!("must be a string, not {}", describe(sql))));
+            };
             types.push((provider_type.clone(), sql_type(&at, sql)?));
         }
     }
@@ -592,7 +732,8 @@ fn custom_fields(path: &str, value: &Value) -> Result<CustomFieldsSpec> {
     let has_more_path = parsed("has_more_path")?;
     let offset_param = object.string("offset_param")?.filter(|p| !p.is_empty());
     if has_more_path.is_some() != offset_param.is_some() {
-        let (present, absent) = if has_more_path.is_some() { ("has_more_path", "offset_param") } else { ("offset_param", "has_more_path") };
+        let (present, absent) =
+            if has_more_path.is_some() { ("has_more_path", "offset_param") } else { ("offset_param", "has_more_path") };
         return Err(invalid(&object.at(present), format!("pages only with \"{absent}\" too")));
     }
     Ok(CustomFieldsSpec {
@@ -623,13 +764,20 @@ fn query(object: &Object) -> Result<Option<String>> {
                     Value::String(s) => s.clone(),
                     Value::Number(n) => n.to_string(),
                     Value::Bool(b) => b.to_string(),
-                    other => return Err(invalid(&format!("{}.{name}", object.at("query")), format!("must be a string, number or boolean, not {}", describe(other)))),
+                    other => {
+                        return Err(invalid(
+                            &format!("{}.{name}", object.at("query")),
+                            format!("must be a string, number or boolean, not {}", describe(other)),
+                        ))
+                    }
                 };
                 query.append_pair(name, &text);
             }
             Ok(Some(query.finish()))
         }
-        Some(other) => Err(invalid(&object.at("query"), format!("must be a string or an object, not {}", describe(other)))),
+        Some(other) => {
+            Err(invalid(&object.at("query"), format!("must be a string or an object, not {}", describe(other))))
+        }
     }
 }
 
@@ -638,14 +786,19 @@ fn pagination(path: &str, value: &Value, post: bool, options: &mut OptionMap) ->
     let mut known = vec!["style"];
     known.extend(PAGING_FIELDS.iter().map(|(f, _, _)| *f));
     let object = Object::new(path.to_string(), value, &known)?;
-    let style = object.option("style", &Kind::OneOf(PAGINATIONS.to_vec()))?.ok_or_else(|| invalid(&object.at("style"), "missing"))?;
+    let style = object
+        .option("style", &Kind::OneOf(PAGINATIONS.to_vec()))?
+        .ok_or_else(|| invalid(&object.at("style"), "missing"))?;
     let mut page_size = None;
     for (field, option, styles) in PAGING_FIELDS {
         if !object.has(field) {
             continue;
         }
         if !styles.contains(&style.as_str()) {
-            return Err(invalid(&object.at(field), format!("is not used with style \"{style}\" (only with {})", styles.join(", "))));
+            return Err(invalid(
+                &object.at(field),
+                format!("is not used with style \"{style}\" (only with {})", styles.join(", ")),
+            ));
         }
         let text = match option {
             "page_size" => object.option(field, &Kind::Integer { min: 1, max: 100_000 })?,
@@ -660,7 +813,10 @@ fn pagination(path: &str, value: &Value, post: bool, options: &mut OptionMap) ->
         }
     }
     if style == "cursor" && !object.has("cursor_path") {
-        return Err(invalid(&object.at("cursor_path"), "missing (cursor paging reads the next cursor there, e.g. \"$.next_cursor\")"));
+        return Err(invalid(
+            &object.at("cursor_path"),
+            "missing (cursor paging reads the next cursor there, e.g. \"$.next_cursor\")",
+        ));
     }
     if options.get("cursor_in").map(String::as_str) == Some("body") && !post {
         return Err(invalid(&object.at("cursor_in"), "\"body\" needs \"method\": \"POST\""));
@@ -673,7 +829,20 @@ fn column(path: &str, value: &Value, sortable_resource: bool) -> Result<ColumnSp
     let object = Object::new(
         path.to_string(),
         value,
-        &["name", "type", "path", "description", "filters", "terms", "sortable", "echo", "required", "required_hint", "expand", "search"],
+        &[
+            "name",
+            "type",
+            "path",
+            "description",
+            "filters",
+            "terms",
+            "sortable",
+            "echo",
+            "required",
+            "required_hint",
+            "expand",
+            "search",
+        ],
     )?;
     let name = object.required_string("name")?;
     let given_type = object.required_string("type")?;
@@ -694,11 +863,16 @@ fn column(path: &str, value: &Value, sortable_resource: bool) -> Result<ColumnSp
         for (op, option) in OPERATORS {
             let Some(param) = filters.string(op)? else { continue };
             let template_ok = match param.split_once('=') {
-                Some((name, template)) => !name.is_empty() && (template.contains("{value}") || template.contains("{epoch}")),
+                Some((name, template)) => {
+                    !name.is_empty() && (template.contains("{value}") || template.contains("{epoch}"))
+                }
                 None => !param.is_empty(),
             };
             if !template_ok {
-                return Err(invalid(&filters.at(op), format!("\"{param}\" is neither a parameter name nor a template \"parameter=…{{value}}…\"")));
+                return Err(invalid(
+                    &filters.at(op),
+                    format!("\"{param}\" is neither a parameter name nor a template \"parameter=…{{value}}…\""),
+                ));
             }
             options.insert(option.to_string(), param);
         }
@@ -708,7 +882,10 @@ fn column(path: &str, value: &Value, sortable_resource: bool) -> Result<ColumnSp
         for (op, option) in TERM_OPERATORS {
             let Some(template) = terms.string(op)? else { continue };
             if !template.contains("{value}") {
-                return Err(invalid(&terms.at(op), format!("\"{template}\" has no {{value}} for the condition's value")));
+                return Err(invalid(
+                    &terms.at(op),
+                    format!("\"{template}\" has no {{value}} for the condition's value"),
+                ));
             }
             options.insert(option.to_string(), template);
         }
@@ -716,7 +893,10 @@ fn column(path: &str, value: &Value, sortable_resource: bool) -> Result<ColumnSp
     match object.get("sortable") {
         None | Some(Value::Bool(false)) => {}
         Some(_) if !sortable_resource => {
-            return Err(invalid(&object.at("sortable"), "needs \"sort\": {\"param\": …} or \"terms\": {\"sort\": …} on the resource"))
+            return Err(invalid(
+                &object.at("sortable"),
+                "needs \"sort\": {\"param\": …} or \"terms\": {\"sort\": …} on the resource",
+            ))
         }
         Some(Value::Bool(true)) => {
             options.insert("sortable".into(), "true".into());
@@ -724,11 +904,19 @@ fn column(path: &str, value: &Value, sortable_resource: bool) -> Result<ColumnSp
         Some(Value::String(remote)) if !remote.is_empty() => {
             options.insert("sortable".into(), remote.clone());
         }
-        Some(other) => return Err(invalid(&object.at("sortable"), format!("must be true or the remote field name, not {}", describe(other)))),
+        Some(other) => {
+            return Err(invalid(
+                &object.at("sortable"),
+                format!("must be true or the remote field name, not {}", describe(other)),
+            ))
+        }
     }
     if let Some(echo) = object.option("echo", &Kind::Bool)? {
         if !options.contains_key("filter_param") {
-            return Err(invalid(&object.at("echo"), "needs an \"=\" filter: the column shows the value its = condition sends"));
+            return Err(invalid(
+                &object.at("echo"),
+                "needs an \"=\" filter: the column shows the value its = condition sends",
+            ));
         }
         options.insert("echo".into(), echo);
     }
@@ -737,12 +925,17 @@ fn column(path: &str, value: &Value, sortable_resource: bool) -> Result<ColumnSp
             return Err(invalid(&object.at("expand"), "must not be empty"));
         }
         if options.contains_key("path") {
-            return Err(invalid(&object.at("expand"), "the column reads the expanded object at its own name: leave out \"path\""));
+            return Err(invalid(
+                &object.at("expand"),
+                "the column reads the expanded object at its own name: leave out \"path\"",
+            ));
         }
         options.insert("expand".into(), member);
     }
     if let Some(required) = object.option("required", &Kind::Bool)? {
-        if crate::options::parse_bool(&required) == Some(true) && !OPERATORS.iter().any(|(_, option)| options.contains_key(*option)) {
+        if crate::options::parse_bool(&required) == Some(true)
+            && !OPERATORS.iter().any(|(_, option)| options.contains_key(*option))
+        {
             return Err(invalid(&object.at("required"), "needs \"filters\": the condition it requires must be pushed"));
         }
         options.insert("required".into(), required);
@@ -772,7 +965,11 @@ fn check_as_rest_table(path: &str, connector: &str, base_url: Option<&str>, reso
     let columns = resource
         .columns
         .iter()
-        .map(|c| ColumnDef { name: c.name.clone(), ty: ColumnType::Other(c.sql_type.clone()), options: c.options.clone() })
+        .map(|c| ColumnDef {
+            name: c.name.clone(),
+            ty: ColumnType::Other(c.sql_type.clone()),
+            options: c.options.clone(),
+        })
         .collect();
     let table = TableDef { name: resource.name.clone(), options: resource.options.clone(), columns };
     rest::open_table(connector, &server, &table).map(|_| ()).map_err(|e| invalid(path, e.message))
@@ -897,16 +1094,31 @@ mod tests {
         );
         assert_eq!(error(with("/rate_limit", json!("fast"))), "rate_limit: \"fast\" is not a number greater than 0");
         assert_eq!(error(with("/base_url", json!("ftp://x"))), "base_url: \"ftp://x\" is not an http or https URL");
-        assert_eq!(error(with("/resources/0/pagination/page_size", json!(0))), "resources[0].pagination.page_size: \"0\" is outside 1..100000");
-        assert_eq!(error(with("/resources/0/write/insert_method", json!("GET"))), "resources[0].write.insert_method: \"GET\" is not one of: POST, PUT");
+        assert_eq!(
+            error(with("/resources/0/pagination/page_size", json!(0))),
+            "resources[0].pagination.page_size: \"0\" is outside 1..100000"
+        );
+        assert_eq!(
+            error(with("/resources/0/write/insert_method", json!("GET"))),
+            "resources[0].write.insert_method: \"GET\" is not one of: POST, PUT"
+        );
         assert_eq!(error(with("/resources/0/rows", json!(5))), "resources[0].rows: must be a string, not a number");
-        assert_eq!(error(with("/name", json!("Shop!"))), "name: \"Shop!\" must be lower-case letters, digits and _, starting with a letter (at most 63)");
-        assert_eq!(error(with("/headers", json!({ "Bad Header": "x" }))), "headers.Bad Header: is not a valid header name");
+        assert_eq!(
+            error(with("/name", json!("Shop!"))),
+            "name: \"Shop!\" must be lower-case letters, digits and _, starting with a letter (at most 63)"
+        );
+        assert_eq!(
+            error(with("/headers", json!({ "Bad Header": "x" }))),
+            "headers.Bad Header: is not a valid header name"
+        );
         assert_eq!(
             error(with("/resources/0/columns/0/filters", json!({ "=": "$filter=id eq" }))),
             "resources[0].columns[0].filters.=: \"$filter=id eq\" is neither a parameter name nor a template \"parameter=…{value}…\""
         );
-        assert_eq!(error(with("/resources/0/columns/0/filters", json!({ "~": "q" }))), "resources[0].columns[0].filters.~: unknown field (known: =, <>, >, >=, <, <=)");
+        assert_eq!(
+            error(with("/resources/0/columns/0/filters", json!({ "~": "q" }))),
+            "resources[0].columns[0].filters.~: unknown field (known: =, <>, >, >=, <, <=)"
+        );
     }
 
     #[test]
@@ -928,12 +1140,18 @@ mod tests {
             error(with("/resources/0/pagination/page_param", json!("p"))),
             "resources[0].pagination.page_param: is not used with style \"cursor\" (only with page)"
         );
-        assert_eq!(error(with("/resources/0/body", json!({ "a": 1 }))), "resources[0].body: is sent only with \"method\": \"POST\"");
+        assert_eq!(
+            error(with("/resources/0/body", json!({ "a": 1 }))),
+            "resources[0].body: is sent only with \"method\": \"POST\""
+        );
         assert_eq!(
             error(with("/resources/0/pagination/cursor_in", json!("body"))),
             "resources[0].pagination.cursor_in: \"body\" needs \"method\": \"POST\""
         );
-        assert_eq!(error(with("/auth/token_url", json!("https://x/token"))), "auth.token_url: is not used with kind \"api_key\"");
+        assert_eq!(
+            error(with("/auth/token_url", json!("https://x/token"))),
+            "auth.token_url: is not used with kind \"api_key\""
+        );
         assert_eq!(
             error(with("/resources/0/sort", Value::Null)),
             "resources[0].columns[1].sortable: needs \"sort\": {\"param\": …} or \"terms\": {\"sort\": …} on the resource"
@@ -942,13 +1160,22 @@ mod tests {
             error(with("/resources/0/columns/2/echo", json!(true))),
             "resources[0].columns[2].echo: needs an \"=\" filter: the column shows the value its = condition sends"
         );
-        assert_eq!(error(with("/resources/0/item_path", json!("/orders/id"))), "resources[0].item_path: \"/orders/id\" has no {key} for the record's key");
-        assert_eq!(error(with("/resources/0/write/key_column", json!("number"))), "resources[0].write.key_column: \"number\" is not a column of the resource");
+        assert_eq!(
+            error(with("/resources/0/item_path", json!("/orders/id"))),
+            "resources[0].item_path: \"/orders/id\" has no {key} for the record's key"
+        );
+        assert_eq!(
+            error(with("/resources/0/write/key_column", json!("number"))),
+            "resources[0].write.key_column: \"number\" is not a column of the resource"
+        );
         let mut doc = valid();
         let again = doc["resources"][0].clone();
         doc["resources"].as_array_mut().unwrap().push(again);
         assert_eq!(error(doc), "resources[1].name: \"orders\" names an earlier resource too");
-        assert_eq!(error(with("/resources/0/path", json!("/orders?x=1"))), "resources[0].path: must not contain a query string; put parameters in \"query\"");
+        assert_eq!(
+            error(with("/resources/0/path", json!("/orders?x=1"))),
+            "resources[0].path: must not contain a query string; put parameters in \"query\""
+        );
     }
 
     #[test]
@@ -961,7 +1188,10 @@ mod tests {
         assert_eq!((option("expand_param"), option("expand_prefix")), (Some("expand[]"), Some("data.")));
         assert_eq!(d.resources[0].columns[2].options["expand"], "customer");
         doc["resources"][0]["columns"][2]["path"] = json!("$.customer");
-        assert_eq!(error(doc.clone()), "resources[0].columns[2].expand: the column reads the expanded object at its own name: leave out \"path\"");
+        assert_eq!(
+            error(doc.clone()),
+            "resources[0].columns[2].expand: the column reads the expanded object at its own name: leave out \"path\""
+        );
         doc["resources"][0]["expand"] = json!({ "prefix": "data." });
         assert_eq!(error(doc.clone()), "resources[0].expand.param: missing");
         doc["resources"][0]["expand"] = json!({ "param": "expand", "list_prefix": "data." });
@@ -975,8 +1205,14 @@ mod tests {
                              "types": { "number": "NUMERIC", "when": "timestamp with time zone" }, "default_type": "jsonb" });
         let d = definition(&with("/resources/0/custom_fields", fields.clone())).unwrap();
         let spec = d.resources[0].custom_fields.clone().unwrap();
-        assert_eq!((spec.path.as_str(), spec.query.as_deref(), spec.column_path.as_str()), ("/fields/orders", Some("limit=100"), "$.custom[\"{key}\"]"));
-        assert_eq!(spec.types, vec![("number".to_string(), "numeric".to_string()), ("when".to_string(), "timestamptz".to_string())]);
+        assert_eq!(
+            (spec.path.as_str(), spec.query.as_deref(), spec.column_path.as_str()),
+            ("/fields/orders", Some("limit=100"), "$.custom[\"{key}\"]")
+        );
+        assert_eq!(
+            spec.types,
+            vec![("number".to_string(), "numeric".to_string()), ("when".to_string(), "timestamptz".to_string())]
+        );
         assert_eq!((spec.name.to_string(), spec.default_type.as_str()), ("$.label".to_string(), "jsonb"));
         assert!(definition(&valid()).unwrap().resources[0].custom_fields.is_none());
         let broken = |member: &str, value: Value| {
@@ -984,13 +1220,25 @@ mod tests {
             doc["resources"][0]["custom_fields"][member] = value;
             error(doc)
         };
-        assert_eq!(broken("column_path", json!("$.custom.cf")), "resources[0].custom_fields.column_path: \"$.custom.cf\" has no {key} for the field's key");
-        assert_eq!(broken("types", json!({ "number": "decimal" })).split(" is not").next(), Some("resources[0].custom_fields.types.number: \"decimal\""));
+        assert_eq!(
+            broken("column_path", json!("$.custom.cf")),
+            "resources[0].custom_fields.column_path: \"$.custom.cf\" has no {key} for the field's key"
+        );
+        assert_eq!(
+            broken("types", json!({ "number": "decimal" })).split(" is not").next(),
+            Some("resources[0].custom_fields.types.number: \"decimal\"")
+        );
         assert_eq!(broken("key", Value::Null), "resources[0].custom_fields.key: missing");
         assert!(broken("name", json!("$.x[")).starts_with("resources[0].custom_fields.name: JSONPath"));
         assert!(broken("typ", json!("$.t")).starts_with("resources[0].custom_fields.typ: unknown field (known: path, query, rows, has_more_path, offset_param, name, key, type,"));
-        assert_eq!(broken("has_more_path", json!("$.has_more")), "resources[0].custom_fields.has_more_path: pages only with \"offset_param\" too");
-        assert_eq!(broken("path", json!("/f?x=1")), "resources[0].custom_fields.path: must not contain a query string; put parameters in \"query\"");
+        assert_eq!(
+            broken("has_more_path", json!("$.has_more")),
+            "resources[0].custom_fields.has_more_path: pages only with \"offset_param\" too"
+        );
+        assert_eq!(
+            broken("path", json!("/f?x=1")),
+            "resources[0].custom_fields.path: must not contain a query string; put parameters in \"query\""
+        );
     }
 
     #[test]
@@ -1017,14 +1265,24 @@ mod tests {
             broken(json!({ "v": { "default": "2024", "pattern": "[0-9]{4}-[0-9]{2}" } }), json!({})),
             "server_options.v.default: \"2024\" does not match the pattern [0-9]{4}-[0-9]{2}"
         );
-        assert_eq!(broken(json!({ "v": { "pattern": "[0-9" } }), json!({})).split(':').next(), Some("server_options.v.pattern"));
-        assert_eq!(broken(json!({}), json!({ "X-V": "{server.v}" })), "headers.X-V: {server.v} names no option of \"server_options\"");
+        assert_eq!(
+            broken(json!({ "v": { "pattern": "[0-9" } }), json!({})).split(':').next(),
+            Some("server_options.v.pattern")
+        );
+        assert_eq!(
+            broken(json!({}), json!({ "X-V": "{server.v}" })),
+            "headers.X-V: {server.v} names no option of \"server_options\""
+        );
         assert_eq!(
             broken(json!({ "page_size": {} }), json!({})),
             "server_options.page_size: is an option of every server; a definition sets its default elsewhere (base_url, auth, rate_limit, …)"
         );
-        assert!(broken(json!({ "v": { "dflt": "x" } }), json!({})).starts_with("server_options.v.dflt: unknown field (known: default, description, pattern)"));
-        assert_eq!(broken(json!({ "V": {} }), json!({})), "server_options.V: \"V\" must be lower-case letters, digits and _, starting with a letter (at most 63)");
+        assert!(broken(json!({ "v": { "dflt": "x" } }), json!({}))
+            .starts_with("server_options.v.dflt: unknown field (known: default, description, pattern)"));
+        assert_eq!(
+            broken(json!({ "V": {} }), json!({})),
+            "server_options.V: \"V\" must be lower-case letters, digits and _, starting with a letter (at most 63)"
+        );
     }
 
     #[test]
@@ -1036,7 +1294,15 @@ mod tests {
         let d = definition(&doc).unwrap();
         let option = |name: &str| d.resources[0].options.get(name).map(String::as_str);
         assert_eq!(
-            [option("terms_param"), option("terms_join"), option("terms_quote"), option("terms_escape"), option("terms_time_precision"), option("terms_sort"), option("sort_max_keys")],
+            [
+                option("terms_param"),
+                option("terms_join"),
+                option("terms_quote"),
+                option("terms_escape"),
+                option("terms_time_precision"),
+                option("terms_sort"),
+                option("sort_max_keys")
+            ],
             [Some("q"), Some(" "), Some("\""), Some("\\"), Some("minute"), Some("sort:{field}"), Some("1")]
         );
         let status = &d.resources[0].columns[2].options;
@@ -1050,12 +1316,25 @@ mod tests {
             *broken.pointer_mut(pointer).unwrap() = value;
             error(broken)
         };
-        assert_eq!(broken("/resources/0/columns/2/terms", json!({ "=": "status" })), "resources[0].columns[2].terms.=: \"status\" has no {value} for the condition's value");
-        assert!(broken("/resources/0/columns/2/terms", json!({ "~": "s:{value}" })).starts_with("resources[0].columns[2].terms.~: unknown field (known: =, <>, >, >=, <, <=)"));
-        assert_eq!(broken("/resources/0/terms/sort", json!("sort:")), "resources[0].terms.sort: \"sort:\" has no {field} for the sorted field");
-        assert_eq!(broken("/resources/0/terms/time_precision", json!("hour")), "resources[0].terms.time_precision: \"hour\" is not one of: second, minute");
+        assert_eq!(
+            broken("/resources/0/columns/2/terms", json!({ "=": "status" })),
+            "resources[0].columns[2].terms.=: \"status\" has no {value} for the condition's value"
+        );
+        assert!(broken("/resources/0/columns/2/terms", json!({ "~": "s:{value}" }))
+            .starts_with("resources[0].columns[2].terms.~: unknown field (known: =, <>, >, >=, <, <=)"));
+        assert_eq!(
+            broken("/resources/0/terms/sort", json!("sort:")),
+            "resources[0].terms.sort: \"sort:\" has no {field} for the sorted field"
+        );
+        assert_eq!(
+            broken("/resources/0/terms/time_precision", json!("hour")),
+            "resources[0].terms.time_precision: \"hour\" is not one of: second, minute"
+        );
         assert_eq!(broken("/resources/0/sort/max_keys", json!(0)), "resources[0].sort.max_keys: \"0\" is outside 1..8");
-        assert_eq!(broken("/resources/0/terms", Value::Null), "resources[0].columns[2].terms: needs \"terms\": {\"param\": …} on the resource");
+        assert_eq!(
+            broken("/resources/0/terms", Value::Null),
+            "resources[0].columns[2].terms: needs \"terms\": {\"param\": …} on the resource"
+        );
     }
 
     #[test]
@@ -1071,11 +1350,15 @@ mod tests {
         doc["resources"][0]["item_lookup"] = json!(true);
         doc["resources"][0]["success_path"] = json!("$.ok");
         doc["resources"][0]["columns"][1]["filters"] = json!({ ">=": "created[gte]={epoch}" });
-        doc["resources"][0]["write"] = json!({ "format": "form", "insert_path": "/orders/new", "operations": ["insert", "update"] });
+        doc["resources"][0]["write"] =
+            json!({ "format": "form", "insert_path": "/orders/new", "operations": ["insert", "update"] });
         let d = definition(&doc).unwrap();
         let option = |name: &str| d.resources[0].options.get(name).map(String::as_str);
         assert_eq!((option("item_lookup"), option("success_path")), (Some("true"), Some("$.ok")));
-        assert_eq!((option("write_format"), option("insert_path"), option("write_operations")), (Some("form"), Some("/orders/new"), Some("insert,update")));
+        assert_eq!(
+            (option("write_format"), option("insert_path"), option("write_operations")),
+            (Some("form"), Some("/orders/new"), Some("insert,update"))
+        );
         assert_eq!(d.resources[0].columns[1].options["filter_param_gte"], "created[gte]={epoch}");
         doc["resources"][0]["write"]["returning_members"] = json!({ "channel": "$.channel" });
         assert_eq!(definition(&doc).unwrap().resources[0].options["returning_members"], r#"{"channel":"$.channel"}"#);
@@ -1085,14 +1368,23 @@ mod tests {
         assert_eq!(error(doc.clone()), "resources[0].write.returning_members: must be a JSON object, not an array");
         doc["resources"][0]["write"]["returning_members"] = Value::Null;
         doc["resources"][0]["write"]["operations"] = json!(["insert", "upsert"]);
-        assert_eq!(error(doc.clone()), "resources[0].write.operations: \"upsert\" is not one of: \"insert\", \"update\", \"delete\"");
+        assert_eq!(
+            error(doc.clone()),
+            "resources[0].write.operations: \"upsert\" is not one of: \"insert\", \"update\", \"delete\""
+        );
         doc["resources"][0]["write"]["operations"] = json!("insert");
-        assert_eq!(error(doc.clone()), "resources[0].write.operations: must be a non-empty array of operations, not a string");
+        assert_eq!(
+            error(doc.clone()),
+            "resources[0].write.operations: must be a non-empty array of operations, not a string"
+        );
         doc["resources"][0]["write"] = json!({ "format": "xml" });
         assert_eq!(error(doc.clone()), "resources[0].write.format: \"xml\" is not one of: json, form");
         doc["resources"][0]["write"] = json!({});
         doc["resources"][0]["columns"][2]["required"] = json!(true);
-        assert_eq!(error(doc.clone()), "resources[0].columns[2].required: needs \"filters\": the condition it requires must be pushed");
+        assert_eq!(
+            error(doc.clone()),
+            "resources[0].columns[2].required: needs \"filters\": the condition it requires must be pushed"
+        );
         doc["resources"][0]["columns"][0]["required"] = json!(true);
         doc["resources"][0]["columns"][2]["required"] = json!(false);
         assert_eq!(definition(&doc).unwrap().resources[0].columns[0].options["required"], "true");
@@ -1103,22 +1395,35 @@ mod tests {
     #[test]
     fn credential_shapes_and_required_hints_are_checked() {
         let auth = |members: Value| error(with("/auth", members));
-        let shaped = json!({ "kind": "bearer", "credential_pattern": "sk_[a-z]+", "credential_hint": "Keys look like sk_…." });
+        let shaped =
+            json!({ "kind": "bearer", "credential_pattern": "sk_[a-z]+", "credential_hint": "Keys look like sk_…." });
         let d = definition(&with("/auth", shaped)).unwrap();
         let shape = d.auth.credential.unwrap();
         // The whole credential must match.
-        assert!(shape.pattern.is_match("sk_abc") && !shape.pattern.is_match("xsk_abc") && !shape.pattern.is_match("sk_abc1"));
+        assert!(
+            shape.pattern.is_match("sk_abc")
+                && !shape.pattern.is_match("xsk_abc")
+                && !shape.pattern.is_match("sk_abc1")
+        );
         assert_eq!(shape.hint, "Keys look like sk_….");
         assert_eq!(
-            auth(json!({ "kind": "bearer", "credential_pattern": "sk_[a-z" , "credential_hint": "x" })).split(':').next(),
+            auth(json!({ "kind": "bearer", "credential_pattern": "sk_[a-z" , "credential_hint": "x" }))
+                .split(':')
+                .next(),
             Some("auth.credential_pattern")
         );
         assert_eq!(
             auth(json!({ "kind": "bearer", "credential_pattern": "sk_.*" })),
             "auth.credential_hint: missing (say what a valid credential looks like, e.g. \"Keys look like key_….\")"
         );
-        assert_eq!(auth(json!({ "kind": "bearer", "credential_hint": "x" })), "auth.credential_hint: is shown only with \"credential_pattern\"");
-        assert_eq!(auth(json!({ "kind": "basic", "credential_pattern": "x", "credential_hint": "x" })), "auth.credential_pattern: is not used with kind \"basic\"");
+        assert_eq!(
+            auth(json!({ "kind": "bearer", "credential_hint": "x" })),
+            "auth.credential_hint: is shown only with \"credential_pattern\""
+        );
+        assert_eq!(
+            auth(json!({ "kind": "basic", "credential_pattern": "x", "credential_hint": "x" })),
+            "auth.credential_pattern: is not used with kind \"basic\""
+        );
         assert!(definition(&valid()).unwrap().auth.credential.is_none());
         let mut doc = valid();
         doc["resources"][0]["columns"][0]["required"] = json!(true);
@@ -1136,7 +1441,13 @@ mod tests {
         let d = definition(&doc).unwrap();
         let option = |name: &str| d.resources[0].options.get(name).map(String::as_str);
         assert_eq!(
-            (option("search_path"), option("search_param"), option("search_join"), option("search_cursor_param"), option("search_cursor_path")),
+            (
+                option("search_path"),
+                option("search_param"),
+                option("search_join"),
+                option("search_cursor_param"),
+                option("search_cursor_path")
+            ),
             (Some("/orders/search"), Some("q"), Some(" && "), Some("p"), Some("$.next"))
         );
         assert_eq!(d.resources[0].columns[2].options["search"], "status");

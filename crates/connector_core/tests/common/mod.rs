@@ -40,7 +40,13 @@ impl Provider {
         Provider::on(mock, connector, prefix, options, user)
     }
 
-    pub fn on(mock: MockServer, connector: &str, prefix: &str, options: &[(&str, &str)], user: &[(&str, &str)]) -> Provider {
+    pub fn on(
+        mock: MockServer,
+        connector: &str,
+        prefix: &str,
+        options: &[(&str, &str)],
+        user: &[(&str, &str)],
+    ) -> Provider {
         let base_url = format!("{}{prefix}", mock.url());
         let mut server_options = map(&[("connector", connector), ("base_url", &base_url)]);
         server_options.extend(map(options));
@@ -57,10 +63,15 @@ impl Provider {
     /// The foreign table IMPORT FOREIGN SCHEMA creates for `resource`, plus table `options`.
     pub fn imported(&self, resource: &str, options: &[(&str, &str)]) -> TableDef {
         let resources = runtime().block_on(self.connector.resources(&self.server, &self.http())).unwrap();
-        let found = resources.into_iter().find(|r| r.name == resource).unwrap_or_else(|| panic!("no resource {resource}"));
+        let found =
+            resources.into_iter().find(|r| r.name == resource).unwrap_or_else(|| panic!("no resource {resource}"));
         let mut table_options = found.table_options;
         table_options.extend(map(options));
-        let columns = found.columns.into_iter().map(|c| ColumnDef { name: c.name, ty: column_type(&c.sql_type), options: c.options }).collect();
+        let columns = found
+            .columns
+            .into_iter()
+            .map(|c| ColumnDef { name: c.name, ty: column_type(&c.sql_type), options: c.options })
+            .collect();
         TableDef { name: found.name, options: table_options, columns }
     }
 
@@ -71,7 +82,8 @@ impl Provider {
 
     /// Where the planner puts each condition.
     pub fn placements(&self, table: &TableDef, quals: &[Qual]) -> Vec<Placement> {
-        let candidates: Vec<Option<Candidate>> = quals.iter().map(|q| Some(Candidate { column: q.column.clone(), op: q.op })).collect();
+        let candidates: Vec<Option<Candidate>> =
+            quals.iter().map(|q| Some(Candidate { column: q.column.clone(), op: q.op })).collect();
         decide(&self.open(table).capabilities(), &candidates, &[], false, true).placements
     }
 
@@ -81,7 +93,13 @@ impl Provider {
     }
 
     /// `scan` with an ORDER BY pushed too (it must be pushable).
-    pub fn scan_sorted(&self, table: &TableDef, quals: Vec<Qual>, sorts: Vec<Sort>, limit: Option<Limit>) -> Result<Vec<Vec<Cell>>> {
+    pub fn scan_sorted(
+        &self,
+        table: &TableDef,
+        quals: Vec<Qual>,
+        sorts: Vec<Sort>,
+        limit: Option<Limit>,
+    ) -> Result<Vec<Vec<Cell>>> {
         self.scan_with(table, quals, sorts, limit, 4)
     }
 
@@ -104,7 +122,8 @@ impl Provider {
         let projector = Arc::new(Projector::new(table, &request.columns)?);
         let rows_needed = limit.and_then(|l| l.split(opened.capabilities().supports_offset()).source_rows);
         let settings = ScanSettings { max_concurrency, rows_needed };
-        let mut scan = Scan::start(runtime.handle(), Arc::new(self.http()), opened.scan(&request)?, projector, settings);
+        let mut scan =
+            Scan::start(runtime.handle(), Arc::new(self.http()), opened.scan(&request)?, projector, settings);
         let mut rows = Vec::new();
         loop {
             match scan.next_block(Duration::from_millis(100))? {
@@ -146,7 +165,8 @@ pub fn counters() -> Counters {
 
 /// A record of `table` with the given column values, as the FDW layer builds it.
 pub fn record(table: &TableDef, values: &[(&str, Value)]) -> Value {
-    let at = |name: &str| table.columns.iter().position(|c| c.name == name).unwrap_or_else(|| panic!("no column {name}"));
+    let at =
+        |name: &str| table.columns.iter().position(|c| c.name == name).unwrap_or_else(|| panic!("no column {name}"));
     let values: Vec<(usize, Value)> = values.iter().map(|(n, v)| (at(n), v.clone())).collect();
     connector_core::write::record(table, &values).unwrap()
 }

@@ -8,7 +8,8 @@ use proptest::prelude::*;
 use serde_json::{Map, Value};
 
 /// Object keys: mostly a small set, so paths and projections find what they look for; sometimes anything.
-pub static KEYS: [&str; 12] = ["id", "data", "items", "next_cursor", "total", "has_more", "a", "b", "name", "", "x y", "it's"];
+pub static KEYS: [&str; 12] =
+    ["id", "data", "items", "next_cursor", "total", "has_more", "a", "b", "name", "", "x y", "it's"];
 
 pub fn key() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -23,8 +24,21 @@ pub fn key() -> impl Strategy<Value = String> {
 pub fn number_text() -> impl Strategy<Value = String> {
     prop_oneof![
         "-?(0|[1-9][0-9]{0,25})(\\.[0-9]{1,20})?([eE][+-]?[0-9]{1,5})?",
-        prop::sample::select(vec!["-0", "1e999", "-1e999", "1e-400", "0.0", "-0.0", "9223372036854775808", "-9223372036854775809", "18446744073709551616", "340282366920938463463374607431768211456", "3.4028236e38", "1E+2"])
-            .prop_map(str::to_string),
+        prop::sample::select(vec![
+            "-0",
+            "1e999",
+            "-1e999",
+            "1e-400",
+            "0.0",
+            "-0.0",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "18446744073709551616",
+            "340282366920938463463374607431768211456",
+            "3.4028236e38",
+            "1E+2"
+        ])
+        .prop_map(str::to_string),
     ]
 }
 
@@ -43,13 +57,47 @@ pub fn number() -> impl Strategy<Value = Value> {
 
 /// Strings that some conversion treats specially, or nearly so.
 static ODD_STRINGS: [&str; 40] = [
-    "", " ", "1e999", "-0", "NaN", "nan", "Infinity", "-inf", "+infinity", "inf", "1.5e3", " 42 ", "0x10",
-    "12abc", ".", "-.5", "+1", "-", "--1", "1.2.3", "e5", "1e", "9223372036854775808", "-9223372036854775809",
-    "340282366920938463463374607431768211456", "true", "t", "yes", "maybe", "946684801.000200", "1.5.5",
-    "-946684801", "infinity", "Jan 1 2024", "{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11}",
+    "",
+    " ",
+    "1e999",
+    "-0",
+    "NaN",
+    "nan",
+    "Infinity",
+    "-inf",
+    "+infinity",
+    "inf",
+    "1.5e3",
+    " 42 ",
+    "0x10",
+    "12abc",
+    ".",
+    "-.5",
+    "+1",
+    "-",
+    "--1",
+    "1.2.3",
+    "e5",
+    "1e",
+    "9223372036854775808",
+    "-9223372036854775809",
+    "340282366920938463463374607431768211456",
+    "true",
+    "t",
+    "yes",
+    "maybe",
+    "946684801.000200",
+    "1.5.5",
+    "-946684801",
+    "infinity",
+    "Jan 1 2024",
+    "{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11}",
     // 32 bytes of "hex" with multi-byte characters where a byte pair is cut.
-    "a0eebc999c0b4ef8bb6d6bb9bd380aé", "a0eebc999c0b4ef8bb6d6bb9bd380é1", "é0eebc999c0b4ef8bb6d6bb9bd380a11",
-    "00000000-0000-0000-0000-000000000000", "ññññññññññññññññ",
+    "a0eebc999c0b4ef8bb6d6bb9bd380aé",
+    "a0eebc999c0b4ef8bb6d6bb9bd380é1",
+    "é0eebc999c0b4ef8bb6d6bb9bd380a11",
+    "00000000-0000-0000-0000-000000000000",
+    "ññññññññññññññññ",
 ];
 
 pub fn odd_string() -> impl Strategy<Value = String> {
@@ -65,7 +113,9 @@ pub fn odd_string() -> impl Strategy<Value = String> {
 /// Years where formats and ranges change: 0, 4 vs 5 digits, chrono's ±262143, Postgres' 294276.
 fn year() -> impl Strategy<Value = i64> {
     prop_oneof![
-        prop::sample::select(vec![0i64, 1, -1, 999, 1969, 1970, 2000, 9999, 10000, 99999, 262143, 262144, -262144, -262145, 294276]),
+        prop::sample::select(vec![
+            0i64, 1, -1, 999, 1969, 1970, 2000, 9999, 10000, 99999, 262143, 262144, -262144, -262145, 294276
+        ]),
         1900i64..2100,
         -400_000i64..400_000,
     ]
@@ -115,13 +165,15 @@ pub fn leaf() -> BoxedStrategy<Value> {
 
 /// Any JSON document, a few levels deep.
 pub fn json() -> BoxedStrategy<Value> {
-    leaf().prop_recursive(4, 64, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((key(), inner), 0..6).prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<_, _>>())),
-        ]
-    })
-    .boxed()
+    leaf()
+        .prop_recursive(4, 64, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((key(), inner), 0..6)
+                    .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<_, _>>())),
+            ]
+        })
+        .boxed()
 }
 
 /// A record as an API returns it: an object over the usual keys (occasionally something else entirely).
@@ -161,9 +213,30 @@ pub fn all_column_types() -> Vec<ColumnType> {
 /// Valid JSONPaths of every shape the module distinguishes: root, plain members and indexes, a trailing
 /// wildcard (all compiled to direct lookups), and general queries (descendants, filters, slices, unions).
 pub static PATHS: [&str; 24] = [
-    "$", "$.id", "$.a.b", "$['x y']", "$['it\\'s']", "$.data[0]", "$.data[-1]", "$.data[*]", "$.data", "$.items",
-    "$.data[0].id", "$.a[1].b", "$[*]", "$[0]", "$..id", "$.data[?@.id > 1]", "$.data[0:2]", "$.data[::-1]",
-    "$.data[*].id", "$['a','b']", "$[?length(@) > 1]", "$.total", "$.next_cursor", "$.data[-1].id",
+    "$",
+    "$.id",
+    "$.a.b",
+    "$['x y']",
+    "$['it\\'s']",
+    "$.data[0]",
+    "$.data[-1]",
+    "$.data[*]",
+    "$.data",
+    "$.items",
+    "$.data[0].id",
+    "$.a[1].b",
+    "$[*]",
+    "$[0]",
+    "$..id",
+    "$.data[?@.id > 1]",
+    "$.data[0:2]",
+    "$.data[::-1]",
+    "$.data[*].id",
+    "$['a','b']",
+    "$[?length(@) > 1]",
+    "$.total",
+    "$.next_cursor",
+    "$.data[-1].id",
 ];
 
 pub fn path() -> impl Strategy<Value = String> {
@@ -173,10 +246,50 @@ pub fn path() -> impl Strategy<Value = String> {
 /// Pieces of JSONPath syntax, glued at random after a `$`: mostly near-valid queries, which reach deeper
 /// into the parser than random characters do.
 static PATH_TOKENS: [&str; 44] = [
-    ".", "..", "[", "]", "*", "?", "@", "$", "'", "\"", "\\", ",", ":", "(", ")", "0", "-1", "1", "2",
-    "9007199254740991", "9007199254740992", "-9007199254740992", "99999999999999999999", "-0", "id", "a",
-    "data", " ", "==", "!=", "<", ">=", "&&", "||", "!", "length(", "count(", "match(", "search(", "value(",
-    "true", "null", "1e400", "é",
+    ".",
+    "..",
+    "[",
+    "]",
+    "*",
+    "?",
+    "@",
+    "$",
+    "'",
+    "\"",
+    "\\",
+    ",",
+    ":",
+    "(",
+    ")",
+    "0",
+    "-1",
+    "1",
+    "2",
+    "9007199254740991",
+    "9007199254740992",
+    "-9007199254740992",
+    "99999999999999999999",
+    "-0",
+    "id",
+    "a",
+    "data",
+    " ",
+    "==",
+    "!=",
+    "<",
+    ">=",
+    "&&",
+    "||",
+    "!",
+    "length(",
+    "count(",
+    "match(",
+    "search(",
+    "value(",
+    "true",
+    "null",
+    "1e400",
+    "é",
 ];
 
 pub fn path_text() -> impl Strategy<Value = String> {
@@ -217,12 +330,68 @@ pub fn simple_path() -> impl Strategy<Value = String> {
 /// Option values each kind of option finds hard: range edges, numbers too small for `1/x`, URLs without
 /// hosts, paths that do not parse, characters that are not one byte.
 static OPTION_VALUES: [&str; 62] = [
-    "", " ", "0", "1", "-1", "2", "64", "65", "100000", "100001", "3600000", "3600001", "9223372036854775807",
-    "9223372036854775808", "-9223372036854775808", " 42 ", "1e-20", "1e-320", "5e-324", "1e308", "inf", "NaN",
-    "0.0", "-0.0", "0.5", "true", "on", "off", "maybe", "none", "page", "offset", "cursor", "link", "bearer",
-    "basic", "api_key", "header", "query", "csv", "json", "ndjson", "xml", "http://127.0.0.1:1/v1",
-    "https://x", "ftp://x", "http://", "http:x", "not a url", "$", "$.data[*]", "$.data[", "$..id", "data",
-    "/x.csv", "/data/x.json", ",", ";", "\t", "||", "\"", "é",
+    "",
+    " ",
+    "0",
+    "1",
+    "-1",
+    "2",
+    "64",
+    "65",
+    "100000",
+    "100001",
+    "3600000",
+    "3600001",
+    "9223372036854775807",
+    "9223372036854775808",
+    "-9223372036854775808",
+    " 42 ",
+    "1e-20",
+    "1e-320",
+    "5e-324",
+    "1e308",
+    "inf",
+    "NaN",
+    "0.0",
+    "-0.0",
+    "0.5",
+    "true",
+    "on",
+    "off",
+    "maybe",
+    "none",
+    "page",
+    "offset",
+    "cursor",
+    "link",
+    "bearer",
+    "basic",
+    "api_key",
+    "header",
+    "query",
+    "csv",
+    "json",
+    "ndjson",
+    "xml",
+    "http://127.0.0.1:1/v1",
+    "https://x",
+    "ftp://x",
+    "http://",
+    "http:x",
+    "not a url",
+    "$",
+    "$.data[*]",
+    "$.data[",
+    "$..id",
+    "data",
+    "/x.csv",
+    "/data/x.json",
+    ",",
+    ";",
+    "\t",
+    "||",
+    "\"",
+    "é",
 ];
 
 pub fn option_value() -> impl Strategy<Value = String> {
@@ -236,7 +405,8 @@ pub fn option_value() -> impl Strategy<Value = String> {
 /// Names no scope declares, near misses included.
 fn unknown_option_name() -> impl Strategy<Value = String> {
     prop_oneof![
-        prop::sample::select(vec!["pagesize", "timeout", "PATH", "url ", "", "filter", "token "]).prop_map(str::to_string),
+        prop::sample::select(vec!["pagesize", "timeout", "PATH", "url ", "", "filter", "token "])
+            .prop_map(str::to_string),
         "[a-z_]{1,12}",
     ]
 }
@@ -245,10 +415,14 @@ fn unknown_option_name() -> impl Strategy<Value = String> {
 /// form.
 fn value_for(kind: &Kind) -> BoxedStrategy<String> {
     match kind {
-        Kind::Text => prop_oneof!["[a-z_/.]{0,8}", Just("/data/x.json".to_string()), Just("/x.ndjson".to_string())].boxed(),
+        Kind::Text => {
+            prop_oneof!["[a-z_/.]{0,8}", Just("/data/x.json".to_string()), Just("/x.ndjson".to_string())].boxed()
+        }
         Kind::Secret => any::<String>().boxed(),
         // Definitions' patterned options (Stripe's dated API versions).
-        Kind::Matches(_) => prop_oneof!["[0-9a-z_.-]{0,12}", Just("2024-06-20".to_string()), Just("2024-06-20\n".to_string())].boxed(),
+        Kind::Matches(_) => {
+            prop_oneof!["[0-9a-z_.-]{0,12}", Just("2024-06-20".to_string()), Just("2024-06-20\n".to_string())].boxed()
+        }
         Kind::Integer { min, max } => {
             let (min, max) = (*min, *max);
             prop_oneof![
@@ -258,12 +432,21 @@ fn value_for(kind: &Kind) -> BoxedStrategy<String> {
             .boxed()
         }
         Kind::PositiveNumber => number_option_value().boxed(),
-        Kind::Bool => prop::sample::select(vec!["true", "off", "1", "t", "NO", " yes ", "false", "maybe", ""]).prop_map(str::to_string).boxed(),
+        Kind::Bool => prop::sample::select(vec!["true", "off", "1", "t", "NO", " yes ", "false", "maybe", ""])
+            .prop_map(str::to_string)
+            .boxed(),
         Kind::OneOf(values) => prop::sample::select(values.clone()).prop_map(str::to_string).boxed(),
         Kind::JsonPath => prop_oneof![3 => path(), 1 => path_text()].boxed(),
         Kind::Url => prop::sample::select(vec![
-            "http://127.0.0.1:1/v1", "https://h/x.csv", "http://h/x.json", "https://u:p@h/e.jsonl?token=abc", "https://[::1]:1/x",
-            "HTTP://H/X.NDJSON", "ftp://x", "http://", "http:x",
+            "http://127.0.0.1:1/v1",
+            "https://h/x.csv",
+            "http://h/x.json",
+            "https://u:p@h/e.jsonl?token=abc",
+            "https://[::1]:1/x",
+            "HTTP://H/X.NDJSON",
+            "ftp://x",
+            "http://",
+            "http:x",
         ])
         .prop_map(str::to_string)
         .boxed(),
@@ -273,7 +456,11 @@ fn value_for(kind: &Kind) -> BoxedStrategy<String> {
 /// Numbers for numeric options: tiny rates whose inverse overflows a Duration, huge and negative counts.
 pub fn number_option_value() -> impl Strategy<Value = String> {
     prop_oneof![
-        prop::sample::select(vec!["0", "1", "-1", "64", "100", "100000", "3600000", "1e-20", "1e-320", "5e-324", "1e-9", "0.001", "1e308", "inf", "NaN", "1.5"]).prop_map(str::to_string),
+        prop::sample::select(vec![
+            "0", "1", "-1", "64", "100", "100000", "3600000", "1e-20", "1e-320", "5e-324", "1e-9", "0.001", "1e308",
+            "inf", "NaN", "1.5"
+        ])
+        .prop_map(str::to_string),
         any::<i64>().prop_map(|n| n.to_string()),
         any::<f64>().prop_map(|f| f.to_string()),
         (1u32..400).prop_map(|e| format!("1e-{e}")),

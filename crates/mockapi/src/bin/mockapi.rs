@@ -20,11 +20,7 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        port: 0,
-        port_file: None,
-        log_limit: mockapi::DEFAULT_LOG_LIMIT,
-    };
+    let mut args = Args { port: 0, port_file: None, log_limit: mockapi::DEFAULT_LOG_LIMIT };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -47,21 +43,16 @@ fn main() {
         eprintln!("mockapi: {e}\n{USAGE}");
         exit(2);
     });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     rt.block_on(async {
-        let server = mockapi::MockServer::start_with(args.port, args.log_limit)
-            .await
-            .unwrap_or_else(|e| {
-                eprintln!("mockapi: cannot listen on 127.0.0.1:{}: {e}", args.port);
-                exit(1);
-            });
+        let server = mockapi::MockServer::start_with(args.port, args.log_limit).await.unwrap_or_else(|e| {
+            eprintln!("mockapi: cannot listen on 127.0.0.1:{}: {e}", args.port);
+            exit(1);
+        });
         if let Some(path) = &args.port_file {
             let tmp = path.with_extension("tmp");
-            let written = std::fs::write(&tmp, format!("{}\n", server.port()))
-                .and_then(|_| std::fs::rename(&tmp, path));
+            let written =
+                std::fs::write(&tmp, format!("{}\n", server.port())).and_then(|_| std::fs::rename(&tmp, path));
             if let Err(e) = written {
                 eprintln!("mockapi: cannot write {}: {e}", path.display());
                 exit(1);

@@ -34,7 +34,10 @@ fn invalid(message: &str) -> Response {
 /// Airtable's 429, whose body (unlike its other errors) is a list: `{"errors": [{"error", "message"}]}`.
 /// Airtable asks clients to wait 30 seconds and sends no `Retry-After`.
 fn rate_limited() -> Response {
-    json(429, &json!({ "errors": [{ "error": "RATE_LIMIT_REACHED", "message": "Rate limit exceeded. Please try again later" }] }))
+    json(
+        429,
+        &json!({ "errors": [{ "error": "RATE_LIMIT_REACHED", "message": "Rate limit exceeded. Please try again later" }] }),
+    )
 }
 
 /// (table id, name, collection, seed, fields: (name, type, options))
@@ -47,7 +50,13 @@ struct TableSpec {
 }
 
 const TABLES: [TableSpec; 2] = [
-    TableSpec { id: "tblProjects000001", name: "Projects", collection: "airtable/projects", seed: projects, fields: project_fields },
+    TableSpec {
+        id: "tblProjects000001",
+        name: "Projects",
+        collection: "airtable/projects",
+        seed: projects,
+        fields: project_fields,
+    },
     TableSpec { id: "tblTeam0000000001", name: "Team", collection: "airtable/team", seed: team, fields: team_fields },
 ];
 
@@ -231,9 +240,14 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
                     }
                 }
                 for (_, fields) in records {
-                    let n =
-                        all.iter().filter_map(|r| r["id"].as_str()?.strip_prefix("recMock")?.parse::<usize>().ok()).max().unwrap_or(0) + 1;
-                    let record = json!({ "id": record_id(n), "createdTime": created(200 + n), "fields": compact(fields) });
+                    let n = all
+                        .iter()
+                        .filter_map(|r| r["id"].as_str()?.strip_prefix("recMock")?.parse::<usize>().ok())
+                        .max()
+                        .unwrap_or(0)
+                        + 1;
+                    let record =
+                        json!({ "id": record_id(n), "createdTime": created(200 + n), "fields": compact(fields) });
                     all.push(record.clone());
                     created_records.push(record);
                 }
@@ -266,7 +280,8 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
             })
         }
         "DELETE" => {
-            let ids: Vec<&str> = params.iter().filter(|(k, _)| k == "records[]" || k == "records").map(|(_, v)| v.as_str()).collect();
+            let ids: Vec<&str> =
+                params.iter().filter(|(k, _)| k == "records[]" || k == "records").map(|(_, v)| v.as_str()).collect();
             if ids.is_empty() || ids.len() > 10 {
                 return invalid("Provide between 1 and 10 records[] to delete");
             }
@@ -293,7 +308,10 @@ fn views(spec: &TableSpec) -> Value {
 
 /// Airtable leaves empty values out of a record.
 fn compact(fields: Map<String, Value>) -> Map<String, Value> {
-    fields.into_iter().filter(|(_, v)| !(v.is_null() || v == "" || *v == json!(false) || v.as_array().is_some_and(Vec::is_empty))).collect()
+    fields
+        .into_iter()
+        .filter(|(_, v)| !(v.is_null() || v == "" || *v == json!(false) || v.as_array().is_some_and(Vec::is_empty)))
+        .collect()
 }
 
 /// (record id, fields) of a write.
@@ -301,7 +319,8 @@ type Records = Vec<(String, Map<String, Value>)>;
 
 /// `{"records": [{"id"?, "fields": {…}}]}` with 1 to 10 records.
 fn batch(req: &Request, with_ids: bool) -> Result<Records, Response> {
-    let body: Value = serde_json::from_slice(&req.body).map_err(|_| error(422, "INVALID_REQUEST_BODY", "Could not parse request body"))?;
+    let body: Value = serde_json::from_slice(&req.body)
+        .map_err(|_| error(422, "INVALID_REQUEST_BODY", "Could not parse request body"))?;
     let records = body["records"].as_array().ok_or_else(|| invalid("Missing required field \"records\""))?;
     if records.is_empty() || records.len() > 10 {
         return Err(error(422, "INVALID_RECORDS", "You must provide an array of up to 10 record objects"));
@@ -309,7 +328,8 @@ fn batch(req: &Request, with_ids: bool) -> Result<Records, Response> {
     records
         .iter()
         .map(|r| {
-            let fields = r["fields"].as_object().cloned().ok_or_else(|| invalid("Each record needs an object \"fields\""))?;
+            let fields =
+                r["fields"].as_object().cloned().ok_or_else(|| invalid("Each record needs an object \"fields\""))?;
             let id = match (with_ids, r["id"].as_str()) {
                 (true, Some(id)) => id.to_string(),
                 (true, None) => return Err(invalid("Each record to update needs an \"id\"")),
@@ -352,13 +372,21 @@ fn list(spec: &TableSpec, all: &[Value], params: &[(String, String)]) -> Respons
     let mut selected: Vec<&Value> = all.iter().collect();
     match param(params, "view") {
         None | Some("Grid view") | Some("viwGrid0000000001") => {}
-        Some("Open") | Some("viwOpen0000000001") if spec.name == "Projects" => selected.retain(|r| r["fields"]["Done"] != true),
+        Some("Open") | Some("viwOpen0000000001") if spec.name == "Projects" => {
+            selected.retain(|r| r["fields"]["Done"] != true)
+        }
         Some(view) => return error(422, "VIEW_NAME_NOT_FOUND", &format!("Could not find view {view}")),
     }
     if let Some(formula) = param(params, "filterByFormula") {
         let parsed = match Parser::new(formula).parse_all() {
             Ok(p) => p,
-            Err(e) => return error(422, "INVALID_FILTER_BY_FORMULA", &format!("The formula for filtering records is invalid: {e}")),
+            Err(e) => {
+                return error(
+                    422,
+                    "INVALID_FILTER_BY_FORMULA",
+                    &format!("The formula for filtering records is invalid: {e}"),
+                )
+            }
         };
         if let Some(unknown) = parsed.fields().into_iter().find(|f| !known.contains(f)) {
             return error(
@@ -415,7 +443,8 @@ fn list(spec: &TableSpec, all: &[Value], params: &[(String, String)]) -> Respons
             None => return invalid(&format!("Invalid offset: {offset}")),
         },
     };
-    let wanted: Vec<String> = params.iter().filter(|(k, _)| k == "fields[]" || k == "fields").map(|(_, v)| v.clone()).collect();
+    let wanted: Vec<String> =
+        params.iter().filter(|(k, _)| k == "fields[]" || k == "fields").map(|(_, v)| v.clone()).collect();
     if let Some(unknown) = wanted.iter().find(|f| !known.contains(f)) {
         return error(422, "UNKNOWN_FIELD_NAME", &format!("Unknown field name: \"{unknown}\""));
     }
@@ -471,7 +500,9 @@ impl Cell {
             Value::String(s) => Cell::Text(s.clone()),
             Value::Array(items) if items.is_empty() => Cell::Blank,
             Value::Array(items) => Cell::Text(items.iter().map(|i| Cell::of(i).text()).collect::<Vec<_>>().join(", ")),
-            Value::Object(o) => Cell::Text(o.get("name").or(o.get("email")).and_then(Value::as_str).unwrap_or("").to_string()),
+            Value::Object(o) => {
+                Cell::Text(o.get("name").or(o.get("email")).and_then(Value::as_str).unwrap_or("").to_string())
+            }
         }
     }
 
@@ -674,7 +705,11 @@ impl<'a> Parser<'a> {
             }
             Some(c) if c.is_ascii_digit() || c == '-' || c == '.' => {
                 let mut number = String::new();
-                while self.chars.peek().is_some_and(|c| c.is_ascii_digit() || *c == '.' || *c == '-' || *c == 'e' || *c == 'E') {
+                while self
+                    .chars
+                    .peek()
+                    .is_some_and(|c| c.is_ascii_digit() || *c == '.' || *c == '-' || *c == 'e' || *c == 'E')
+                {
                     number.push(self.chars.next().unwrap_or_default());
                 }
                 number.parse().map(Expr::Num).map_err(|_| format!("bad number {number}"))

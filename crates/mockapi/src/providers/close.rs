@@ -37,7 +37,15 @@ struct Kind {
 
 const KINDS: [Kind; 5] = [
     Kind { path: "lead", prefix: "lead", seed: leads, filters: &["query"], ranges: &[], sorts: &[], writable: true },
-    Kind { path: "contact", prefix: "cont", seed: contacts, filters: &["lead_id"], ranges: &[], sorts: &[], writable: true },
+    Kind {
+        path: "contact",
+        prefix: "cont",
+        seed: contacts,
+        filters: &["lead_id"],
+        ranges: &[],
+        sorts: &[],
+        writable: true,
+    },
     Kind {
         path: "opportunity",
         prefix: "oppo",
@@ -176,9 +184,13 @@ fn authorized(req: &Request) -> bool {
 
 pub fn handle(state: &State, req: &Request, path: &str) -> Response {
     if !authorized(req) {
-        return error(401, "The API key is not valid or is missing. Use it as the username of HTTP Basic authentication.");
+        return error(
+            401,
+            "The API key is not valid or is missing. Use it as the username of HTTP Basic authentication.",
+        );
     }
-    let decoded: Vec<String> = path.trim_start_matches('/').trim_end_matches('/').split('/').map(percent_decode).collect();
+    let decoded: Vec<String> =
+        path.trim_start_matches('/').trim_end_matches('/').split('/').map(percent_decode).collect();
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let (name, id) = match segments.as_slice() {
         ["api", "v1", name] => (*name, None),
@@ -189,9 +201,13 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
         return match (req.method.as_str(), id) {
             ("GET", Some(object @ ("lead" | "contact" | "opportunity" | "activity"))) => {
                 let params = parse_query(&req.query);
-                let number = |name: &str, default: usize| param(&params, name).map_or(Some(default), |v| v.parse::<usize>().ok());
+                let number = |name: &str, default: usize| {
+                    param(&params, name).map_or(Some(default), |v| v.parse::<usize>().ok())
+                };
                 match (number("_skip", 0), number("_limit", 100)) {
-                    (Some(skip), Some(limit)) if (1..=100).contains(&limit) => json(200, &custom_fields(object, skip, limit)),
+                    (Some(skip), Some(limit)) if (1..=100).contains(&limit) => {
+                        json(200, &custom_fields(object, skip, limit))
+                    }
                     _ => error(400, "_skip and _limit must be integers, _limit between 1 and 100"),
                 }
             }
@@ -255,13 +271,15 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
                 None => not_found(id),
             })
         }
-        ("DELETE", Some(id)) if kind.writable => store.with(collection, kind.seed, |all| match all.iter().position(|o| o["id"] == id) {
-            Some(at) => {
-                all.remove(at);
-                json(200, &json!({}))
-            }
-            None => not_found(id),
-        }),
+        ("DELETE", Some(id)) if kind.writable => {
+            store.with(collection, kind.seed, |all| match all.iter().position(|o| o["id"] == id) {
+                Some(at) => {
+                    all.remove(at);
+                    json(200, &json!({}))
+                }
+                None => not_found(id),
+            })
+        }
         _ => error(405, &format!("Method \"{}\" not allowed.", req.method)),
     }
 }
@@ -277,12 +295,18 @@ fn object_body(req: &Request) -> Result<Map<String, Value>, Response> {
 fn fields(object: &Value, wanted: Option<&str>) -> Value {
     match wanted {
         None => object.clone(),
-        Some(list) => Value::Object(list.split(',').map(str::trim).filter_map(|f| Some((f.to_string(), object.get(f)?.clone()))).collect()),
+        Some(list) => Value::Object(
+            list.split(',').map(str::trim).filter_map(|f| Some((f.to_string(), object.get(f)?.clone()))).collect(),
+        ),
     }
 }
 
 fn list(kind: &Kind, all: &[Value], params: &[(String, String)]) -> Response {
-    let number = |name: &str, default: usize| param(params, name).map_or(Ok(default), |v| v.parse::<usize>().map_err(|_| error(400, &format!("{name} must be a non-negative integer"))));
+    let number = |name: &str, default: usize| {
+        param(params, name).map_or(Ok(default), |v| {
+            v.parse::<usize>().map_err(|_| error(400, &format!("{name} must be a non-negative integer")))
+        })
+    };
     let (skip, limit) = match (number("_skip", 0), number("_limit", 100)) {
         (Ok(s), Ok(l)) if (1..=100).contains(&l) => (s, l),
         (Ok(_), Ok(l)) => return error(400, &format!("_limit must be between 1 and 100, not {l}")),
@@ -317,8 +341,14 @@ fn list(kind: &Kind, all: &[Value], params: &[(String, String)]) -> Response {
             return error(400, &format!("Unknown filter: {name}"));
         }
         // Close: some activity filters apply to one lead's activities only.
-        if kind.path == "activity" && ["user_id", "_type"].contains(&name.as_str()) && param(params, "lead_id").is_none() {
-            return error(400, &format!("{name} can only be used when listing the activities of a single lead (lead_id)"));
+        if kind.path == "activity"
+            && ["user_id", "_type"].contains(&name.as_str())
+            && param(params, "lead_id").is_none()
+        {
+            return error(
+                400,
+                &format!("{name} can only be used when listing the activities of a single lead (lead_id)"),
+            );
         }
         match name.as_str() {
             "query" => {
@@ -329,7 +359,8 @@ fn list(kind: &Kind, all: &[Value], params: &[(String, String)]) -> Response {
             field => selected.retain(|o| o[field].as_str() == Some(value.as_str())),
         }
     }
-    let page: Vec<Value> = selected.iter().skip(skip).take(limit).map(|o| fields(o, param(params, "_fields"))).collect();
+    let page: Vec<Value> =
+        selected.iter().skip(skip).take(limit).map(|o| fields(o, param(params, "_fields"))).collect();
     let mut body = json!({ "has_more": skip + page.len() < selected.len(), "data": page });
     if kind.path == "opportunity" {
         body["total_results"] = json!(selected.len());
@@ -369,7 +400,9 @@ fn lead_query(selected: &mut Vec<&Value>, query: &str) -> Result<(), String> {
                 quoted = !quoted;
                 current.push(c);
             }
-            c if c.is_whitespace() && !quoted => terms.extend((!current.is_empty()).then(|| std::mem::take(&mut current))),
+            c if c.is_whitespace() && !quoted => {
+                terms.extend((!current.is_empty()).then(|| std::mem::take(&mut current)))
+            }
             c => current.push(c),
         }
     }

@@ -28,7 +28,9 @@ fn metadata(i: usize) -> Value {
     let name = path.rsplit('/').next().unwrap_or(path);
     let id = format!("id:a4ayc_80_OEAAAAAAAAA{:02}", i + 1);
     match size {
-        None => json!({ ".tag": "folder", "name": name, "path_lower": path.to_lowercase(), "path_display": path, "id": id }),
+        None => {
+            json!({ ".tag": "folder", "name": name, "path_lower": path.to_lowercase(), "path_display": path, "id": id })
+        }
         Some(size) => json!({
             ".tag": "file", "name": name, "path_lower": path.to_lowercase(), "path_display": path, "id": id,
             "client_modified": format!("2024-01-{:02}T10:00:00Z", i + 1),
@@ -53,7 +55,11 @@ fn listing(folder: &str, recursive: bool) -> Vec<usize> {
 
 /// A plain-text 400, as Dropbox answers calls it cannot parse.
 fn bad_call(route: &str, message: &str) -> Response {
-    Response::new(400, "text/plain; charset=utf-8", format!("Error in call to API function \"{route}\": {message}").into_bytes())
+    Response::new(
+        400,
+        "text/plain; charset=utf-8",
+        format!("Error in call to API function \"{route}\": {message}").into_bytes(),
+    )
 }
 
 /// A route error: 409 with the tagged union and its summary.
@@ -88,7 +94,16 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
         return bad_call(route, "request body: could not decode input as JSON");
     };
     let known: &[&str] = match route {
-        "files/list_folder" => &["path", "recursive", "limit", "include_deleted", "include_media_info", "include_has_explicit_shared_members", "include_mounted_folders", "include_non_downloadable_files"],
+        "files/list_folder" => &[
+            "path",
+            "recursive",
+            "limit",
+            "include_deleted",
+            "include_media_info",
+            "include_has_explicit_shared_members",
+            "include_mounted_folders",
+            "include_non_downloadable_files",
+        ],
         "files/list_folder/continue" => &["cursor"],
         _ => &["path", "include_media_info", "include_deleted", "include_has_explicit_shared_members"],
     };
@@ -103,7 +118,9 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
                 None => 2000,
                 Some(v) => match v.as_u64().filter(|n| (1..=2000).contains(n)) {
                     Some(n) => n as usize,
-                    None => return bad_call(route, &format!("request body: limit: {v} is not within the range [1, 2000]")),
+                    None => {
+                        return bad_call(route, &format!("request body: limit: {v} is not within the range [1, 2000]"))
+                    }
                 },
             };
             if !path.is_empty() && !path.starts_with('/') {

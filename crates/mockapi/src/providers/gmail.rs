@@ -109,7 +109,9 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
     match (req.method.as_str(), segments.as_slice()) {
         ("GET", ["messages"]) => list(req, "messages"),
         ("GET", ["threads"]) => list(req, "threads"),
-        ("GET", ["messages", id]) => messages().iter().find(|m| m.id == *id).map_or_else(not_found, |m| json(200, &full(m))),
+        ("GET", ["messages", id]) => {
+            messages().iter().find(|m| m.id == *id).map_or_else(not_found, |m| json(200, &full(m)))
+        }
         ("GET", ["threads", id]) => {
             let members: Vec<Value> = messages().iter().rev().filter(|m| m.thread_id == *id).map(full).collect();
             match members.last() {
@@ -120,14 +122,16 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
         ("GET", ["labels"]) => labels.with("gmail/labels", seed_labels, |all| json(200, &json!({ "labels": all }))),
         ("POST", ["labels"]) => create_label(labels, req),
         ("PATCH", ["labels", id]) => patch_label(labels, req, id),
-        ("DELETE", ["labels", id]) => labels.with("gmail/labels", seed_labels, |all| match all.iter().position(|l| l["id"] == *id) {
-            None => not_found(),
-            Some(i) if all[i]["type"] == "system" => bad_request("Invalid delete request"),
-            Some(i) => {
-                all.remove(i);
-                Response::no_content()
-            }
-        }),
+        ("DELETE", ["labels", id]) => {
+            labels.with("gmail/labels", seed_labels, |all| match all.iter().position(|l| l["id"] == *id) {
+                None => not_found(),
+                Some(i) if all[i]["type"] == "system" => bad_request("Invalid delete request"),
+                Some(i) => {
+                    all.remove(i);
+                    Response::no_content()
+                }
+            })
+        }
         _ => not_found(),
     }
 }
@@ -148,7 +152,10 @@ fn full(m: &Message) -> Value {
 fn matches(m: &Message, query: &str) -> bool {
     // A label by id, or a user label by name.
     let has = |label: &str| {
-        m.labels.iter().any(|l| l.eq_ignore_ascii_case(label) || USER_LABELS.iter().any(|(id, name)| id == l && name.eq_ignore_ascii_case(label)))
+        m.labels.iter().any(|l| {
+            l.eq_ignore_ascii_case(label)
+                || USER_LABELS.iter().any(|(id, name)| id == l && name.eq_ignore_ascii_case(label))
+        })
     };
     let contains = |field: &str, word: &str| field.to_lowercase().contains(&word.to_lowercase());
     query.split_whitespace().all(|term| match term.split_once(':') {
@@ -166,7 +173,10 @@ fn matches(m: &Message, query: &str) -> bool {
 /// (repeatable; all must be on the message), `includeSpamTrash`. The list member is left out when empty.
 fn list(req: &Request, kind: &'static str) -> Response {
     let params = parse_query(&req.query);
-    if let Some((name, _)) = params.iter().find(|(k, _)| !["maxResults", "pageToken", "q", "labelIds", "includeSpamTrash"].contains(&k.as_str())) {
+    if let Some((name, _)) = params
+        .iter()
+        .find(|(k, _)| !["maxResults", "pageToken", "q", "labelIds", "includeSpamTrash"].contains(&k.as_str()))
+    {
         return unknown_parameter(name);
     }
     let max = match param(&params, "maxResults").map(str::parse::<usize>) {
@@ -227,7 +237,9 @@ fn label_body(req: &Request) -> Result<Map<String, Value>, Response> {
         return Err(bad_request("Invalid JSON payload received."));
     };
     if let Some(name) = body.keys().find(|k| !LABEL_FIELDS.contains(&k.as_str())) {
-        return Err(bad_request(&format!("Invalid JSON payload received. Unknown name \"{name}\": Cannot find field.")));
+        return Err(bad_request(&format!(
+            "Invalid JSON payload received. Unknown name \"{name}\": Cannot find field."
+        )));
     }
     Ok(body.into_iter().filter(|(_, v)| !v.is_null()).collect())
 }

@@ -100,7 +100,11 @@ fn drive_items() -> Collection {
 }
 
 fn messages() -> Collection {
-    let senders = [("Adele Vance", "adele@contoso.example"), ("Megan Bowen", "megan@contoso.example"), ("Microsoft", "no-reply@microsoft.example")];
+    let senders = [
+        ("Adele Vance", "adele@contoso.example"),
+        ("Megan Bowen", "megan@contoso.example"),
+        ("Microsoft", "no-reply@microsoft.example"),
+    ];
     let records = (1..=MESSAGES)
         .rev()
         .map(|i| {
@@ -155,7 +159,13 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
     match item {
         Some(id) => match collection.records.iter().find(|r| r["id"] == id) {
             Some(record) => json(200, record),
-            None => error(404, missing, &format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present.")),
+            None => error(
+                404,
+                missing,
+                &format!(
+                    "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+                ),
+            ),
         },
         None => list(state, req, &collection),
     }
@@ -163,7 +173,10 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
 
 fn list(state: &State, req: &Request, collection: &Collection) -> Response {
     let params = parse_query(&req.query);
-    if let Some((name, _)) = params.iter().find(|(k, _)| k.starts_with('$') && !["$select", "$top", "$filter", "$skiptoken"].contains(&k.as_str())) {
+    if let Some((name, _)) = params
+        .iter()
+        .find(|(k, _)| k.starts_with('$') && !["$select", "$top", "$filter", "$skiptoken"].contains(&k.as_str()))
+    {
         return error(400, "BadRequest", &format!("Query option '{name}' is not allowed."));
     }
     let top = match param(&params, "$top").map(str::parse::<usize>) {
@@ -172,7 +185,11 @@ fn list(state: &State, req: &Request, collection: &Collection) -> Response {
         Some(_) => {
             let given = param(&params, "$top").unwrap_or_default();
             let max = collection.max_top;
-            return error(400, "Request_UnsupportedQuery", &format!("Invalid page size specified: '{given}'. Must be between 1 and {max} inclusive."));
+            return error(
+                400,
+                "Request_UnsupportedQuery",
+                &format!("Invalid page size specified: '{given}'. Must be between 1 and {max} inclusive."),
+            );
         }
     };
     let start = match param(&params, "$skiptoken") {
@@ -191,8 +208,10 @@ fn list(state: &State, req: &Request, collection: &Collection) -> Response {
         records.retain(|r| clauses.iter().all(|c| c.matches(r)));
     }
     let selected: Option<Vec<&str>> = param(&params, "$select").map(|s| s.split(',').map(str::trim).collect());
-    if let Some(unknown) = selected.iter().flatten().find(|p| !collection.records.iter().any(|r| r.get(**p).is_some())) {
-        let message = format!("Could not find a property named '{unknown}' on type 'microsoft.graph.{}'.", collection.odata_type);
+    if let Some(unknown) = selected.iter().flatten().find(|p| !collection.records.iter().any(|r| r.get(**p).is_some()))
+    {
+        let message =
+            format!("Could not find a property named '{unknown}' on type 'microsoft.graph.{}'.", collection.odata_type);
         return error(400, "BadRequest", &message);
     }
     let total = records.len();
@@ -201,7 +220,9 @@ fn list(state: &State, req: &Request, collection: &Collection) -> Response {
         .skip(start)
         .take(top)
         .map(|r| match &selected {
-            Some(props) => Value::Object(props.iter().filter_map(|p| r.get(*p).map(|v| (p.to_string(), v.clone()))).collect::<Map<_, _>>()),
+            Some(props) => Value::Object(
+                props.iter().filter_map(|p| r.get(*p).map(|v| (p.to_string(), v.clone()))).collect::<Map<_, _>>(),
+            ),
             None => r,
         })
         .collect();
@@ -210,7 +231,8 @@ fn list(state: &State, req: &Request, collection: &Collection) -> Response {
     let mut body = json!({ "@odata.context": context, "value": page });
     if end < total {
         // Graph's next link repeats the query with the page size and a skip token.
-        let mut next: Vec<(String, String)> = params.iter().filter(|(k, _)| k != "$skiptoken" && k != "$top").cloned().collect();
+        let mut next: Vec<(String, String)> =
+            params.iter().filter(|(k, _)| k != "$skiptoken" && k != "$top").cloned().collect();
         next.push(("$top".into(), top.to_string()));
         next.push(("$skiptoken".into(), token(collection.odata_type, end)));
         body["@odata.nextLink"] = json!(format!("{}{}?{}", state.base_url, req.path, query_string(&next)));
@@ -301,6 +323,9 @@ fn quoted(text: &str) -> Option<(String, &str)> {
 }
 
 fn unsupported(property: &str, collection: &Collection) -> Response {
-    let message = format!("Unsupported or invalid query filter clause specified for property '{property}' of resource '{}'.", collection.odata_type);
+    let message = format!(
+        "Unsupported or invalid query filter clause specified for property '{property}' of resource '{}'.",
+        collection.odata_type
+    );
     error(400, "Request_UnsupportedQuery", &message)
 }

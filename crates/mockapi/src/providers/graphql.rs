@@ -31,9 +31,42 @@ pub const ISSUE_LIST_CAP: usize = 5;
 
 /// Lower-case names a document may use: fields, arguments, keywords.
 const KNOWN: [&str; 36] = [
-    "query", "issues", "nodes", "edges", "node", "cursor", "pageInfo", "hasNextPage", "endCursor", "totalCount", "id", "number",
-    "title", "state", "createdAt", "author", "login", "first", "after", "states", "since", "users", "name", "followers", "score",
-    "isAdmin", "role", "tags", "profile", "bio", "location", "startCursor", "issueList", "issueCount", "limit", "offset",
+    "query",
+    "issues",
+    "nodes",
+    "edges",
+    "node",
+    "cursor",
+    "pageInfo",
+    "hasNextPage",
+    "endCursor",
+    "totalCount",
+    "id",
+    "number",
+    "title",
+    "state",
+    "createdAt",
+    "author",
+    "login",
+    "first",
+    "after",
+    "states",
+    "since",
+    "users",
+    "name",
+    "followers",
+    "score",
+    "isAdmin",
+    "role",
+    "tags",
+    "profile",
+    "bio",
+    "location",
+    "startCursor",
+    "issueList",
+    "issueCount",
+    "limit",
+    "offset",
 ];
 
 fn issues() -> Vec<Value> {
@@ -121,7 +154,10 @@ pub fn schema() -> Value {
                 field("pageInfo", non_null(object("PageInfo")), &[]),
             ],
         ),
-        object_type("IssueEdge", vec![field("cursor", non_null(scalar("String")), &[]), field("node", object("Issue"), &[])]),
+        object_type(
+            "IssueEdge",
+            vec![field("cursor", non_null(scalar("String")), &[]), field("node", object("Issue"), &[])],
+        ),
         object_type(
             "Issue",
             vec![
@@ -137,9 +173,15 @@ pub fn schema() -> Value {
         object_type("Actor", vec![field("login", non_null(scalar("String")), &[])]),
         object_type(
             "UserConnection",
-            vec![field("edges", non_null(list(non_null(object("UserEdge")))), &[]), field("pageInfo", non_null(object("PageInfo")), &[])],
+            vec![
+                field("edges", non_null(list(non_null(object("UserEdge")))), &[]),
+                field("pageInfo", non_null(object("PageInfo")), &[]),
+            ],
         ),
-        object_type("UserEdge", vec![field("cursor", non_null(scalar("String")), &[]), field("node", non_null(object("User")), &[])]),
+        object_type(
+            "UserEdge",
+            vec![field("cursor", non_null(scalar("String")), &[]), field("node", non_null(object("User")), &[])],
+        ),
         object_type(
             "User",
             vec![
@@ -200,7 +242,11 @@ fn unknown_field(query: &str) -> Option<String> {
         }
         previous = c;
     }
-    words.into_iter().find(|w| w.starts_with(|c: char| c.is_ascii_lowercase()) && !KNOWN.contains(&w.as_str()) && !["true", "false", "null"].contains(&w.as_str()))
+    words.into_iter().find(|w| {
+        w.starts_with(|c: char| c.is_ascii_lowercase())
+            && !KNOWN.contains(&w.as_str())
+            && !["true", "false", "null"].contains(&w.as_str())
+    })
 }
 
 pub fn handle(state: &State, req: &Request, path: &str) -> Response {
@@ -213,8 +259,12 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
     if req.method != "POST" {
         return errors("GraphQL queries are POSTed as JSON");
     }
-    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else { return json(400, &json!({ "errors": [{ "message": "Problems parsing JSON" }] })) };
-    let Some(query) = body["query"].as_str().filter(|q| !q.trim().is_empty()) else { return errors("A query attribute must be specified and must be a string.") };
+    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+        return json(400, &json!({ "errors": [{ "message": "Problems parsing JSON" }] }));
+    };
+    let Some(query) = body["query"].as_str().filter(|q| !q.trim().is_empty()) else {
+        return errors("A query attribute must be specified and must be a string.");
+    };
     if query.contains("__schema") {
         return json(200, &schema());
     }
@@ -258,9 +308,16 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
     let total = selected.len();
     let page: Vec<Value> = selected.into_iter().skip(start).take(first).collect();
     let end = start + page.len();
-    let edges: Vec<Value> = page.iter().enumerate().map(|(k, node)| json!({ "cursor": token("issue", start + k + 1), "node": node })).collect();
+    let edges: Vec<Value> = page
+        .iter()
+        .enumerate()
+        .map(|(k, node)| json!({ "cursor": token("issue", start + k + 1), "node": node }))
+        .collect();
     let page_info = json!({ "hasNextPage": end < total, "endCursor": if page.is_empty() { Value::Null } else { json!(token("issue", end)) } });
-    json(200, &json!({ "data": { "issues": { "totalCount": total, "nodes": page, "edges": edges, "pageInfo": page_info } } }))
+    json(
+        200,
+        &json!({ "data": { "issues": { "totalCount": total, "nodes": page, "edges": edges, "pageInfo": page_info } } }),
+    )
 }
 
 /// A page of the `users` connection (`edges` only), filtered by the variable `role`.
@@ -282,7 +339,11 @@ fn users_page(variables: &Value, first: usize) -> Response {
     let total = selected.len();
     let page: Vec<Value> = selected.into_iter().skip(start).take(first).collect();
     let end = start + page.len();
-    let edges: Vec<Value> = page.iter().enumerate().map(|(k, node)| json!({ "cursor": token("user", start + k + 1), "node": node })).collect();
+    let edges: Vec<Value> = page
+        .iter()
+        .enumerate()
+        .map(|(k, node)| json!({ "cursor": token("user", start + k + 1), "node": node }))
+        .collect();
     let page_info = json!({ "hasNextPage": end < total, "endCursor": if page.is_empty() { Value::Null } else { json!(token("user", end)) } });
     json(200, &json!({ "data": { "users": { "edges": edges, "pageInfo": page_info } } }))
 }
@@ -304,7 +365,10 @@ fn issues_in_state(variables: &Value) -> Result<Vec<Value>, Response> {
 fn issue_list(variables: &Value, with_count: bool) -> Response {
     let int = |name: &str, default: usize| match variables.get(name) {
         None | Some(Value::Null) => Ok(default),
-        Some(value) => value.as_u64().map(|n| n as usize).ok_or_else(|| errors(&format!("Variable ${name} of type Int was provided invalid value {value}"))),
+        Some(value) => value
+            .as_u64()
+            .map(|n| n as usize)
+            .ok_or_else(|| errors(&format!("Variable ${name} of type Int was provided invalid value {value}"))),
     };
     let (offset, limit) = match (int("offset", 0), int("limit", ISSUE_LIST_CAP)) {
         (Ok(offset), Ok(limit)) => (offset, limit),

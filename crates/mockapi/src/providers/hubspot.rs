@@ -22,9 +22,19 @@ struct ObjectType {
 }
 
 const TYPES: [ObjectType; 3] = [
-    ObjectType { name: "contacts", collection: "hubspot/contacts", seed: contacts, defaults: &["email", "firstname", "lastname"] },
+    ObjectType {
+        name: "contacts",
+        collection: "hubspot/contacts",
+        seed: contacts,
+        defaults: &["email", "firstname", "lastname"],
+    },
     ObjectType { name: "companies", collection: "hubspot/companies", seed: companies, defaults: &["name", "domain"] },
-    ObjectType { name: "deals", collection: "hubspot/deals", seed: deals, defaults: &["dealname", "amount", "dealstage", "pipeline", "closedate"] },
+    ObjectType {
+        name: "deals",
+        collection: "hubspot/deals",
+        seed: deals,
+        defaults: &["dealname", "amount", "dealstage", "pipeline", "closedate"],
+    },
 ];
 
 /// Properties every object returns whatever is asked for.
@@ -38,7 +48,8 @@ fn timestamp(hours: usize) -> String {
 fn object(id: usize, created_hours: usize, properties: &[(&str, String)]) -> Value {
     let created = timestamp(created_hours);
     let updated = timestamp(created_hours + 5);
-    let mut props: Map<String, Value> = properties.iter().map(|(k, v)| (k.to_string(), Value::String(v.clone()))).collect();
+    let mut props: Map<String, Value> =
+        properties.iter().map(|(k, v)| (k.to_string(), Value::String(v.clone()))).collect();
     props.insert("createdate".into(), json!(created));
     props.insert("lastmodifieddate".into(), json!(updated));
     props.insert("hs_object_id".into(), json!(id.to_string()));
@@ -49,14 +60,18 @@ fn contacts() -> Vec<Value> {
     (1..=CONTACTS)
         .map(|i| {
             let (first, last) = (FIRST[i % 5], LAST[(i / 5) % 5]);
-            object(1000 + i, i, &[
-                ("email", format!("{}.{}{i}@example.com", first.to_lowercase(), last.to_lowercase())),
-                ("firstname", first.to_string()),
-                ("lastname", last.to_string()),
-                ("phone", format!("+1 555 01{i:02}")),
-                ("company", format!("Company {}", i % 6 + 1)),
-                ("lifecyclestage", STAGES[i % 3].to_string()),
-            ])
+            object(
+                1000 + i,
+                i,
+                &[
+                    ("email", format!("{}.{}{i}@example.com", first.to_lowercase(), last.to_lowercase())),
+                    ("firstname", first.to_string()),
+                    ("lastname", last.to_string()),
+                    ("phone", format!("+1 555 01{i:02}")),
+                    ("company", format!("Company {}", i % 6 + 1)),
+                    ("lifecyclestage", STAGES[i % 3].to_string()),
+                ],
+            )
         })
         .collect()
 }
@@ -65,14 +80,18 @@ fn companies() -> Vec<Value> {
     let industries = ["COMPUTER_SOFTWARE", "RETAIL", "FINANCIAL_SERVICES"];
     (1..=6)
         .map(|i| {
-            object(2000 + i, i * 2, &[
-                ("name", format!("Company {i}")),
-                ("domain", format!("company{i}.example")),
-                ("industry", industries[i % 3].to_string()),
-                ("city", ["Berlin", "Boston", "Paris"][i % 3].to_string()),
-                ("country", ["Germany", "United States", "France"][i % 3].to_string()),
-                ("numberofemployees", (i * 50).to_string()),
-            ])
+            object(
+                2000 + i,
+                i * 2,
+                &[
+                    ("name", format!("Company {i}")),
+                    ("domain", format!("company{i}.example")),
+                    ("industry", industries[i % 3].to_string()),
+                    ("city", ["Berlin", "Boston", "Paris"][i % 3].to_string()),
+                    ("country", ["Germany", "United States", "France"][i % 3].to_string()),
+                    ("numberofemployees", (i * 50).to_string()),
+                ],
+            )
         })
         .collect()
 }
@@ -81,19 +100,26 @@ fn deals() -> Vec<Value> {
     let stages = ["appointmentscheduled", "qualifiedtobuy", "closedwon", "closedlost"];
     (1..=8)
         .map(|i| {
-            object(3000 + i, i * 3, &[
-                ("dealname", format!("Deal {i}")),
-                ("amount", format!("{}.50", i * 1250)),
-                ("dealstage", stages[i % 4].to_string()),
-                ("pipeline", "default".to_string()),
-                ("closedate", format!("2024-06-{:02}T00:00:00Z", i)),
-            ])
+            object(
+                3000 + i,
+                i * 3,
+                &[
+                    ("dealname", format!("Deal {i}")),
+                    ("amount", format!("{}.50", i * 1250)),
+                    ("dealstage", stages[i % 4].to_string()),
+                    ("pipeline", "default".to_string()),
+                    ("closedate", format!("2024-06-{:02}T00:00:00Z", i)),
+                ],
+            )
         })
         .collect()
 }
 
 fn error(status: u16, category: &str, message: &str) -> Response {
-    json(status, &json!({ "status": "error", "message": message, "correlationId": "0b5f6b6c-0000-4000-8000-00000000c0de", "category": category }))
+    json(
+        status,
+        &json!({ "status": "error", "message": message, "correlationId": "0b5f6b6c-0000-4000-8000-00000000c0de", "category": category }),
+    )
 }
 
 fn not_found(id: &str) -> Response {
@@ -127,10 +153,14 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
         lists.iter().flat_map(|l| l.split(',')).map(str::trim).filter(|p| !p.is_empty()).map(str::to_string).collect()
     };
     match (req.method.as_str(), id) {
-        ("GET", None) => store.with(collection, object_type.seed, |all| list(state, req, all, &params, &requested(&params))),
-        ("GET", Some(id)) => store.with(collection, object_type.seed, |all| match all.iter().find(|o| o["id"] == id && o["archived"] == false) {
-            Some(found) => json(200, &shown(found, &requested(&params))),
-            None => not_found(id),
+        ("GET", None) => {
+            store.with(collection, object_type.seed, |all| list(state, req, all, &params, &requested(&params)))
+        }
+        ("GET", Some(id)) => store.with(collection, object_type.seed, |all| {
+            match all.iter().find(|o| o["id"] == id && o["archived"] == false) {
+                Some(found) => json(200, &shown(found, &requested(&params))),
+                None => not_found(id),
+            }
         }),
         ("POST", None) => {
             let properties = match properties(req) {
@@ -139,8 +169,16 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
             };
             store.with(collection, object_type.seed, |all| {
                 if let Some(email) = properties.get("email").and_then(Value::as_str) {
-                    if let Some(existing) = all.iter().find(|o| o["properties"]["email"] == email && kind == "contacts") {
-                        return error(409, "CONFLICT", &format!("Contact already exists. Existing ID: {}", existing["id"].as_str().unwrap_or_default()));
+                    if let Some(existing) = all.iter().find(|o| o["properties"]["email"] == email && kind == "contacts")
+                    {
+                        return error(
+                            409,
+                            "CONFLICT",
+                            &format!(
+                                "Contact already exists. Existing ID: {}",
+                                existing["id"].as_str().unwrap_or_default()
+                            ),
+                        );
                     }
                 }
                 let next = all.iter().filter_map(|o| o["id"].as_str()?.parse::<usize>().ok()).max().unwrap_or(0) + 1;
@@ -169,12 +207,14 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
                 }
             })
         }
-        ("DELETE", Some(id)) => store.with(collection, object_type.seed, |all| match all.iter_mut().find(|o| o["id"] == id && o["archived"] == false) {
-            Some(found) => {
-                found["archived"] = json!(true);
-                Response::no_content()
+        ("DELETE", Some(id)) => store.with(collection, object_type.seed, |all| {
+            match all.iter_mut().find(|o| o["id"] == id && o["archived"] == false) {
+                Some(found) => {
+                    found["archived"] = json!(true);
+                    Response::no_content()
+                }
+                None => not_found(id),
             }
-            None => not_found(id),
         }),
         _ => error(405, "VALIDATION_ERROR", "Method not allowed"),
     }
@@ -208,7 +248,10 @@ fn list(state: &State, req: &Request, all: &[Value], params: &[(String, String)]
     let start = match param(params, "after") {
         None => 0,
         Some(after) => match after.parse::<usize>() {
-            Ok(after) => selected.iter().position(|o| o["id"].as_str().and_then(|i| i.parse::<usize>().ok()) >= Some(after)).unwrap_or(selected.len()),
+            Ok(after) => selected
+                .iter()
+                .position(|o| o["id"].as_str().and_then(|i| i.parse::<usize>().ok()) >= Some(after))
+                .unwrap_or(selected.len()),
             Err(_) => return error(400, "VALIDATION_ERROR", &format!("Invalid paging cursor: {after}")),
         },
     };
@@ -226,10 +269,17 @@ fn list(state: &State, req: &Request, all: &[Value], params: &[(String, String)]
 
 /// The `properties` of a create or update body (null values dropped), or HubSpot's 400.
 fn properties(req: &Request) -> Result<Map<String, Value>, Response> {
-    let body: Value = serde_json::from_slice(&req.body).map_err(|e| error(400, "VALIDATION_ERROR", &format!("Invalid input JSON: {e}")))?;
+    let body: Value = serde_json::from_slice(&req.body)
+        .map_err(|e| error(400, "VALIDATION_ERROR", &format!("Invalid input JSON: {e}")))?;
     match body.get("properties") {
-        Some(Value::Object(props)) => Ok(props.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect()),
-        _ => Err(error(400, "VALIDATION_ERROR", "Invalid input JSON: \"properties\" must be an object of property values")),
+        Some(Value::Object(props)) => {
+            Ok(props.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect())
+        }
+        _ => Err(error(
+            400,
+            "VALIDATION_ERROR",
+            "Invalid input JSON: \"properties\" must be an object of property values",
+        )),
     }
 }
 

@@ -4,14 +4,14 @@
 //! `/hubspot/…`); knob prefixes do not apply. Documented in the crate's README.md.
 
 mod airtable;
+mod close;
 mod dropbox;
 mod gmail;
 mod graph;
+mod graphql;
 mod hubspot;
 mod notion;
 mod sheets;
-mod close;
-mod graphql;
 mod slack;
 mod stripe;
 
@@ -103,7 +103,9 @@ fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'$' | b',' => out.push(char::from(b)),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'$' | b',' => {
+                out.push(char::from(b))
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }

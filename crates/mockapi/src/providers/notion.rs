@@ -76,7 +76,11 @@ fn task_schema() -> Vec<(&'static str, &'static str, Value)> {
         ("Assignee", "people", json!({})),
         ("Related", "relation", json!({ "database_id": TASKS, "type": "single_property", "single_property": {} })),
         ("Score", "formula", json!({ "expression": "prop(\"Estimate\") * 2" })),
-        ("Related count", "rollup", json!({ "rollup_property_name": "Name", "relation_property_name": "Related", "function": "count" })),
+        (
+            "Related count",
+            "rollup",
+            json!({ "rollup_property_name": "Name", "relation_property_name": "Related", "function": "count" }),
+        ),
         ("Created", "created_time", json!({})),
         ("Edited", "last_edited_time", json!({})),
         ("Creator", "created_by", json!({})),
@@ -110,7 +114,9 @@ fn database(id: &str, title: &str) -> Value {
     let properties: Map<String, Value> = schema_of(id)
         .unwrap_or_default()
         .into_iter()
-        .map(|(name, kind, config)| (name.to_string(), json!({ "id": property_id(name), "name": name, "type": kind, kind: config })))
+        .map(|(name, kind, config)| {
+            (name.to_string(), json!({ "id": property_id(name), "name": name, "type": kind, kind: config }))
+        })
         .collect();
     json!({
         "object": "database", "id": id, "title": rich(title), "description": [], "properties": properties,
@@ -219,10 +225,12 @@ fn contacts() -> Vec<Value> {
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let properties =
-                [value("Name", "title", rich(name)), value("Email", "email", json!(format!("{}@example.com", name.to_lowercase())))]
-                    .into_iter()
-                    .collect();
+            let properties = [
+                value("Name", "title", rich(name)),
+                value("Email", "email", json!(format!("{}@example.com", name.to_lowercase()))),
+            ]
+            .into_iter()
+            .collect();
             page(CONTACTS, 100 + i, properties)
         })
         .collect()
@@ -372,19 +380,34 @@ fn stored_properties(schema: &[(&str, &str, Value)], given: &Value) -> Result<Ma
             return Err(invalid(&format!("{name} is expected to be {kind}.")));
         };
         let stored = match *kind {
-            "title" | "rich_text" => {
-                rich(&inner.as_array().into_iter().flatten().filter_map(|t| t["text"]["content"].as_str()).collect::<String>())
-            }
+            "title" | "rich_text" => rich(
+                &inner
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t["text"]["content"].as_str())
+                    .collect::<String>(),
+            ),
             "select" | "status" if inner.is_null() => Value::Null,
-            "select" | "status" => {
-                option(inner["name"].as_str().ok_or_else(|| invalid(&format!("{name}.{kind}.name should be defined.")))?)
+            "select" | "status" => option(
+                inner["name"].as_str().ok_or_else(|| invalid(&format!("{name}.{kind}.name should be defined.")))?,
+            ),
+            "multi_select" => Value::Array(
+                inner.as_array().into_iter().flatten().filter_map(|o| o["name"].as_str()).map(option).collect(),
+            ),
+            "people" => Value::Array(
+                inner.as_array().into_iter().flatten().map(|p| json!({ "object": "user", "id": p["id"] })).collect(),
+            ),
+            "relation" => {
+                Value::Array(inner.as_array().into_iter().flatten().map(|p| json!({ "id": p["id"] })).collect())
             }
-            "multi_select" => Value::Array(inner.as_array().into_iter().flatten().filter_map(|o| o["name"].as_str()).map(option).collect()),
-            "people" => Value::Array(inner.as_array().into_iter().flatten().map(|p| json!({ "object": "user", "id": p["id"] })).collect()),
-            "relation" => Value::Array(inner.as_array().into_iter().flatten().map(|p| json!({ "id": p["id"] })).collect()),
             "date" if inner.is_null() => Value::Null,
-            "date" => json!({ "start": inner["start"], "end": inner.get("end").cloned().unwrap_or(Value::Null), "time_zone": null }),
-            "number" if !(inner.is_number() || inner.is_null()) => return Err(invalid(&format!("{name} is expected to be number."))),
+            "date" => {
+                json!({ "start": inner["start"], "end": inner.get("end").cloned().unwrap_or(Value::Null), "time_zone": null })
+            }
+            "number" if !(inner.is_number() || inner.is_null()) => {
+                return Err(invalid(&format!("{name} is expected to be number.")))
+            }
             "checkbox" if !inner.is_boolean() => return Err(invalid(&format!("{name} is expected to be checkbox."))),
             "number" | "checkbox" | "url" | "email" | "phone_number" => inner.clone(),
             other => return Err(invalid(&format!("{name} is a {other} property and cannot be updated."))),
@@ -501,7 +524,8 @@ fn comparable(property: &Value) -> Value {
     let inner = &property[kind];
     match kind {
         "title" | "rich_text" => {
-            let text: String = inner.as_array().into_iter().flatten().filter_map(|t| t["plain_text"].as_str()).collect();
+            let text: String =
+                inner.as_array().into_iter().flatten().filter_map(|t| t["plain_text"].as_str()).collect();
             if text.is_empty() {
                 Value::Null
             } else {
@@ -522,9 +546,16 @@ fn comparable(property: &Value) -> Value {
 /// Filter types a property type accepts, and the conditions of each.
 fn conditions(filter_type: &str) -> &'static [&'static str] {
     match filter_type {
-        "title" | "rich_text" | "url" | "email" | "phone_number" => {
-            &["equals", "does_not_equal", "contains", "does_not_contain", "starts_with", "ends_with", "is_empty", "is_not_empty"]
-        }
+        "title" | "rich_text" | "url" | "email" | "phone_number" => &[
+            "equals",
+            "does_not_equal",
+            "contains",
+            "does_not_contain",
+            "starts_with",
+            "ends_with",
+            "is_empty",
+            "is_not_empty",
+        ],
         "number" => &[
             "equals",
             "does_not_equal",
@@ -557,15 +588,18 @@ fn check_filter(schema: &[(&str, &str, Value)], filter: &Value, depth: usize) ->
         }
     }
     let name = filter["property"].as_str().ok_or("body.filter.property should be defined.")?;
-    let (_, kind, _) = schema.iter().find(|(n, _, _)| *n == name).ok_or(format!("Could not find property with name or id: {name}"))?;
+    let (_, kind, _) =
+        schema.iter().find(|(n, _, _)| *n == name).ok_or(format!("Could not find property with name or id: {name}"))?;
     let object = filter.as_object().ok_or("body.filter should be an object.")?;
-    let (filter_type, condition) = object.iter().find(|(k, _)| *k != "property").ok_or("body.filter should define a type.")?;
+    let (filter_type, condition) =
+        object.iter().find(|(k, _)| *k != "property").ok_or("body.filter should define a type.")?;
     if filter_type != kind {
         return Err(format!(
             "body.filter.{filter_type} should be not present, instead was `{condition}`. Property {name} is of type {kind}."
         ));
     }
-    let (condition, _) = condition.as_object().and_then(|c| c.iter().next()).ok_or("body.filter condition should be an object.")?;
+    let (condition, _) =
+        condition.as_object().and_then(|c| c.iter().next()).ok_or("body.filter condition should be an object.")?;
     if !conditions(filter_type).contains(&condition.as_str()) {
         return Err(format!("body.filter.{filter_type}.{condition} is not a valid condition."));
     }
@@ -582,7 +616,9 @@ fn matches(filter: &Value, page: &Value) -> bool {
     let name = filter["property"].as_str().unwrap_or_default();
     let property = &page["properties"][name];
     let value = comparable(property);
-    let Some((_, condition)) = filter.as_object().and_then(|o| o.iter().find(|(k, _)| *k != "property")) else { return false };
+    let Some((_, condition)) = filter.as_object().and_then(|o| o.iter().find(|(k, _)| *k != "property")) else {
+        return false;
+    };
     let Some((op, operand)) = condition.as_object().and_then(|c| c.iter().next()) else { return false };
     let is_date = property["type"] == "date";
     // Dates compare by their day, as filters on date properties do.
@@ -630,7 +666,11 @@ mod tests {
             all.iter().enumerate().filter(|(_, p)| matches(&filter, p)).map(|(i, _)| i + 1).collect()
         };
         assert_eq!(run(json!({"property": "Estimate", "number": {"is_empty": true}})), vec![5, 10]);
-        assert_eq!(run(json!({"property": "Priority", "select": {"does_not_equal": "High"}})).len(), 9, "empty priorities are kept");
+        assert_eq!(
+            run(json!({"property": "Priority", "select": {"does_not_equal": "High"}})).len(),
+            9,
+            "empty priorities are kept"
+        );
         assert_eq!(run(json!({"property": "Done", "checkbox": {"equals": true}})), vec![2, 5, 8, 11]);
         assert_eq!(run(json!({"property": "Due", "date": {"on_or_after": "2024-04-10"}})), vec![10, 11]);
         assert!(check_filter(&schema, &json!({"property": "Estimate", "rich_text": {"equals": "1"}}), 0).is_err());

@@ -235,7 +235,9 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
             return error(
                 400,
                 "INVALID_ARGUMENT",
-                &format!("Invalid value at 'major_dimension' (type.googleapis.com/google.apps.sheets.v4.Dimension), \"{other}\""),
+                &format!(
+                "Invalid value at 'major_dimension' (type.googleapis.com/google.apps.sheets.v4.Dimension), \"{other}\""
+            ),
             )
         }
     };
@@ -321,7 +323,10 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
                 });
                 cells += 1;
             }
-            json(200, &json!({ "spreadsheetId": id, "totalUpdatedRows": data.len().min(1), "totalUpdatedCells": cells }))
+            json(
+                200,
+                &json!({ "spreadsheetId": id, "totalUpdatedRows": data.len().min(1), "totalUpdatedCells": cells }),
+            )
         }
         _ => error(404, "NOT_FOUND", "Requested entity was not found."),
     }
@@ -332,11 +337,15 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
 /// audience, a scope, at most an hour of validity); its signature is not (the mock has no keys). The token
 /// is `test-token`.
 fn token(state: &State, req: &Request) -> Response {
-    let refuse = |error: &str, description: &str| json(400, &json!({ "error": error, "error_description": description }));
+    let refuse =
+        |error: &str, description: &str| json(400, &json!({ "error": error, "error_description": description }));
     let form = parse_query(std::str::from_utf8(&req.body).unwrap_or_default());
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     if field("grant_type") != Some("urn:ietf:params:oauth:grant-type:jwt-bearer") {
-        return refuse("unsupported_grant_type", &format!("Invalid grant_type: {}", field("grant_type").unwrap_or_default()));
+        return refuse(
+            "unsupported_grant_type",
+            &format!("Invalid grant_type: {}", field("grant_type").unwrap_or_default()),
+        );
     }
     let parts: Vec<&str> = field("assertion").unwrap_or_default().split('.').collect();
     let decode = |part: &str| -> Value {
@@ -346,13 +355,19 @@ fn token(state: &State, req: &Request) -> Response {
             .unwrap_or(Value::Null)
     };
     if parts.len() != 3 || parts[2].is_empty() {
-        return refuse("invalid_request", "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.");
+        return refuse(
+            "invalid_request",
+            "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.",
+        );
     }
     let (header, claims) = (decode(parts[0]), decode(parts[1]));
     let audience = format!("{}/sheets/oauth2/token", state.base_url);
     let lifetime = claims["exp"].as_u64().zip(claims["iat"].as_u64()).map(|(exp, iat)| exp.saturating_sub(iat));
     if header["alg"] != "RS256" || !lifetime.is_some_and(|l| l > 0 && l <= 3600) {
-        return refuse("invalid_grant", "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.");
+        return refuse(
+            "invalid_grant",
+            "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.",
+        );
     }
     if !claims["iss"].as_str().is_some_and(|i| i.ends_with(".iam.gserviceaccount.com")) {
         return refuse("invalid_grant", "Invalid JWT Signature.");
@@ -381,7 +396,9 @@ fn read(
     formatted: bool,
     by_columns: bool,
 ) -> Result<Value, Response> {
-    let Some((range, spec)) = locate(specs, text) else { return Err(error(400, "INVALID_ARGUMENT", &format!("Unable to parse range: {text}"))) };
+    let Some((range, spec)) = locate(specs, text) else {
+        return Err(error(400, "INVALID_ARGUMENT", &format!("Unable to parse range: {text}")));
+    };
     let rows = rows_of(spec);
     let grid_rows = rows.len().max(spec.rows);
     let first_row = range.first_row.unwrap_or(1);
@@ -415,8 +432,11 @@ fn read(
             cells.into_iter().map(render).collect()
         })
         .collect();
-    let lines: Vec<Vec<Value>> =
-        if by_columns { (0..=last_col - first_col).map(|c| grid.iter().map(|row| row[c].clone()).collect()).collect() } else { grid };
+    let lines: Vec<Vec<Value>> = if by_columns {
+        (0..=last_col - first_col).map(|c| grid.iter().map(|row| row[c].clone()).collect()).collect()
+    } else {
+        grid
+    };
     let mut values: Vec<Value> = lines
         .into_iter()
         .map(|mut cells| {
@@ -429,7 +449,12 @@ fn read(
     while values.last().is_some_and(|r| r.as_array().is_some_and(Vec::is_empty)) {
         values.pop();
     }
-    let shown = format!("'{}'!{}{first_row}:{}{last_row}", spec.title.replace('\'', "''"), letters(first_col), letters(last_col));
+    let shown = format!(
+        "'{}'!{}{first_row}:{}{last_row}",
+        spec.title.replace('\'', "''"),
+        letters(first_col),
+        letters(last_col)
+    );
     let mut body = json!({ "range": shown, "majorDimension": if by_columns { "COLUMNS" } else { "ROWS" } });
     if !values.is_empty() {
         body["values"] = Value::Array(values);
@@ -444,7 +469,10 @@ mod tests {
     #[test]
     fn ranges_parse() {
         let r = parse_range("'Team''s notes'!B2:C").unwrap();
-        assert_eq!((r.sheet.as_str(), r.first_col, r.first_row, r.last_col, r.last_row), ("Team's notes", Some(1), Some(2), Some(2), None));
+        assert_eq!(
+            (r.sheet.as_str(), r.first_col, r.first_row, r.last_col, r.last_row),
+            ("Team's notes", Some(1), Some(2), Some(2), None)
+        );
         let r = parse_range("Orders!1:2").unwrap();
         assert_eq!((r.first_col, r.first_row, r.last_col, r.last_row), (None, Some(1), None, Some(2)));
         assert_eq!(parse_range("Orders").unwrap().first_row, None);

@@ -16,7 +16,13 @@ pub const EPOCH: i64 = 1_709_251_200;
 pub const GENERAL_MESSAGES: usize = 12;
 
 fn channels() -> Vec<Value> {
-    let names = [("C0GENERAL", "general", false), ("C0RANDOM", "random", false), ("C0DEV", "dev", false), ("C0OLD", "old-projects", true), ("C0RATELIM", "busy", false)];
+    let names = [
+        ("C0GENERAL", "general", false),
+        ("C0RANDOM", "random", false),
+        ("C0DEV", "dev", false),
+        ("C0OLD", "old-projects", true),
+        ("C0RATELIM", "busy", false),
+    ];
     names
         .iter()
         .enumerate()
@@ -30,7 +36,13 @@ fn channels() -> Vec<Value> {
 }
 
 fn users() -> Vec<Value> {
-    let people = [("U0ADA", "ada", "Ada Lovelace", false), ("U0BRIAN", "brian", "Brian Kernighan", false), ("U0CHEN", "chen", "Chen Wei", false), ("U0BOT", "deploybot", "Deploy Bot", true), ("U0DANA", "dana", "Dana Scully", false)];
+    let people = [
+        ("U0ADA", "ada", "Ada Lovelace", false),
+        ("U0BRIAN", "brian", "Brian Kernighan", false),
+        ("U0CHEN", "chen", "Chen Wei", false),
+        ("U0BOT", "deploybot", "Deploy Bot", true),
+        ("U0DANA", "dana", "Dana Scully", false),
+    ];
     people
         .iter()
         .map(|(id, name, real, bot)| {
@@ -118,7 +130,8 @@ fn history(state: &State, params: &[(String, String)]) -> Response {
             calls.len() == 1
         });
         if first {
-            return Response::json(429, json!({"ok": false, "error": "ratelimited"}).to_string()).with_header("Retry-After", "1");
+            return Response::json(429, json!({"ok": false, "error": "ratelimited"}).to_string())
+                .with_header("Retry-After", "1");
         }
     }
     let mut bounds = [None, None];
@@ -163,8 +176,11 @@ fn post_message(state: &State, req: &Request, params: &[(String, String)]) -> Re
         posted.len()
     });
     let ts = ts(1000 + n);
-    json(200, &json!({
-        "ok": true, "channel": channel, "ts": ts,
-        "message": { "type": "message", "user": "U0BOT", "bot_id": "B0MOCK", "text": text, "ts": ts }
-    }))
+    json(
+        200,
+        &json!({
+            "ok": true, "channel": channel, "ts": ts,
+            "message": { "type": "message", "user": "U0BOT", "bot_id": "B0MOCK", "text": text, "ts": ts }
+        }),
+    )
 }

@@ -43,16 +43,106 @@ struct Kind {
 }
 
 const KINDS: [Kind; 10] = [
-    Kind { path: "customers", object: "customer", collection: "stripe/customers", seed: customers, filters: &["email"], expandable: &[], writable: true, deletable: true },
-    Kind { path: "subscriptions", object: "subscription", collection: "stripe/subscriptions", seed: subscriptions, filters: &["customer", "status", "price"], expandable: &["customer", "latest_invoice"], writable: true, deletable: true },
-    Kind { path: "charges", object: "charge", collection: "stripe/charges", seed: charges, filters: &["customer", "payment_intent"], expandable: &["customer", "invoice", "payment_intent"], writable: true, deletable: false },
-    Kind { path: "invoices", object: "invoice", collection: "stripe/invoices", seed: invoices, filters: &["customer", "status", "subscription"], expandable: &["customer", "subscription"], writable: true, deletable: true },
-    Kind { path: "products", object: "product", collection: "stripe/products", seed: products, filters: &["active"], expandable: &[], writable: true, deletable: true },
-    Kind { path: "plans", object: "plan", collection: "stripe/plans", seed: plans, filters: &["active", "product"], expandable: &[], writable: true, deletable: true },
-    Kind { path: "prices", object: "price", collection: "stripe/prices", seed: prices, filters: &["active", "product", "currency", "type"], expandable: &["product"], writable: true, deletable: false },
-    Kind { path: "payment_intents", object: "payment_intent", collection: "stripe/payment_intents", seed: payment_intents, filters: &["customer"], expandable: &["customer"], writable: true, deletable: false },
-    Kind { path: "balance_transactions", object: "balance_transaction", collection: "stripe/balance_transactions", seed: balance_transactions, filters: &["type", "source", "currency"], expandable: &[], writable: false, deletable: false },
-    Kind { path: "events", object: "event", collection: "stripe/events", seed: events, filters: &["type"], expandable: &[], writable: false, deletable: false },
+    Kind {
+        path: "customers",
+        object: "customer",
+        collection: "stripe/customers",
+        seed: customers,
+        filters: &["email"],
+        expandable: &[],
+        writable: true,
+        deletable: true,
+    },
+    Kind {
+        path: "subscriptions",
+        object: "subscription",
+        collection: "stripe/subscriptions",
+        seed: subscriptions,
+        filters: &["customer", "status", "price"],
+        expandable: &["customer", "latest_invoice"],
+        writable: true,
+        deletable: true,
+    },
+    Kind {
+        path: "charges",
+        object: "charge",
+        collection: "stripe/charges",
+        seed: charges,
+        filters: &["customer", "payment_intent"],
+        expandable: &["customer", "invoice", "payment_intent"],
+        writable: true,
+        deletable: false,
+    },
+    Kind {
+        path: "invoices",
+        object: "invoice",
+        collection: "stripe/invoices",
+        seed: invoices,
+        filters: &["customer", "status", "subscription"],
+        expandable: &["customer", "subscription"],
+        writable: true,
+        deletable: true,
+    },
+    Kind {
+        path: "products",
+        object: "product",
+        collection: "stripe/products",
+        seed: products,
+        filters: &["active"],
+        expandable: &[],
+        writable: true,
+        deletable: true,
+    },
+    Kind {
+        path: "plans",
+        object: "plan",
+        collection: "stripe/plans",
+        seed: plans,
+        filters: &["active", "product"],
+        expandable: &[],
+        writable: true,
+        deletable: true,
+    },
+    Kind {
+        path: "prices",
+        object: "price",
+        collection: "stripe/prices",
+        seed: prices,
+        filters: &["active", "product", "currency", "type"],
+        expandable: &["product"],
+        writable: true,
+        deletable: false,
+    },
+    Kind {
+        path: "payment_intents",
+        object: "payment_intent",
+        collection: "stripe/payment_intents",
+        seed: payment_intents,
+        filters: &["customer"],
+        expandable: &["customer"],
+        writable: true,
+        deletable: false,
+    },
+    Kind {
+        path: "balance_transactions",
+        object: "balance_transaction",
+        collection: "stripe/balance_transactions",
+        seed: balance_transactions,
+        filters: &["type", "source", "currency"],
+        expandable: &[],
+        writable: false,
+        deletable: false,
+    },
+    Kind {
+        path: "events",
+        object: "event",
+        collection: "stripe/events",
+        seed: events,
+        filters: &["type"],
+        expandable: &[],
+        writable: false,
+        deletable: false,
+    },
 ];
 
 pub const CUSTOMERS: usize = 12;
@@ -231,7 +321,13 @@ fn invalid(message: &str, param: Option<&str>) -> Response {
 }
 
 fn missing(kind: &Kind, id: &str) -> Response {
-    error(404, "invalid_request_error", &format!("No such {}: '{id}'", kind.object), Some("id"), Some("resource_missing"))
+    error(
+        404,
+        "invalid_request_error",
+        &format!("No such {}: '{id}'", kind.object),
+        Some("id"),
+        Some("resource_missing"),
+    )
 }
 
 fn unrecognized(req: &Request) -> Response {
@@ -296,7 +392,9 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
             Some(found) => json(200, found),
             None => missing(kind, id),
         }),
-        ("POST", _) if kind.writable => idempotent(state, req, || store.with(kind.collection, kind.seed, |all| write(kind, all, req, id))),
+        ("POST", _) if kind.writable => {
+            idempotent(state, req, || store.with(kind.collection, kind.seed, |all| write(kind, all, req, id)))
+        }
         ("DELETE", Some(id)) if kind.deletable => store.with(kind.collection, kind.seed, |all| {
             let Some(at) = all.iter().position(|o| o["id"] == id) else { return missing(kind, id) };
             // Deleting a subscription cancels it; other objects are gone.
@@ -366,14 +464,18 @@ fn expand(state: &State, response: Response, members: &[&str], list: bool) -> Re
 fn idempotent(state: &State, req: &Request, write: impl FnOnce() -> Response) -> Response {
     let Some(key) = req.header("idempotency-key").map(str::to_string) else { return write() };
     let seen = state.providers.with("stripe/idempotency", Vec::new, |keys| {
-        keys.iter().find(|k| k["key"] == key.as_str()).map(|k| (k["status"].as_u64().unwrap_or(200) as u16, k["body"].to_string()))
+        keys.iter()
+            .find(|k| k["key"] == key.as_str())
+            .map(|k| (k["status"].as_u64().unwrap_or(200) as u16, k["body"].to_string()))
     });
     if let Some((status, body)) = seen {
         return Response::json(status, body).with_header("Idempotent-Replayed", "true");
     }
     let response = write();
     let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-    state.providers.with("stripe/idempotency", Vec::new, |keys| keys.push(json!({ "key": key, "status": response.status, "body": body })));
+    state.providers.with("stripe/idempotency", Vec::new, |keys| {
+        keys.push(json!({ "key": key, "status": response.status, "body": body }))
+    });
     response
 }
 
@@ -430,12 +532,16 @@ fn list(kind: &Kind, all: &[Value], params: &[(String, String)]) -> Response {
                 let prefix = &pattern[..pattern.len() - 1];
                 selected.retain(|o| o["type"].as_str().is_some_and(|t| t.starts_with(prefix)));
             }
-            ("subscriptions", "price", price) => selected.retain(|o| o["items"]["data"].as_array().is_some_and(|items| items.iter().any(|i| i["price"]["id"] == price))),
+            ("subscriptions", "price", price) => selected.retain(|o| {
+                o["items"]["data"].as_array().is_some_and(|items| items.iter().any(|i| i["price"]["id"] == price))
+            }),
             (_, field, wanted) => selected.retain(|o| text_of(&o[field]).as_deref() == Some(wanted)),
         }
     }
     let start = match (param(params, "starting_after"), param(params, "ending_before")) {
-        (Some(_), Some(_)) => return invalid("You may only specify one of these parameters: starting_after, ending_before.", None),
+        (Some(_), Some(_)) => {
+            return invalid("You may only specify one of these parameters: starting_after, ending_before.", None)
+        }
         (Some(after), None) => match selected.iter().position(|o| o["id"] == after) {
             Some(at) => at + 1,
             None => return invalid(&format!("No such {}: '{after}'", kind.object), Some("starting_after")),
@@ -475,7 +581,11 @@ fn clause(text: &str) -> Option<(bool, String, &str, Value)> {
         Some(rest) => (true, rest),
         None => (false, text),
     };
-    let field_end = if text.starts_with("metadata['") { text.find("']")? + 2 } else { text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))? };
+    let field_end = if text.starts_with("metadata['") {
+        text.find("']")? + 2
+    } else {
+        text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))?
+    };
     let (field, rest) = text.split_at(field_end);
     let op = [">=", "<=", ":", ">", "<"].into_iter().find(|op| rest.starts_with(op))?;
     let raw = &rest[op.len()..];
@@ -499,8 +609,17 @@ fn clause(text: &str) -> Option<(bool, String, &str, Value)> {
 
 /// `GET /v1/{object}/search`: the objects the query's clauses all keep, `limit` at a time from `page`.
 fn search(kind: &Kind, all: &[Value], params: &[(String, String)]) -> Response {
-    let Some(fields) = search_fields(kind) else { return error(404, "invalid_request_error", &format!("Unrecognized request URL (GET /v1/{}/search).", kind.path), None, None) };
-    if let Some((name, _)) = params.iter().find(|(k, _)| !["query", "limit", "page", "expand[]"].contains(&k.as_str())) {
+    let Some(fields) = search_fields(kind) else {
+        return error(
+            404,
+            "invalid_request_error",
+            &format!("Unrecognized request URL (GET /v1/{}/search).", kind.path),
+            None,
+            None,
+        );
+    };
+    if let Some((name, _)) = params.iter().find(|(k, _)| !["query", "limit", "page", "expand[]"].contains(&k.as_str()))
+    {
         return invalid(&format!("Received unknown parameter: {name}"), Some(name));
     }
     let limit = match param(params, "limit").map(str::parse::<usize>) {
@@ -516,7 +635,10 @@ fn search(kind: &Kind, all: &[Value], params: &[(String, String)]) -> Response {
         };
         let base = field.split('[').next().unwrap_or_default();
         if !fields.contains(&base) || (base == "metadata" && !field.starts_with("metadata['")) {
-            return invalid(&format!("Field `{field}` is an unsupported search field for resource `{}s`.", kind.object), Some("query"));
+            return invalid(
+                &format!("Field `{field}` is an unsupported search field for resource `{}s`.", kind.object),
+                Some("query"),
+            );
         }
         clauses.push((negated, field, op, value));
     }
@@ -553,12 +675,17 @@ fn search(kind: &Kind, all: &[Value], params: &[(String, String)]) -> Response {
     let page: Vec<Value> = selected.iter().skip(start).take(limit).map(|o| (*o).clone()).collect();
     let has_more = start + page.len() < selected.len();
     let next_page = if has_more { json!(format!("page_{}", start + page.len())) } else { Value::Null };
-    json(200, &json!({ "object": "search_result", "url": format!("/v1/{}/search", kind.path), "has_more": has_more, "next_page": next_page, "data": page }))
+    json(
+        200,
+        &json!({ "object": "search_result", "url": format!("/v1/{}/search", kind.path), "has_more": has_more, "next_page": next_page, "data": page }),
+    )
 }
 
 /// A form body as an object: `a=1&metadata[k]=v` → `{"a": "1", "metadata": {"k": "v"}}`.
 fn form(req: &Request) -> Result<Map<String, Value>, Response> {
-    if !req.header("content-type").unwrap_or("").starts_with("application/x-www-form-urlencoded") && !req.body.is_empty() {
+    if !req.header("content-type").unwrap_or("").starts_with("application/x-www-form-urlencoded")
+        && !req.body.is_empty()
+    {
         return Err(invalid("Invalid request: Stripe takes application/x-www-form-urlencoded bodies", None));
     }
     let text = std::str::from_utf8(&req.body).map_err(|_| invalid("Invalid request body", None))?;
@@ -600,7 +727,11 @@ fn write(kind: &Kind, all: &mut Vec<Value>, req: &Request, id: Option<&str>) -> 
     };
     match id {
         None => {
-            let next = 1 + all.iter().filter_map(|o| o["id"].as_str()?.rsplit('_').next()?.parse::<usize>().ok()).max().unwrap_or(0);
+            let next = 1 + all
+                .iter()
+                .filter_map(|o| o["id"].as_str()?.rsplit('_').next()?.parse::<usize>().ok())
+                .max()
+                .unwrap_or(0);
             let prefix = template["id"].as_str().and_then(|i| i.split('_').next()).unwrap_or("obj").to_string();
             let mut created = template.clone();
             if let Value::Object(members) = &mut created {
