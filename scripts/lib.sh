@@ -4,7 +4,10 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PG_BIN=/usr/lib/postgresql/15/bin
+# PG_PREFIX (optional): use a private copy of the Debian PostgreSQL 15 under this directory, made on first use, so
+# that several checkouts can install the extension and run their tests at the same time.
+PG_PREFIX="${PG_PREFIX:-}"
+PG_BIN="$PG_PREFIX/usr/lib/postgresql/15/bin"
 PG_CONFIG="$PG_BIN/pg_config"
 PGRX_VERSION=0.18.1
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -23,6 +26,15 @@ ensure_deps() {
     log "installing Debian packages: ${missing[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  if [ -n "$PG_PREFIX" ] && [ ! -x "$PG_CONFIG" ]; then
+    # Debian's PostgreSQL finds its share, lib and include directories relative to its binaries.
+    log "copying PostgreSQL 15 under $PG_PREFIX"
+    mkdir -p "$PG_PREFIX/usr/lib/postgresql" "$PG_PREFIX/usr/share/postgresql" "$PG_PREFIX/usr/include"
+    cp -a /usr/lib/postgresql/15 "$PG_PREFIX/usr/lib/postgresql/"
+    cp -a /usr/share/postgresql/15 "$PG_PREFIX/usr/share/postgresql/"
+    cp -a /usr/include/postgresql "$PG_PREFIX/usr/include/"
+    chmod -R a+rX "$PG_PREFIX"
   fi
   command -v cargo >/dev/null || die "cargo not found: install Rust (rustup) first"
   if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
