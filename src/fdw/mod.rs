@@ -11,6 +11,7 @@ mod exec;
 mod modify;
 pub mod pg;
 mod plan;
+mod privileges;
 pub mod progress;
 mod proxy;
 mod push;
