@@ -17,6 +17,8 @@ mod proxy;
 mod push;
 pub mod shared;
 mod stats;
+mod webhook;
+mod webhook_worker;
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::pg_sys;
@@ -37,6 +39,7 @@ pub fn init() {
         GucContext::Userset,
         GucFlags::default(),
     );
+    webhook::init();
 }
 
 /// The `pg_finfo_` record that marks a C function as version-1 calling convention.
