@@ -3,7 +3,7 @@
 //! `webhook_secret`, like the credentials of user mappings).
 
 use super::credentials::{is_our_server, key_file};
-use super::pg::{cstr, options_to_map, quote_identifier, raise, OrRaise};
+use super::pg::{options_to_map, quote_identifier, quote_literal, raise, OrRaise};
 use connector_core::webhooks::SECRET_OPTION;
 use connector_core::{secrets, Error, ErrorKind};
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
@@ -109,9 +109,4 @@ fn set_webhook_secret(server: Option<&str>, secret: Option<&str>) {
     Spi::run(&format!("ALTER SERVER {} OPTIONS ({change})", quote_identifier(server)))
         .map_err(|e| Error::internal(format!("cannot store the webhook secret of server {server}: {e}")))
         .or_raise();
-}
-
-fn quote_literal(text: &str) -> String {
-    let c = CString::new(text).unwrap_or_default();
-    cstr(unsafe { pg_sys::quote_literal_cstr(c.as_ptr()) })
 }
