@@ -123,14 +123,14 @@ impl Scheme {
         let given = |name: &str| options.get(name).map(String::as_str);
         let Some(provider) = given("webhook") else {
             if let Some(name) = GENERIC_OPTIONS.iter().find(|n| options.contains_key(**n)) {
-                return Err(Error::option_value(*name, "needs the server option webhook 'hmac_sha256'"));
+                return Err(Error::option_value(name, "needs the server option webhook 'hmac_sha256'"));
             }
             return Ok(None);
         };
         if provider != "hmac_sha256" {
             if let Some(name) = GENERIC_OPTIONS.iter().find(|n| options.contains_key(**n)) {
                 return Err(Error::option_value(
-                    *name,
+                    name,
                     format!("applies to webhook 'hmac_sha256' only; webhook '{provider}' is verified as the provider documents"),
                 ));
             }
@@ -368,7 +368,7 @@ fn verify_generic(
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || !text.is_ascii() {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
         return None;
     }
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok()).collect()
