@@ -4,6 +4,12 @@
 -- so the target and the cursor stay as they were; the run is still recorded in sync_runs (status
 -- 'failed', with the error) and reported as a WARNING. Runs on one target never overlap: a second one
 -- finds the target's advisory lock taken and is recorded as 'skipped'.
+--
+-- Privileges: sync() runs with the caller's rights (SELECT on the source, ownership of the target or INSERT
+-- and UPDATE on it, CREATE on the schema of a target it creates). Its metadata is the caller's too: rows
+-- of sync_state and sync_runs name their target by its schema-qualified name, and row-level security shows
+-- (and lets write) only the rows of targets the role may sync into, plus the runs the role made itself.
+-- Superusers see everything. Targets are always quoted identifiers, never SQL text.
 
 CREATE TABLE sync_state (
     target text PRIMARY KEY,
@@ -29,19 +35,56 @@ CREATE TABLE sync_runs (
     requests bigint NOT NULL DEFAULT 0,
     cursor_from text,
     cursor_to text,
-    message text
+    message text,
+    run_by name NOT NULL DEFAULT current_user
 );
 
 -- Cursors and the history are the user's data: pg_dump keeps them.
 SELECT pg_catalog.pg_extension_config_dump('sync_state', '');
 SELECT pg_catalog.pg_extension_config_dump('sync_runs', '');
 SELECT pg_catalog.pg_extension_config_dump('sync_runs_run_id_seq', '');
-GRANT SELECT ON sync_state, sync_runs TO PUBLIC;
+
+-- The table a target names (schema.table, as sync() stores it); NULL when there is none. Found by name,
+-- so that neither the caller's search_path nor its privileges on the schema matter.
+CREATE FUNCTION _target_table(target text) RETURNS oid
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.oid FROM parse_ident(target) AS t(parts)
+      JOIN pg_namespace n ON n.nspname = t.parts[1]
+      JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.parts[2]
+     WHERE cardinality(t.parts) = 2
+$$;
+
+-- Whether the current role may sync into a target (and so see and write its metadata): it exists and the
+-- role has its owner's privileges, or may insert and update it.
+CREATE FUNCTION _may_sync(target text) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce((
+        SELECT pg_has_role(c.relowner, 'USAGE')
+               OR (has_table_privilege(c.oid, 'INSERT') AND has_table_privilege(c.oid, 'UPDATE'))
+          FROM pg_class c WHERE c.oid = connector_fdw._target_table(target)), false)
+$$;
+
+ALTER TABLE sync_state ENABLE ROW LEVEL SECURITY;
+CREATE POLICY sync_state_of_own_targets ON sync_state USING (connector_fdw._may_sync(target));
+ALTER TABLE sync_runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY sync_runs_visible ON sync_runs FOR SELECT
+    USING (run_by = current_user OR connector_fdw._may_sync(target));
+-- A run is recorded by the role that made it, for a target it may sync into or one that does not exist
+-- (a run that failed before creating it).
+CREATE POLICY sync_runs_recorded ON sync_runs FOR INSERT
+    WITH CHECK (run_by = current_user AND (connector_fdw._target_table(target) IS NULL OR connector_fdw._may_sync(target)));
+CREATE POLICY sync_runs_pruned ON sync_runs FOR DELETE
+    USING (run_by = current_user OR connector_fdw._may_sync(target));
+GRANT SELECT, INSERT, UPDATE, DELETE ON sync_state TO PUBLIC;
+GRANT SELECT, INSERT, DELETE ON sync_runs TO PUBLIC;
+GRANT USAGE ON SEQUENCE sync_runs_run_id_seq TO PUBLIC;
 
 CREATE VIEW sync_progress AS
     SELECT p.pid, p.source::regclass AS source, p.target, p.started_at, now() - p.started_at AS elapsed,
            p.rows_fetched, p.pages, p.requests
     FROM connector_fdw.sync_progress_info() p;
+-- Every role may look; sync_progress_info() shows each the syncs it may see.
+GRANT SELECT ON sync_progress TO PUBLIC;
 
 CREATE FUNCTION sync(
     source regclass,
@@ -57,7 +100,10 @@ DECLARE
     run connector_fdw.sync_runs;
     source_columns text[];
     source_types text[];
-    target_oid regclass := to_regclass(target);
+    target_parts text[];
+    target_schema text;
+    target_kind "char";
+    target_oid regclass;
     target_name text;
     columns text[];
     nonkey text[];
@@ -88,9 +134,46 @@ BEGIN
       INTO source_columns, source_types
       FROM pg_attribute a WHERE a.attrelid = source AND a.attnum > 0 AND NOT a.attisdropped;
 
+    -- The target is a table name, possibly schema-qualified, never SQL: parsed as identifiers and used
+    -- only as schema.table with both parts quoted. Its metadata is keyed by that name.
+    BEGIN
+        target_parts := parse_ident(target);
+    EXCEPTION WHEN invalid_parameter_value THEN
+        RAISE EXCEPTION 'sync target % is not a table name', quote_literal(target)
+            USING ERRCODE = 'invalid_name', HINT = 'Name it table or schema.table; double-quote names with other characters ("My Table").';
+    END;
+    IF cardinality(target_parts) > 2 THEN
+        RAISE EXCEPTION 'sync target % is not a table name: give at most schema.table', quote_literal(target)
+            USING ERRCODE = 'invalid_name';
+    END IF;
+    IF cardinality(target_parts) = 2 THEN
+        target_schema := target_parts[1];
+        target_oid := to_regclass(format('%I.%I', target_parts[1], target_parts[2]));
+    ELSE
+        -- Unqualified: the table the search_path finds, or a new one where CREATE TABLE would put it.
+        target_schema := current_schema();
+        target_oid := to_regclass(quote_ident(target_parts[1]));
+    END IF;
+    IF target_oid IS NOT NULL THEN
+        SELECT format('%I.%I', n.nspname, c.relname), c.relkind INTO target_name, target_kind
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target_oid;
+        IF target_kind NOT IN ('r', 'p') THEN
+            RAISE EXCEPTION 'sync target % is not a table', target_name USING ERRCODE = 'wrong_object_type';
+        END IF;
+        IF NOT connector_fdw._may_sync(target_name) THEN
+            RAISE EXCEPTION 'permission denied to sync into %', target_name
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'A sync needs ownership of its target, or INSERT and UPDATE on it (and DELETE for delete_missing).';
+        END IF;
+    ELSIF target_schema IS NULL THEN
+        RAISE EXCEPTION 'no schema has been selected to create sync target % in', quote_ident(target_parts[1])
+            USING ERRCODE = 'invalid_schema_name';
+    ELSE
+        target_name := format('%I.%I', target_schema, target_parts[cardinality(target_parts)]);
+    END IF;
+
     -- The target: its columns must be the source's (by name and type); the key identifies rows.
     IF target_oid IS NOT NULL THEN
-        target_name := target_oid::text;
         SELECT array_agg(a.attname::text ORDER BY a.attnum) INTO columns
           FROM pg_attribute a WHERE a.attrelid = target_oid AND a.attnum > 0 AND NOT a.attisdropped;
         FOR i IN 1 .. cardinality(columns) LOOP
@@ -114,12 +197,12 @@ BEGIN
         columns := source_columns;
     END IF;
     IF key IS NULL OR cardinality(key) = 0 THEN
-        RAISE EXCEPTION 'sync of % needs a key: the columns that identify a row', target
+        RAISE EXCEPTION 'sync of % needs a key: the columns that identify a row', target_name
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass key => ''{id}'' (or give the target a primary key).';
     END IF;
     FOR i IN 1 .. cardinality(key) LOOP
         IF NOT key[i] = ANY (columns) THEN
-            RAISE EXCEPTION 'key column "%" is not a column of %', key[i], coalesce(target_name, source::text)
+            RAISE EXCEPTION 'key column "%" is not a column of %', key[i], CASE WHEN target_oid IS NULL THEN source::text ELSE target_name END
                 USING ERRCODE = 'undefined_column';
         END IF;
     END LOOP;
@@ -136,7 +219,7 @@ BEGIN
 
     -- Incremental runs read only rows whose cursor is past the last run's (minus the lookback). Full runs
     -- keep the cursor moving too, so an incremental run can follow them.
-    cursor_column := coalesce(cursor_column, (SELECT s.cursor_column FROM connector_fdw.sync_state s WHERE s.target = coalesce(target_name, sync.target)));
+    cursor_column := coalesce(cursor_column, (SELECT s.cursor_column FROM connector_fdw.sync_state s WHERE s.target = target_name));
     IF cursor_column IS NOT NULL AND NOT cursor_column = ANY (source_columns) THEN
         RAISE EXCEPTION 'cursor column "%" is not a column of foreign table %', cursor_column, source
             USING ERRCODE = 'undefined_column';
@@ -158,8 +241,8 @@ BEGIN
     END IF;
 
     -- One run per target at a time.
-    IF NOT pg_try_advisory_xact_lock(hashtext('connector_fdw.sync'), hashtext(coalesce(target_name, target))) THEN
-        run.target := coalesce(target_name, target);
+    IF NOT pg_try_advisory_xact_lock(hashtext('connector_fdw.sync'), hashtext(target_name)) THEN
+        run.target := target_name;
         run.status := 'skipped';
         run.message := 'another sync of this target is running';
         run.finished_at := clock_timestamp();
@@ -170,13 +253,12 @@ BEGIN
         RETURN run;
     END IF;
 
-    PERFORM connector_fdw._sync_begin(source::oid, coalesce(target_name, target));
+    PERFORM connector_fdw._sync_begin(source::oid, target_name);
     requests_before := connector_fdw._backend_requests();
     BEGIN
         IF target_oid IS NULL THEN
-            EXECUTE format('CREATE TABLE %s AS SELECT * FROM %s WITH NO DATA', target, source);
-            target_oid := to_regclass(target);
-            target_name := target_oid::text;
+            EXECUTE format('CREATE TABLE %s AS SELECT * FROM %s WITH NO DATA', target_name, source);
+            target_oid := to_regclass(target_name);
             EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (%s)', target_name,
                            (SELECT string_agg(quote_ident(k), ', ') FROM unnest(key) k));
             created := true;
@@ -230,7 +312,7 @@ BEGIN
         run.message := message || coalesce(' (' || nullif(detail, '') || ')', '');
         run.rows_fetched := 0; run.rows_inserted := 0; run.rows_updated := 0; run.rows_deleted := 0;
         run.cursor_to := NULL;
-        run.target := coalesce(target_name, target);
+        run.target := target_name;
         RAISE WARNING 'connector_fdw.sync of % failed and changed nothing: %', run.target, run.message;
     END;
     run.requests := connector_fdw._backend_requests() - requests_before;

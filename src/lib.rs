@@ -58,3 +58,5 @@ extension_sql_file!(
         fdw::definitions::connector_list,
     ]
 );
+
+extension_sql_file!("../sql/webhooks.sql", name = "webhooks", requires = ["connector_fdw_objects"]);

@@ -6,6 +6,7 @@
 //! session is seen from that session's commit on.
 
 use super::pg::{raise, OrRaise};
+use super::privileges::{as_owner_of, current_role_name};
 use connector_core::connectors;
 use connector_core::definitions::{self, Definition};
 use connector_core::{Error, ErrorKind};
@@ -18,6 +19,9 @@ thread_local! {
     /// The local transaction whose view of the catalog the registry holds.
     static LOADED_IN: Cell<Option<pg_sys::LocalTransactionId>> = const { Cell::new(None) };
 }
+
+/// The table of defined connectors.
+const CATALOG: &str = "connector_fdw.definitions";
 
 fn current_transaction() -> pg_sys::LocalTransactionId {
     unsafe { (*pg_sys::MyProc).lxid }
@@ -39,14 +43,17 @@ pub fn refresh() {
     if LOADED_IN.with(Cell::get) == Some(now) {
         return;
     }
+    // Every backend needs every definition, whatever documents its role may read.
     let rows: Vec<(String, JsonB)> = if catalog_exists() {
-        Spi::connect(|client| {
-            client
-                .select("SELECT name, definition FROM connector_fdw.current_definitions", None, &[])
-                .map(|rows| {
-                    rows.filter_map(|row| Some((row.get::<String>(1).ok()??, row.get::<JsonB>(2).ok()??))).collect()
-                })
-                .unwrap_or_default()
+        as_owner_of(CATALOG, || {
+            Spi::connect(|client| {
+                client
+                    .select("SELECT name, definition FROM connector_fdw.current_definitions", None, &[])
+                    .map(|rows| {
+                        rows.filter_map(|row| Some((row.get::<String>(1).ok()??, row.get::<JsonB>(2).ok()??))).collect()
+                    })
+                    .unwrap_or_default()
+            })
         })
     } else {
         Vec::new()
@@ -83,7 +90,9 @@ fn definition_error(message: impl Into<String>) -> Error {
 
 /// `connector_fdw.define_connector(name, definition)`: validate a definition and make it the current
 /// version of connector `name`. Redefining a version that exists with the same document makes it current
-/// again (a roll-back); changing a version's document is refused: give it a new version.
+/// again (a roll-back); changing a version's document is refused: give it a new version. Whoever may execute
+/// it may write the catalog (the grant is the privilege), so it does as the catalog's owner, in the caller's
+/// name.
 #[pg_extern(name = "define_connector", strict)]
 pub fn define_connector(name: &str, definition: JsonB) -> String {
     let JsonB(mut json) = definition;
@@ -103,9 +112,16 @@ pub fn define_connector(name: &str, definition: JsonB) -> String {
         raise(definition_error(format!("connector \"{name}\" is built in; a definition needs another name")));
     }
     let version = parsed.version.clone();
+    let definer = current_role_name();
+    as_owner_of(CATALOG, || store_definition(name, &version, json, &definer));
+    invalidate();
+    version
+}
+
+fn store_definition(name: &str, version: &str, json: serde_json::Value, definer: &str) {
     let stored: Option<JsonB> = Spi::get_one_with_args(
         "SELECT definition FROM connector_fdw.definitions WHERE name = $1 AND version = $2",
-        &[name.into(), version.as_str().into()],
+        &[name.into(), version.into()],
     )
     .unwrap_or(None);
     match stored {
@@ -114,24 +130,22 @@ pub fn define_connector(name: &str, definition: JsonB) -> String {
         ))),
         Some(_) => {
             Spi::run_with_args(
-                "UPDATE connector_fdw.definitions SET defined_at = clock_timestamp(), defined_by = current_user
+                "UPDATE connector_fdw.definitions SET defined_at = clock_timestamp(), defined_by = $3
                  WHERE name = $1 AND version = $2",
-                &[name.into(), version.as_str().into()],
+                &[name.into(), version.into(), definer.into()],
             )
             .map_err(|e| Error::internal(format!("cannot store the definition: {e}")))
             .or_raise();
         }
         None => {
             Spi::run_with_args(
-                "INSERT INTO connector_fdw.definitions (name, version, definition) VALUES ($1, $2, $3)",
-                &[name.into(), version.as_str().into(), JsonB(json).into()],
+                "INSERT INTO connector_fdw.definitions (name, version, definition, defined_by) VALUES ($1, $2, $3, $4)",
+                &[name.into(), version.into(), JsonB(json).into(), definer.into()],
             )
             .map_err(|e| Error::internal(format!("cannot store the definition: {e}")))
             .or_raise();
         }
     }
-    invalidate();
-    version
 }
 
 /// `connector_fdw.drop_connector(name)`: remove every version of a defined connector. Refused while a
@@ -155,11 +169,13 @@ pub fn drop_connector(name: &str) {
             .with_hint("Drop or change those servers first."),
         );
     }
-    let deleted: Option<i64> = Spi::get_one_with_args(
-        "WITH d AS (DELETE FROM connector_fdw.definitions WHERE name = $1 RETURNING 1) SELECT count(*) FROM d",
-        &[name.into()],
-    )
-    .unwrap_or(None);
+    let deleted: Option<i64> = as_owner_of(CATALOG, || {
+        Spi::get_one_with_args(
+            "WITH d AS (DELETE FROM connector_fdw.definitions WHERE name = $1 RETURNING 1) SELECT count(*) FROM d",
+            &[name.into()],
+        )
+        .unwrap_or(None)
+    });
     if deleted.unwrap_or(0) == 0 {
         let hint = if definitions::shipped().iter().any(|d| d.name == name)
             || connectors::builtin().iter().any(|c| c.name() == name)

@@ -3,7 +3,7 @@
 
 use super::catalog;
 use super::exec::run_interruptibly;
-use super::pg::{cstr, list_ptrs, make_list, pstrdup, quote_identifier as quote_ident, raise, OrRaise};
+use super::pg::{cstr, list_ptrs, make_list, pstrdup, quote_identifier as quote_ident, quote_literal, raise, OrRaise};
 use connector_core::connectors::{self, Resource, ServerDef};
 use connector_core::http::{Counters, Http, Request};
 use connector_core::{Error, ErrorKind};
@@ -47,8 +47,7 @@ fn options_sql(options: &connector_core::options::OptionMap) -> String {
     if options.is_empty() {
         return String::new();
     }
-    let items: Vec<String> =
-        options.iter().map(|(k, v)| format!("{} '{}'", quote_ident(k), v.replace('\'', "''"))).collect();
+    let items: Vec<String> = options.iter().map(|(k, v)| format!("{} {}", quote_ident(k), quote_literal(v))).collect();
     format!(" OPTIONS ({})", items.join(", "))
 }
 

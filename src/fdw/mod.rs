@@ -11,11 +11,14 @@ mod exec;
 mod modify;
 pub mod pg;
 mod plan;
+mod privileges;
 pub mod progress;
 mod proxy;
 mod push;
 pub mod shared;
 mod stats;
+mod webhook;
+mod webhook_worker;
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::pg_sys;
@@ -36,6 +39,7 @@ pub fn init() {
         GucContext::Userset,
         GucFlags::default(),
     );
+    webhook::init();
 }
 
 /// The `pg_finfo_` record that marks a C function as version-1 calling convention.

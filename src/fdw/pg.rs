@@ -133,3 +133,10 @@ pub fn quote_identifier(name: &str) -> String {
     let c = std::ffi::CString::new(name).unwrap_or_default();
     cstr(unsafe { pg_sys::quote_identifier(c.as_ptr()) })
 }
+
+/// A string literal quoted as Postgres quotes it (an E'' literal when it holds backslashes, so it reads the
+/// same whatever standard_conforming_strings says), for generated SQL.
+pub fn quote_literal(text: &str) -> String {
+    let c = std::ffi::CString::new(text.replace('\0', "")).unwrap_or_default();
+    cstr(unsafe { pg_sys::quote_literal_cstr(c.as_ptr()) })
+}

@@ -6,6 +6,7 @@
 //! cancelled, so no finished run lingers in the view.
 
 use super::pg::raise;
+use super::privileges::{has_privileges_of, may_sync};
 use super::shared;
 use connector_core::{Error, ErrorKind};
 use pgrx::pg_sys;
@@ -20,6 +21,8 @@ const NAME_WORDS: usize = 16;
 struct Slot {
     /// The backend running the sync; 0 when free. Written last on claim, so readers see a filled slot.
     pid: AtomicI32,
+    /// The role running the sync.
+    role: AtomicU32,
     source: AtomicU32,
     /// The target's name, up to 128 bytes, packed (written before `pid`).
     target: [AtomicU64; NAME_WORDS],
@@ -124,6 +127,7 @@ pub fn sync_begin(source: pg_sys::Oid, target: &str) {
         if slot.pid.compare_exchange(0, -1, Ordering::AcqRel, Ordering::Acquire).is_err() {
             continue;
         }
+        slot.role.store(unsafe { pg_sys::GetUserId() }.to_u32(), Ordering::Relaxed);
         slot.source.store(source.to_u32(), Ordering::Relaxed);
         let bytes = target.as_bytes();
         for (i, word) in slot.target.iter().enumerate() {
@@ -155,7 +159,8 @@ pub fn backend_requests() -> i64 {
     BACKEND_REQUESTS.load(Ordering::Relaxed) as i64
 }
 
-/// Running syncs, one row each.
+/// Running syncs, one row each: those of roles whose privileges the current role has, or into targets it
+/// may sync into (superusers see all).
 #[pg_extern(name = "sync_progress_info")]
 #[allow(clippy::type_complexity)]
 pub fn sync_progress_info() -> TableIterator<
@@ -200,10 +205,15 @@ pub fn sync_progress_info() -> TableIterator<
                     false,
                 )
             }?;
+            let target = String::from_utf8_lossy(&bytes).into_owned();
+            let role = pg_sys::Oid::from(slot.role.load(Ordering::Relaxed));
+            if !has_privileges_of(role) && !may_sync(&target) {
+                return None;
+            }
             Some((
                 pid,
                 pg_sys::Oid::from(slot.source.load(Ordering::Relaxed)),
-                String::from_utf8_lossy(&bytes).into_owned(),
+                target,
                 started,
                 slot.rows.load(Ordering::Relaxed) as i64,
                 slot.pages.load(Ordering::Relaxed) as i64,

@@ -8,6 +8,7 @@
 
 use async_trait::async_trait;
 use connector_core::http::{Admission, Counters, EndpointGates, EndpointLimit, Gate, HttpSettings, Permit};
+use connector_core::webhooks::WebhookCounters;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::{pg_shmem_init, PGRXSharedMemory, PgAtomic};
@@ -29,6 +30,8 @@ pub struct Slot {
     /// CLOCK_MONOTONIC nanoseconds before which no request may start (the rate limit).
     next_start_ns: AtomicU64,
     pub counters: Counters,
+    /// Webhook deliveries, counted by the listener (a background worker of the same database).
+    pub webhooks: WebhookCounters,
 }
 
 /// The rate limit of one endpoint of a server (a table option `rate_limit`).
@@ -145,7 +148,10 @@ impl Slot {
 
     pub fn reset_counters(&self) {
         let c = &self.counters;
-        for counter in [&c.requests, &c.bytes, &c.errors, &c.retries, &c.throttled_us, &c.pages] {
+        let w = &self.webhooks;
+        for counter in
+            [&c.requests, &c.bytes, &c.errors, &c.retries, &c.throttled_us, &c.pages, &w.accepted, &w.rejected]
+        {
             counter.store(0, Ordering::Relaxed);
         }
     }

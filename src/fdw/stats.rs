@@ -1,6 +1,7 @@
 //! `connector_fdw.stats`: per-server request counters across all backends, from shared memory.
 
 use super::pg::{cstr, raise};
+use super::privileges::may_use_server;
 use super::shared;
 use connector_core::{Error, ErrorKind};
 use pgrx::pg_sys;
@@ -19,8 +20,8 @@ fn require_shared_memory() {
     }
 }
 
-/// The counters of every server of the current database that has sent requests since the server started
-/// (or since `connector_fdw.stats_reset()`).
+/// The counters of every server of the current database that has sent requests or received webhooks since
+/// the server started (or since `connector_fdw.stats_reset()`), of the servers the current role has USAGE on.
 #[pg_extern(name = "server_stats", stable)]
 #[allow(clippy::type_complexity)]
 fn server_stats() -> TableIterator<
@@ -34,6 +35,8 @@ fn server_stats() -> TableIterator<
         name!(retries, i64),
         name!(throttled_ms, i64),
         name!(in_flight, i32),
+        name!(webhooks_accepted, i64),
+        name!(webhooks_rejected, i64),
     ),
 > {
     require_shared_memory();
@@ -41,7 +44,7 @@ fn server_stats() -> TableIterator<
         .into_iter()
         .filter_map(|(oid, slot)| {
             let server = unsafe { pg_sys::GetForeignServerExtended(oid, pg_sys::FSV_MISSING_OK as pg_sys::bits16) };
-            if server.is_null() {
+            if server.is_null() || !may_use_server(oid) {
                 return None;
             }
             let c = &slot.counters;
@@ -55,13 +58,15 @@ fn server_stats() -> TableIterator<
                 get(&c.retries),
                 get(&c.throttled_us) / 1000,
                 slot.in_flight() as i32,
+                get(&slot.webhooks.accepted),
+                get(&slot.webhooks.rejected),
             ))
         })
         .collect();
     TableIterator::new(rows)
 }
 
-/// Zero the counters of the current database's servers.
+/// Zero the counters of the current database's servers (superusers, and roles they grant it to).
 #[pg_extern(name = "stats_reset")]
 fn stats_reset() {
     require_shared_memory();
@@ -73,6 +78,8 @@ fn stats_reset() {
 extension_sql!(
     r#"
 CREATE VIEW stats AS SELECT * FROM server_stats() ORDER BY server;
+-- Every role may look; server_stats() shows each the servers it has USAGE on.
+GRANT SELECT ON stats TO PUBLIC;
 REVOKE EXECUTE ON FUNCTION stats_reset() FROM PUBLIC;
 "#,
     name = "stats_view",

@@ -45,11 +45,11 @@ CREATE FOREIGN TABLE breaking (id smallint, name text, country text, amount nume
 SELECT status, rows_fetched, message FROM connector_fdw.sync('breaking', 'local_breaking', key => '{id}', mode => 'full');
 SELECT to_regclass('local_breaking') AS target_created;
 CREATE TABLE kept AS SELECT * FROM local_customers;
-SELECT last_cursor AS cursor_before FROM connector_fdw.sync_state WHERE target = 'local_customers' \gset
+SELECT last_cursor AS cursor_before FROM connector_fdw.sync_state WHERE target = 'public.local_customers' \gset
 ALTER FOREIGN TABLE remote_customers OPTIONS (SET path '/n/10000/fault/500/always/page/customers');
 SELECT status, rows_fetched, message FROM connector_fdw.sync('remote_customers', 'local_customers', mode => 'full');
 SELECT (SELECT count(*) FROM (SELECT * FROM local_customers EXCEPT SELECT * FROM kept) d) AS rows_changed,
-       (SELECT last_cursor FROM connector_fdw.sync_state WHERE target = 'local_customers') = :'cursor_before' AS cursor_kept;
+       (SELECT last_cursor FROM connector_fdw.sync_state WHERE target = 'public.local_customers') = :'cursor_before' AS cursor_kept;
 ALTER FOREIGN TABLE remote_customers OPTIONS (SET path '/n/10000/page/customers');
 
 -- Two runs on one target never both copy: the second one skips and says so.
@@ -87,3 +87,28 @@ CREATE TABLE retyped (id int PRIMARY KEY, amount text);
 SELECT connector_fdw.sync('remote_customers', 'retyped', mode => 'full');
 CREATE TABLE unkeyed (id int, name text);
 SELECT connector_fdw.sync('remote_customers', 'unkeyed', key => '{id}', mode => 'full');
+
+-- The target is a table name, never SQL: text that is not one is refused and runs nothing; names with
+-- any characters work when quoted, and are quoted wherever the sync uses them.
+CREATE FOREIGN TABLE few (id int, name text) SERVER mock OPTIONS (path '/n/20/page/customers', rows '$.data[*]',
+  pagination 'page', page_param '_page', page_size_param '_limit', page_size '10');
+SELECT connector_fdw.sync('few', $$public.x();DO $do$BEGIN RAISE NOTICE 'injected'; END$do$;CREATE TABLE y$$,
+  key => '{id}', mode => 'full');
+SELECT connector_fdw.sync('few', 'x AS SELECT 1; CREATE TABLE y', key => '{id}', mode => 'full');
+SELECT connector_fdw.sync('few', 'db.public.x', key => '{id}', mode => 'full');
+SELECT to_regclass('public.x') AS x, to_regclass('public.y') AS y;
+CREATE SCHEMA "Odd Schema";
+SELECT status, rows_inserted, message
+FROM connector_fdw.sync('few', '"Odd Schema"."Copy; DROP TABLE kept"', key => '{id}', mode => 'full');
+SELECT count(*) FROM "Odd Schema"."Copy; DROP TABLE kept";
+SELECT status, rows_fetched FROM connector_fdw.sync('few', '"Odd Schema"."Copy; DROP TABLE kept"', mode => 'full');
+SELECT target FROM connector_fdw.sync_state WHERE target LIKE '%Odd%';
+SELECT to_regclass('kept') IS NOT NULL AS kept_is_still_there;
+-- Unqualified names are the search_path's, and recorded qualified whatever the session's search_path.
+SET search_path = "Odd Schema", public;
+SELECT status, message FROM connector_fdw.sync('few', 'Few_Copy', key => '{id}', mode => 'full');
+SELECT status, rows_fetched FROM connector_fdw.sync('few', '"Odd Schema".few_copy', mode => 'full');
+RESET search_path;
+SELECT target, count(*) FROM connector_fdw.sync_runs WHERE target LIKE '"Odd Schema"%' GROUP BY target ORDER BY target;
+-- A view is not a target.
+SELECT connector_fdw.sync('few', 'runs', key => '{id}', mode => 'full');

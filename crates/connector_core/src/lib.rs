@@ -23,6 +23,7 @@ pub mod pushdown;
 pub mod scan;
 pub mod secrets;
 pub mod service_account;
+pub mod webhooks;
 pub mod write;
 
 pub use error::{Error, ErrorKind, Result};

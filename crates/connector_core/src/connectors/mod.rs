@@ -242,6 +242,9 @@ pub fn common_server_options() -> Vec<OptionSpec> {
         OptionSpec::text("scopes"),
         OptionSpec::one_of("oauth_client_auth", &["basic", "body"]),
     ]
+    .into_iter()
+    .chain(crate::webhooks::server_options())
+    .collect()
 }
 
 /// Options a user mapping accepts, whatever the connector.
@@ -298,6 +301,7 @@ pub fn validate_server(server: &ServerDef) -> Result<()> {
     let connector = for_server(server)?;
     let context = connector_context(connector.name());
     crate::options::validate(Scope::Server, &context, &server.options, &server_option_specs(connector.as_ref()))?;
+    crate::webhooks::validate_options(&server.options)?;
     if connector.uses_http() && connector.defaults().base_url.is_none() && server.option("base_url").is_none() {
         return Err(crate::options::missing_option(Scope::Server, &context, "base_url"));
     }
