@@ -19,7 +19,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 ensure_deps() {
   [ "$(id -u)" = 0 ] || die "run as root: packages are installed and the cluster is started as user postgres"
   local missing=()
-  for pkg in postgresql-15 postgresql-server-dev-15 postgresql-15-cron libclang-dev clang sudo curl bc; do
+  for pkg in postgresql-15 postgresql-server-dev-15 postgresql-15-cron libclang-dev clang sudo curl bc openssl; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then
