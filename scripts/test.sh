@@ -4,6 +4,7 @@
 #
 #   bash scripts/test.sh            everything
 #   bash scripts/test.sh pushdown   only tests/sql/pushdown.sql (no unit tests, extension rebuilt)
+#   bash scripts/test.sh webhooks   only tests/scenarios/webhooks.sh (a name with no SQL test is a scenario)
 #   ACCEPT=1 bash scripts/test.sh … copy results over expected output (review the diff before committing)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

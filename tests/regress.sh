@@ -14,10 +14,19 @@ run_sql_tests() {
   local data="$CLUSTER_DIR/files"
   rm -rf "$data"; cp -r "$ROOT/tests/data" "$data"
   chown -R postgres:postgres "$data"
-  if [ $# -gt 0 ]; then names=("$@"); else
+  local scenarios=()
+  if [ $# -gt 0 ]; then
+    # A name may be a SQL test or a scenario (tests/scenarios/NAME.sh).
+    for name in "$@"; do
+      if [ -f "$ROOT/tests/scenarios/$name.sh" ] && [ ! -f "$ROOT/tests/sql/$name.sql" ]; then
+        scenarios+=("$ROOT/tests/scenarios/$name.sh")
+      else names+=("$name"); fi
+    done
+  else
     for f in "$ROOT"/tests/sql/*.sql; do names+=("$(basename "$f" .sql)"); done
+    scenarios=("$ROOT"/tests/scenarios/*.sh)
   fi
-  for name in "${names[@]}"; do
+  for name in ${names[@]+"${names[@]}"}; do
     local sql="$ROOT/tests/sql/$name.sql" out="$results/$name.out" expected="$ROOT/tests/expected/$name.out"
     [ -f "$sql" ] || die "no test $sql"
     psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS \"test_$name\"" -c "CREATE DATABASE \"test_$name\"" >/dev/null
@@ -37,8 +46,8 @@ run_sql_tests() {
       failed+=("$name")
     fi
   done
-  if [ $# -eq 0 ]; then
-    for scenario in "$ROOT"/tests/scenarios/*.sh; do
+  if [ ${#scenarios[@]} -gt 0 ]; then
+    for scenario in "${scenarios[@]}"; do
       local name start=$SECONDS
       name="$(basename "$scenario" .sh)"
       if (export ROOT MOCK_URL CLUSTER_DIR; bash "$scenario") >"$results/$name.log" 2>&1; then
