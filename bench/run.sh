@@ -44,6 +44,11 @@ SELECT bench_table('slow_concurrent', 'bench', '/delay/50/n/20000/page/customers
 SELECT bench_table('slow_100', 'bench', '/delay/50/n/10000/page/customers');
 SELECT bench_table('slow_sequential', 'bench_sequential', '/delay/50/n/20000/page/customers');
 SELECT bench_table('pages_100', 'bench', '/n/10000/page/customers');
+SELECT bench_table('cached_100k', 'bench', '/n/100000/page/customers');
+ALTER FOREIGN TABLE cached_100k OPTIONS (ADD cache_ttl '3600');
+CREATE FOREIGN TABLE cached_cursor (id int, name text, email text, country text, amount numeric)
+  SERVER bench OPTIONS (path '/delay/50/n/10000/cursor/customers', rows '\$.data', pagination 'cursor',
+  page_size_param 'limit', page_size '100', cursor_path '\$.next_cursor', has_more_path '\$.has_more', cache_ttl '3600');
 CREATE FOREIGN TABLE sync_source (id int, name text, email text, country text, amount numeric,
   updated_at timestamptz OPTIONS (filter_param_gt 'updated_at_gt'))
   SERVER bench OPTIONS (path '/n/100000/page/customers', rows '\$.data[*]', pagination 'page', page_param '_page',
@@ -72,6 +77,16 @@ limit_requests=$(requests)
 curl -s "$MOCK_URL/__admin/reset" >/dev/null
 sql -c "SELECT * FROM pages_100 LIMIT 1" >/dev/null
 limit1_requests=$(requests)
+
+log "response cache: a 100,000-row scan, then the same in a new session; 100 cursor pages at 50 ms"
+once() { local start; start=$(now); sql -c "$1" >/dev/null; printf '%.3f' "$(echo "$(now) - $start" | bc -l)"; }
+sql -c "SELECT connector_fdw.cache_clear()" >/dev/null
+cache_first_s=$(once "SELECT count(t) FROM cached_100k t")
+cache_again_s=$(best_of_3 "SELECT count(t) FROM cached_100k t")
+cursor_first_s=$(once "SELECT count(t) FROM cached_cursor t")
+curl -s "$MOCK_URL/__admin/reset" >/dev/null
+cursor_again_s=$(best_of_3 "SELECT count(t) FROM cached_cursor t")
+cursor_again_requests=$(requests)
 
 log "sync of 100,000 rows: full, then incremental after 1 % changed"
 # Requests and run times as connector_fdw.sync_runs logs them (the runs themselves, without psql's
@@ -114,6 +129,8 @@ Benchmark of $(date -u +%Y-%m-%d) on $(nproc) cores ($cpu), PostgreSQL $(sql -c 
 | 200 pages at 50 ms latency, \`max_concurrency\` 8 vs 1 | $conc_s s | $(printf '%.3f' "$seq_s") s sequential; ratio $(printf '%.2f' "$(echo "$conc_s / $seq_s" | bc -l)") | ≤ 0.15 |
 | 100 pages at 50 ms latency, \`max_concurrency\` 8 | $hundred_s s | 5.3–5.5 s for the alternatives | ≤ 0.8 s |
 | requests for \`LIMIT 5\` (and \`LIMIT 1\`) over a 100-page source | $limit_requests ($limit1_requests) | 100 | 1 |
+| repeated scan served by the response cache (\`cache_ttl\`), 100,000 rows, each run a new session | $cache_again_s s | first scan (fills the cache): $cache_first_s s | |
+| repeated scan from the cache, 100 cursor pages at 50 ms latency | $cursor_again_s s, $cursor_again_requests requests | first scan: $cursor_first_s s | |
 | peak backend memory, 100,000 rows | $(mib "$peak_100k") MiB peak RSS; heap $(mib "$anon_100k") MiB (+$(mib $((anon_100k - anon0_100k))) MiB for the scan) | | |
 | peak backend memory, 1,000,000 rows | $(mib "$peak_1m") MiB peak RSS; heap $(mib "$anon_1m") MiB (+$(mib $((anon_1m - anon0_1m))) MiB for the scan) | ratio $(printf '%.2f' "$(echo "$peak_1m / $peak_100k" | bc -l)") | ≤ 1.1, ≤ 25 MiB |
 | incremental re-sync after 1 % of 100,000 rows changed vs full sync (run times from \`sync_runs\`) | $incr_requests requests, $(printf '%.3f' "$incr_s") s ($changed rows updated); in a fresh backend $(printf '%.3f' "$cold_s") s | full: $full_requests requests, $(printf '%.3f' "$full_s") s; ratios $(printf '%.1f' "$(echo "100 * $incr_requests / $full_requests" | bc -l)") % requests, $(printf '%.1f' "$(echo "100 * $incr_s / $full_s" | bc -l)") % time ($(printf '%.1f' "$(echo "100 * $cold_s / $full_s" | bc -l)") % in a fresh backend) | ≤ 2 % requests, ≤ 5 % time |

@@ -93,7 +93,8 @@ CREATE FUNCTION sync(
     key text[] DEFAULT NULL,
     cursor_column text DEFAULT NULL,
     lookback interval DEFAULT '0',
-    delete_missing boolean DEFAULT false
+    delete_missing boolean DEFAULT false,
+    use_cache boolean DEFAULT false
 ) RETURNS connector_fdw.sync_runs
 LANGUAGE plpgsql AS $sync$
 DECLARE
@@ -115,6 +116,7 @@ DECLARE
     message text;
     detail text;
     created boolean := false;
+    cache_setting text;
 BEGIN
     run.started_at := clock_timestamp();
     run.mode := mode;
@@ -255,6 +257,9 @@ BEGIN
 
     PERFORM connector_fdw._sync_begin(source::oid, target_name);
     requests_before := connector_fdw._backend_requests();
+    -- A sync reads what the provider holds now, unless told that cached responses will do.
+    cache_setting := current_setting('connector_fdw.use_cache', true);
+    PERFORM set_config('connector_fdw.use_cache', CASE WHEN use_cache THEN 'on' ELSE 'off' END, true);
     BEGIN
         IF target_oid IS NULL THEN
             EXECUTE format('CREATE TABLE %s AS SELECT * FROM %s WITH NO DATA', target_name, source);
@@ -315,6 +320,7 @@ BEGIN
         run.target := target_name;
         RAISE WARNING 'connector_fdw.sync of % failed and changed nothing: %', run.target, run.message;
     END;
+    PERFORM set_config('connector_fdw.use_cache', coalesce(cache_setting, 'on'), true);
     run.requests := connector_fdw._backend_requests() - requests_before;
     run.finished_at := clock_timestamp();
     INSERT INTO connector_fdw.sync_runs (source, target, mode, started_at, finished_at, status, rows_fetched, rows_inserted,

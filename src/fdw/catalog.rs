@@ -211,7 +211,7 @@ pub fn http_client(
     user: &OptionMap,
 ) -> Arc<Http> {
     let key = (server_oid.to_u32(), userid.to_u32());
-    let fingerprint = format!("{:?}{:?}", server.options, user);
+    let fingerprint = format!("{:?}{:?}{}", server.options, user, super::cache::fingerprint());
     CLIENTS.with(|clients| {
         let mut clients = clients.borrow_mut();
         if let Some((seen, http)) = clients.get(&key) {
@@ -222,7 +222,8 @@ pub fn http_client(
         // Building a client starts no threads, but its connection pool needs a runtime context.
         let _guard = runtime().enter();
         let oauth = oauth_provider(mapping, server, user);
-        let mut http = connectors::http_client(server, user, oauth).or_raise();
+        let http = connectors::http_client(server, user, oauth).or_raise();
+        let mut http = super::cache::attach(http, server_oid, userid, mapping, &server.options);
         // With the library preloaded, limits and counters are the server's, across all backends.
         if let Some((index, slot)) = super::shared::slot(server_oid) {
             let gate = Arc::new(super::shared::SharedGate::new(index, slot, http.settings()));

@@ -222,6 +222,7 @@ unsafe fn start(state: &mut ScanState, node: *mut pg_sys::ForeignScanState) {
     let settings = ScanSettings {
         max_concurrency: http.settings().max_concurrency,
         rows_needed: split.and_then(|s| s.source_rows),
+        cache: super::cache::policy(&state.foreign.table.options),
     };
     state.scan = Some(Scan::start(catalog::runtime().handle(), http, source, projector, settings));
     state.request = Some(request);
@@ -423,6 +424,9 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
     if (*es).analyze {
         let c = state.counters();
         explain_int(es, "Requests", None, c.requests);
+        if super::cache::caches(&state.foreign.server.options, &state.foreign.table.options) {
+            explain_int(es, "Cache hits", None, c.cache_hits);
+        }
         explain_int(es, "Pages", None, c.pages);
         explain_int(es, "Bytes", Some("bytes"), c.bytes);
         explain_int(es, "Retries", None, c.retries);

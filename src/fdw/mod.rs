@@ -1,6 +1,7 @@
 //! The FDW layer: the only code that touches Postgres internals. It reads catalogs into
 //! `connector_core` values, plans pushdown, runs scans and reports errors; connectors never see `pg_sys`.
 
+mod cache;
 pub mod catalog;
 mod credentials;
 mod datum;
@@ -40,6 +41,7 @@ pub fn init() {
         GucFlags::default(),
     );
     webhook::init();
+    cache::init();
 }
 
 /// The `pg_finfo_` record that marks a C function as version-1 calling convention.

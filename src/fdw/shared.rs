@@ -150,7 +150,9 @@ impl Slot {
         let c = &self.counters;
         let w = &self.webhooks;
         for counter in
-            [&c.requests, &c.bytes, &c.errors, &c.retries, &c.throttled_us, &c.pages, &w.accepted, &w.rejected]
+            [&c.requests, &c.bytes, &c.errors, &c.retries, &c.throttled_us, &c.pages, &c.cache_hits, &c.cache_bytes]
+                .into_iter()
+                .chain([&w.accepted, &w.rejected])
         {
             counter.store(0, Ordering::Relaxed);
         }

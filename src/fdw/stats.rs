@@ -37,6 +37,8 @@ fn server_stats() -> TableIterator<
         name!(in_flight, i32),
         name!(webhooks_accepted, i64),
         name!(webhooks_rejected, i64),
+        name!(cache_hits, i64),
+        name!(cache_bytes, i64),
     ),
 > {
     require_shared_memory();
@@ -60,6 +62,8 @@ fn server_stats() -> TableIterator<
                 slot.in_flight() as i32,
                 get(&slot.webhooks.accepted),
                 get(&slot.webhooks.rejected),
+                get(&c.cache_hits),
+                get(&c.cache_bytes),
             ))
         })
         .collect();

@@ -1,6 +1,7 @@
 //! The one HTTP path every connector uses: authentication, timeouts, retries with backoff, the server's
 //! concurrency and rate limit, counters, and redaction of credentials wherever a request is printed.
 
+use crate::cache::ResponseCache;
 use crate::error::{snippet, Error, ErrorKind, Result};
 use futures::stream::{BoxStream, StreamExt};
 use rand::Rng;
@@ -144,6 +145,20 @@ pub struct Counters {
     pub retries: AtomicU64,
     pub throttled_us: AtomicU64,
     pub pages: AtomicU64,
+    /// Responses served from the response cache, and their bytes (not counted in `requests`/`bytes`).
+    pub cache_hits: AtomicU64,
+    pub cache_bytes: AtomicU64,
+    /// How this scan uses the response cache (a scan's own; server counters leave it at its default).
+    pub cache: CachePolicy,
+}
+
+/// How one scan uses the response cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CachePolicy {
+    /// The table's `cache_ttl`, which wins over the server's.
+    pub ttl: Option<Duration>,
+    /// Read fresh responses (and keep them): `connector_fdw.use_cache` off, or `sync()`.
+    pub refresh: bool,
 }
 
 /// A point-in-time copy of `Counters`.
@@ -155,6 +170,8 @@ pub struct CounterSnapshot {
     pub retries: u64,
     pub throttled_us: u64,
     pub pages: u64,
+    pub cache_hits: u64,
+    pub cache_bytes: u64,
 }
 
 impl Counters {
@@ -166,6 +183,8 @@ impl Counters {
             retries: self.retries.load(Ordering::Relaxed),
             throttled_us: self.throttled_us.load(Ordering::Relaxed),
             pages: self.pages.load(Ordering::Relaxed),
+            cache_hits: self.cache_hits.load(Ordering::Relaxed),
+            cache_bytes: self.cache_bytes.load(Ordering::Relaxed),
         }
     }
 }
@@ -332,6 +351,11 @@ impl Request {
         self
     }
 
+    /// Only reads: a GET or HEAD, or a request marked `read_only`.
+    pub fn is_read(&self) -> bool {
+        matches!(self.method, Method::GET | Method::HEAD) || self.read_only
+    }
+
     /// Safe to send twice: the method is idempotent or the provider deduplicates on a key.
     fn retry_safe(&self) -> bool {
         matches!(self.method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS)
@@ -395,6 +419,8 @@ pub struct Http {
     make_endpoint_gate: EndpointGates,
     /// Server-wide counters (connector_fdw.stats).
     pub counters: ServerCounters,
+    /// Where read responses are kept and served again (server or table option `cache_ttl`).
+    cache: Option<Arc<ResponseCache>>,
 }
 
 impl fmt::Debug for Http {
@@ -450,6 +476,7 @@ impl Http {
                 Arc::new(Gate::rate_only(limit.rate)) as Arc<dyn Admission>
             }),
             counters: ServerCounters::default(),
+            cache: None,
         })
     }
 
@@ -477,6 +504,39 @@ impl Http {
     pub fn with_counters(mut self, counters: ServerCounters) -> Self {
         self.counters = counters;
         self
+    }
+
+    /// Keep read responses in `cache` and serve them again while they are fresh.
+    pub fn with_cache(mut self, cache: ResponseCache) -> Self {
+        self.cache = Some(Arc::new(cache));
+        self
+    }
+
+    /// The cache and entry lifetime for `req` in this scan, when it is a read and caching is on.
+    fn cache_for(&self, req: &Request, scan: &Counters) -> Option<(&ResponseCache, Duration)> {
+        let cache = self.cache.as_deref()?;
+        let ttl = scan.cache.ttl.unwrap_or(cache.server_ttl);
+        (req.is_read() && !ttl.is_zero()).then_some((cache, ttl))
+    }
+
+    /// A fresh cached answer to `req`, counted as a hit.
+    fn cached(&self, req: &Request, scan: &Counters, described: &str) -> Option<Response> {
+        if scan.cache.refresh {
+            return None;
+        }
+        let (cache, _) = self.cache_for(req, scan)?;
+        let hit = cache.get(req)?;
+        for counters in [&*self.counters, scan] {
+            add(&counters.cache_hits, 1);
+            add(&counters.cache_bytes, hit.body.len() as u64);
+        }
+        Some(Response { status: hit.status, headers: hit.headers, body: hit.body, request: described.to_string() })
+    }
+
+    fn keep(&self, req: &Request, scan: &Counters, response: &Response) {
+        if let Some((cache, ttl)) = self.cache_for(req, scan) {
+            cache.put(req, response.status, &response.headers, &response.body, ttl);
+        }
     }
 
     /// The URL as it may be shown: credentials in the query string and userinfo replaced.
@@ -507,9 +567,13 @@ impl Http {
     /// errors that name the (redacted) request and quote the provider's message.
     pub async fn send(&self, req: &Request, scan: &Counters) -> Result<Response> {
         let described = self.describe(req);
+        if let Some(hit) = self.cached(req, scan, &described) {
+            return Ok(hit);
+        }
         let response = self.retrying(req, &described, scan, |token| self.attempt(req, &described, token)).await?;
         add(&self.counters.bytes, response.body.len() as u64);
         add(&scan.bytes, response.body.len() as u64);
+        self.keep(req, scan, &response);
         Ok(response)
     }
 
@@ -584,6 +648,17 @@ impl Http {
     where
         F: Future<Output = Result<T, Failure>>,
     {
+        // A write may change what any read of the server answers: its cached entries go, whatever the outcome
+        // (a failed or cancelled write may still have been applied).
+        struct Invalidate<'a>(Option<&'a ResponseCache>);
+        impl Drop for Invalidate<'_> {
+            fn drop(&mut self) {
+                if let Some(cache) = self.0 {
+                    let _ = cache.invalidate();
+                }
+            }
+        }
+        let _invalidate = Invalidate(self.cache.as_deref().filter(|_| !req.is_read()));
         let mut retries: u32 = 0;
         let mut token_refused = false;
         loop {
@@ -654,6 +729,10 @@ impl Http {
         shape: Option<&crate::prune::Shape>,
     ) -> Result<(Response, Value)> {
         let described = self.describe(req);
+        if let Some(hit) = self.cached(req, scan, &described) {
+            let body = if hit.body.is_empty() { Value::Null } else { hit.json_shaped(shape)? };
+            return Ok((hit, body));
+        }
         let described_ref = described.as_str();
         let attempt = |token: Option<Secret>| async move {
             let response = self.attempt(req, described_ref, token).await?;
@@ -666,7 +745,9 @@ impl Http {
             };
             Ok((response, body))
         };
-        self.retrying(req, &described, scan, attempt).await
+        let (response, body) = self.retrying(req, &described, scan, attempt).await?;
+        self.keep(req, scan, &response);
+        Ok((response, body))
     }
 
     async fn attempt(&self, req: &Request, described: &str, token: Option<Secret>) -> Result<Response, Failure> {

@@ -6,6 +6,7 @@
 //! [`definitions`]. They build HTTP requests through [`http::Http`], which owns authentication, retries,
 //! limits and redaction.
 
+pub mod cache;
 pub mod connectors;
 pub mod convert;
 pub mod credentials;

@@ -8,7 +8,7 @@
 
 use crate::convert::{convert, Cell};
 use crate::error::{Error, Result};
-use crate::http::{Counters, Http};
+use crate::http::{CachePolicy, Counters, Http};
 use crate::jsonpath::JsonPath;
 use crate::model::{ColumnType, TableDef};
 use async_trait::async_trait;
@@ -144,12 +144,14 @@ impl Block {
 }
 
 /// Scan settings the framework derives from the server and the plan.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct ScanSettings {
     /// Pages in flight at once for numbered sources.
     pub max_concurrency: usize,
     /// Stop after this many rows (a pushed LIMIT, offset included).
     pub rows_needed: Option<u64>,
+    /// How the scan uses the response cache.
+    pub cache: CachePolicy,
 }
 
 /// What `Scan::next_block` found.
@@ -188,7 +190,7 @@ impl Scan {
         projector: Arc<Projector>,
         settings: ScanSettings,
     ) -> Scan {
-        let counters = Arc::new(Counters::default());
+        let counters = Arc::new(Counters { cache: settings.cache, ..Counters::default() });
         let (sender, receiver) = mpsc::channel(2);
         let task = runtime.spawn(produce(http, source, projector, settings, counters.clone(), sender));
         Scan { receiver, task, runtime: runtime.clone(), counters }
@@ -499,7 +501,7 @@ mod tests {
     }
 
     fn settings(max_concurrency: usize, rows_needed: Option<u64>) -> ScanSettings {
-        ScanSettings { max_concurrency, rows_needed }
+        ScanSettings { max_concurrency, rows_needed, ..Default::default() }
     }
 
     #[test]

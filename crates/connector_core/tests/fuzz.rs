@@ -40,7 +40,7 @@ fn specs(scope: &str, connector: &str) -> &'static [OptionSpec] {
         let mut all = BTreeMap::new();
         for c in connectors::builtin() {
             all.insert(format!("server {}", c.name()), connectors::server_option_specs(c.as_ref()));
-            all.insert(format!("table {}", c.name()), c.table_options());
+            all.insert(format!("table {}", c.name()), connectors::table_option_specs(c.as_ref()));
             all.insert(format!("column {}", c.name()), connectors::column_option_specs(c.as_ref()));
         }
         all.insert("user".to_string(), connectors::user_mapping_options());
@@ -198,7 +198,7 @@ proptest! {
             Err(e) => prop_assert!(is_option_error(e.kind), "{e:?}"),
             Ok(()) => {
                 let c = connectors::for_server(&server).unwrap();
-                prop_assert!(given.keys().all(|k| c.table_options().iter().any(|s| &s.name == k)));
+                prop_assert!(given.keys().all(|k| connectors::table_option_specs(c.as_ref()).iter().any(|s| &s.name == k)));
                 let opened = c.open(&server, &table).unwrap();
                 prop_assert!(!opened.describe(&request).is_empty());
                 prop_assert!(opened.scan(&request).is_ok());

@@ -762,7 +762,8 @@ mod tests {
         let request = ScanRequest { columns: (0..table.columns.len()).collect(), quals: vec![], sorts: vec![], limit };
         let http = Arc::new(http_client(server, &OptionMap::new(), None)?);
         let projector = Arc::new(Projector::new(table, &request.columns)?);
-        let settings = ScanSettings { max_concurrency: 4, rows_needed: limit.and_then(|l| l.rows_needed()) };
+        let settings =
+            ScanSettings { max_concurrency: 4, rows_needed: limit.and_then(|l| l.rows_needed()), ..Default::default() };
         let mut scan = Scan::start(rt.handle(), http, t.scan(&request)?, projector, settings);
         let mut run = Run { rows: Vec::new(), blocks: Vec::new(), pages: 0, bytes: 0 };
         loop {

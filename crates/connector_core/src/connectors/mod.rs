@@ -241,10 +241,28 @@ pub fn common_server_options() -> Vec<OptionSpec> {
         OptionSpec::new("token_url", Kind::Url),
         OptionSpec::text("scopes"),
         OptionSpec::one_of("oauth_client_auth", &["basic", "body"]),
+        cache_ttl_option(),
     ]
     .into_iter()
     .chain(crate::webhooks::server_options())
     .collect()
+}
+
+/// Seconds a read response is kept and served again (0: not cached); at most a year.
+fn cache_ttl_option() -> OptionSpec {
+    OptionSpec::int("cache_ttl", 0, 31_536_000)
+}
+
+/// All options valid on a foreign table of `connector`.
+pub fn table_option_specs(connector: &dyn Connector) -> Vec<OptionSpec> {
+    let mut specs = connector.table_options();
+    specs.push(cache_ttl_option());
+    specs
+}
+
+/// The `cache_ttl` of a server or table, if set.
+pub fn cache_ttl(options: &OptionMap) -> Result<Option<Duration>> {
+    Ok(Options::new(options).int("cache_ttl")?.map(|s| Duration::from_secs(s.max(0) as u64)))
 }
 
 /// Options a user mapping accepts, whatever the connector.
@@ -313,7 +331,7 @@ pub fn validate_server(server: &ServerDef) -> Result<()> {
 pub fn validate_table(server: &ServerDef, table: &TableDef) -> Result<()> {
     let connector = for_server(server)?;
     let context = connector_context(connector.name());
-    crate::options::validate(Scope::Table, &context, &table.options, &connector.table_options())?;
+    crate::options::validate(Scope::Table, &context, &table.options, &table_option_specs(connector.as_ref()))?;
     let column_specs = column_option_specs(connector.as_ref());
     for column in &table.columns {
         crate::options::validate(Scope::Column, &context, &column.options, &column_specs)

@@ -1742,7 +1742,8 @@ mod tests {
         let http = Arc::new(http_client(server, user, None)?);
         let projector = Arc::new(Projector::new(table, &req.columns)?);
         let split = req.limit.map(|l| l.split(t.capabilities().supports_offset()));
-        let settings = ScanSettings { max_concurrency, rows_needed: split.and_then(|s| s.source_rows) };
+        let settings =
+            ScanSettings { max_concurrency, rows_needed: split.and_then(|s| s.source_rows), ..Default::default() };
         let mut scan = Scan::start(runtime.handle(), http, t.scan(req)?, projector, settings);
         let mut rows = Vec::new();
         loop {
