@@ -53,6 +53,8 @@ impl ScanState {
             total.retries += now.retries;
             total.throttled_us += now.throttled_us;
             total.errors += now.errors;
+            total.cache_hits += now.cache_hits;
+            total.cache_bytes += now.cache_bytes;
         }
         total
     }

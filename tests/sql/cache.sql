@@ -37,12 +37,15 @@ SELECT count(*) FROM people;
 SELECT * FROM request_count;
 RESET ROLE;
 
--- A scan stopped by LIMIT keeps only the pages it read in full: a later full scan is complete.
+-- A scan stopped by LIMIT keeps only the pages it read in full: a later full scan is complete, and asks
+-- only for the pages the first did not read.
 SELECT connector_fdw.cache_clear('cached') > 0 AS cleared;
 SELECT reset_mock();
-SELECT id FROM people ORDER BY id LIMIT 2;
+SELECT id FROM people LIMIT 2;
+SELECT * FROM request_count;
 SELECT count(*), sum(id) FROM people;
 SELECT * FROM request_count;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM people WHERE country = 'FR';
 
 -- A write through any table of the server drops its entries.
 SELECT reset_mock();
@@ -67,7 +70,8 @@ SELECT status, rows_fetched FROM connector_fdw.sync('people', 'people_copy', 'fu
 SELECT * FROM request_count;
 SHOW connector_fdw.use_cache;
 
--- A table's cache_ttl wins over the server's; after it, the provider is asked again.
+-- A table's cache_ttl wins over the server's, also for entries kept before it was set; after it, the
+-- provider is asked again.
 ALTER FOREIGN TABLE people OPTIONS (ADD cache_ttl '0');
 SELECT reset_mock();
 SELECT count(*) FROM people;

@@ -49,8 +49,9 @@ struct EntryHeader {
     method: String,
     url: String,
     status: u16,
-    /// Seconds since the Unix epoch after which the entry is stale.
-    expires: u64,
+    /// Seconds since the Unix epoch when the response arrived: its age decides, with the reader's TTL (so a
+    /// shorter `cache_ttl` set later applies to entries already kept).
+    stored: u64,
     headers: Vec<(String, String)>,
 }
 
@@ -100,8 +101,8 @@ impl ResponseCache {
         hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// The fresh entry for `req`, if there is one. A stale or unreadable entry is a miss (and removed).
-    pub fn get(&self, req: &Request) -> Option<Cached> {
+    /// The entry for `req` if it is younger than `ttl`. A stale or unreadable entry is a miss (and removed).
+    pub fn get(&self, req: &Request, ttl: Duration) -> Option<Cached> {
         let path = self.dir.join(self.key(req));
         let mut file = fs::File::open(&path).ok()?;
         let mut data = Vec::new();
@@ -115,7 +116,7 @@ impl ResponseCache {
             }
         };
         // The key is a hash: the header must name the same request, or it is another's entry.
-        if header.expires <= now() || header.url != req.url.as_str() || header.method != req.method.as_str() {
+        if header.stored.saturating_add(ttl.as_secs()) <= now() || header.url != req.url.as_str() || header.method != req.method.as_str() {
             let _ = fs::remove_file(&path);
             return None;
         }
@@ -141,7 +142,7 @@ impl ResponseCache {
             method: req.method.to_string(),
             url: req.url.to_string(),
             status,
-            expires: now() + ttl.as_secs().max(1),
+            stored: now(),
             headers: headers
                 .iter()
                 .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str().to_string(), v.to_string())))
@@ -262,6 +263,8 @@ mod tests {
     use reqwest::Method;
     use url::Url;
 
+    const MINUTE: Duration = Duration::from_secs(60);
+
     fn cache(root: &Path, identity: &str, max: u64) -> ResponseCache {
         ResponseCache::new(root.to_path_buf(), 1, 2, identity.into(), Duration::from_secs(60), max)
     }
@@ -284,14 +287,14 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("x-total-count", HeaderValue::from_static("3"));
         alice.put(&get("http://h/c?page=1"), 200, &headers, b"[1,2,3]", Duration::from_secs(60));
-        let hit = alice.get(&get("http://h/c?page=1")).expect("a hit");
+        let hit = alice.get(&get("http://h/c?page=1"), MINUTE).expect("a hit");
         assert_eq!((hit.status, &hit.body[..]), (200, &b"[1,2,3]"[..]));
         assert_eq!(hit.headers.get("x-total-count").unwrap(), "3");
-        assert!(alice.get(&get("http://h/c?page=2")).is_none(), "another URL");
-        assert!(bob.get(&get("http://h/c?page=1")).is_none(), "another identity");
+        assert!(alice.get(&get("http://h/c?page=2"), MINUTE).is_none(), "another URL");
+        assert!(bob.get(&get("http://h/c?page=1"), MINUTE).is_none(), "another identity");
         let post =
             Request::new(Method::POST, Url::parse("http://h/c?page=1").unwrap()).json(serde_json::json!({"a": 1}));
-        assert!(alice.get(&post).is_none(), "another method and body");
+        assert!(alice.get(&post, MINUTE).is_none(), "another method and body");
         fs::remove_dir_all(root).unwrap();
     }
 
@@ -312,17 +315,21 @@ mod tests {
         let root = temp_root();
         let c = cache(&root, "r", 1 << 20);
         c.put(&get("http://h/a"), 200, &HeaderMap::new(), b"a", Duration::from_secs(60));
+        // Freshness is the reader's: a TTL of zero seconds finds nothing young enough.
+        assert!(c.get(&get("http://h/a"), Duration::ZERO).is_none());
+        c.put(&get("http://h/a"), 200, &HeaderMap::new(), b"a", Duration::from_secs(60));
         c.put(&get("http://h/b"), 200, &HeaderMap::new(), b"b", Duration::from_secs(60));
         // An entry past its expiry, as a later clock would see it.
         let path = c.dir.join(c.key(&get("http://h/b")));
         let text = fs::read_to_string(&path).unwrap();
-        let stale = text.replace(&format!("\"expires\":{}", now() + 60), "\"expires\":1");
-        assert_ne!(stale, text);
-        fs::write(&path, stale).unwrap();
-        assert!(c.get(&get("http://h/b")).is_none());
+        let (line, body) = text.split_once('\n').unwrap();
+        let mut header: serde_json::Value = serde_json::from_str(line).unwrap();
+        header["stored"] = 1.into();
+        fs::write(&path, format!("{header}\n{body}")).unwrap();
+        assert!(c.get(&get("http://h/b"), MINUTE).is_none());
         assert!(!path.exists(), "a stale entry is removed");
         assert_eq!(c.invalidate().unwrap(), 1);
-        assert!(c.get(&get("http://h/a")).is_none());
+        assert!(c.get(&get("http://h/a"), MINUTE).is_none());
         assert_eq!(c.invalidate().unwrap(), 0);
         fs::remove_dir_all(root).unwrap();
     }
@@ -377,12 +384,12 @@ mod tests {
         for i in 0..40 {
             c.put(&get(&format!("http://h/{i}")), 200, &HeaderMap::new(), &body, Duration::from_secs(60));
             // Entry 0 is read after every write: the most recently used, it stays.
-            assert!(c.get(&get("http://h/0")).is_some(), "entry 0 evicted after write {i}");
+            assert!(c.get(&get("http://h/0"), MINUTE).is_some(), "entry 0 evicted after write {i}");
         }
         evict(&root, 64 * 1024);
         assert!(size(&root) <= 64 * 1024);
-        assert!(c.get(&get("http://h/1")).is_none(), "the oldest unused entry went first");
-        assert!(c.get(&get("http://h/39")).is_some());
+        assert!(c.get(&get("http://h/1"), MINUTE).is_none(), "the oldest unused entry went first");
+        assert!(c.get(&get("http://h/39"), MINUTE).is_some());
         fs::remove_dir_all(root).unwrap();
     }
 }

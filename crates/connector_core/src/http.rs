@@ -524,8 +524,8 @@ impl Http {
         if scan.cache.refresh {
             return None;
         }
-        let (cache, _) = self.cache_for(req, scan)?;
-        let hit = cache.get(req)?;
+        let (cache, ttl) = self.cache_for(req, scan)?;
+        let hit = cache.get(req, ttl)?;
         for counters in [&*self.counters, scan] {
             add(&counters.cache_hits, 1);
             add(&counters.cache_bytes, hit.body.len() as u64);
