@@ -37,8 +37,8 @@ SELECT count(*) FROM people;
 SELECT * FROM request_count;
 RESET ROLE;
 
--- A scan stopped by LIMIT keeps only the pages it read in full: a later full scan is complete, and asks
--- only for the pages the first did not read.
+-- A scan stopped by LIMIT keeps only the responses it read in full (here one, with the limit pushed into
+-- the request): a later full scan is complete and correct.
 SELECT connector_fdw.cache_clear('cached') > 0 AS cleared;
 SELECT reset_mock();
 SELECT id FROM people LIMIT 2;
