@@ -316,7 +316,7 @@ mod tests {
 
     #[test]
     fn an_undeclared_operator_stays_local_and_blocks_limit() {
-        let d = decide(&caps(), &[cand("country", Op::Eq), cand("amount", Op::Gt)], &[], false, true);
+        let d = decide(&caps(), &[cand("country", Op::Eq), cand("amount", Op::Ne)], &[], false, true);
         assert_eq!(d.placements, vec![Placement::Remote, Placement::Local]);
         assert!(!d.limit_pushable);
     }
