@@ -276,9 +276,8 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
     let decision = pushdown::decide(&caps, &candidates, &sorts, has_order, PUSHDOWN.get());
     let pushed: Vec<Candidate> = candidates
         .iter()
-        .zip(&decision.placements)
-        .filter(|(_, p)| **p != Placement::Local)
-        .filter_map(|(c, _)| c.clone())
+        .zip(&decision.sent_ops)
+        .filter_map(|(c, op)| Some(Candidate { column: c.as_ref()?.column.clone(), op: (*op)? }))
         .collect();
     if let Some(requirement) = pushdown::unmet_requirement(&caps, &pushed) {
         raise(requirement.error());
@@ -463,12 +462,13 @@ impl Exprs {
     }
 }
 
-unsafe fn planned_qual(shape: &Shape, exprs: &mut Exprs) -> PlannedQual {
+/// The condition `shape` as sent to the provider, with operator `op` (its own or a weaker one).
+unsafe fn planned_qual(shape: &Shape, op: Op, exprs: &mut Exprs) -> PlannedQual {
     let value = match &shape.fixed {
         Some(v) => Planned::Const(v.clone()),
         None => exprs.plan(shape.value),
     };
-    PlannedQual { column: shape.column.clone(), op: shape.op, value }
+    PlannedQual { column: shape.column.clone(), op, value }
 }
 
 #[pg_guard]
@@ -492,9 +492,12 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
     let mut exprs = Exprs { list: Vec::new() };
     let mut quals = Vec::new();
     let mut local = Vec::new();
-    for (condition, placement) in state.conditions.iter().zip(&state.decision.placements) {
-        if *placement != Placement::Local {
-            quals.push(planned_qual(condition.shape.as_ref().expect("pushed conditions have a shape"), &mut exprs));
+    for ((condition, placement), sent) in
+        state.conditions.iter().zip(&state.decision.placements).zip(&state.decision.sent_ops)
+    {
+        if let Some(op) = sent {
+            let shape = condition.shape.as_ref().expect("pushed conditions have a shape");
+            quals.push(planned_qual(shape, *op, &mut exprs));
         }
         if *placement != Placement::Remote {
             local.push(condition.rinfo);

@@ -26,6 +26,13 @@ SELECT same_without_pushdown($$SELECT id, budget FROM air.projects WHERE budget 
 SELECT reset_mock();
 SELECT name, budget FROM air.projects ORDER BY budget DESC NULLS LAST LIMIT 3;
 SELECT request FROM requests;
+-- Airtable puts blanks last, Postgres' DESC first; a pushed condition that excludes blanks makes the order
+-- the same, so the sort and the limit go too: one request.
+SELECT reset_mock();
+SELECT name, budget FROM air.projects WHERE budget > 100 ORDER BY budget DESC LIMIT 3;
+SELECT request FROM requests;
+SELECT same_without_pushdown($$SELECT name, budget FROM air.projects WHERE budget > 100 ORDER BY budget DESC, name LIMIT 3$$, true);
+SELECT same_without_pushdown($$SELECT name, budget FROM air.projects ORDER BY budget DESC, name LIMIT 3$$, true);
 
 -- Writes: creates in batches of 10.
 SELECT reset_mock();

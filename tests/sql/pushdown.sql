@@ -39,6 +39,17 @@ SELECT count(*) FROM customers WHERE country <> 'DE' AND country <> 'FR';
 SELECT count(*) FROM customers WHERE note IS NULL;
 SELECT DISTINCT regexp_replace(query, '&?_page=[0-9]+', '') AS pushed FROM mock_requests ORDER BY 1;
 
+-- `>` and `<` where the provider has only `>=`/`<=`: sent through them, rechecked by Postgres (the
+-- provider's rows equal to the bound are dropped), and LIMIT stays local.
+SELECT reset_mock();
+SELECT count(*) FROM customers WHERE amount > 9990 AND amount < 9999.5;
+SELECT DISTINCT regexp_replace(query, '&?_page=[0-9]+', '') AS pushed FROM mock_requests ORDER BY 1;
+SELECT (SELECT amount FROM customers WHERE amount >= 9990 ORDER BY amount LIMIT 1) AS lowest,
+       (SELECT count(*) FROM customers WHERE amount > (SELECT min(amount) FROM customers WHERE amount >= 9990)) AS above_it;
+SELECT same_without_pushdown($$SELECT id FROM customers WHERE amount > 9990 AND amount < 9999.5$$);
+SELECT same_without_pushdown($$SELECT id, amount FROM customers WHERE amount > 9000 ORDER BY amount DESC, id LIMIT 4$$, true);
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM customers WHERE amount > 9990 LIMIT 3;
+
 -- A condition that cannot match (= NULL, an empty IN list) sends nothing.
 SELECT reset_mock();
 SELECT count(*) FROM customers WHERE country = NULL;

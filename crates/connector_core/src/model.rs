@@ -101,6 +101,15 @@ pub enum Op {
 impl Op {
     pub const ALL: [Op; 9] = [Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge, Op::In, Op::IsNull, Op::IsNotNull];
 
+    /// The weaker operator whose rows include this one's (`>=` for `>`), for providers without it.
+    pub fn relaxed(self) -> Option<Op> {
+        match self {
+            Op::Gt => Some(Op::Ge),
+            Op::Lt => Some(Op::Le),
+            _ => None,
+        }
+    }
+
     pub fn from_sql(name: &str) -> Option<Op> {
         Some(match name {
             "=" => Op::Eq,

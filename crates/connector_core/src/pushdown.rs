@@ -4,7 +4,10 @@
 //! themselves. The rules that keep results identical to a local run live here:
 //! - a condition is pushed only if declared for its column and operator;
 //! - a `Superset` condition is pushed *and* kept for local recheck (the provider may return extra rows);
-//! - a sort is pushed only as a whole, and only with the null ordering the provider produces;
+//! - a condition the provider cannot serve may be sent as a weaker declared one (`>` as `>=`, `<` as `<=`)
+//!   and rechecked: the provider returns a superset;
+//! - a sort is pushed only as a whole, and only with the null ordering the provider produces, unless no
+//!   row can have a NULL in the sorted column (a pushed condition on it that NULL never satisfies);
 //! - LIMIT/OFFSET are pushed only when every condition was pushed exactly and, with ORDER BY, the sort too.
 
 use crate::model::{Op, Sort};
@@ -156,6 +159,12 @@ impl Capabilities {
 
     /// Whether the provider can return rows in exactly this order.
     pub fn can_sort(&self, sorts: &[Sort]) -> bool {
+        self.can_sort_without_nulls(sorts, &[])
+    }
+
+    /// Whether the provider can return rows in exactly this order when no row has a NULL in the columns
+    /// `never_null` (where the provider puts NULLs then does not matter).
+    pub fn can_sort_without_nulls(&self, sorts: &[Sort], never_null: &[&str]) -> bool {
         !sorts.is_empty()
             && sorts.len() <= self.max_sort_keys
             && sorts.iter().all(|s| {
@@ -163,7 +172,8 @@ impl Capabilities {
                     NullOrder::Largest => s.desc,
                     NullOrder::Smallest => !s.desc,
                 };
-                self.sortable.contains(&s.column) && s.nulls_first == provider_nulls_first
+                self.sortable.contains(&s.column)
+                    && (s.nulls_first == provider_nulls_first || never_null.contains(&s.column.as_str()))
             })
     }
 
@@ -211,6 +221,9 @@ pub struct Decision {
     pub sort_pushed: bool,
     /// LIMIT/OFFSET may be pushed: every condition is `Remote`, and the query's order (if any) is pushed.
     pub limit_pushable: bool,
+    /// For each condition sent to the provider, the operator it is sent with: its own, or the weaker one
+    /// the provider declares (`>=` for `>`); `None` for conditions kept local.
+    pub sent_ops: Vec<Option<Op>>,
 }
 
 impl Decision {
@@ -229,29 +242,41 @@ pub fn decide(
     has_order: bool,
     enabled: bool,
 ) -> Decision {
-    let placements: Vec<Placement> = conditions
+    let (placements, sent_ops): (Vec<Placement>, Vec<Option<Op>>) = conditions
         .iter()
         .map(|c| match c {
             Some(c) if enabled => match caps.filter_support(&c.column, c.op) {
-                Some(Support::Exact) => Placement::Remote,
-                Some(Support::Superset) => Placement::RemoteAndLocal,
-                None => Placement::Local,
+                Some(Support::Exact) => (Placement::Remote, Some(c.op)),
+                Some(Support::Superset) => (Placement::RemoteAndLocal, Some(c.op)),
+                // A weaker operator the provider has returns a superset, which Postgres rechecks.
+                None => match c.op.relaxed().filter(|&weaker| caps.filter_support(&c.column, weaker).is_some()) {
+                    Some(weaker) => (Placement::RemoteAndLocal, Some(weaker)),
+                    None => (Placement::Local, None),
+                },
             },
             // Without pushdown, a condition the provider cannot do without is still sent, and checked by
             // Postgres as well, so the table can be read at all.
             Some(c) if caps.required.iter().any(|r| r.column == c.column && r.ops.contains(&c.op)) => {
                 match caps.filter_support(&c.column, c.op) {
-                    Some(_) => Placement::RemoteAndLocal,
-                    None => Placement::Local,
+                    Some(_) => (Placement::RemoteAndLocal, Some(c.op)),
+                    None => (Placement::Local, None),
                 }
             }
-            _ => Placement::Local,
+            _ => (Placement::Local, None),
         })
+        .unzip();
+    // A column some pushed condition constrains holds no NULL in the rows that reach the sort: every
+    // operator but IS NULL is false (or unknown) for NULL.
+    let never_null: Vec<&str> = conditions
+        .iter()
+        .zip(&placements)
+        .filter_map(|(c, p)| c.as_ref().filter(|c| *p != Placement::Local && c.op != Op::IsNull))
+        .map(|c| c.column.as_str())
         .collect();
-    let sort_pushed = enabled && caps.can_sort(sorts);
+    let sort_pushed = enabled && caps.can_sort_without_nulls(sorts, &never_null);
     let all_remote = placements.iter().all(|p| *p == Placement::Remote);
     let limit_pushable = enabled && caps.limit && all_remote && (!has_order || sort_pushed);
-    Decision { placements, sort_pushed, limit_pushable }
+    Decision { placements, sort_pushed, limit_pushable, sent_ops }
 }
 
 /// The requirement the pushed conditions do not satisfy, if any.
@@ -291,7 +316,7 @@ mod tests {
 
     #[test]
     fn an_undeclared_operator_stays_local_and_blocks_limit() {
-        let d = decide(&caps(), &[cand("country", Op::Eq), cand("amount", Op::Gt)], &[], false, true);
+        let d = decide(&caps(), &[cand("country", Op::Eq), cand("amount", Op::Ne)], &[], false, true);
         assert_eq!(d.placements, vec![Placement::Remote, Placement::Local]);
         assert!(!d.limit_pushable);
     }
@@ -334,6 +359,32 @@ mod tests {
         let c = caps().sortable("country");
         assert!(!c.can_sort(&[sort("amount", false), sort("country", false)]));
         assert!(c.clone().max_sort_keys(2).can_sort(&[sort("amount", false), sort("country", false)]));
+    }
+
+    #[test]
+    fn strict_operators_go_through_weaker_declared_ones_and_are_rechecked() {
+        let d = decide(&caps(), &[cand("amount", Op::Gt), cand("amount", Op::Lt)], &[], false, true);
+        assert_eq!(d.placements, vec![Placement::RemoteAndLocal, Placement::RemoteAndLocal]);
+        assert_eq!(d.sent_ops, vec![Some(Op::Ge), Some(Op::Le)]);
+        assert!(!d.limit_pushable, "the provider's extra rows must be removed before a limit");
+        // Nothing weaker is declared for `<>` or for `>` on another column.
+        let d = decide(&caps(), &[cand("amount", Op::Ne), cand("country", Op::Gt)], &[], false, true);
+        assert_eq!(d.placements, vec![Placement::Local, Placement::Local]);
+        assert_eq!(d.sent_ops, vec![None, None]);
+    }
+
+    #[test]
+    fn null_order_does_not_matter_when_a_pushed_condition_excludes_nulls() {
+        let c = caps().null_order(NullOrder::Smallest);
+        // Postgres' DESC puts NULLs first; this provider puts them last.
+        let desc = [sort("amount", true)];
+        assert!(!decide(&c, &[], &desc, true, true).sort_pushed);
+        let d = decide(&c, &[cand("amount", Op::Ge)], &desc, true, true);
+        assert!(d.sort_pushed && d.limit_pushable);
+        // A condition kept local, or IS NULL, does not count.
+        assert!(!decide(&c, &[cand("amount", Op::Ne)], &desc, true, true).sort_pushed);
+        let c = c.filter("amount", &[Op::IsNull]);
+        assert!(!decide(&c, &[cand("amount", Op::IsNull)], &desc, true, true).sort_pushed);
     }
 
     #[test]
