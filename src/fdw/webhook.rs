@@ -67,14 +67,26 @@ pub fn max_body() -> u64 {
     MAX_BODY.get().max(0) as u64
 }
 
-/// The stored form of a server's signing secret (the value of its `webhook_secret` option).
-pub fn seal_secret(_server: &str, secret: &str) -> String {
-    secrets::encrypt(&key_file().ring().or_raise(), secret)
+/// The stored form of a server's signing secret (the value of its `webhook_secret` option), bound to the
+/// server: copied to another server, it does not decrypt.
+pub fn seal_secret(server: &str, secret: &str) -> String {
+    secrets::encrypt_bound(&key_file().ring().or_raise(), secret, &secrets::binding(server, SECRET_OPTION))
 }
 
-/// The signing secret from its stored form. Errors name no secret.
-pub fn open_secret(_server: &str, stored: &str) -> connector_core::Result<String> {
-    secrets::decrypt(&key_file().ring()?, stored)
+/// The signing secret from its stored form (bound, or an unbound value of 0.1). Errors name no secret.
+pub fn open_secret(server: &str, stored: &str) -> connector_core::Result<String> {
+    secrets::decrypt_bound(&key_file().ring()?, stored, &secrets::binding(server, SECRET_OPTION))
+}
+
+/// After `ALTER SERVER … RENAME`: the signing secret bound to the old name, bound to the new one.
+pub unsafe fn rebind_secret(server: pg_sys::Oid, old_name: &str, new_name: &str) {
+    let options = options_to_map((*pg_sys::GetForeignServer(server)).options);
+    let Some(stored) = options.get(SECRET_OPTION).filter(|v| secrets::is_bound(v)) else { return };
+    let secret = open_secret(old_name, stored).or_raise();
+    let change = format!("SET {SECRET_OPTION} {}", quote_literal(&seal_secret(new_name, &secret)));
+    Spi::run(&format!("ALTER SERVER {} OPTIONS ({change})", quote_identifier(new_name)))
+        .map_err(|e| Error::internal(format!("cannot rebind the webhook secret of server {new_name}: {e}")))
+        .or_raise();
 }
 
 /// `connector_fdw.set_webhook_secret(server, secret)`: store the secret that signs a server's webhook
