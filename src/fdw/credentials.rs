@@ -273,7 +273,8 @@ pub unsafe fn rebind_server(server: pg_sys::Oid, old_name: &str) {
             continue;
         }
         let plain = creds::decrypt_options(&ring, old_name, &options).or_raise();
-        let secret = |name: &str| is_secret_option(name) && options.get(name).is_some_and(|v| secrets::is_ciphertext(v));
+        let secret =
+            |name: &str| is_secret_option(name) && options.get(name).is_some_and(|v| secrets::is_ciphertext(v));
         store_mapping_options(umid, &creds::encrypt_options(&ring, &new_name, &plain, secret).or_raise());
     }
     super::webhook::rebind_secret(server, old_name, &new_name);

@@ -30,12 +30,14 @@ pub unsafe fn datum_to_value(datum: pg_sys::Datum, is_null: bool, type_oid: pg_s
             days => date_to_iso(days).map(Value::Date).unwrap_or_else(|| Value::Text(output_text(datum, type_oid))),
         },
         Ok(B::TIMESTAMPOID | B::TIMESTAMPTZOID) => {
-            let tz = B::from_u32(type_oid.to_u32()) == Ok(B::TIMESTAMPTZOID);
+            let tz = type_oid == pg_sys::TIMESTAMPTZOID;
             let typed = if tz { Value::TimestampTz } else { Value::Timestamp };
             match datum.value() as i64 {
                 i64::MAX => typed("infinity".into()),
                 i64::MIN => typed("-infinity".into()),
-                micros => timestamp_to_iso(micros, tz).map(typed).unwrap_or_else(|| Value::Text(output_text(datum, type_oid))),
+                micros => {
+                    timestamp_to_iso(micros, tz).map(typed).unwrap_or_else(|| Value::Text(output_text(datum, type_oid)))
+                }
             }
         }
         Ok(B::UUIDOID) => Value::Uuid(output_text(datum, type_oid)),

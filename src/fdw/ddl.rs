@@ -78,7 +78,11 @@ unsafe fn check_table(relid: pg_sys::Oid, context: Option<&str>) {
 /// option names and values, the connector's own checks, and the privilege a server file path needs, held
 /// by the table's owner (the role that decides what the table reads; a superuser's file table may be
 /// granted to others). Called when the command ends and again wherever the options are used.
-pub unsafe fn check_options(relid: pg_sys::Oid, server: &ServerDef, table: &connector_core::model::TableDef) -> Result<(), Error> {
+pub unsafe fn check_options(
+    relid: pg_sys::Oid,
+    server: &ServerDef,
+    table: &connector_core::model::TableDef,
+) -> Result<(), Error> {
     connectors::validate_server(server)?;
     connectors::validate_table(server, table)?;
     if reads_server_files(server, table) && !may_read_server_files(table_owner(relid)) {

@@ -175,7 +175,9 @@ fn push(
 fn check_target(target: pg_sys::Oid) {
     let relkind = unsafe { pg_sys::get_rel_relkind(target) };
     if relkind != pg_sys::RELKIND_FOREIGN_TABLE as std::ffi::c_char
-        || !unsafe { super::credentials::is_our_server(pg_sys::GetForeignServer((*pg_sys::GetForeignTable(target)).serverid)) }
+        || !unsafe {
+            super::credentials::is_our_server(pg_sys::GetForeignServer((*pg_sys::GetForeignTable(target)).serverid))
+        }
     {
         let name = relation_name(target);
         raise(
@@ -183,13 +185,11 @@ fn check_target(target: pg_sys::Oid) {
                 .with_hint("push() writes through a foreign table of a connector_fdw server."),
         );
     }
-    let allowed = Spi::get_one_with_args::<bool>(
-        "SELECT pg_catalog.has_any_column_privilege($1, 'INSERT')",
-        &[target.into()],
-    )
-    .ok()
-    .flatten()
-    .unwrap_or(false);
+    let allowed =
+        Spi::get_one_with_args::<bool>("SELECT pg_catalog.has_any_column_privilege($1, 'INSERT')", &[target.into()])
+            .ok()
+            .flatten()
+            .unwrap_or(false);
     if !allowed {
         raise(Error::new(
             ErrorKind::InsufficientPrivilege,

@@ -114,14 +114,16 @@ ALTER SERVER thief RENAME TO owner;
 SELECT count(*) FROM stolen;
 
 -- 9. Record keys '.' and '..' would leave the item's path segment: an error naming the row, nothing sent.
+-- (The mock keeps the records' extra member "slug" until it is reset.)
 CREATE FOREIGN TABLE maker (slug text, name text) SERVER mock OPTIONS (path '/n/5/plain/customers');
+SELECT reset_mock();
 INSERT INTO maker VALUES ('..', 'two dots'), ('.', 'one dot');
 CREATE FOREIGN TABLE dotted (id text OPTIONS (path '$.slug'), name text) SERVER mock
   OPTIONS (path '/n/5/plain/customers', item_path '/n/5/plain/customers/{key}');
-SELECT reset_mock();
+SELECT id, name FROM dotted WHERE id IS NOT NULL ORDER BY name;
 DELETE FROM dotted WHERE name = 'two dots';
 UPDATE dotted SET name = 'x' WHERE name = 'one dot';
-SELECT count(*) AS writes FROM mock_requests WHERE method <> 'GET';
+SELECT count(*) AS writes FROM mock_requests WHERE method IN ('PATCH', 'PUT', 'DELETE');
 
 -- A table path that leaves the server's base path is refused, as the proxy refuses it.
 SELECT :'mock' || '/n/5' AS n5 \gset
@@ -139,7 +141,7 @@ SELECT reset_mock();
 SELECT count(*) FROM customers WHERE created_at > 'infinity';
 SELECT count(*) FROM customers WHERE created_at > '-infinity' AND id <= 3;
 SELECT count(*) FROM customers WHERE amount >= 'NaN';
-SELECT request FROM requests;
+SELECT count(*) AS requests, count(*) FILTER (WHERE query ~* 'infinity|nan') AS non_finite_sent FROM mock_requests;
 SELECT :'mock' || '/stripe' AS stripe_url \gset
 CREATE SERVER stripe FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'stripe', base_url :'stripe_url');
 CREATE USER MAPPING FOR CURRENT_USER SERVER stripe OPTIONS (api_key 'sk_test_mock');

@@ -1904,7 +1904,11 @@ mod tests {
         assert!(e.message.starts_with(&format!("GET {}/nowhere failed: HTTP 404", mock.url())), "{}", e.message);
         let e = run(&mock.url(), &customers(&[("path", "/page/customers"), ("rows", "$.nothing[*]")]), &req, 1)
             .unwrap_err();
-        assert!(e.message.contains("nothing at rows path $.nothing[*]"), "{}", e.message);
+        assert!(e.message.contains("no records at rows path $.nothing[*]"), "{}", e.message);
+        // A single scalar is not a record: a wrong shape, not a row of NULLs.
+        let e = run(&mock.url(), &customers(&[("path", "/page/customers"), ("rows", "$.total")]), &req, 1).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadResponse);
+        assert!(e.message.contains("no records at rows path $.total"), "{}", e.message);
     }
 
     #[test]
@@ -2340,7 +2344,8 @@ mod tests {
             let e = runtime.block_on(writer.delete(&http, &key, &counters)).unwrap_err();
             assert_eq!(e.kind, ErrorKind::InvalidValue, "{e:?}");
             assert!(e.message.contains("key column \"id\""), "{}", e.message);
-            let e = runtime.block_on(writer.update(&http, &key, serde_json::json!({"id": "x"}), &counters)).unwrap_err();
+            let e =
+                runtime.block_on(writer.update(&http, &key, serde_json::json!({"id": "x"}), &counters)).unwrap_err();
             assert_eq!(e.kind, ErrorKind::InvalidValue, "{e:?}");
         }
         assert!(mock.requests().is_empty(), "nothing is sent: {:?}", queries(&mock));
@@ -2354,7 +2359,12 @@ mod tests {
             options: map(&[("path", "/items"), (name, path)]),
             columns: text_columns(&["id"]),
         };
-        for (name, path) in [("path", "/../../x"), ("path", "/items/%2e%2e/%2E%2E/x"), ("item_path", "/../keys/{key}"), ("insert_path", "..")] {
+        for (name, path) in [
+            ("path", "/../../x"),
+            ("path", "/items/%2e%2e/%2E%2E/x"),
+            ("item_path", "/../keys/{key}"),
+            ("insert_path", ".."),
+        ] {
             let e = Rest.open(&s, &table(name, path)).err().expect(path);
             assert_eq!(e.kind, ErrorKind::InvalidOptionValue, "{path}: {e:?}");
             assert!(e.message.contains(&format!("option \"{name}\"")), "{}", e.message);
