@@ -286,8 +286,8 @@ fn require_superuser(what: &str) {
     }
 }
 
-/// `connector_fdw.rotate_key()`: a new key for the cluster, and every mapping of this database
-/// re-encrypted with it (other databases keep working with the old key until rotated there too).
+/// `connector_fdw.rotate_key()`: a new key for the cluster, and every mapping (and webhook secret) of this
+/// database re-encrypted with it, bound to its server and option (other databases keep working with the old key until rotated there too).
 #[pg_extern(name = "rotate_key")]
 fn rotate_key() -> i64 {
     require_superuser("rotate the connector_fdw key");
@@ -304,6 +304,20 @@ fn rotate_key() -> i64 {
             .map(|rows| rows.filter_map(|r| r.get::<pg_sys::Oid>(1).ok().flatten()).collect())
             .unwrap_or_default()
     });
+    let servers: Vec<pg_sys::Oid> = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT s.oid FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+                 WHERE w.fdwhandler = 'connector_fdw.connector_fdw_handler'::regproc",
+                None,
+                &[],
+            )
+            .map(|rows| rows.filter_map(|r| r.get::<pg_sys::Oid>(1).ok().flatten()).collect())
+            .unwrap_or_default()
+    });
+    for server in servers {
+        unsafe { super::webhook::reseal_secret(server) };
+    }
     mappings.into_iter().filter(|m| unsafe { encrypt_mapping(*m, Reencrypt::NotCurrent) }).count() as i64
 }
 

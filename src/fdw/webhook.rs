@@ -82,10 +82,26 @@ pub fn open_secret(server: &str, stored: &str) -> connector_core::Result<String>
 pub unsafe fn rebind_secret(server: pg_sys::Oid, old_name: &str, new_name: &str) {
     let options = options_to_map((*pg_sys::GetForeignServer(server)).options);
     let Some(stored) = options.get(SECRET_OPTION).filter(|v| secrets::is_bound(v)) else { return };
-    let secret = open_secret(old_name, stored).or_raise();
-    let change = format!("SET {SECRET_OPTION} {}", quote_literal(&seal_secret(new_name, &secret)));
-    Spi::run(&format!("ALTER SERVER {} OPTIONS ({change})", quote_identifier(new_name)))
-        .map_err(|e| Error::internal(format!("cannot rebind the webhook secret of server {new_name}: {e}")))
+    store_secret(new_name, &open_secret(old_name, stored).or_raise());
+}
+
+/// After a key rotation: the signing secret under the current key, bound to its server.
+pub unsafe fn reseal_secret(server: pg_sys::Oid) {
+    let found = pg_sys::GetForeignServer(server);
+    let name = super::pg::cstr((*found).servername);
+    let options = options_to_map((*found).options);
+    let Some(stored) = options.get(SECRET_OPTION) else { return };
+    let current = key_file().ring().or_raise().current().id();
+    if secrets::is_bound(stored) && secrets::key_id(stored) == Some(current.as_str()) {
+        return;
+    }
+    store_secret(&name, &open_secret(&name, stored).or_raise());
+}
+
+fn store_secret(server: &str, secret: &str) {
+    let change = format!("SET {SECRET_OPTION} {}", quote_literal(&seal_secret(server, secret)));
+    Spi::run(&format!("ALTER SERVER {} OPTIONS ({change})", quote_identifier(server)))
+        .map_err(|e| Error::internal(format!("cannot store the webhook secret of server {server}: {e}")))
         .or_raise();
 }
 

@@ -109,9 +109,19 @@ SELECT connector_fdw.rotate_key() > 0 AS rotated;
 SELECT split_part(umoptions[1], ':', 1) AS format FROM pg_user_mapping um JOIN pg_foreign_server s ON s.oid = um.umserver
   WHERE s.srvname = 'thief';
 SELECT count(*) FROM stolen;
--- Renaming a server binds its mappings' values to the new name.
+-- Renaming a server binds its mappings' values (and its webhook secret) to the new name; so does a rotation.
+SELECT connector_fdw.set_webhook_secret('thief', 'whsec_test');
 ALTER SERVER thief RENAME TO owner;
 SELECT count(*) FROM stolen;
+SELECT connector_fdw.rotate_key() > 0 AS rotated;
+SELECT count(*) FROM stolen;
+SELECT option_name, split_part(option_value, ':', 1) AS format FROM pg_foreign_server, pg_options_to_table(srvoptions)
+  WHERE srvname = 'owner' AND option_name = 'webhook_secret';
+-- A webhook secret copied to another server does not decrypt there: renaming that server shows it.
+SELECT option_value AS webhook_copy FROM pg_foreign_server, pg_options_to_table(srvoptions)
+  WHERE srvname = 'owner' AND option_name = 'webhook_secret' \gset
+ALTER SERVER files_anon OPTIONS (ADD webhook_secret :'webhook_copy');
+ALTER SERVER files_anon RENAME TO files_anon2;
 
 -- 9. Record keys '.' and '..' would leave the item's path segment: an error naming the row, nothing sent.
 -- (The mock keeps the records' extra member "slug" until it is reset.)
