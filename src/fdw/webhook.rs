@@ -82,7 +82,7 @@ pub fn open_secret(server: &str, stored: &str) -> connector_core::Result<String>
 pub unsafe fn rebind_secret(server: pg_sys::Oid, old_name: &str, new_name: &str) {
     let options = options_to_map((*pg_sys::GetForeignServer(server)).options);
     let Some(stored) = options.get(SECRET_OPTION).filter(|v| secrets::is_bound(v)) else { return };
-    store_secret(new_name, &open_secret(old_name, stored).or_raise());
+    store_secret(new_name, &open_named(old_name, stored));
 }
 
 /// After a key rotation: the signing secret under the current key, bound to its server.
@@ -95,7 +95,17 @@ pub unsafe fn reseal_secret(server: pg_sys::Oid) {
     if secrets::is_bound(stored) && secrets::key_id(stored) == Some(current.as_str()) {
         return;
     }
-    store_secret(&name, &open_secret(&name, stored).or_raise());
+    store_secret(&name, &open_named(&name, stored));
+}
+
+/// The secret, or an error naming the option and server.
+fn open_named(server: &str, stored: &str) -> String {
+    open_secret(server, stored)
+        .map_err(|e| Error {
+            message: format!("option \"{SECRET_OPTION}\" of server \"{server}\": {}", e.message),
+            ..e
+        })
+        .or_raise()
 }
 
 fn store_secret(server: &str, secret: &str) {
