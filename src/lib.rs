@@ -25,12 +25,13 @@ CREATE FUNCTION connector_fdw_validator(text[], oid) RETURNS void
 CREATE FOREIGN DATA WRAPPER connector_fdw HANDLER connector_fdw_handler VALIDATOR connector_fdw_validator;
 
 -- Table and column options depend on the server's connector, which the validator cannot see:
--- they are checked when the command ends. User mappings are encrypted then if they were not already.
+-- they are checked when the command ends (ALTER TABLE too: it alters foreign tables' options), and again
+-- wherever they are used. User mappings are encrypted then if they were not already.
 CREATE FUNCTION ddl_check() RETURNS event_trigger
     AS 'MODULE_PATHNAME', 'connector_fdw_ddl_check' LANGUAGE C;
 CREATE EVENT TRIGGER connector_fdw_ddl_check ON ddl_command_end
-    WHEN TAG IN ('CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE', 'IMPORT FOREIGN SCHEMA', 'ALTER SERVER',
-                 'CREATE USER MAPPING', 'ALTER USER MAPPING')
+    WHEN TAG IN ('CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE', 'ALTER TABLE', 'IMPORT FOREIGN SCHEMA',
+                 'ALTER SERVER', 'CREATE USER MAPPING', 'ALTER USER MAPPING')
     EXECUTE FUNCTION ddl_check();
 "#,
     name = "connector_fdw_objects"

@@ -97,12 +97,14 @@ pub unsafe fn table_def(relid: pg_sys::Oid) -> (pg_sys::Oid, TableDef, Vec<Attr>
     ((*foreign).serverid, table, attrs)
 }
 
-/// Load a foreign table for planning or scanning; its options are checked as a whole here too, so a
-/// table created while validation was bypassed still fails with a clear message.
+/// Load a foreign table for planning, scanning or writing; its options are checked completely here
+/// (`ddl::check_options`), so options set by any command, or while validation was bypassed, are never used
+/// unchecked.
 pub unsafe fn load(relid: pg_sys::Oid) -> Foreign {
     super::definitions::refresh();
     let (server_oid, table, attrs) = table_def(relid);
     let server = server_def(server_oid);
+    super::ddl::check_options(relid, &server, &table).or_raise();
     let connector = connectors::for_server(&server).or_raise();
     let handle = connector.open(&server, &table).or_raise();
     Foreign { relid, server_oid, server, table, attrs, connector, handle }
@@ -113,6 +115,7 @@ pub unsafe fn try_load(relid: pg_sys::Oid) -> Option<Foreign> {
     super::definitions::refresh();
     let (server_oid, table, attrs) = table_def(relid);
     let server = server_def(server_oid);
+    super::ddl::check_options(relid, &server, &table).ok()?;
     let connector = connectors::for_server(&server).ok()?;
     let handle = connector.open(&server, &table).ok()?;
     Some(Foreign { relid, server_oid, server, table, attrs, connector, handle })

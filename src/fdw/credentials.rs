@@ -62,6 +62,7 @@ unsafe fn encrypt_statement(options: *mut pg_sys::List, servername: *mut std::ff
     if server.is_null() || !is_our_server(server) {
         return;
     }
+    let server_name = cstr((*server).servername);
     let mut ring = None;
     for def in list_ptrs::<pg_sys::DefElem>(options) {
         let arg = (*def).arg;
@@ -76,7 +77,8 @@ unsafe fn encrypt_statement(options: *mut pg_sys::List, servername: *mut std::ff
             Some(ring) => ring,
             None => ring.insert(key_file().ring().or_raise()),
         };
-        (*def).arg = pg_sys::makeString(pstrdup(&secrets::encrypt(ring, &value))) as *mut pg_sys::Node;
+        let binding = secrets::binding(&server_name, &cstr((*def).defname));
+        (*def).arg = pg_sys::makeString(pstrdup(&secrets::encrypt_bound(ring, &value, &binding))) as *mut pg_sys::Node;
     }
 }
 
@@ -110,10 +112,32 @@ unsafe extern "C-unwind" fn process_utility(
             encrypt_statement((*stmt).options, (*stmt).servername);
         }
     }
+    let renamed = renamed_server((*pstmt).utilityStmt);
     match PREVIOUS_PROCESS_UTILITY {
         Some(previous) => previous(pstmt, query, false, context, params, env, dest, qc),
         None => pg_sys::standard_ProcessUtility(pstmt, query, false, context, params, env, dest, qc),
     }
+    if let Some((server, old_name)) = renamed {
+        pg_sys::CommandCounterIncrement();
+        rebind_server(server, &old_name);
+    }
+}
+
+/// `ALTER SERVER … RENAME TO …` of one of our servers: its oid and current name.
+unsafe fn renamed_server(node: *mut pg_sys::Node) -> Option<(pg_sys::Oid, String)> {
+    if !pgrx::is_a(node, pg_sys::NodeTag::T_RenameStmt) {
+        return None;
+    }
+    let stmt = node as *mut pg_sys::RenameStmt;
+    if (*stmt).renameType != pg_sys::ObjectType::OBJECT_FOREIGN_SERVER || (*stmt).object.is_null() {
+        return None;
+    }
+    let name = (*((*stmt).object as *mut pg_sys::String)).sval;
+    let server = pg_sys::GetForeignServerByName(name, true);
+    if server.is_null() || !is_our_server(server) {
+        return None;
+    }
+    Some(((*server).serverid, cstr((*server).servername)))
 }
 
 /// A user mapping's server and options, by the mapping's oid.
@@ -173,9 +197,11 @@ pub enum Reencrypt {
 /// Encrypt a mapping's secrets under the current key; returns whether it changed.
 pub unsafe fn encrypt_mapping(umid: pg_sys::Oid, which: Reencrypt) -> bool {
     let Some((server, options)) = mapping(umid) else { return false };
-    if !is_our_server(pg_sys::GetForeignServer(server)) {
+    let server = pg_sys::GetForeignServer(server);
+    if !is_our_server(server) {
         return false;
     }
+    let server_name = cstr((*server).servername);
     let ring = key_file().ring().or_raise();
     let needed = match which {
         Reencrypt::Plaintext => options.iter().any(|(k, v)| is_secret_option(k) && !secrets::is_ciphertext(v)),
@@ -188,9 +214,9 @@ pub unsafe fn encrypt_mapping(umid: pg_sys::Oid, which: Reencrypt) -> bool {
         Reencrypt::Plaintext => {
             let plaintext =
                 |name: &str| is_secret_option(name) && options.get(name).is_some_and(|v| !secrets::is_ciphertext(v));
-            creds::encrypt_options(&ring, &options, plaintext).or_raise()
+            creds::encrypt_options(&ring, &server_name, &options, plaintext).or_raise()
         }
-        Reencrypt::NotCurrent => creds::encrypt_options(&ring, &options, is_secret_option).or_raise(),
+        Reencrypt::NotCurrent => creds::encrypt_options(&ring, &server_name, &options, is_secret_option).or_raise(),
     };
     store_mapping_options(umid, &encrypted);
     true
@@ -202,7 +228,8 @@ pub unsafe fn user_mapping(server: pg_sys::Oid, userid: pg_sys::Oid) -> (Option<
     let (mapping, options) = catalog::stored_user_mapping(server, userid);
     if options.values().any(|v| secrets::is_ciphertext(v)) {
         let ring = key_file().ring().or_raise();
-        return (mapping, creds::decrypt_options(&ring, &options).or_raise());
+        let server_name = cstr((*pg_sys::GetForeignServer(server)).servername);
+        return (mapping, creds::decrypt_options(&ring, &server_name, &options).or_raise());
     }
     (mapping, options)
 }
@@ -215,10 +242,42 @@ REVOKE EXECUTE ON FUNCTION rotate_key() FROM PUBLIC;
     requires = [rotate_key]
 );
 
-/// `connector_fdw.encrypt_secret(text)`: the ciphertext a user mapping would store, for scripts.
+/// `connector_fdw.encrypt_secret(text)`: an unbound (`cfdw1`) ciphertext, as 0.1 made; it decrypts in any
+/// mapping, and `rotate_key()` binds it where it is stored. Kept for scripts written for 0.1.
 #[pg_extern(name = "encrypt_secret", strict)]
 fn encrypt_secret(plaintext: &str) -> String {
     secrets::encrypt(&key_file().ring().or_raise(), plaintext)
+}
+
+/// `connector_fdw.encrypt_secret(text, server, option)`: the ciphertext a user mapping of `server` stores
+/// for `option` (`cfdw2`, bound to both: it decrypts there only), for scripts.
+#[pg_extern(name = "encrypt_secret", strict)]
+fn encrypt_secret_for(plaintext: &str, server: &str, option: &str) -> String {
+    secrets::encrypt_bound(&key_file().ring().or_raise(), plaintext, &secrets::binding(server, option))
+}
+
+/// A server is renamed: its mappings' credentials are bound to the old name, so they are decrypted with it
+/// and bound to the new one (called after the rename, in the same transaction).
+pub unsafe fn rebind_server(server: pg_sys::Oid, old_name: &str) {
+    let new_name = cstr((*pg_sys::GetForeignServer(server)).servername);
+    let mappings: Vec<pg_sys::Oid> = Spi::connect(|client| {
+        client
+            .select("SELECT oid FROM pg_catalog.pg_user_mapping WHERE umserver = $1", None, &[server.into()])
+            .map(|rows| rows.filter_map(|r| r.get::<pg_sys::Oid>(1).ok().flatten()).collect())
+            .unwrap_or_default()
+    });
+    let ring = key_file().ring().or_raise();
+    for umid in mappings {
+        let Some((_, options)) = mapping(umid) else { continue };
+        if !options.iter().any(|(k, v)| is_secret_option(k) && secrets::is_bound(v)) {
+            continue;
+        }
+        let plain = creds::decrypt_options(&ring, old_name, &options).or_raise();
+        let secret =
+            |name: &str| is_secret_option(name) && options.get(name).is_some_and(|v| secrets::is_ciphertext(v));
+        store_mapping_options(umid, &creds::encrypt_options(&ring, &new_name, &plain, secret).or_raise());
+    }
+    super::webhook::rebind_secret(server, old_name, &new_name);
 }
 
 fn require_superuser(what: &str) {
@@ -227,8 +286,8 @@ fn require_superuser(what: &str) {
     }
 }
 
-/// `connector_fdw.rotate_key()`: a new key for the cluster, and every mapping of this database
-/// re-encrypted with it (other databases keep working with the old key until rotated there too).
+/// `connector_fdw.rotate_key()`: a new key for the cluster, and every mapping (and webhook secret) of this
+/// database re-encrypted with it, bound to its server and option (other databases keep working with the old key until rotated there too).
 #[pg_extern(name = "rotate_key")]
 fn rotate_key() -> i64 {
     require_superuser("rotate the connector_fdw key");
@@ -245,6 +304,20 @@ fn rotate_key() -> i64 {
             .map(|rows| rows.filter_map(|r| r.get::<pg_sys::Oid>(1).ok().flatten()).collect())
             .unwrap_or_default()
     });
+    let servers: Vec<pg_sys::Oid> = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT s.oid FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+                 WHERE w.fdwhandler = 'connector_fdw.connector_fdw_handler'::regproc",
+                None,
+                &[],
+            )
+            .map(|rows| rows.filter_map(|r| r.get::<pg_sys::Oid>(1).ok().flatten()).collect())
+            .unwrap_or_default()
+    });
+    for server in servers {
+        unsafe { super::webhook::reseal_secret(server) };
+    }
     mappings.into_iter().filter(|m| unsafe { encrypt_mapping(*m, Reencrypt::NotCurrent) }).count() as i64
 }
 
@@ -359,7 +432,7 @@ fn oauth_exchange_code(server: &str, code: &str, state: &str) -> String {
             Some(at) => stored.insert("token_expires_at".into(), at.to_string()),
             None => stored.remove("token_expires_at"),
         };
-        let stored = creds::encrypt_options(&ring, &stored, is_secret_option).or_raise();
+        let stored = creds::encrypt_options(&ring, &def.name, &stored, is_secret_option).or_raise();
         let mine = own_mapping.filter(|m| mapping(*m).is_some_and(|_| catalog::mapping_user(*m) == Some(user)));
         save_own_mapping(mine, server, &stored);
         format!(

@@ -22,16 +22,24 @@ pub unsafe fn datum_to_value(datum: pg_sys::Datum, is_null: bool, type_oid: pg_s
         Ok(B::FLOAT4OID) => Value::Float(f32::from_datum(datum, false).unwrap_or(0.0).into()),
         Ok(B::FLOAT8OID) => Value::Float(f64::from_datum(datum, false).unwrap_or(0.0)),
         Ok(B::NUMERICOID) => Value::Numeric(output_text(datum, type_oid)),
-        Ok(B::DATEOID) => {
-            let days = datum.value() as i32;
-            date_to_iso(days).map(Value::Date).unwrap_or_else(|| Value::Text(output_text(datum, type_oid)))
+        // `infinity` and `-infinity` (the extreme values) keep their type, so they are known as such
+        // (`Value::non_finite`) and never sent.
+        Ok(B::DATEOID) => match datum.value() as i32 {
+            i32::MAX => Value::Date("infinity".into()),
+            i32::MIN => Value::Date("-infinity".into()),
+            days => date_to_iso(days).map(Value::Date).unwrap_or_else(|| Value::Text(output_text(datum, type_oid))),
+        },
+        Ok(B::TIMESTAMPOID | B::TIMESTAMPTZOID) => {
+            let tz = type_oid == pg_sys::TIMESTAMPTZOID;
+            let typed = if tz { Value::TimestampTz } else { Value::Timestamp };
+            match datum.value() as i64 {
+                i64::MAX => typed("infinity".into()),
+                i64::MIN => typed("-infinity".into()),
+                micros => {
+                    timestamp_to_iso(micros, tz).map(typed).unwrap_or_else(|| Value::Text(output_text(datum, type_oid)))
+                }
+            }
         }
-        Ok(B::TIMESTAMPOID) => timestamp_to_iso(datum.value() as i64, false)
-            .map(Value::Timestamp)
-            .unwrap_or_else(|| Value::Text(output_text(datum, type_oid))),
-        Ok(B::TIMESTAMPTZOID) => timestamp_to_iso(datum.value() as i64, true)
-            .map(Value::TimestampTz)
-            .unwrap_or_else(|| Value::Text(output_text(datum, type_oid))),
         Ok(B::UUIDOID) => Value::Uuid(output_text(datum, type_oid)),
         Ok(B::JSONOID | B::JSONBOID) => {
             let text = output_text(datum, type_oid);

@@ -3,8 +3,8 @@
 //! The FDW validator sees one catalog entry's options but not, for a table or column, which server (and so
 //! which connector) it belongs to. It checks servers and user mappings completely. Tables and columns are
 //! checked by an event trigger at the end of the command, when the server is known, so the error can list
-//! the options valid for that connector. Planning checks tables again, for tables created while event
-//! triggers were off.
+//! the options valid for that connector. Every use of a table (planning, scans, writes, `push()`) checks
+//! its options again, completely ([`check_options`]): whatever command set them, nothing unchecked is used.
 
 use super::catalog;
 use super::pg::{options_to_map, raise, OrRaise};
@@ -62,22 +62,62 @@ unsafe fn check_table(relid: pg_sys::Oid, context: Option<&str>) {
     if restoring_undefined_connector(&server) {
         return;
     }
-    connectors::validate_table(&server, &table)
-        .map_err(|e| match context {
-            Some(context) => e.with_detail(format!("{context}: foreign table \"{}\" does not fit", table.name)),
-            None => e,
-        })
-        .or_raise();
-    let reads_files = connectors::for_server(&server).map(|c| c.reads_server_files(&table)).unwrap_or(false);
-    let allowed = pg_sys::superuser()
-        || pg_sys::has_privs_of_role(pg_sys::GetUserId(), pg_sys::Oid::from(pg_sys::ROLE_PG_READ_SERVER_FILES));
-    if reads_files && !allowed {
-        raise(Error::new(
-            ErrorKind::InsufficientPrivilege,
-            format!("only superusers or members of pg_read_server_files may give foreign table \"{}\" a server file path", table.name),
-        )
-        .with_hint("Use the \"url\" option to read over HTTP, or ask an administrator to create the table."));
+    let in_context = |e: Error| match context {
+        Some(context) => e.with_detail(format!("{context}: foreign table \"{}\" does not fit", table.name)),
+        None => e,
+    };
+    check_options(relid, &server, &table).map_err(in_context).or_raise();
+    // The role setting a server file path needs the privilege itself, not only the table's owner.
+    if reads_server_files(&server, &table) && !may_read_server_files(pg_sys::GetUserId()) {
+        raise(file_privilege_error(&table));
     }
+}
+
+/// Everything a foreign table's options must satisfy, whatever command set them (CREATE, ALTER TABLE,
+/// ALTER FOREIGN TABLE, IMPORT, a dump restored with event triggers off): the server's and the table's
+/// option names and values, the connector's own checks, and the privilege a server file path needs, held
+/// by the table's owner (the role that decides what the table reads; a superuser's file table may be
+/// granted to others). Called when the command ends and again wherever the options are used.
+pub unsafe fn check_options(
+    relid: pg_sys::Oid,
+    server: &ServerDef,
+    table: &connector_core::model::TableDef,
+) -> Result<(), Error> {
+    connectors::validate_server(server)?;
+    connectors::validate_table(server, table)?;
+    if reads_server_files(server, table) && !may_read_server_files(table_owner(relid)) {
+        return Err(file_privilege_error(table));
+    }
+    Ok(())
+}
+
+fn reads_server_files(server: &ServerDef, table: &connector_core::model::TableDef) -> bool {
+    connectors::for_server(server).map(|c| c.reads_server_files(table)).unwrap_or(false)
+}
+
+unsafe fn may_read_server_files(role: pg_sys::Oid) -> bool {
+    pg_sys::superuser_arg(role) || pg_sys::has_privs_of_role(role, pg_sys::Oid::from(pg_sys::ROLE_PG_READ_SERVER_FILES))
+}
+
+unsafe fn table_owner(relid: pg_sys::Oid) -> pg_sys::Oid {
+    let relation = pg_sys::RelationIdGetRelation(relid);
+    if relation.is_null() {
+        return pg_sys::InvalidOid;
+    }
+    let owner = (*(*relation).rd_rel).relowner;
+    pg_sys::RelationClose(relation);
+    owner
+}
+
+fn file_privilege_error(table: &connector_core::model::TableDef) -> Error {
+    Error::new(
+        ErrorKind::InsufficientPrivilege,
+        format!(
+            "only superusers or members of pg_read_server_files may give foreign table \"{}\" a server file path, and its owner must be one",
+            table.name
+        ),
+    )
+    .with_hint("Use the \"url\" option to read over HTTP, or ask an administrator to create the table.")
 }
 
 /// Event trigger at `ddl_command_end`: check every foreign table the command created or altered, and all
@@ -98,7 +138,7 @@ pub unsafe fn check_ddl() {
     });
     for (objid, object_type) in objects {
         match object_type.as_str() {
-            "foreign table" | "table column" => check_table(objid, None),
+            "foreign table" | "foreign table column" => check_table(objid, None),
             // Normally encrypted before it was stored (ProcessUtility hook); this covers a session whose
             // first such command loaded the library.
             "user mapping" => {

@@ -7,7 +7,7 @@ use super::datum::{datum_to_value, OutColumn};
 use super::pg::{cstr, list_ptrs, raise, OrRaise};
 use super::plan::{scan_plan, Planned, PlannedLimit, ScanPlan};
 use connector_core::http::{CounterSnapshot, Http};
-use connector_core::model::{Limit, LimitSplit, Op, Qual, ScanRequest, Value};
+use connector_core::model::{non_finite_condition, Limit, LimitSplit, Op, Qual, ScanRequest, Value};
 use connector_core::scan::{Block, Next, Projector, Scan, ScanSettings};
 use connector_core::Error;
 use pgrx::pg_sys;
@@ -174,7 +174,8 @@ fn as_count(value: Value, what: &str, sqlstate: PgSqlErrorCode) -> Option<u64> {
     }
 }
 
-/// The request with every value evaluated, or `None` when a condition can match nothing (`= NULL`).
+/// The request with every value evaluated, or `None` when a condition can match nothing (`= NULL`,
+/// `> 'infinity'`).
 unsafe fn evaluate_request(
     state: &ScanState,
     node: *mut pg_sys::ForeignScanState,
@@ -185,8 +186,21 @@ unsafe fn evaluate_request(
         let value = match (planned.op, value) {
             (Op::IsNull | Op::IsNotNull, v) => v,
             (_, Value::Null) => return None,
-            (Op::In, Value::List(items)) if items.is_empty() => return None,
-            (_, v) => v,
+            // NaN and infinities are never sent (`non_finite_condition`): no item equals one.
+            (Op::In, Value::List(items)) => {
+                let items: Vec<Value> = items.into_iter().filter(|v| v.non_finite().is_none()).collect();
+                if items.is_empty() {
+                    return None;
+                }
+                Value::List(items)
+            }
+            (op, v) => match non_finite_condition(op, &v) {
+                Some(false) => return None,
+                // Holds for every value but NULL. Planning keeps such constants local; a parameter found
+                // to be one only now is left out of the request.
+                Some(true) => continue,
+                None => v,
+            },
         };
         quals.push(Qual { column: planned.column.clone(), op: planned.op, value });
     }

@@ -130,6 +130,19 @@ unsafe fn operator(opno: pg_sys::Oid) -> Option<Op> {
     (!name.is_null()).then(|| Op::from_sql(&cstr(name))).flatten()
 }
 
+/// A constant NaN or infinity that every non-NULL value satisfies (`created < 'infinity'`): such a value
+/// is never sent, so the condition stays with Postgres. One that no value satisfies is pushed and decided at
+/// execution (no rows, no request).
+unsafe fn holds_for_every_value(op: Op, node: *mut pg_sys::Node) -> bool {
+    let node = strip_relabel(node);
+    if !pgrx::is_a(node, pg_sys::NodeTag::T_Const) {
+        return false;
+    }
+    let c = node as *mut pg_sys::Const;
+    let value = datum_to_value((*c).constvalue, (*c).constisnull, (*c).consttype);
+    connector_core::model::non_finite_condition(op, &value) == Some(true)
+}
+
 unsafe fn shape(clause: *mut pg_sys::Node, rel: *mut pg_sys::RelOptInfo, foreign: &Foreign) -> Option<Shape> {
     let column_name = |i: usize| foreign.table.columns[i].name.clone();
     let is_bool_column = |i: usize| foreign.attrs[i].type_oid == pg_sys::BOOLOID;
@@ -141,12 +154,12 @@ unsafe fn shape(clause: *mut pg_sys::Node, rel: *mut pg_sys::RelOptInfo, foreign
             return None;
         }
         if let Some(i) = own_column(args[0], rel, foreign) {
-            if is_scan_constant(args[1]) {
+            if is_scan_constant(args[1]) && !holds_for_every_value(op, args[1]) {
                 return Some(Shape { column: column_name(i), op, value: args[1] as _, fixed: None });
             }
         }
         if let Some(i) = own_column(args[1], rel, foreign) {
-            if is_scan_constant(args[0]) {
+            if is_scan_constant(args[0]) && !holds_for_every_value(op.commuted(), args[0]) {
                 return Some(Shape { column: column_name(i), op: op.commuted(), value: args[0] as _, fixed: None });
             }
         }

@@ -31,6 +31,7 @@ fn push(
     query: &str,
     stop_on_error: bool,
 ) -> TableIterator<'static, (name!(rows_sent, i64), name!(rows_failed, i64), name!(failures, pgrx::datum::JsonB))> {
+    check_target(target);
     let foreign = unsafe { catalog::load(target) };
     let writer = foreign.handle.writer().unwrap_or_else(|| {
         raise(Error::not_supported(format!(
@@ -86,6 +87,7 @@ fn push(
                                 )),
                             )
                         };
+                        may_insert_column(target, &foreign.table.name, &name);
                         if name == writer.key_column() {
                             key_position.set(Some(i - 1));
                         }
@@ -165,6 +167,61 @@ fn push(
         })
         .collect();
     TableIterator::new(vec![(sent as i64, failures.len() as i64, pgrx::datum::JsonB(Json::Array(report)))])
+}
+
+/// The target is a connector_fdw foreign table the caller may INSERT into: `push()` writes as INSERT
+/// does, so it needs what INSERT needs (the privilege on the table, or on each column written, checked
+/// with the query's columns), and nothing is sent otherwise.
+fn check_target(target: pg_sys::Oid) {
+    let relkind = unsafe { pg_sys::get_rel_relkind(target) };
+    if relkind != pg_sys::RELKIND_FOREIGN_TABLE as std::ffi::c_char
+        || !unsafe {
+            super::credentials::is_our_server(pg_sys::GetForeignServer((*pg_sys::GetForeignTable(target)).serverid))
+        }
+    {
+        let name = relation_name(target);
+        raise(
+            Error::new(ErrorKind::InvalidParameter, format!("\"{name}\" is not a foreign table of connector_fdw"))
+                .with_hint("push() writes through a foreign table of a connector_fdw server."),
+        );
+    }
+    let allowed =
+        Spi::get_one_with_args::<bool>("SELECT pg_catalog.has_any_column_privilege($1, 'INSERT')", &[target.into()])
+            .ok()
+            .flatten()
+            .unwrap_or(false);
+    if !allowed {
+        raise(Error::new(
+            ErrorKind::InsufficientPrivilege,
+            format!("permission denied for foreign table {}: push() needs INSERT on it", relation_name(target)),
+        ));
+    }
+}
+
+fn may_insert_column(target: pg_sys::Oid, table: &str, column: &str) {
+    let allowed = Spi::get_one_with_args::<bool>(
+        "SELECT pg_catalog.has_column_privilege($1, $2, 'INSERT')",
+        &[target.into(), column.into()],
+    )
+    .ok()
+    .flatten()
+    .unwrap_or(false);
+    if !allowed {
+        raise(Error::new(
+            ErrorKind::InsufficientPrivilege,
+            format!("permission denied for column \"{column}\" of foreign table {table}: push() needs INSERT on it"),
+        ));
+    }
+}
+
+/// A relation's name as messages show it ("relation 1234" for a dropped one).
+fn relation_name(relid: pg_sys::Oid) -> String {
+    let name = unsafe { pg_sys::get_rel_name(relid) };
+    if name.is_null() {
+        format!("relation {}", relid.to_u32())
+    } else {
+        super::pg::cstr(name)
+    }
 }
 
 /// SPI errors as Postgres errors.

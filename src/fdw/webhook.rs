@@ -67,14 +67,52 @@ pub fn max_body() -> u64 {
     MAX_BODY.get().max(0) as u64
 }
 
-/// The stored form of a server's signing secret (the value of its `webhook_secret` option).
-pub fn seal_secret(_server: &str, secret: &str) -> String {
-    secrets::encrypt(&key_file().ring().or_raise(), secret)
+/// The stored form of a server's signing secret (the value of its `webhook_secret` option), bound to the
+/// server: copied to another server, it does not decrypt.
+pub fn seal_secret(server: &str, secret: &str) -> String {
+    secrets::encrypt_bound(&key_file().ring().or_raise(), secret, &secrets::binding(server, SECRET_OPTION))
 }
 
-/// The signing secret from its stored form. Errors name no secret.
-pub fn open_secret(_server: &str, stored: &str) -> connector_core::Result<String> {
-    secrets::decrypt(&key_file().ring()?, stored)
+/// The signing secret from its stored form (bound, or an unbound value of 0.1). Errors name no secret.
+pub fn open_secret(server: &str, stored: &str) -> connector_core::Result<String> {
+    secrets::decrypt_bound(&key_file().ring()?, stored, &secrets::binding(server, SECRET_OPTION))
+}
+
+/// After `ALTER SERVER … RENAME`: the signing secret bound to the old name, bound to the new one.
+pub unsafe fn rebind_secret(server: pg_sys::Oid, old_name: &str, new_name: &str) {
+    let options = options_to_map((*pg_sys::GetForeignServer(server)).options);
+    let Some(stored) = options.get(SECRET_OPTION).filter(|v| secrets::is_bound(v)) else { return };
+    store_secret(new_name, &open_named(old_name, stored));
+}
+
+/// After a key rotation: the signing secret under the current key, bound to its server.
+pub unsafe fn reseal_secret(server: pg_sys::Oid) {
+    let found = pg_sys::GetForeignServer(server);
+    let name = super::pg::cstr((*found).servername);
+    let options = options_to_map((*found).options);
+    let Some(stored) = options.get(SECRET_OPTION) else { return };
+    let current = key_file().ring().or_raise().current().id();
+    if secrets::is_bound(stored) && secrets::key_id(stored) == Some(current.as_str()) {
+        return;
+    }
+    store_secret(&name, &open_named(&name, stored));
+}
+
+/// The secret, or an error naming the option and server.
+fn open_named(server: &str, stored: &str) -> String {
+    open_secret(server, stored)
+        .map_err(|e| Error {
+            message: format!("option \"{SECRET_OPTION}\" of server \"{server}\": {}", e.message),
+            ..e
+        })
+        .or_raise()
+}
+
+fn store_secret(server: &str, secret: &str) {
+    let change = format!("SET {SECRET_OPTION} {}", quote_literal(&seal_secret(server, secret)));
+    Spi::run(&format!("ALTER SERVER {} OPTIONS ({change})", quote_identifier(server)))
+        .map_err(|e| Error::internal(format!("cannot store the webhook secret of server {server}: {e}")))
+        .or_raise();
 }
 
 /// `connector_fdw.set_webhook_secret(server, secret)`: store the secret that signs a server's webhook

@@ -7,7 +7,7 @@ CREATE SERVER keyed FOREIGN DATA WRAPPER connector_fdw
 CREATE FOREIGN TABLE keyed_customers (id int) SERVER keyed OPTIONS (path '/auth/header/plain/customers');
 CREATE VIEW stored AS
   SELECT u.usename, o.option_name,
-         CASE WHEN o.option_value ~ '^cfdw1:[0-9a-f]{8}:' THEN 'ciphertext, key ' || split_part(o.option_value, ':', 2)
+         CASE WHEN o.option_value ~ '^cfdw[12]:[0-9a-f]{8}:' THEN 'ciphertext, key ' || split_part(o.option_value, ':', 2)
               ELSE o.option_value END AS stored
   FROM pg_user_mapping m LEFT JOIN pg_user u ON u.usesysid = m.umuser, pg_options_to_table(m.umoptions) o
   WHERE m.umserver = (SELECT oid FROM pg_foreign_server WHERE srvname = 'keyed');

@@ -51,7 +51,7 @@ SELECT jsonb_set(pg_read_file(:'data' || '/service_account.json')::jsonb, '{toke
 CREATE SERVER gs_sa FOREIGN DATA WRAPPER connector_fdw
   OPTIONS (connector 'google_sheets', base_url :'sheets_url', auth 'service_account', spreadsheet_id 'sheetMock1', rate_limit '100');
 CREATE USER MAPPING FOR CURRENT_USER SERVER gs_sa OPTIONS (service_account_key :'sa_key');
-SELECT option_name, option_value LIKE 'cfdw1:%' AS encrypted
+SELECT option_name, option_value LIKE 'cfdw2:%' AS encrypted
   FROM pg_user_mappings, pg_options_to_table(umoptions) WHERE srvname = 'gs_sa';
 CREATE FOREIGN TABLE orders_sa (order_id numeric OPTIONS (header 'Order ID'), amount numeric) SERVER gs_sa OPTIONS (sheet 'Orders');
 SELECT reset_mock();

@@ -138,7 +138,7 @@ SET ROLE cfdw_meta_bob;
 SELECT connector_fdw.set_webhook_secret('alice_api', 'whsec_bob');
 ALTER SERVER alice_api OPTIONS (SET webhook_secret 'whsec_bob');
 RESET ROLE;
-SELECT option_name, option_value ~ '^cfdw1:[0-9a-f]{8}:' AS encrypted
+SELECT option_name, option_value ~ '^cfdw2:[0-9a-f]{8}:' AS encrypted
   FROM pg_options_to_table((SELECT srvoptions FROM pg_foreign_server WHERE srvname = 'alice_api'))
  WHERE option_name = 'webhook_secret';
 SELECT count(*) AS plaintext_in_catalog FROM pg_foreign_server WHERE srvoptions::text LIKE '%whsec_alice_plain%';

@@ -29,7 +29,7 @@ SELECT connector_fdw.oauth_exchange_code('crm', :'code', :'state');
 -- A state is good once.
 SELECT connector_fdw.oauth_exchange_code('crm', :'code', :'state');
 \echo :LAST_ERROR_SQLSTATE
-SELECT option_name, option_value ~ '^cfdw1:' AS encrypted FROM pg_user_mapping m, pg_options_to_table(m.umoptions) o
+SELECT option_name, option_value ~ '^cfdw2:' AS encrypted FROM pg_user_mapping m, pg_options_to_table(m.umoptions) o
 WHERE m.umserver = (SELECT oid FROM pg_foreign_server WHERE srvname = 'crm') ORDER BY 1;
 SELECT count(*) FROM leads;
 SELECT * FROM token_requests;

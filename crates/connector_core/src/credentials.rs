@@ -129,46 +129,62 @@ impl KeyFile {
     }
 }
 
-/// The options with every secret value encrypted under the current key (values already encrypted under
-/// it are kept; those under an older key are re-encrypted). Non-secret options are untouched.
-pub fn encrypt_options(ring: &KeyRing, options: &OptionMap, is_secret: impl Fn(&str) -> bool) -> Result<OptionMap> {
+/// The options of a user mapping of `server` with every secret value encrypted under the current key and
+/// bound to the server and option ([`secrets::binding`]). Values already so are kept; older ones (another
+/// key, or unbound `cfdw1`) are re-encrypted. Non-secret options are untouched. A ciphertext bound
+/// elsewhere is kept as it is: it fails to decrypt when used.
+pub fn encrypt_options(
+    ring: &KeyRing,
+    server: &str,
+    options: &OptionMap,
+    is_secret: impl Fn(&str) -> bool,
+) -> Result<OptionMap> {
     options
         .iter()
         .map(|(name, value)| {
             if !is_secret(name) {
                 return Ok((name.clone(), value.clone()));
             }
+            let binding = secrets::binding(server, name);
             let current = ring.current().id();
             let value = match secrets::key_id(value) {
-                Some(id) if id == current => value.clone(),
-                Some(_) => secrets::encrypt(ring, &secrets::decrypt(ring, value)?),
-                None => secrets::encrypt(ring, value),
+                Some(id) if id == current && secrets::is_bound(value) => value.clone(),
+                Some(_) => secrets::encrypt_bound(ring, &decrypt_option(ring, server, name, value)?, &binding),
+                None => secrets::encrypt_bound(ring, value, &binding),
             };
             Ok((name.clone(), value))
         })
         .collect()
 }
 
-/// Whether any secret option is stored in plaintext or under an older key.
+/// Whether any secret option is stored in plaintext, under an older key or unbound.
 pub fn needs_encryption(ring: &KeyRing, options: &OptionMap, is_secret: impl Fn(&str) -> bool) -> bool {
     let current = ring.current().id();
-    options.iter().any(|(name, value)| is_secret(name) && secrets::key_id(value) != Some(current.as_str()))
+    options.iter().any(|(name, value)| {
+        is_secret(name) && (secrets::key_id(value) != Some(current.as_str()) || !secrets::is_bound(value))
+    })
 }
 
-/// The options with secrets decrypted, for building a client; the error names the option, never a value.
-pub fn decrypt_options(ring: &KeyRing, options: &OptionMap) -> Result<OptionMap> {
+/// The options of a user mapping of `server` with secrets decrypted, for building a client; the error
+/// names the option and server, never a value.
+pub fn decrypt_options(ring: &KeyRing, server: &str, options: &OptionMap) -> Result<OptionMap> {
     options
         .iter()
         .map(|(name, value)| {
             if secrets::is_ciphertext(value) {
-                let plain = secrets::decrypt(ring, value)
-                    .map_err(|e| Error { message: format!("user mapping option \"{name}\": {}", e.message), ..e })?;
-                Ok((name.clone(), plain))
+                Ok((name.clone(), decrypt_option(ring, server, name, value)?))
             } else {
                 Ok((name.clone(), value.clone()))
             }
         })
         .collect()
+}
+
+fn decrypt_option(ring: &KeyRing, server: &str, name: &str, value: &str) -> Result<String> {
+    secrets::decrypt_bound(ring, value, &secrets::binding(server, name)).map_err(|e| Error {
+        message: format!("user mapping option \"{name}\" of server \"{server}\": {}", e.message),
+        ..e
+    })
 }
 
 #[cfg(test)]
@@ -210,14 +226,14 @@ mod tests {
         let dir = temp_dir("opts");
         let ring = KeyFile::new(dir.join("k")).ring().unwrap();
         let plain = map(&[("api_key", "sk_live_1"), ("api_key_in", "query"), ("user", "alice")]);
-        let stored = encrypt_options(&ring, &plain, is_secret_option).unwrap();
+        let stored = encrypt_options(&ring, "crm", &plain, is_secret_option).unwrap();
         assert!(secrets::is_ciphertext(&stored["api_key"]));
         assert_eq!(stored["api_key_in"], "query");
         assert!(!needs_encryption(&ring, &stored, is_secret_option));
         assert!(needs_encryption(&ring, &plain, is_secret_option));
         // Already current ciphertext is kept as is, so a restored dump stays the same.
-        assert_eq!(encrypt_options(&ring, &stored, is_secret_option).unwrap(), stored);
-        assert_eq!(decrypt_options(&ring, &stored).unwrap(), plain);
+        assert_eq!(encrypt_options(&ring, "crm", &stored, is_secret_option).unwrap(), stored);
+        assert_eq!(decrypt_options(&ring, "crm", &stored).unwrap(), plain);
     }
 
     #[test]
@@ -225,14 +241,25 @@ mod tests {
         let dir = temp_dir("rotate");
         let file = KeyFile::new(dir.join("k"));
         let old = file.ring().unwrap();
-        let stored = encrypt_options(&old, &map(&[("token", "t0k")]), is_secret_option).unwrap();
+        let stored = encrypt_options(&old, "crm", &map(&[("token", "t0k")]), is_secret_option).unwrap();
         let new = file.rotate().unwrap();
         assert_ne!(new.current().id(), old.current().id());
         assert_eq!(file.ring().unwrap().current().id(), new.current().id());
         assert!(needs_encryption(&new, &stored, is_secret_option));
-        let again = encrypt_options(&new, &stored, is_secret_option).unwrap();
+        let again = encrypt_options(&new, "crm", &stored, is_secret_option).unwrap();
         assert_eq!(secrets::key_id(&again["token"]), Some(new.current().id().as_str()));
-        assert_eq!(decrypt_options(&new, &stored).unwrap()["token"], "t0k");
+        assert_eq!(decrypt_options(&new, "crm", &stored).unwrap()["token"], "t0k");
+        // Unbound values of the older format are bound when re-encrypted.
+        let legacy = map(&[("token", &secrets::encrypt(&new, "t0k"))]);
+        assert!(needs_encryption(&new, &legacy, is_secret_option));
+        let bound = encrypt_options(&new, "crm", &legacy, is_secret_option).unwrap();
+        assert!(secrets::is_bound(&bound["token"]));
+        assert_eq!(decrypt_options(&new, "crm", &bound).unwrap()["token"], "t0k");
+        // A value copied to another server's mapping does not decrypt there, and the error names no value.
+        let e = decrypt_options(&new, "files", &bound).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Authorization);
+        assert!(e.message.starts_with("user mapping option \"token\" of server \"files\""), "{}", e.message);
+        assert!(!format!("{e:?}").contains("t0k"));
     }
 
     #[test]
@@ -240,9 +267,9 @@ mod tests {
         let dir = temp_dir("lost");
         let ring = KeyFile::new(dir.join("a")).ring().unwrap();
         let other = KeyFile::new(dir.join("b")).ring().unwrap();
-        let stored = encrypt_options(&ring, &map(&[("password", "hunter2")]), is_secret_option).unwrap();
-        let e = decrypt_options(&other, &stored).unwrap_err();
-        assert!(e.message.starts_with("user mapping option \"password\": "), "{}", e.message);
+        let stored = encrypt_options(&ring, "crm", &map(&[("password", "hunter2")]), is_secret_option).unwrap();
+        let e = decrypt_options(&other, "crm", &stored).unwrap_err();
+        assert!(e.message.starts_with("user mapping option \"password\" of server \"crm\": "), "{}", e.message);
         assert!(!e.message.contains("hunter2"));
     }
 }

@@ -421,6 +421,19 @@ pub struct Http {
     pub counters: ServerCounters,
     /// Where read responses are kept and served again (server or table option `cache_ttl`).
     cache: Option<Arc<ResponseCache>>,
+    /// Where credentials (and the server's fixed headers) may go.
+    credentials_to: CredentialScope,
+}
+
+/// The requests that carry a server's credentials.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CredentialScope {
+    /// Every request (clients built without a server, e.g. in tests).
+    Anywhere,
+    /// Requests to this origin (scheme, host, port): the server's `base_url`.
+    Origin(url::Origin),
+    /// None: the server has no `base_url` (a file server's URLs are anyone's).
+    Nowhere,
 }
 
 impl fmt::Debug for Http {
@@ -477,7 +490,23 @@ impl Http {
             }),
             counters: ServerCounters::default(),
             cache: None,
+            credentials_to: CredentialScope::Anywhere,
         })
+    }
+
+    /// Send credentials only where `scope` says: a table's URL, a path option or a provider's answer may
+    /// name another host, which must not receive them.
+    pub fn with_credential_scope(mut self, scope: CredentialScope) -> Self {
+        self.credentials_to = scope;
+        self
+    }
+
+    fn credentials_for(&self, url: &Url) -> bool {
+        match &self.credentials_to {
+            CredentialScope::Anywhere => true,
+            CredentialScope::Origin(origin) => url.origin() == *origin,
+            CredentialScope::Nowhere => false,
+        }
     }
 
     pub fn settings(&self) -> &HttpSettings {
@@ -663,7 +692,7 @@ impl Http {
         let mut token_refused = false;
         loop {
             let oauth_token = match &self.auth {
-                Auth::OAuth2(OAuth(provider)) => Some(provider.access_token().await?),
+                Auth::OAuth2(OAuth(provider)) if self.credentials_for(&req.url) => Some(provider.access_token().await?),
                 _ => None,
             };
             // The endpoint's limit first, so no slot of the server is held while it waits.
@@ -780,7 +809,9 @@ impl Http {
     fn builder(&self, req: &Request, oauth_token: Option<&Secret>) -> reqwest::RequestBuilder {
         let mut url = req.url.clone();
         let mut builder = self.client.request(req.method.clone(), url.clone());
+        let credentials = self.credentials_for(&req.url);
         match &self.auth {
+            _ if !credentials => {}
             Auth::None => {}
             Auth::OAuth2(_) => {
                 if let Some(token) = oauth_token {
@@ -795,7 +826,8 @@ impl Http {
                 builder = self.client.request(req.method.clone(), url);
             }
         }
-        for (name, value) in self.fixed_headers.iter().chain(req.headers.iter()) {
+        let fixed = if credentials { &self.fixed_headers[..] } else { &[] };
+        for (name, value) in fixed.iter().chain(req.headers.iter()) {
             builder = builder.header(name.as_str(), value.as_str());
         }
         if let Some(key) = &req.idempotency_key {
@@ -1018,6 +1050,30 @@ pub fn redact_url(url: &Url, extra_secret_param: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_go_to_their_origin_only() {
+        let (home, other) = (mockapi::MockServer::start_blocking(), mockapi::MockServer::start_blocking());
+        let origin = Url::parse(&home.url()).unwrap().origin();
+        let auth = Auth::ApiKey { name: "X-API-Key".into(), value: Secret::new("k-123456"), in_query: false };
+        let http = Http::new(HttpSettings::default(), auth, vec![("X-Fixed".into(), "f".into())])
+            .unwrap()
+            .with_credential_scope(CredentialScope::Origin(origin));
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        for mock in [&home, &other] {
+            let url = Url::parse(&format!("{}/page/customers?_limit=1", mock.url())).unwrap();
+            runtime.block_on(http.send(&Request::get(url), &Counters::default())).unwrap();
+        }
+        let key = |mock: &mockapi::MockServer| mock.requests()[0].headers.get("x-api-key").cloned();
+        assert_eq!(key(&home).as_deref(), Some("k-123456"));
+        assert_eq!(key(&other), None, "another port is another origin: no credentials");
+        let nowhere = Http::new(HttpSettings::default(), Auth::Bearer(Secret::new("tok-123456")), vec![])
+            .unwrap()
+            .with_credential_scope(CredentialScope::Nowhere);
+        let url = Url::parse(&format!("{}/page/customers?_limit=1", other.url())).unwrap();
+        runtime.block_on(nowhere.send(&Request::get(url), &Counters::default())).unwrap();
+        assert_eq!(other.requests()[1].headers.get("authorization"), None);
+    }
 
     #[test]
     fn secrets_do_not_print() {

@@ -142,7 +142,8 @@ impl JsonPath {
 
     /// The records a `rows` path selects from a response body, moved out of it. A path that selects a
     /// single array (`$.data` as well as `$.data[*]`) yields the array's elements. `None` when a plain path
-    /// leads nowhere (the body is not shaped as the table says); `null` there means no records.
+    /// leads nowhere or to a single scalar (the body is not shaped as the table says); `null` there means no
+    /// records.
     pub fn select_rows(&self, mut body: Value) -> Option<Vec<Value>> {
         let selected = match &self.kind {
             Kind::Steps { steps, wildcard } => match walk_mut(&mut body, steps).map(Value::take)? {
@@ -152,11 +153,13 @@ impl JsonPath {
             },
             Kind::General(_) => self.select(&body).into_iter().cloned().collect(),
         };
-        Some(match <[Value; 1]>::try_from(selected) {
-            Ok([Value::Array(items)]) => items,
-            Ok([single]) => vec![single],
-            Err(many) => many,
-        })
+        match <[Value; 1]>::try_from(selected) {
+            Ok([Value::Array(items)]) => Some(items),
+            Ok([record @ Value::Object(_)]) => Some(vec![record]),
+            // One number or string is not a record: a path that misses the records, not a row of NULLs.
+            Ok([_]) => None,
+            Err(many) => Some(many),
+        }
     }
 }
 
@@ -284,7 +287,8 @@ mod tests {
         assert_eq!(rows("$.data[?@.id > 1]", doc()).unwrap(), vec![json!({"id": 2, "address": null})]);
         assert_eq!(rows("$.missing[*]", doc()), None);
         assert_eq!(rows("$.data[*]", json!({"data": null})), Some(vec![]));
-        assert_eq!(rows("$.total", doc()).unwrap(), vec![json!(2)]);
+        assert_eq!(rows("$.total", doc()), None, "a scalar is not a record");
+        assert_eq!(rows("$.data[0]", doc()).unwrap().len(), 1, "an object is one record");
     }
 
     #[test]

@@ -79,6 +79,40 @@ impl Value {
     }
 }
 
+impl Value {
+    /// For NaN and infinities (numbers, dates, timestamps): whether Postgres orders the value above every
+    /// finite one (`NaN`, `infinity`) or below (`-infinity`). `None` for every other value.
+    pub fn non_finite(&self) -> Option<bool> {
+        match self {
+            Value::Float(f) if !f.is_finite() => Some(f.is_nan() || *f > 0.0),
+            Value::Numeric(s) | Value::Date(s) | Value::Timestamp(s) | Value::TimestampTz(s) => {
+                match s.to_ascii_lowercase().as_str() {
+                    "nan" | "infinity" => Some(true),
+                    "-infinity" => Some(false),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What a condition with a NaN or infinite value says about the values a provider holds, which are all
+/// finite (JSON has no such numbers, APIs no such dates): `Some(false)` when it holds for none of them
+/// (`created > 'infinity'`), `Some(true)` when it holds for every non-NULL one (`created < 'infinity'`),
+/// `None` when the value is finite. Such values are never sent: providers reject them or read them as
+/// something else.
+pub fn non_finite_condition(op: Op, value: &Value) -> Option<bool> {
+    let above = value.non_finite()?;
+    Some(match op {
+        Op::Eq | Op::In => false,
+        Op::Ne => true,
+        Op::Lt | Op::Le => above,
+        Op::Gt | Op::Ge => !above,
+        Op::IsNull | Op::IsNotNull => return None,
+    })
+}
+
 fn quote_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
@@ -374,5 +408,18 @@ mod tests {
         // Exact decimal text survives into JSON filters.
         assert_eq!(Value::Numeric("12.50".into()).to_json().to_string(), "12.50");
         assert_eq!(Value::Date("2024-01-02".into()).to_json(), serde_json::json!("2024-01-02"));
+    }
+
+    #[test]
+    fn non_finite_conditions_are_decided_without_the_provider() {
+        use super::{non_finite_condition, Op, Value};
+        let inf = Value::TimestampTz("infinity".into());
+        assert_eq!(non_finite_condition(Op::Gt, &inf), Some(false));
+        assert_eq!(non_finite_condition(Op::Lt, &inf), Some(true));
+        assert_eq!(non_finite_condition(Op::Ge, &Value::Date("-infinity".into())), Some(true));
+        assert_eq!(non_finite_condition(Op::Eq, &Value::Float(f64::NAN)), Some(false));
+        assert_eq!(non_finite_condition(Op::Le, &Value::Numeric("-Infinity".into())), Some(false));
+        assert_eq!(non_finite_condition(Op::Gt, &Value::TimestampTz("2024-01-01T00:00:00Z".into())), None);
+        assert_eq!(non_finite_condition(Op::Gt, &Value::Text("infinity".into())), None, "text is just text");
     }
 }

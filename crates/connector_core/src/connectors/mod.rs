@@ -13,7 +13,7 @@ pub mod notion;
 pub mod rest;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{Auth, Http, HttpSettings, Secret};
+use crate::http::{Auth, CredentialScope, Http, HttpSettings, Secret};
 use crate::model::{ScanRequest, TableDef};
 use crate::options::{Kind, OptionMap, OptionSpec, Options, Scope};
 use crate::pushdown::Capabilities;
@@ -340,6 +340,23 @@ pub fn validate_table(server: &ServerDef, table: &TableDef) -> Result<()> {
     connector.check_table(server, table)
 }
 
+/// A record key as one segment of an item's URL path. URL parsing collapses `.` and `..` segments (also
+/// percent-encoded), so such a key would address the collection or its parent instead of the item: refused,
+/// naming the key, before anything is sent. Callers percent-encode the key (`/` included).
+pub fn item_segment(key_column: &str, key: &str) -> Result<()> {
+    if key.is_empty() {
+        return Err(Error::new(ErrorKind::InvalidValue, format!("the key column \"{key_column}\" is NULL or empty")));
+    }
+    if key == "." || key == ".." {
+        return Err(Error::new(
+            ErrorKind::InvalidValue,
+            format!("the row with key column \"{key_column}\" = \"{key}\" cannot be addressed: \"{key}\" is not an item of a URL path"),
+        )
+        .with_hint("Nothing was sent. A provider's record key must not be \".\" or \"..\"."));
+    }
+    Ok(())
+}
+
 /// The server's base URL: its `base_url` option or the connector's default.
 pub fn base_url(server: &ServerDef, connector: &dyn Connector) -> Result<url::Url> {
     let text = server.option("base_url").or(connector.defaults().base_url).ok_or_else(|| {
@@ -526,7 +543,12 @@ pub fn http_client(server: &ServerDef, user: &OptionMap, oauth: Option<crate::ht
     let connector = for_server(server)?;
     let settings = http_settings(server, connector.as_ref())?;
     let auth = auth(server, connector.as_ref(), user, oauth)?;
-    Http::new(settings, auth, connector.fixed_headers(server))
+    // Credentials are for the API at the server's base URL only (a file server without one sends none).
+    let scope = match server.option("base_url").or(connector.defaults().base_url) {
+        Some(_) => CredentialScope::Origin(base_url(server, connector.as_ref())?.origin()),
+        None => CredentialScope::Nowhere,
+    };
+    Ok(Http::new(settings, auth, connector.fixed_headers(server))?.with_credential_scope(scope))
 }
 
 #[cfg(test)]

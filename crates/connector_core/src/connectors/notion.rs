@@ -702,9 +702,7 @@ impl NotionTable {
 
     fn page_url(&self, key: &SqlValue) -> Result<Url> {
         let id = key.to_param();
-        if id.is_empty() {
-            return Err(Error::new(ErrorKind::InvalidValue, "the page id is NULL or empty"));
-        }
+        super::item_segment("id", &id)?;
         let mut url = self.pages_url.clone();
         segments(&mut url, &[&id]);
         Ok(url)

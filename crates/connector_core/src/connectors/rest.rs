@@ -470,6 +470,22 @@ fn join(base: &Url, path: &str) -> Url {
     url
 }
 
+/// Refuse a path option whose URL leaves the base URL's path once `.` and `..` segments (also
+/// percent-encoded ones) are resolved, as the proxy refuses such paths: requests carry the server's
+/// credentials, which are meant for the API under `base_url` only.
+fn under_base(base: &Url, option: &str, path: &str) -> Result<()> {
+    let base_path = base.path().trim_end_matches('/');
+    let url = join(base, path);
+    if base_path.is_empty() || url.path() == base_path || url.path().starts_with(&format!("{base_path}/")) {
+        return Ok(());
+    }
+    Err(Error::option_value(
+        option,
+        format!("\"{path}\" leaves the server's base URL {} (it resolves to {})", redact_url(base, None), url.path()),
+    )
+    .with_hint("Paths are relative to base_url and must stay under it; give the server another base_url instead."))
+}
+
 fn op_text(op: Op) -> &'static str {
     match op {
         Op::Eq | Op::In => "=",
@@ -538,6 +554,11 @@ impl RestTable {
         let options = Options::new(&table.options);
         let path = options.require(Scope::Table, &context, "path")?;
         let base = base_url(server, &Rest)?;
+        for name in ["path", "next_path", "search_path", "insert_path", "item_path"] {
+            if let Some(value) = options.get(name) {
+                under_base(&base, name, &value.replace("{key}", "key"))?;
+            }
+        }
         let mut url = join(&base, path);
         if let Some(query) = options.get("query") {
             url.query_pairs_mut().extend_pairs(url::form_urlencoded::parse(query.trim_start_matches('?').as_bytes()));
@@ -1280,13 +1301,7 @@ impl RestWriter {
 
     fn item(&self, key: &SqlValue) -> Result<Url> {
         let key = key.to_param();
-        if key.is_empty() {
-            return Err(Error::new(
-                ErrorKind::InvalidValue,
-                format!("the key column \"{}\" is NULL or empty", self.config().key_column),
-            ));
-        }
-        // `.` stays encoded: a key of ".." must not climb out of the item path.
+        super::item_segment(&self.config().key_column, &key)?;
         const SEGMENT: &percent_encoding::AsciiSet =
             &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
         let encoded = percent_encoding::utf8_percent_encode(&key, SEGMENT).to_string();
@@ -1529,15 +1544,21 @@ impl RestSource {
         match &self.table.rows {
             Some(rows) => rows.select_rows(body).ok_or_else(|| {
                 Error::bad_response(format!(
-                    "response to {request} has nothing at rows path {rows} (foreign table \"{}\")",
+                    "response to {request} has no records at rows path {rows}: nothing there, or a single value that is not an object (foreign table \"{}\")",
                     self.table.table_name
                 ))
             }),
-            None => Ok(match body {
-                Value::Array(items) => items,
-                Value::Null => Vec::new(),
-                other => vec![other],
-            }),
+            None => match body {
+                Value::Array(items) => Ok(items),
+                Value::Null => Ok(Vec::new()),
+                record @ Value::Object(_) => Ok(vec![record]),
+                other => Err(Error::bad_response(format!(
+                    "response to {request} is a single value ({}), not records (foreign table \"{}\")",
+                    if other.is_string() { "a string" } else { "a number or boolean" },
+                    self.table.table_name
+                ))
+                .with_hint("Point the table's \"rows\" option at the array of records.")),
+            },
         }
     }
 
@@ -1884,7 +1905,11 @@ mod tests {
         assert!(e.message.starts_with(&format!("GET {}/nowhere failed: HTTP 404", mock.url())), "{}", e.message);
         let e = run(&mock.url(), &customers(&[("path", "/page/customers"), ("rows", "$.nothing[*]")]), &req, 1)
             .unwrap_err();
-        assert!(e.message.contains("nothing at rows path $.nothing[*]"), "{}", e.message);
+        assert!(e.message.contains("no records at rows path $.nothing[*]"), "{}", e.message);
+        // A single scalar is not a record: a wrong shape, not a row of NULLs.
+        let e = run(&mock.url(), &customers(&[("path", "/page/customers"), ("rows", "$.total")]), &req, 1).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadResponse);
+        assert!(e.message.contains("no records at rows path $.total"), "{}", e.message);
     }
 
     #[test]
@@ -2300,5 +2325,51 @@ mod tests {
             )
             .unwrap();
         assert_eq!(table.writer().unwrap().describe(WriteOp::Insert), "POST http://127.0.0.1:1/post");
+    }
+
+    #[test]
+    fn keys_that_are_dot_segments_are_refused_before_sending() {
+        let mock = mockapi::MockServer::start_blocking();
+        let s = server(&mock.url());
+        let table = TableDef {
+            name: "t".into(),
+            options: map(&[("path", "/api/keys"), ("item_path", "/api/keys/{key}")]),
+            columns: text_columns(&["id"]),
+        };
+        let writer = Rest.open(&s, &table).unwrap().writer().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let http = http_client(&s, &OptionMap::new(), None).unwrap();
+        let counters = Counters::default();
+        for key in [".", ".."] {
+            let key = V::Text(key.into());
+            let e = runtime.block_on(writer.delete(&http, &key, &counters)).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidValue, "{e:?}");
+            assert!(e.message.contains("key column \"id\""), "{}", e.message);
+            let e =
+                runtime.block_on(writer.update(&http, &key, serde_json::json!({"id": "x"}), &counters)).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidValue, "{e:?}");
+        }
+        assert!(mock.requests().is_empty(), "nothing is sent: {:?}", queries(&mock));
+    }
+
+    #[test]
+    fn paths_that_leave_the_base_url_are_refused() {
+        let s = server("http://127.0.0.1:1/api");
+        let table = |name: &str, path: &str| TableDef {
+            name: "t".into(),
+            options: map(&[("path", "/items"), (name, path)]),
+            columns: text_columns(&["id"]),
+        };
+        for (name, path) in [
+            ("path", "/../../x"),
+            ("path", "/items/%2e%2e/%2E%2E/x"),
+            ("item_path", "/../keys/{key}"),
+            ("insert_path", ".."),
+        ] {
+            let e = Rest.open(&s, &table(name, path)).err().expect(path);
+            assert_eq!(e.kind, ErrorKind::InvalidOptionValue, "{path}: {e:?}");
+            assert!(e.message.contains(&format!("option \"{name}\"")), "{}", e.message);
+        }
+        assert!(Rest.open(&s, &table("path", "/items/../items/x")).is_ok(), "staying under the base path is fine");
     }
 }
