@@ -222,8 +222,8 @@ proptest! {
             prop_assert_eq!(e.kind, ErrorKind::InvalidOptionValue);
             prop_assert!(e.message.starts_with("invalid value for option \"n\""));
         }
-        let positive = options::check_value(&OptionSpec::new("rate", Kind::PositiveNumber), &value).is_ok();
-        prop_assert_eq!(positive, value.trim().parse::<f64>().is_ok_and(|f| f > 0.0 && f.is_finite()));
+        let rate = options::check_value(&OptionSpec::new("rate", options::RATE_LIMIT), &value).is_ok();
+        prop_assert_eq!(rate, value.trim().parse::<f64>().is_ok_and(|f| (0.001..=1_000_000.0).contains(&f)));
         for kind in [Kind::Bool, Kind::Url, Kind::JsonPath, Kind::OneOf(vec!["a", "b"]), Kind::Text, Kind::Secret] {
             let _ = options::check_value(&OptionSpec::new("k", kind), &value);
         }
