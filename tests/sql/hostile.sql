@@ -40,7 +40,7 @@ SELECT status, body FROM connector_fdw.request_full('hostile_basic', 'GET', '/ho
 SELECT connector_fdw.request('hostile_query', 'GET', '/hostile/echo.json');
 
 -- A sync run's message and a push's failures.
-SELECT status, message FROM connector_fdw.sync('echo_401', 'local_echo', mode => 'full');
+SELECT status, message FROM connector_fdw.sync('echo_401', 'local_echo', key => '{id}', mode => 'full');
 SELECT message FROM connector_fdw.sync_runs WHERE target = 'public.local_echo';
 CREATE FOREIGN TABLE echo_push (id int, name text) SERVER hostile OPTIONS (path '/hostile/echo/422');
 SELECT rows_sent, rows_failed, failures FROM connector_fdw.push('echo_push', $$SELECT 1 AS id, 'x' AS name$$);
