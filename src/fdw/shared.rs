@@ -114,7 +114,7 @@ pub fn endpoint_gates(server: pg_sys::Oid) -> Option<EndpointGates> {
         (server_key, limit.endpoint.as_str()).hash(&mut hasher);
         let wanted = hasher.finish() | 1;
         let claimed = SERVERS.get().endpoints.iter().find(|slot| {
-            matches!(slot.key.compare_exchange(0, wanted, Ordering::AcqRel, Ordering::Acquire), Ok(_))
+            slot.key.compare_exchange(0, wanted, Ordering::AcqRel, Ordering::Acquire).is_ok()
                 || slot.key.load(Ordering::Acquire) == wanted
         });
         let interval_ns = (1e9 / limit.rate) as u64;
