@@ -41,12 +41,13 @@ fn prepare(
     (http, request)
 }
 
-/// The response body as JSON, with the server's credentials replaced should the provider echo them.
+/// The response body as JSON, with the server's credentials replaced should the provider echo them: in
+/// the bytes (text and non-UTF-8 bodies), then in the decoded JSON strings (any mix of escapes).
 fn shown_body(http: &Http, body: &[u8]) -> serde_json::Value {
-    match std::str::from_utf8(body) {
-        Ok(text) => proxy::body_json(http.scrub(text).as_bytes()),
-        Err(_) => proxy::body_json(body),
-    }
+    let scrubber = http.scrubber();
+    let mut json = proxy::body_json(&scrubber.bytes(body));
+    scrubber.json(body, &mut json);
+    json
 }
 
 /// Send a request through `server` and return the provider's JSON answer (null for an empty body); a

@@ -29,6 +29,8 @@ pub struct Slot {
     in_flight: AtomicU32,
     /// CLOCK_MONOTONIC nanoseconds before which no request may start (the rate limit).
     next_start_ns: AtomicU64,
+    /// The interval `next_start_ns` was claimed with, so a changed rate limit takes effect at once.
+    interval_ns: AtomicU64,
     pub counters: Counters,
     /// Webhook deliveries, counted by the listener (a background worker of the same database).
     pub webhooks: WebhookCounters,
@@ -40,6 +42,7 @@ struct EndpointSlot {
     /// A hash of (database, server, endpoint), never 0; 0 while free. Never freed.
     key: AtomicU64,
     next_start_ns: AtomicU64,
+    interval_ns: AtomicU64,
 }
 
 pub struct Servers {
@@ -111,14 +114,16 @@ pub fn endpoint_gates(server: pg_sys::Oid) -> Option<EndpointGates> {
         (server_key, limit.endpoint.as_str()).hash(&mut hasher);
         let wanted = hasher.finish() | 1;
         let claimed = SERVERS.get().endpoints.iter().find(|slot| {
-            matches!(slot.key.compare_exchange(0, wanted, Ordering::AcqRel, Ordering::Acquire), Ok(_))
+            slot.key.compare_exchange(0, wanted, Ordering::AcqRel, Ordering::Acquire).is_ok()
                 || slot.key.load(Ordering::Acquire) == wanted
         });
         let interval_ns = (1e9 / limit.rate) as u64;
         match claimed {
-            Some(slot) => {
-                Arc::new(SharedEndpointGate { next_start_ns: &slot.next_start_ns, interval_ns }) as Arc<dyn Admission>
-            }
+            Some(slot) => Arc::new(SharedEndpointGate {
+                next_start_ns: &slot.next_start_ns,
+                slot_interval_ns: &slot.interval_ns,
+                interval_ns,
+            }) as Arc<dyn Admission>,
             None => Arc::new(Gate::rate_only(limit.rate)),
         }
     }))
@@ -254,16 +259,23 @@ impl Admission for SharedGate {
         HELD[self.index].fetch_add(1, Ordering::AcqRel);
         let permit = Permit::new(SharedPermit { index: self.index, slot: self.slot });
         if self.interval_ns > 0 {
-            wait_for_start(&self.slot.next_start_ns, self.interval_ns).await;
+            wait_for_start(&self.slot.next_start_ns, &self.slot.interval_ns, self.interval_ns).await;
         }
         (permit, waiting.elapsed())
     }
 }
 
 /// GCRA: claim the next start time of a shared rate limit (the claim is ours once the swap succeeds), then
-/// wait for it.
-async fn wait_for_start(next_start_ns: &AtomicU64, interval_ns: u64) {
-    let wait = loop {
+/// wait for it. A rate limit changed since the last claim (`slot_interval_ns`, what every backend last
+/// used) first brings the next start within one new interval, so requests claimed at a far lower rate do not
+/// hold back those of the new one. A waiter cancelled before its start gives the start back, unless a
+/// later one was claimed meanwhile.
+async fn wait_for_start(next_start_ns: &AtomicU64, slot_interval_ns: &AtomicU64, interval_ns: u64) {
+    if slot_interval_ns.swap(interval_ns, Ordering::AcqRel) != interval_ns {
+        let bound = monotonic_ns().saturating_add(interval_ns);
+        next_start_ns.fetch_min(bound, Ordering::AcqRel);
+    }
+    let (start, wait) = loop {
         let now = monotonic_ns();
         let next = next_start_ns.load(Ordering::Acquire);
         let start = next.max(now);
@@ -271,17 +283,27 @@ async fn wait_for_start(next_start_ns: &AtomicU64, interval_ns: u64) {
             .compare_exchange(next, start.saturating_add(interval_ns), Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
-            break Duration::from_nanos(start - now);
+            break (start, Duration::from_nanos(start - now));
         }
     };
     if !wait.is_zero() {
+        let give_back = scopeguard::guard((), |()| {
+            let _ = next_start_ns.compare_exchange(
+                start.saturating_add(interval_ns),
+                start,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        });
         tokio::time::sleep(wait).await;
+        scopeguard::ScopeGuard::into_inner(give_back);
     }
 }
 
 /// The rate limit of one endpoint, across backends; the server's gate bounds the requests in flight.
 struct SharedEndpointGate {
     next_start_ns: &'static AtomicU64,
+    slot_interval_ns: &'static AtomicU64,
     interval_ns: u64,
 }
 
@@ -289,7 +311,7 @@ struct SharedEndpointGate {
 impl Admission for SharedEndpointGate {
     async fn enter(&self) -> (Permit, Duration) {
         let waiting = Instant::now();
-        wait_for_start(self.next_start_ns, self.interval_ns).await;
+        wait_for_start(self.next_start_ns, self.slot_interval_ns, self.interval_ns).await;
         (Permit::new(()), waiting.elapsed())
     }
 }

@@ -7,6 +7,12 @@ psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE 
 
 # Every credential this scenario uses: the mock's real ones and deliberately wrong ones.
 secrets=(test-token s3cret test-key mock-secret canary-wrong-token-8a1f canary-wrong-key-3c9d canary-wrong-pw-77e2)
+# ...and the forms they are sent or echoed in: Basic's base64 of user:password (the API's and the OAuth
+# client's), and every character as a JSON \uXXXX escape (as the hostile mock echoes them).
+secrets+=("$(printf %s alice:s3cret | base64 | tr -d =)" "$(printf %s mock-client:mock-secret | base64 | tr -d =)")
+for secret in test-token s3cret test-key; do
+  secrets+=("$(printf %s "$secret" | od -An -tx1 -v | tr -d ' \n' | sed 's/\(..\)/\\u00\1/g' | tr a-f A-F)")
+done
 
 # The mappings are created before logging is raised: the text of a CREATE USER MAPPING statement is the
 # DBA's own input, which Postgres logs verbatim when log_statement asks for it (see the README).
@@ -29,6 +35,21 @@ CREATE FOREIGN TABLE t_header (id int) SERVER header_key OPTIONS (path '/auth/he
 CREATE FOREIGN TABLE t_query (id int) SERVER query_key OPTIONS (path '/auth/query/plain/customers');
 CREATE FOREIGN TABLE t_oauth (id int) SERVER machine OPTIONS (path '/auth/oauth/plain/customers');
 CREATE FOREIGN TABLE t_missing (id int) SERVER query_key OPTIONS (path '/auth/query/nowhere');
+-- A hostile provider that echoes the request's headers and query: in rows, in a 200 text body, in a 401
+-- body that is not UTF-8.
+CREATE FOREIGN TABLE echo_bearer (id int, echo text, escaped text) SERVER bearer OPTIONS (path '/hostile/echo.json');
+CREATE FOREIGN TABLE echo_basic (id int, echo text, escaped text) SERVER basic OPTIONS (path '/hostile/echo.json');
+CREATE FOREIGN TABLE echo_header (id int, echo text, escaped text) SERVER header_key OPTIONS (path '/hostile/echo.json');
+CREATE FOREIGN TABLE echo_query (id int, echo text, escaped text) SERVER query_key OPTIONS (path '/hostile/echo.json');
+CREATE FOREIGN TABLE echo_oauth (id int, echo text, escaped text) SERVER machine OPTIONS (path '/hostile/echo.json');
+CREATE FOREIGN TABLE text_bearer (id int) SERVER bearer OPTIONS (path '/hostile/echo/200');
+CREATE FOREIGN TABLE text_basic (id int) SERVER basic OPTIONS (path '/hostile/echo/200');
+CREATE FOREIGN TABLE text_header (id int) SERVER header_key OPTIONS (path '/hostile/echo/200');
+CREATE FOREIGN TABLE text_query (id int) SERVER query_key OPTIONS (path '/hostile/echo/200');
+CREATE FOREIGN TABLE text_oauth (id int) SERVER machine OPTIONS (path '/hostile/echo/200');
+CREATE FOREIGN TABLE bin_bearer (id int) SERVER bearer OPTIONS (path '/hostile/echo.bin/401');
+CREATE FOREIGN TABLE bin_basic (id int) SERVER basic OPTIONS (path '/hostile/echo.bin/401');
+CREATE FOREIGN TABLE bin_query (id int) SERVER query_key OPTIONS (path '/hostile/echo.bin/401');
 SQL
 
 log_start=$(stat -c %s "$CLUSTER_DIR/server.log")
@@ -52,6 +73,24 @@ SELECT srvname, umoptions FROM pg_user_mappings;
 SELECT status, jsonb_array_length(body) FROM connector_fdw.request_full('query_key', 'GET', '/auth/query/plain/customers');
 SELECT connector_fdw.request('query_key', 'GET', '/auth/query/nowhere', query => '{"q": "x"}');
 SELECT connector_fdw.request('machine', 'GET', '/auth/oauth/nowhere');
+-- The hostile provider's echoes.
+SELECT * FROM echo_bearer;
+SELECT * FROM echo_basic;
+SELECT * FROM echo_header;
+SELECT * FROM echo_query;
+SELECT * FROM echo_oauth;
+SELECT * FROM text_bearer;
+SELECT * FROM text_basic;
+SELECT * FROM text_header;
+SELECT * FROM text_query;
+SELECT * FROM text_oauth;
+SELECT * FROM bin_bearer;
+SELECT * FROM bin_basic;
+SELECT * FROM bin_query;
+SELECT connector_fdw.request('basic', 'GET', '/hostile/echo/200');
+SELECT connector_fdw.request('query_key', 'GET', '/hostile/echo.json');
+SELECT * FROM connector_fdw.request_full('machine', 'GET', '/hostile/echo.bin/401');
+SELECT * FROM connector_fdw.request_full('header_key', 'GET', '/hostile/echo/401');
 -- Wrong credentials: errors with the provider's answer.
 ALTER USER MAPPING FOR CURRENT_USER SERVER bearer OPTIONS (SET token 'canary-wrong-token-8a1f');
 ALTER USER MAPPING FOR CURRENT_USER SERVER query_key OPTIONS (SET api_key 'canary-wrong-key-3c9d');
@@ -74,6 +113,7 @@ runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_dump -h "$PGHOST" -p "$PGPO
 grep -q "DEBUG:" "$work/server.log" || { echo "no debug output was logged"; exit 1; }
 grep -q " 2000$" "$work/use.out" || { echo "the queries returned no rows"; cat "$work/use.out"; exit 1; }
 grep -q "401 Unauthorized" "$work/use.out" || { echo "the wrong credentials were not refused"; exit 1; }
+grep -q "authorization: Bearer REDACTED" "$work/use.out" || { echo "the hostile echoes did not run"; exit 1; }
 grep -q "CREATE USER MAPPING" "$work/dump.sql" || { echo "the dump holds no user mapping"; exit 1; }
 leaks=0
 for secret in "${secrets[@]}"; do

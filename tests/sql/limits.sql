@@ -35,4 +35,22 @@ SELECT connector_fdw.stats_reset();
 SELECT count(*) FROM customers WHERE country = 'NL';
 SELECT * FROM dblink('other', 'SELECT count(*) FROM customers WHERE country = ''NL''') AS r(n bigint);
 SELECT server, requests, pages, bytes > 0 AS bytes, errors, retries, in_flight FROM connector_fdw.stats;
+
+-- A rate limit lowered to one request per 1000 s, then raised: the raised limit holds at once for every
+-- backend. (The first scan's second page waits for its start until statement_timeout cancels it; without
+-- the change taking effect, the next scans would wait 1000 s, far past their 20 s timeout.)
+CREATE SERVER throttled FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'rest', base_url :'mock', rate_limit '0.001');
+CREATE FOREIGN TABLE throttled_pages (id int) SERVER throttled OPTIONS (path '/n/300/page/customers',
+  rows '$.data[*]', pagination 'page', page_param '_page', page_size_param '_limit', page_size '100');
+SET statement_timeout = '500ms';
+SELECT count(*) FROM throttled_pages;
+ALTER SERVER throttled OPTIONS (SET rate_limit '100');
+SET statement_timeout = '20s';
+SELECT count(*) FROM throttled_pages;
+SELECT dblink_exec('other', 'SET statement_timeout = ''20s''');
+SELECT * FROM dblink('other', 'SELECT count(*) FROM throttled_pages') AS r(n bigint);
+RESET statement_timeout;
+-- Limits so low they would only block are refused.
+ALTER SERVER throttled OPTIONS (SET rate_limit '0.0000001');
+ALTER SERVER throttled OPTIONS (SET rate_limit '0');
 SELECT dblink_disconnect('other');

@@ -48,3 +48,15 @@ SELECT n2 FROM typed;
 \echo :LAST_ERROR_SQLSTATE
 -- Unread columns are not converted.
 SELECT label FROM typed;
+-- NUL cannot be in Postgres text: an error naming the column, as COPY and jsonb give, not a cut value.
+\set file :data '/nul_text.ndjson'
+ALTER FOREIGN TABLE typed OPTIONS (SET path :'file');
+SELECT label FROM typed;
+\echo :LAST_ERROR_SQLSTATE
+-- Digits beyond real and double precision are out of range, not Infinity.
+\set file :data '/float_overflow.ndjson'
+ALTER FOREIGN TABLE typed OPTIONS (SET path :'file');
+SELECT f8 FROM typed;
+\echo :LAST_ERROR_SQLSTATE
+SELECT f4 FROM typed;
+\echo :LAST_ERROR_SQLSTATE

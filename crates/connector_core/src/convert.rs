@@ -86,7 +86,7 @@ pub fn convert(value: Value, ty: &ColumnType) -> Result<Cell, ConvertError> {
         return Ok(Cell::Null);
     }
     match ty {
-        ColumnType::Text => Ok(Cell::Text(into_text(value))),
+        ColumnType::Text => Ok(Cell::Text(text_without_nul(value, ty)?)),
         ColumnType::Int2 => to_int(&value, ty, i16::MIN as i64, i16::MAX as i64),
         ColumnType::Int4 => to_int(&value, ty, i32::MIN as i64, i32::MAX as i64),
         ColumnType::Int8 => to_int(&value, ty, i64::MIN, i64::MAX),
@@ -101,12 +101,31 @@ pub fn convert(value: Value, ty: &ColumnType) -> Result<Cell, ConvertError> {
         ColumnType::Jsonb => Ok(Cell::Jsonb(value)),
         ColumnType::TextArray => match value {
             Value::Array(items) => Ok(Cell::TextArray(
-                items.into_iter().map(|v| if v.is_null() { None } else { Some(into_text(v)) }).collect(),
+                items
+                    .into_iter()
+                    .map(|v| if v.is_null() { Ok(None) } else { text_without_nul(v, ty).map(Some) })
+                    .collect::<Result<_, _>>()?,
             )),
             other => Err(ConvertError::new(ErrorKind::InvalidValue, ty, &other, " (expected a JSON array)")),
         },
-        ColumnType::Other(_) => Ok(Cell::Input(into_text(value))),
+        ColumnType::Other(_) => Ok(Cell::Input(text_without_nul(value, ty)?)),
     }
+}
+
+/// A value's text for a text-like column. Postgres text cannot hold NUL (`\u0000`): it would silently cut
+/// the value, so it is an error, as in COPY and jsonb.
+fn text_without_nul(value: Value, ty: &ColumnType) -> Result<String, ConvertError> {
+    let text = into_text(value);
+    if text.contains('\0') {
+        let shown = Value::String(text.replace('\0', "\\u0000"));
+        return Err(ConvertError::new(
+            ErrorKind::UntranslatableCharacter,
+            ty,
+            &shown,
+            " (\\u0000 cannot be converted to text)",
+        ));
+    }
+    Ok(text)
 }
 
 /// A value's text the way `->>` shows it: strings unquoted, everything else as JSON.
@@ -137,20 +156,32 @@ fn to_int(value: &Value, ty: &ColumnType, min: i64, max: i64) -> Result<Cell, Co
 }
 
 fn to_float(value: &Value, ty: &ColumnType) -> Result<Cell, ConvertError> {
-    let parsed = match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "nan" => Some(f64::NAN),
-            "infinity" | "inf" | "+infinity" => Some(f64::INFINITY),
-            "-infinity" | "-inf" => Some(f64::NEG_INFINITY),
-            t => t.parse::<f64>().ok(),
-        },
-        _ => None,
+    let text = match value {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_ascii_lowercase(),
+        _ => String::new(),
     };
-    let f = parsed.ok_or_else(|| ConvertError::new(ErrorKind::InvalidValue, ty, value, ""))?;
-    if *ty == ColumnType::Float4 && f.is_finite() && f.abs() > f32::MAX as f64 {
-        return Err(ConvertError::new(ErrorKind::OutOfRange, ty, value, " (out of range)"));
-    }
+    let f = match text.as_str() {
+        "nan" => f64::NAN,
+        "infinity" | "inf" | "+infinity" | "+inf" => f64::INFINITY,
+        "-infinity" | "-inf" => f64::NEG_INFINITY,
+        digits => {
+            let f = digits.parse::<f64>().map_err(|_| ConvertError::new(ErrorKind::InvalidValue, ty, value, ""))?;
+            // Written digits that overflow or underflow the type are out of range, as float8in/float4in
+            // say, not Infinity or 0 ("inf" parses too, but only the words above mean it).
+            let nonzero = digits.split(['e', 'E']).next().unwrap_or("").bytes().any(|b| (b'1'..=b'9').contains(&b));
+            let (overflow, underflow) = match ty {
+                ColumnType::Float4 => (f.abs() > f32::MAX as f64, nonzero && (f as f32) == 0.0),
+                _ => (f.is_infinite(), nonzero && f == 0.0),
+            };
+            if overflow || underflow || digits.contains("inf") || digits.contains("nan") {
+                let kind = if overflow || underflow { ErrorKind::OutOfRange } else { ErrorKind::InvalidValue };
+                let why = if kind == ErrorKind::OutOfRange { " (out of range)" } else { "" };
+                return Err(ConvertError::new(kind, ty, value, why));
+            }
+            f
+        }
+    };
     Ok(Cell::Float(f))
 }
 
@@ -342,6 +373,22 @@ mod tests {
         assert_eq!(ok(json!(0.125), ColumnType::Float8), Cell::Float(0.125));
         assert!(matches!(ok(json!("NaN"), ColumnType::Float8), Cell::Float(f) if f.is_nan()));
         assert_eq!(err(json!(1e300), ColumnType::Float4).kind, ErrorKind::OutOfRange);
+        // Digits beyond the type are out of range, not Infinity or 0.
+        for (text, ty) in [
+            ("1e400", ColumnType::Float8),
+            ("-1e400", ColumnType::Float8),
+            ("1e-400", ColumnType::Float8),
+            ("1e39", ColumnType::Float4),
+            ("1e-50", ColumnType::Float4),
+        ] {
+            let e = err(json!(text), ty.clone());
+            assert_eq!((e.kind, e.message.ends_with("(out of range)")), (ErrorKind::OutOfRange, true), "{text}");
+            let number: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(err(number, ty).kind, ErrorKind::OutOfRange, "{text} as a JSON number");
+        }
+        assert_eq!(ok(json!("0e-400"), ColumnType::Float8), Cell::Float(0.0));
+        assert_eq!(ok(json!("-Infinity"), ColumnType::Float4), Cell::Float(f64::NEG_INFINITY));
+        assert_eq!(err(json!("infinityx"), ColumnType::Float8).kind, ErrorKind::InvalidValue);
         assert_eq!(ok(json!(1234.56), ColumnType::Numeric), Cell::Numeric("1234.56".into()));
         // Numbers keep their exact text (serde_json's arbitrary_precision): no detour through f64.
         let exact: Value = serde_json::from_str("12345678901234567890.123456789").unwrap();
@@ -360,6 +407,18 @@ mod tests {
         assert_eq!(ok(json!("x"), ColumnType::Text), Cell::Text("x".into()));
         assert_eq!(ok(json!(12), ColumnType::Text), Cell::Text("12".into()));
         assert_eq!(ok(json!({"a": 1}), ColumnType::Text), Cell::Text("{\"a\":1}".into()));
+    }
+
+    #[test]
+    fn nul_in_text_is_an_error_not_a_cut() {
+        for ty in [ColumnType::Text, ColumnType::TextArray, ColumnType::Other("citext".into())] {
+            let value = if ty == ColumnType::TextArray { json!(["ok", "a\u{0}b"]) } else { json!("a\u{0}b") };
+            let e = err(value, ty);
+            assert_eq!(e.kind, ErrorKind::UntranslatableCharacter);
+            assert_eq!(e.kind.sqlstate(), "22P05");
+        }
+        let e = err(json!("a\u{0}b"), ColumnType::Text).into_error("t", "note");
+        assert!(e.message.starts_with("column \"note\" of foreign table \"t\": \"a\\u0000b\""), "{}", e.message);
     }
 
     #[test]

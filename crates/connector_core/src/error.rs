@@ -42,6 +42,11 @@ pub enum ErrorKind {
     /// A function argument that is not acceptable (a proxy path outside the server, an unknown method).
     InvalidParameter,
 
+    /// A NUL character in text, which Postgres text cannot hold.
+    UntranslatableCharacter,
+    /// A limit of the server's was passed (e.g. a response larger than `max_response_bytes`).
+    LimitExceeded,
+
     /// A bug: a panic or an impossible state.
     Internal,
 }
@@ -68,6 +73,8 @@ impl ErrorKind {
             ErrorKind::MissingCondition => "HV002",
             ErrorKind::Cancelled => "57014",
             ErrorKind::InvalidParameter => "22023",
+            ErrorKind::UntranslatableCharacter => "22P05",
+            ErrorKind::LimitExceeded => "54000",
             ErrorKind::Internal => "XX000",
         }
     }

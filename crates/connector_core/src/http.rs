@@ -3,6 +3,7 @@
 
 use crate::cache::ResponseCache;
 use crate::error::{snippet, Error, ErrorKind, Result};
+use crate::scrub::{Credential, Scrubber};
 use futures::stream::{BoxStream, StreamExt};
 use rand::Rng;
 use reqwest::header::HeaderMap;
@@ -13,7 +14,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 /// A credential. It cannot be printed by accident: Debug and Display show a placeholder.
@@ -35,7 +36,7 @@ impl fmt::Debug for Secret {
     }
 }
 
-pub const REDACTED: &str = "REDACTED";
+pub use crate::scrub::REDACTED;
 
 /// Query parameters redacted in printed URLs whatever the server's settings.
 const SECRET_PARAMS: [&str; 9] =
@@ -89,13 +90,18 @@ pub enum Auth {
 }
 
 impl Auth {
-    fn secrets(&self) -> Vec<String> {
+    /// The credentials requests carry, in the form they are sent.
+    fn credentials(&self) -> Vec<Credential> {
         match self {
             Auth::None => vec![],
-            Auth::Bearer(s) => vec![s.expose().to_string()],
-            Auth::Basic { password, .. } => vec![password.expose().to_string()],
-            Auth::ApiKey { value, .. } => vec![value.expose().to_string()],
-            Auth::OAuth2(OAuth(provider)) => provider.current_secrets(),
+            Auth::Bearer(s) => vec![Credential::Plain(s.expose().to_string())],
+            Auth::Basic { user, password } => vec![Credential::Basic {
+                user: user.clone(),
+                password: password.expose().to_string(),
+                form_encoded: false,
+            }],
+            Auth::ApiKey { value, .. } => vec![Credential::Plain(value.expose().to_string())],
+            Auth::OAuth2(OAuth(provider)) => provider.current_secrets().into_iter().map(Credential::Plain).collect(),
         }
     }
 }
@@ -118,7 +124,12 @@ pub struct HttpSettings {
     /// Upper bound of one backoff wait, Retry-After included.
     pub max_backoff: Duration,
     pub base_backoff: Duration,
+    /// The largest response body (after decompression) read into memory; a larger one fails the request.
+    pub max_response_bytes: u64,
 }
+
+/// The default of `max_response_bytes`: 64 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 << 20;
 
 impl Default for HttpSettings {
     fn default() -> Self {
@@ -132,6 +143,7 @@ impl Default for HttpSettings {
             retry_after: None,
             max_backoff: Duration::from_secs(30),
             base_backoff: Duration::from_millis(200),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -239,7 +251,7 @@ pub trait Admission: Send + Sync {
 pub struct Gate {
     slots: Arc<Semaphore>,
     interval: Option<Duration>,
-    next_start: Mutex<Instant>,
+    next_start: std::sync::Mutex<Instant>,
 }
 
 impl Gate {
@@ -249,7 +261,7 @@ impl Gate {
             // In nanoseconds, saturating as the shared admission does: `from_secs_f64` panics on a rate so
             // small (1e-20/s) that its interval exceeds a Duration.
             interval: rate_limit.filter(|r| *r > 0.0).map(|r| Duration::from_nanos((1e9 / r) as u64)),
-            next_start: Mutex::new(Instant::now()),
+            next_start: std::sync::Mutex::new(Instant::now()),
         }
     }
 
@@ -267,15 +279,23 @@ impl Admission for Gate {
             self.slots.clone().acquire_owned().await.expect("gate semaphore is never closed");
         let queued = waiting.elapsed();
         let Some(interval) = self.interval else { return (Permit::new(permit), queued) };
-        let wait = {
-            let mut next = self.next_start.lock().await;
+        let (start, wait) = {
+            let mut next = self.next_start.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
             let start = (*next).max(now);
             *next = start + interval;
-            start - now
+            (start, start - now)
         };
         if !wait.is_zero() {
+            // A waiter cancelled before its start gives the start back, unless a later one was claimed.
+            let give_back = scopeguard::guard((), |()| {
+                let mut next = self.next_start.lock().unwrap_or_else(|e| e.into_inner());
+                if *next == start + interval {
+                    *next = start;
+                }
+            });
             tokio::time::sleep(wait).await;
+            scopeguard::ScopeGuard::into_inner(give_back);
         }
         (Permit::new(permit), queued + wait)
     }
@@ -371,6 +391,8 @@ pub struct Response {
     pub body: bytes::Bytes,
     /// The request as printed in errors: method and redacted URL.
     pub request: String,
+    /// The credentials of the request, removed from anything quoted of the body.
+    pub scrubber: Arc<Scrubber>,
 }
 
 impl Response {
@@ -383,17 +405,19 @@ impl Response {
         self.json_shaped(None)
     }
 
-    /// The body as JSON, keeping only what `shape` reads (see `prune`).
+    /// The body as JSON, keeping only what `shape` reads (see `prune`), with the request's credentials
+    /// removed from its values should the provider echo them.
     pub fn json_shaped(&self, shape: Option<&crate::prune::Shape>) -> Result<Value> {
         let parsed = match shape {
             Some(shape) => shape.parse(&self.body),
             None => serde_json::from_slice(&self.body),
         };
-        parsed.map_err(|e| {
-            let start = String::from_utf8_lossy(&self.body[..self.body.len().min(200)]).into_owned();
+        let mut value = parsed.map_err(|e| {
             Error::bad_response(format!("response to {} is not valid JSON: {e}", self.request))
-                .with_detail(format!("body starts with: {}", snippet(&start, 120)))
-        })
+                .with_detail(format!("body starts with: {}", snippet(&self.scrubber.lossy(&self.body), 120)))
+        })?;
+        self.scrubber.json(&self.body, &mut value);
+        Ok(value)
     }
 }
 
@@ -411,6 +435,8 @@ pub struct Http {
     client: reqwest::Client,
     settings: HttpSettings,
     auth: Auth,
+    /// The scrubber of `auth`'s credentials; for OAuth, rebuilt when its tokens change.
+    scrubber: std::sync::Mutex<(Vec<String>, Arc<Scrubber>)>,
     /// Headers every request to this server carries (e.g. Notion-Version).
     fixed_headers: Vec<(String, String)>,
     gate: Arc<dyn Admission>,
@@ -461,6 +487,8 @@ enum Failure {
     /// A 2xx response whose body is not what was asked for (truncated or not JSON): often a glitch on the
     /// way, so worth another try when the request is safe to repeat.
     Body(Error),
+    /// A failure no retry can mend (a body over `max_response_bytes`).
+    Final(Error),
 }
 
 impl Http {
@@ -475,12 +503,27 @@ impl Http {
             .pool_max_idle_per_host(settings.max_concurrency.max(1))
             .tcp_nodelay(true)
             .user_agent(concat!("connector_fdw/", env!("CARGO_PKG_VERSION")))
+            // A redirect may carry the credentials (a key header, a key in the query, a Referer quoting it)
+            // only where the request was sent: redirects are followed within its origin, never off it.
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                let first = attempt.previous().first().map(Url::origin);
+                if attempt.previous().len() > MAX_REDIRECTS {
+                    attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+                } else if first.is_some_and(|origin| origin == attempt.url().origin()) {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
+            .referer(false)
             .build()
             .map_err(|e| Error::internal(format!("cannot build HTTP client: {e}")))?;
         let gate = Arc::new(Gate::new(settings.max_concurrency, settings.rate_limit));
+        let scrubber = Arc::new(Scrubber::new(&auth.credentials()));
         Ok(Http {
             client,
             settings,
+            scrubber: std::sync::Mutex::new((Vec::new(), scrubber)),
             auth,
             fixed_headers,
             gate,
@@ -577,15 +620,22 @@ impl Http {
         redact_url(url, key_param)
     }
 
-    /// `text` with every credential of this client replaced, for messages that quote remote data.
-    pub fn scrub(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for secret in self.auth.secrets() {
-            if secret.len() >= 4 {
-                out = out.replace(&secret, REDACTED);
+    /// The scrubber of this client's credentials, for anything that quotes remote data.
+    pub fn scrubber(&self) -> Arc<Scrubber> {
+        let mut cached = self.scrubber.lock().unwrap_or_else(|e| e.into_inner());
+        if let Auth::OAuth2(OAuth(provider)) = &self.auth {
+            let now = provider.current_secrets();
+            if now != cached.0 {
+                let scrubber = Arc::new(Scrubber::of_secrets(now.iter().map(String::as_str)));
+                *cached = (now, scrubber);
             }
         }
-        out
+        cached.1.clone()
+    }
+
+    /// `text` with every credential of this client replaced, for messages that quote remote data.
+    pub fn scrub(&self, text: &str) -> String {
+        self.scrubber().text(text)
     }
 
     pub fn describe(&self, req: &Request) -> String {
@@ -643,15 +693,25 @@ impl Http {
         let received = Arc::new(AtomicU64::new(0));
         let (server, counted) = (self.counters.clone(), received.clone());
         let timeout = self.settings.timeout;
+        let mut scrubbing = self.scrubber().stream();
+        let limit = self.settings.max_response_bytes;
+        let too_large = too_large(&described, limit);
+        // An empty chunk after the body flushes what the scrubber holds back.
         let body = response
             .bytes_stream()
+            .map(Some)
+            .chain(futures::stream::iter([None]))
             .map(move |chunk| match chunk {
-                Ok(bytes) => {
+                None => Ok(bytes::Bytes::from(scrubbing.push(&[], true))),
+                Some(Ok(bytes)) => {
                     add(&server.bytes, bytes.len() as u64);
-                    add(&counted, bytes.len() as u64);
-                    Ok(bytes)
+                    // A stream holds little at a time, but one record of a decompressed body may be huge.
+                    if counted.fetch_add(bytes.len() as u64, Ordering::Relaxed) + bytes.len() as u64 > limit {
+                        return Err(std::io::Error::other(too_large.clone()));
+                    }
+                    Ok(bytes::Bytes::from(scrubbing.push(&bytes, false)))
                 }
-                Err(error) => {
+                Some(Err(error)) => {
                     add(&server.errors, 1);
                     let why = if error.is_timeout() {
                         format!("no data within {} ms", timeout.as_millis())
@@ -780,7 +840,7 @@ impl Http {
     }
 
     async fn attempt(&self, req: &Request, described: &str, token: Option<Secret>) -> Result<Response, Failure> {
-        let response = read_response(dispatch(self.builder(req, token.as_ref())).await?, described).await?;
+        let response = self.read_response(dispatch(self.builder(req, token.as_ref())).await?, described).await?;
         if (200..300).contains(&response.status) {
             Ok(response)
         } else {
@@ -801,7 +861,7 @@ impl Http {
         if response.status().is_success() {
             Ok(response)
         } else {
-            Err(Failure::Status(read_response(response, described).await?))
+            Err(Failure::Status(self.read_response(response, described).await?))
         }
     }
 
@@ -860,7 +920,7 @@ impl Http {
             Failure::Transport { sent, .. } if *sent && !req.retry_safe() => return Retry::No,
             Failure::Transport { .. } => None,
             Failure::Body(_) if req.retry_safe() => None,
-            Failure::Body(_) => return Retry::No,
+            Failure::Body(_) | Failure::Final(_) => return Retry::No,
         };
         if attempt >= self.settings.max_retries {
             return Retry::No;
@@ -892,13 +952,23 @@ impl Http {
                 };
                 let reason =
                     reqwest::StatusCode::from_u16(r.status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
-                let message = provider_message(&r.body);
+                // Scrubbed whole (as bytes, then the decoded message) before it is cut.
+                let message = r.scrubber.text(&provider_message(&r.scrubber.bytes(&r.body)));
                 let mut error = Error::new(kind, format!("{described} failed{after}: HTTP {} {reason}", r.status));
                 if !message.is_empty() {
-                    error = error.with_detail(self.scrub(&format!("provider said: {}", snippet(&message, 300))));
+                    error = error.with_detail(format!("provider said: {}", snippet(&message, 300)));
+                }
+                if let Some(location) = r.header("location").filter(|_| (300..400).contains(&r.status)) {
+                    let to = Url::parse(&described_url(described)).and_then(|base| base.join(location));
+                    let to = to.map(|u| r.scrubber.text(&self.redact_url(&u))).unwrap_or_else(|_| "elsewhere".into());
+                    error = error.with_hint(format!(
+                        "The provider redirected to {to}; redirects are followed only within the origin \
+                         (scheme, host and port) of the request, so credentials never leave it."
+                    ));
                 }
                 error
             }
+            Failure::Final(error) => error,
             Failure::Body(error) => {
                 let message = match retries {
                     0 => error.message,
@@ -943,12 +1013,39 @@ async fn dispatch(builder: reqwest::RequestBuilder) -> Result<reqwest::Response,
     })
 }
 
-/// Read a response's whole body.
-async fn read_response(response: reqwest::Response, described: &str) -> Result<Response, Failure> {
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.bytes().await.map_err(|error| Failure::Transport { error, sent: true })?;
-    Ok(Response { status, headers, body, request: described.to_string() })
+fn too_large(described: &str, limit: u64) -> Error {
+    Error::new(
+        ErrorKind::LimitExceeded,
+        format!("response to {described} is larger than max_response_bytes ({limit} bytes, after decompression)"),
+    )
+    .with_hint("Raise the server option max_response_bytes if the provider's answers are this large.")
+}
+
+/// Redirects followed within one origin before a request fails.
+const MAX_REDIRECTS: usize = 10;
+
+/// The URL part of a request as `describe` prints it.
+fn described_url(described: &str) -> String {
+    described.split_once(' ').map_or(described, |(_, url)| url).to_string()
+}
+
+impl Http {
+    /// Read a response's whole body, decompressed, failing as soon as it grows past `max_response_bytes`
+    /// (before it is held in memory: a small gzip may expand a thousandfold).
+    async fn read_response(&self, mut response: reqwest::Response, described: &str) -> Result<Response, Failure> {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let limit = self.settings.max_response_bytes;
+        let announced = response.content_length().unwrap_or(0).min(limit);
+        let mut body = bytes::BytesMut::with_capacity(announced as usize);
+        while let Some(chunk) = response.chunk().await.map_err(|error| Failure::Transport { error, sent: true })? {
+            if body.len() as u64 + chunk.len() as u64 > limit {
+                return Err(Failure::Final(too_large(described, limit)));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Response { status, headers, body: body.freeze(), request: described.to_string(), scrubber: self.scrubber() })
+    }
 }
 
 /// The wait a provider asks for: `Retry-After` (seconds or an HTTP date) or an `X-RateLimit-Reset`-style
@@ -1147,6 +1244,72 @@ mod tests {
             assert_eq!(gate.interval, Some(Duration::from_nanos(u64::MAX)), "{rate}");
         }
         assert_eq!(Gate::new(1, Some(20.0)).interval, Some(Duration::from_millis(50)));
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_waiter_gives_its_start_back() {
+        let gate = Gate::new(4, Some(0.001));
+        let _first = gate.enter().await;
+        let after_first = *gate.next_start.lock().unwrap();
+        // The second start is 1000 s away: cancelled while it waits.
+        assert!(tokio::time::timeout(Duration::from_millis(10), gate.enter()).await.is_err());
+        assert_eq!(*gate.next_start.lock().unwrap(), after_first);
+    }
+
+    fn mock_url(m: &mockapi::MockServer, path: &str) -> Url {
+        Url::parse(&format!("{}{path}", m.url())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn redirects_are_followed_within_the_origin_only() {
+        let m = mockapi::MockServer::start().await;
+        let key = Auth::ApiKey { name: "X-API-Key".into(), value: Secret::new("test-key"), in_query: false };
+        let http = Http::new(HttpSettings { max_retries: 0, ..HttpSettings::default() }, key, vec![]).unwrap();
+        let same = Request::get(mock_url(&m, "/hostile/redirect/same/auth/header/plain/customers"));
+        let (_, rows) = http.send_json(&same, &Counters::default()).await.unwrap();
+        assert_eq!(rows.as_array().map(Vec::len), Some(2000));
+        m.reset();
+        // `localhost` is another origin than `127.0.0.1`.
+        let away = Request::get(mock_url(&m, "/hostile/redirect/localhost/auth/header/plain/customers"));
+        let err = http.send(&away, &Counters::default()).await.unwrap_err();
+        assert!(err.message.ends_with("HTTP 302 Found"), "{err}");
+        assert!(err.hint.as_deref().is_some_and(|h| h.contains("redirected to http://localhost:")), "{err:?}");
+        let paths: Vec<String> = m.requests().into_iter().map(|r| r.path).collect();
+        assert_eq!(paths, ["/hostile/redirect/localhost/auth/header/plain/customers"]);
+    }
+
+    #[tokio::test]
+    async fn bodies_past_the_limit_fail_counted_after_decompression() {
+        let m = mockapi::MockServer::start().await;
+        let settings = HttpSettings { max_response_bytes: 1 << 20, max_retries: 0, ..HttpSettings::default() };
+        let http = Http::new(settings, Auth::None, vec![]).unwrap();
+        for path in ["/hostile/gzip/8192", "/hostile/big/2048"] {
+            let err = http.send(&Request::get(mock_url(&m, path)), &Counters::default()).await.unwrap_err();
+            assert_eq!(err.kind, ErrorKind::LimitExceeded, "{path}: {err}");
+            assert!(err.message.contains("max_response_bytes (1048576 bytes"), "{err}");
+        }
+        let (_, fits) =
+            http.send_json(&Request::get(mock_url(&m, "/hostile/gzip/512")), &Counters::default()).await.unwrap();
+        assert_eq!(fits[0]["pad"].as_str().map(str::len), Some(512 * 1024));
+    }
+
+    #[tokio::test]
+    async fn echoed_credentials_are_scrubbed_from_errors_and_values() {
+        let m = mockapi::MockServer::start().await;
+        let token = "SEKRET-token-0123456789";
+        let settings = HttpSettings { max_retries: 0, ..HttpSettings::default() };
+        let http = Http::new(settings, Auth::Bearer(Secret::new(token)), vec![]).unwrap();
+        let (_, rows) =
+            http.send_json(&Request::get(mock_url(&m, "/hostile/echo.json")), &Counters::default()).await.unwrap();
+        assert!(rows[0]["echo"].as_str().unwrap().contains("authorization: Bearer REDACTED"), "{rows}");
+        assert_eq!(rows[0]["escaped"], rows[0]["echo"]);
+        // The token straddles the 300th character of the provider's message, and the body is not UTF-8.
+        for path in ["/hostile/echo/401/pad/270", "/hostile/echo.bin/400", "/hostile/echo"] {
+            let err = http.send_json(&Request::get(mock_url(&m, path)), &Counters::default()).await.unwrap_err();
+            let shown = format!("{err:?}");
+            assert!(!shown.contains("SEKRET"), "{path}: {shown}");
+            assert!(shown.contains("Bearer REDACTED"), "{path}: {shown}");
+        }
     }
 
     #[tokio::test]

@@ -22,6 +22,7 @@ pub mod proxy;
 pub mod prune;
 pub mod pushdown;
 pub mod scan;
+pub mod scrub;
 pub mod secrets;
 pub mod service_account;
 pub mod webhooks;

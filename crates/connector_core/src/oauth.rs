@@ -7,7 +7,8 @@
 //! backends refreshing with the same token at once lose one of them: callers must serialise refreshes.
 
 use crate::error::{snippet, Error, ErrorKind, Result};
-use crate::http::{redact_url, Secret, REDACTED};
+use crate::http::{redact_url, Secret};
+use crate::scrub::{Credential, Scrubber};
 use oauth2::basic::{BasicClient, BasicErrorResponse, BasicErrorResponseType, BasicTokenResponse};
 use oauth2::{
     AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
@@ -206,8 +207,9 @@ struct Endpoint {
     /// The token URL as errors show it.
     shown: String,
     grant: Grant,
-    /// Credentials this request sent, removed from any text of the provider's that errors quote.
-    sent: Vec<String>,
+    /// Credentials this request sent (in every form), removed from any text of the provider's that errors
+    /// quote.
+    scrubber: Scrubber,
 }
 
 impl Endpoint {
@@ -226,9 +228,16 @@ impl Endpoint {
         let shown = url::Url::parse(&config.token_url)
             .map(|u| redact_url(&u, None))
             .map_err(|e| invalid_url("token", &config.token_url, e))?;
-        let secret = config.client_secret.as_ref().map(Secret::expose);
-        let sent = sent.into_iter().chain(secret).map(str::to_string).collect();
-        Ok(Endpoint { client, status: AtomicU16::new(0), shown, grant, sent })
+        let mut credentials: Vec<Credential> = sent.into_iter().map(|s| Credential::Plain(s.to_string())).collect();
+        if let Some(secret) = &config.client_secret {
+            // Sent as HTTP Basic (form-encoded id and secret, RFC 6749 §2.3.1) or in the form body.
+            credentials.push(Credential::Basic {
+                user: config.client_id.clone(),
+                password: secret.expose().to_string(),
+                form_encoded: true,
+            });
+        }
+        Ok(Endpoint { client, status: AtomicU16::new(0), shown, grant, scrubber: Scrubber::new(&credentials) })
     }
 
     /// The provider's answer as tokens or an error that names the endpoint and never a credential.
@@ -308,7 +317,8 @@ impl Endpoint {
             error = error
                 .with_hint("redirects are not followed for token requests: set the token URL to its final address");
         }
-        let text = String::from_utf8_lossy(&body[..body.len().min(1000)]);
+        // Scrubbed whole before it is cut, so no cut leaves part of a credential.
+        let text = self.scrubber.lossy(body);
         if !text.trim().is_empty() {
             error = error.with_detail(format!("provider said: {}", snippet(&self.scrub(text.trim()), 300)));
         }
@@ -334,10 +344,7 @@ impl Endpoint {
     }
 
     fn scrub(&self, text: &str) -> String {
-        self.sent
-            .iter()
-            .filter(|s| s.len() >= 4)
-            .fold(text.to_string(), |text, secret| text.replace(secret.as_str(), REDACTED))
+        self.scrubber.text(text)
     }
 }
 

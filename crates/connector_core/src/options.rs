@@ -36,8 +36,11 @@ pub enum Kind {
         min: i64,
         max: i64,
     },
-    /// A number > 0 (fractions allowed).
-    PositiveNumber,
+    /// A number in `min..=max` (fractions allowed).
+    Number {
+        min: f64,
+        max: f64,
+    },
     Bool,
     OneOf(Vec<&'static str>),
     JsonPath,
@@ -104,6 +107,10 @@ impl OptionSpec {
     }
 }
 
+/// A rate limit in requests per second: below one per 1000 s a limit only blocks, and the waits it
+/// schedules would outlive any statement.
+pub const RATE_LIMIT: Kind = Kind::Number { min: 0.001, max: 1_000_000.0 };
+
 /// Options as given in a catalog entry.
 pub type OptionMap = BTreeMap<String, String>;
 
@@ -129,9 +136,10 @@ pub fn check_kind(kind: &Kind, value: &str) -> std::result::Result<(), String> {
             Ok(_) => Err(format!("\"{value}\" is outside {min}..{max}")),
             Err(_) => Err(format!("\"{value}\" is not an integer")),
         },
-        Kind::PositiveNumber => match value.trim().parse::<f64>() {
-            Ok(n) if n > 0.0 && n.is_finite() => Ok(()),
-            _ => Err(format!("\"{value}\" is not a number greater than 0")),
+        Kind::Number { min, max } => match value.trim().parse::<f64>() {
+            Ok(n) if (*min..=*max).contains(&n) => Ok(()),
+            Ok(_) => Err(format!("\"{value}\" is outside {min}..{max}")),
+            Err(_) => Err(format!("\"{value}\" is not a number")),
         },
         Kind::Bool => parse_bool(value).map(|_| ()).ok_or_else(|| format!("\"{value}\" is not a boolean")),
         Kind::OneOf(values) => {
@@ -238,7 +246,7 @@ mod tests {
             OptionSpec::one_of("pagination", &["none", "page"]),
             OptionSpec::new("rows", Kind::JsonPath),
             OptionSpec::new("base_url", Kind::Url),
-            OptionSpec::new("rate_limit", Kind::PositiveNumber),
+            OptionSpec::new("rate_limit", RATE_LIMIT),
         ]
     }
 
@@ -268,6 +276,11 @@ mod tests {
         assert!(check("base_url", "http://127.0.0.1:8080/v1").is_ok());
         assert!(check("rate_limit", "0.5").is_ok());
         assert!(check("rate_limit", "-1").is_err());
+        assert_eq!(
+            check("rate_limit", "0.0000001").unwrap_err().message,
+            "invalid value for option \"rate_limit\": \"0.0000001\" is outside 0.001..1000000"
+        );
+        assert!(check("rate_limit", "NaN").is_err() && check("rate_limit", "inf").is_err());
     }
 
     #[test]

@@ -111,6 +111,8 @@ impl ServiceAccount {
     pub fn new(key: ServiceAccountKey, scopes: Vec<String>) -> Result<ServiceAccount> {
         let client = reqwest::Client::builder()
             .no_proxy()
+            // The signed assertion is a credential: it goes to the key's token_uri and nowhere else.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
             .build()
@@ -140,7 +142,8 @@ impl ServiceAccount {
             )
         })?;
         let status = response.status();
-        let body = response.text().await.unwrap_or_default();
+        let scrubber = crate::scrub::Scrubber::of_secrets([assertion.as_str()]);
+        let body = scrubber.lossy(&response.bytes().await.unwrap_or_default());
         let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         if !status.is_success() {
             let said = json["error_description"]

@@ -75,6 +75,9 @@ pub fn handle(state: &State, req: &Request) -> Reply {
     if let Some(rest) = req.path.strip_prefix("/oauth/") {
         return Reply::now(state.oauth.handle(rest, req));
     }
+    if let Some(rest) = req.path.strip_prefix("/hostile/") {
+        return Reply::now(crate::hostile::handle(&state.base_url, req, rest));
+    }
     if let Some(resp) = providers::handle(state, req) {
         return Reply::now(resp);
     }

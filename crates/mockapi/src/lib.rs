@@ -17,6 +17,7 @@
 mod dataset;
 mod faults;
 mod handler;
+mod hostile;
 mod http;
 mod log;
 mod oauth;

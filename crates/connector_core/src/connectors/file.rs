@@ -217,6 +217,12 @@ impl FileTable {
 
     /// An I/O error opening or reading the source.
     fn io_error(&self, doing: &str, e: io::Error) -> Error {
+        // A download that stopped for a reason of its own (a body over max_response_bytes) keeps its kind.
+        if let Some(inner) = e.get_ref().and_then(|inner| inner.downcast_ref::<Error>()) {
+            let message =
+                format!("cannot {doing} {} of foreign table \"{}\": {}", self.label, self.table_name, inner.message);
+            return Error { message, ..inner.clone() };
+        }
         let kind = match (&self.location, e.kind()) {
             (Location::Url(_), _) => ErrorKind::Connection,
             (Location::Path(_), io::ErrorKind::NotFound) => ErrorKind::FileNotFound,

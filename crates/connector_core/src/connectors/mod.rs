@@ -232,7 +232,8 @@ pub fn common_server_options() -> Vec<OptionSpec> {
         OptionSpec::int("max_retries", 0, 100),
         OptionSpec::int("max_scan_retries", 0, 100_000),
         OptionSpec::int("max_concurrency", 1, 64),
-        OptionSpec::new("rate_limit", Kind::PositiveNumber),
+        OptionSpec::new("rate_limit", crate::options::RATE_LIMIT),
+        OptionSpec::int("max_response_bytes", 1, i64::MAX),
         OptionSpec::int("retry_after_ms", 0, 3_600_000),
         OptionSpec::int("page_size", 1, 100_000),
         OptionSpec::text("api_key_name"),
@@ -397,8 +398,13 @@ pub fn http_settings(server: &ServerDef, connector: &dyn Connector) -> Result<Ht
     if let Some(n) = options.int("max_concurrency")? {
         settings.max_concurrency = n as usize;
     }
-    if let Some(rate) = options.number("rate_limit")? {
-        settings.rate_limit = Some(rate);
+    if let Some(text) = options.get("rate_limit") {
+        // Checked where used too: a limit set around validation would block every request of the server.
+        crate::options::check_value(&OptionSpec::new("rate_limit", crate::options::RATE_LIMIT), text)?;
+        settings.rate_limit = options.number("rate_limit")?;
+    }
+    if let Some(n) = options.int("max_response_bytes")? {
+        settings.max_response_bytes = n.max(1) as u64;
     }
     if let Some(ms) = options.int("retry_after_ms")? {
         settings.retry_after = Some(Duration::from_millis(ms as u64));

@@ -86,7 +86,7 @@ impl Connector for Rest {
             text("query"),
             // Requests per second a scan of this table may start, on top of the server's rate_limit
             // (Slack's per-method tiers).
-            OptionSpec::new("rate_limit", Kind::PositiveNumber),
+            OptionSpec::new("rate_limit", crate::options::RATE_LIMIT),
             OptionSpec::one_of("method", &["GET", "POST"]),
             text("body"),
             OptionSpec::one_of("cursor_in", &["query", "body"]),
@@ -799,6 +799,9 @@ impl RestTable {
                 )
                 .with_hint("Name the query parameter that sorts, e.g. OPTIONS (ADD sort_param 'sort')."));
             }
+        }
+        if let Some(text) = options.get("rate_limit") {
+            crate::options::check_value(&OptionSpec::new("rate_limit", crate::options::RATE_LIMIT), text)?;
         }
         let endpoint_limit =
             options.number("rate_limit")?.map(|rate| EndpointLimit { endpoint: url.path().to_string(), rate });

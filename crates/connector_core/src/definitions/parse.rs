@@ -176,7 +176,7 @@ fn describe(value: &Value) -> &'static str {
 fn expected(kind: &Kind) -> &'static str {
     match kind {
         Kind::Integer { .. } => "an integer",
-        Kind::PositiveNumber => "a number",
+        Kind::Number { .. } => "a number",
         Kind::Bool => "a boolean",
         _ => "a string",
     }
@@ -248,7 +248,7 @@ pub(super) fn definition(json: &Value) -> Result<Definition> {
         None => Vec::new(),
     };
     let number = |key: &str, kind: Kind| top.option(key, &kind);
-    let rate_limit = number("rate_limit", Kind::PositiveNumber)?.and_then(|n| n.parse().ok());
+    let rate_limit = number("rate_limit", crate::options::RATE_LIMIT)?.and_then(|n| n.parse().ok());
     let max_concurrency = number("max_concurrency", Kind::Integer { min: 1, max: 64 })?.and_then(|n| n.parse().ok());
     let page_size = number("page_size", Kind::Integer { min: 1, max: 100_000 })?.and_then(|n| n.parse().ok());
     let mut resources: Vec<ResourceSpec> = Vec::new();
@@ -499,7 +499,7 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
     if let Some(fields) = object.string("fields_param")? {
         options.insert("fields_param".into(), fields);
     }
-    if let Some(rate) = object.option("rate_limit", &Kind::PositiveNumber)? {
+    if let Some(rate) = object.option("rate_limit", &crate::options::RATE_LIMIT)? {
         options.insert("rate_limit".into(), rate);
     }
     if let Some(expand) = object.get("expand") {
@@ -1092,7 +1092,7 @@ mod tests {
             error(with("/resources/0/columns/2/type", json!("strng"))),
             "resources[0].columns[2].type: \"strng\" is not one of: text, smallint, integer, bigint, real, double precision, numeric, boolean, date, timestamp, timestamptz, uuid, json, jsonb, text[]"
         );
-        assert_eq!(error(with("/rate_limit", json!("fast"))), "rate_limit: \"fast\" is not a number greater than 0");
+        assert_eq!(error(with("/rate_limit", json!("fast"))), "rate_limit: \"fast\" is not a number");
         assert_eq!(error(with("/base_url", json!("ftp://x"))), "base_url: \"ftp://x\" is not an http or https URL");
         assert_eq!(
             error(with("/resources/0/pagination/page_size", json!(0))),

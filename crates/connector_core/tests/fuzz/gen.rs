@@ -431,7 +431,7 @@ fn value_for(kind: &Kind) -> BoxedStrategy<String> {
             ]
             .boxed()
         }
-        Kind::PositiveNumber => number_option_value().boxed(),
+        Kind::Number { .. } => number_option_value().boxed(),
         Kind::Bool => prop::sample::select(vec!["true", "off", "1", "t", "NO", " yes ", "false", "maybe", ""])
             .prop_map(str::to_string)
             .boxed(),
