@@ -116,7 +116,10 @@ impl ResponseCache {
             }
         };
         // The key is a hash: the header must name the same request, or it is another's entry.
-        if header.stored.saturating_add(ttl.as_secs()) <= now() || header.url != req.url.as_str() || header.method != req.method.as_str() {
+        if header.stored.saturating_add(ttl.as_secs()) <= now()
+            || header.url != req.url.as_str()
+            || header.method != req.method.as_str()
+        {
             let _ = fs::remove_file(&path);
             return None;
         }

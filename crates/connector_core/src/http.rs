@@ -602,7 +602,13 @@ impl Http {
             add(&counters.cache_hits, 1);
             add(&counters.cache_bytes, hit.body.len() as u64);
         }
-        Some(Response { status: hit.status, headers: hit.headers, body: hit.body, request: described.to_string() })
+        Some(Response {
+            status: hit.status,
+            headers: hit.headers,
+            body: hit.body,
+            request: described.to_string(),
+            scrubber: self.scrubber(),
+        })
     }
 
     fn keep(&self, req: &Request, scan: &Counters, response: &Response) {

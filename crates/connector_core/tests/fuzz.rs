@@ -514,7 +514,7 @@ fn file_server() -> ServerDef {
 }
 
 fn file_settings() -> ScanSettings {
-    ScanSettings { max_concurrency: 2, rows_needed: None }
+    ScanSettings { max_concurrency: 2, rows_needed: None, ..Default::default() }
 }
 
 /// A CSV table: its options, header names and fields, written the way PostgreSQL's COPY would.
@@ -1062,7 +1062,7 @@ impl RestCase {
 
     fn settings(&self) -> ScanSettings {
         // A static response may say "more" forever; the LIMIT bounds how many pages a scan asks for.
-        ScanSettings { max_concurrency: self.concurrency, rows_needed: Some(self.rows_needed) }
+        ScanSettings { max_concurrency: self.concurrency, rows_needed: Some(self.rows_needed), ..Default::default() }
     }
 }
 
@@ -1115,7 +1115,7 @@ proptest! {
             options: map(&[("path", "/r"), ("rows", rows)]),
             columns: vec![ColumnDef::new("id", ColumnType::Int8)],
         };
-        let settings = ScanSettings { max_concurrency: 1, rows_needed: None };
+        let settings = ScanSettings { max_concurrency: 1, rows_needed: None, ..Default::default() };
         let e = scan_table(&case_server, &table, settings).err();
         prop_assert!(e.is_some(), "a body without its rows read as rows");
         let e = e.unwrap();
@@ -1135,7 +1135,7 @@ proptest! {
             options: map(&[("path", "/r")]),
             columns: vec![ColumnDef::new("raw", ColumnType::Jsonb).with_option("path", "$")],
         };
-        let settings = ScanSettings { max_concurrency: 1, rows_needed: None };
+        let settings = ScanSettings { max_concurrency: 1, rows_needed: None, ..Default::default() };
         let records = match doc {
             Value::Array(items) => items,
             other => vec![other],
@@ -1206,7 +1206,7 @@ proptest! {
         server.respond_with(server::response(200, &headers, br#"[{"id": 1}]"#, Framing::Exact));
         let options = map(&[("connector", "rest"), ("base_url", &format!("{}/v1", server.base)), ("max_retries", "0")]);
         let case_server = ServerDef { name: "api".into(), options };
-        let settings = ScanSettings { max_concurrency: 1, rows_needed: None };
+        let settings = ScanSettings { max_concurrency: 1, rows_needed: None, ..Default::default() };
         let result = scan_table(&case_server, &single_page_table("link"), settings);
         match &result {
             Ok(rows) => prop_assert_eq!(rows, &vec![vec![Cell::Int(1)]]),
@@ -1234,7 +1234,7 @@ proptest! {
         server.respond_with(server::response(status, &headers, b"{\"error\": {\"message\": \"slow down\"}}", Framing::Exact));
         let options = map(&[("connector", "rest"), ("base_url", &server.base), ("max_retries", "0")]);
         let case_server = ServerDef { name: "api".into(), options };
-        let settings = ScanSettings { max_concurrency: 1, rows_needed: None };
+        let settings = ScanSettings { max_concurrency: 1, rows_needed: None, ..Default::default() };
         let e = scan_table(&case_server, &single_page_table("none"), settings).err();
         prop_assert!(e.is_some());
         let e = e.unwrap();

@@ -122,7 +122,7 @@ fn scan_items(answering: &Answering) -> Result<Vec<Vec<Cell>>> {
         http,
         opened.scan(&request)?,
         projector,
-        ScanSettings { max_concurrency: 1, rows_needed: None },
+        ScanSettings { max_concurrency: 1, rows_needed: None, ..Default::default() },
     ))
 }
 

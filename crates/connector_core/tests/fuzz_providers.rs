@@ -54,7 +54,7 @@ fn scan_with(canned: &Canned, server: &ServerDef, table: &TableDef, body: &Value
     let http = Arc::new(connectors::http_client(server, &OptionMap::new(), None)?);
     let projector = Arc::new(Projector::new(table, &request.columns)?);
     // A static server may say "more" forever: the scan stops after a few pages' rows.
-    let settings = ScanSettings { max_concurrency: 1, rows_needed: Some(20) };
+    let settings = ScanSettings { max_concurrency: 1, rows_needed: Some(20), ..Default::default() };
     drain(Scan::start(runtime().handle(), http, opened.scan(&request)?, projector, settings))
 }
 

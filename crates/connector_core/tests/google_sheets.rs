@@ -92,7 +92,7 @@ impl Sheets {
             self.http.clone(),
             opened.scan(&request)?,
             projector,
-            ScanSettings { max_concurrency: 4, rows_needed },
+            ScanSettings { max_concurrency: 4, rows_needed, ..Default::default() },
         );
         let mut rows = Vec::new();
         loop {

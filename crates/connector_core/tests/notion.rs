@@ -92,7 +92,7 @@ impl Notion {
         let runtime = runtime();
         let projector = Arc::new(Projector::new(table, &request.columns)?);
         let rows_needed = limit.and_then(|l| l.split(false).source_rows);
-        let settings = ScanSettings { max_concurrency: 4, rows_needed };
+        let settings = ScanSettings { max_concurrency: 4, rows_needed, ..Default::default() };
         let mut scan = Scan::start(runtime.handle(), self.http.clone(), opened.scan(&request)?, projector, settings);
         let mut rows = Vec::new();
         loop {

@@ -121,7 +121,7 @@ impl Provider {
         let runtime = runtime();
         let projector = Arc::new(Projector::new(table, &request.columns)?);
         let rows_needed = limit.and_then(|l| l.split(opened.capabilities().supports_offset()).source_rows);
-        let settings = ScanSettings { max_concurrency, rows_needed };
+        let settings = ScanSettings { max_concurrency, rows_needed, ..Default::default() };
         let mut scan =
             Scan::start(runtime.handle(), Arc::new(self.http()), opened.scan(&request)?, projector, settings);
         let mut rows = Vec::new();
