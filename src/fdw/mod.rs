@@ -2,6 +2,7 @@
 //! `connector_core` values, plans pushdown, runs scans and reports errors; connectors never see `pg_sys`.
 
 pub mod catalog;
+mod compat;
 mod credentials;
 mod datum;
 mod ddl;
