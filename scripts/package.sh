@@ -32,12 +32,13 @@ for version in $PG_VERSIONS; do
   find "$staged" \( -name connector_fdw.control -o -name 'connector_fdw--*.sql' \) -exec install -m 0644 {} "$ext/" \;
   [ -f "$lib/connector_fdw.so" ] && [ -f "$ext/connector_fdw--$VERSION.sql" ] \
     || die "cargo pgrx package left no library or install script under $staged"
+  glibc=$(objdump -T "$lib/connector_fdw.so" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -n 1)
   cat >"$tree/DEBIAN/control" <<EOF
 Package: $pkg
 Version: $VERSION
 Architecture: amd64
 Maintainer: connector_fdw developers <connector-fdw@invalid>
-Depends: postgresql-$version, libc6 (>= 2.34), libgcc-s1
+Depends: postgresql-$version, libc6 (>= $glibc), libgcc-s1
 Section: database
 Priority: optional
 Description: connector_fdw for PostgreSQL $version
