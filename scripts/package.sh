@@ -16,13 +16,14 @@ mkdir -p "$OUT"
 for version in $PG_VERSIONS; do
   use_pg "$version"
   log "packaging connector_fdw $VERSION for PostgreSQL $version"
+  staged="${CARGO_TARGET_DIR:-$ROOT/target}/release/connector_fdw-pg$version"
+  rm -rf "$staged"   # no files of an earlier version
   log_file="$(mktemp)"
   (cd "$ROOT" && cargo pgrx package --pg-config "$PG_CONFIG" --no-default-features --features "pg$version" \
     >"$log_file" 2>&1) || { cat "$log_file"; die "cargo pgrx package failed"; }
   rm -f "$log_file"
   # cargo pgrx package lays the files out under the build's pg_config paths (a private copy or the PyPI
   # build here); the package puts them where the distribution's server looks.
-  staged="${CARGO_TARGET_DIR:-$ROOT/target}/release/connector_fdw-pg$version"
   pkg="postgresql-$version-connector-fdw"
   tree="$(mktemp -d)/${pkg}_${VERSION}_amd64"
   lib="$tree/usr/lib/postgresql/$version/lib"

@@ -37,9 +37,10 @@ run_sql_tests() {
     local start=$SECONDS
     PGTZ=UTC PGDATESTYLE=ISO PGAPPNAME=regress psql -X -a -q -d "test_$name" \
       -v mock="$MOCK_URL" -v data="$data" -v tests="$ROOT/tests" <"$sql" >"$out.raw" 2>&1 || true
-    # The mock's port, the data directory and generated key ids differ from run to run.
-    sed -e "s#$MOCK_URL#http://mock#g" -e "s#$data#DATA#g" \
-      -e 's/does not decrypt with key [0-9a-f]\{8\}/does not decrypt with key KEYID/' "$out.raw" >"$out" && rm -f "$out.raw"
+    # The mock's port, the data directory and generated key ids differ from run to run; PostgreSQL 18 prints
+    # EXPLAIN ANALYZE's whole row counts with two decimals.
+    sed -E -e "s#$MOCK_URL#http://mock#g" -e "s#$data#DATA#g" -e 's/(actual rows=[0-9]+)\.00 /\1 /g' \
+      -e 's/does not decrypt with key [0-9a-f]{8}/does not decrypt with key KEYID/' "$out.raw" >"$out" && rm -f "$out.raw"
     local alternative="$ROOT/tests/expected/${name}_1.out"
     if [ -n "${ACCEPT:-}" ]; then
       if [ "$PG_MAJOR" != 15 ] && [ -f "$alternative" ]; then cp "$out" "$alternative"; else cp "$out" "$expected"; fi

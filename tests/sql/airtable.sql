@@ -46,7 +46,7 @@ SELECT count(*) FROM air.projects WHERE notes = 'bulk';
 CREATE FUNCTION explain_lines(query text, pattern text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE line text;
 BEGIN
-  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || query LOOP
+  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) ' || query LOOP
     IF line ~ pattern THEN RETURN NEXT line; END IF;
   END LOOP;
 END $$;
