@@ -6,6 +6,7 @@
 # Against the bundled mock API on loopback: scan throughput next to Postgres' own json_to_recordset on the
 # same bytes, concurrent vs sequential paging at 50 ms per page, requests for LIMIT 5, and peak backend
 # memory for 100,000 vs 1,000,000 rows.
+PG_VERSIONS="${PG_VERSIONS:-15}"   # the first one listed is used
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
 ensure_deps

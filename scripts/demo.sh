@@ -4,6 +4,7 @@
 #
 #   bash scripts/demo.sh            run the demo and clean up
 #   KEEP=1 bash scripts/demo.sh     leave the cluster and the API running to explore (prints how to connect)
+PG_VERSIONS="${PG_VERSIONS:-15}"   # the first one listed is used
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ensure_deps

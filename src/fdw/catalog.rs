@@ -74,7 +74,7 @@ pub unsafe fn table_def(relid: pg_sys::Oid) -> (pg_sys::Oid, TableDef, Vec<Attr>
     let mut columns = Vec::new();
     let mut attrs = Vec::new();
     for i in 0..(*desc).natts as usize {
-        let attr = (*desc).attrs.as_ptr().add(i);
+        let attr = super::compat::tuple_desc_attr(desc, i);
         let name = cstr((*attr).attname.data.as_ptr());
         let dropped = (*attr).attisdropped;
         let options = if dropped {

@@ -24,7 +24,7 @@ thread_local! {
 const CATALOG: &str = "connector_fdw.definitions";
 
 fn current_transaction() -> pg_sys::LocalTransactionId {
-    unsafe { (*pg_sys::MyProc).lxid }
+    unsafe { super::compat::local_transaction_id() }
 }
 
 /// Whether this database has the extension's definitions table (not during CREATE EXTENSION's first steps,

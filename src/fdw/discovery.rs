@@ -19,9 +19,7 @@ pub(super) unsafe fn server_by_name(name: &str) -> (pg_sys::Oid, ServerDef) {
         raise(Error::option_value("server", format!("\"{name}\" is not a connector_fdw server")));
     }
     let oid = (*server).serverid;
-    if pg_sys::pg_foreign_server_aclcheck(oid, pg_sys::GetUserId(), pg_sys::ACL_USAGE as pg_sys::AclMode)
-        != pg_sys::AclResult::ACLCHECK_OK
-    {
+    if !super::compat::server_usage_granted(oid) {
         raise(Error::new(ErrorKind::InsufficientPrivilege, format!("permission denied for foreign server {name}")));
     }
     super::definitions::refresh();

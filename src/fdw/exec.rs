@@ -84,18 +84,9 @@ unsafe fn state<'a>(node: *mut pg_sys::ForeignScanState) -> &'a mut ScanState {
 
 /// The role whose user mapping a scan uses: the view owner's for views, else the current user.
 unsafe fn scan_user(node: *mut pg_sys::ForeignScanState) -> pg_sys::Oid {
-    let plan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
-    let estate = (*node).ss.ps.state;
-    let rtindex = if (*plan).scan.scanrelid > 0 {
-        (*plan).scan.scanrelid as i32
-    } else {
-        pg_sys::bms_next_member((*plan).fs_relids, -1)
-    };
-    let rte = pg_sys::exec_rt_fetch(rtindex as u32, estate);
-    if (*rte).checkAsUser != pg_sys::InvalidOid {
-        (*rte).checkAsUser
-    } else {
-        pg_sys::GetUserId()
+    match super::compat::scan_check_as_user(node) {
+        pg_sys::InvalidOid => pg_sys::GetUserId(),
+        user => user,
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod cache;
 pub mod catalog;
+mod compat;
 mod credentials;
 mod datum;
 mod ddl;

@@ -136,21 +136,13 @@ pub unsafe extern "C-unwind" fn plan_foreign_modify(
     };
     let columns = match op {
         Op::Insert => (0..foreign.attrs.len()).filter(|&i| !foreign.attrs[i].dropped).collect(),
-        Op::Update => {
-            let mut columns = Vec::new();
-            let mut member = -1;
-            loop {
-                member = pg_sys::bms_next_member((*rte).updatedCols, member);
-                if member < 0 {
-                    break;
-                }
-                let attno = member + pg_sys::FirstLowInvalidHeapAttributeNumber;
-                if attno > 0 {
-                    columns.push(attno as usize - 1);
-                }
+        // The SET columns, numbered for this result relation (a partition's own numbering too).
+        Op::Update => match list_ptrs::<pg_sys::List>((*plan).updateColnosLists).get(subplan_index as usize) {
+            Some(&colnos) if !colnos.is_null() => {
+                (0..(*colnos).length as usize).map(|i| (*(*colnos).elements.add(i)).int_value as usize - 1).collect()
             }
-            columns
-        }
+            _ => Vec::new(),
+        },
         Op::Delete => Vec::new(),
     };
     let returning =
@@ -175,8 +167,7 @@ unsafe fn begin(
     let foreign = catalog::load(pg_sys::Oid::from(plan.relid));
     let writer = writer_of(&foreign);
     let http = (!explain_only).then(|| {
-        let rte = pg_sys::exec_rt_fetch((*rinfo).ri_RangeTableIndex, estate);
-        let user = if (*rte).checkAsUser != pg_sys::InvalidOid { (*rte).checkAsUser } else { pg_sys::GetUserId() };
+        let user = super::compat::result_rel_user(rinfo, estate);
         let (mapping, options) = super::credentials::user_mapping(foreign.server_oid, user);
         catalog::http_client(foreign.server_oid, user, mapping, &foreign.server, &options)
     });

@@ -9,6 +9,7 @@
 //! the query's order (if any) too.
 
 use super::catalog::{self, Foreign};
+use super::compat;
 use super::datum::datum_to_value;
 use super::pg::{cstr, list_ptrs, make_list, pstrdup, raise};
 use super::PUSHDOWN;
@@ -237,11 +238,7 @@ unsafe fn query_sorts(root: *mut pg_sys::PlannerInfo, rel: *mut pg_sys::RelOptIn
         if opclass == pg_sys::InvalidOid || pg_sys::get_opclass_family(opclass) != (*pathkey).pk_opfamily {
             return Vec::new();
         }
-        let desc = match (*pathkey).pk_strategy as u32 {
-            pg_sys::BTLessStrategyNumber => false,
-            pg_sys::BTGreaterStrategyNumber => true,
-            _ => return Vec::new(),
-        };
+        let Some(desc) = super::compat::pathkey_descending(pathkey) else { return Vec::new() };
         sorts.push(Sort {
             column: foreign.table.columns[index].name.clone(),
             desc,
@@ -329,33 +326,12 @@ pub unsafe extern "C-unwind" fn get_foreign_paths(
 ) {
     let state = &*((*rel).fdw_private as *mut RelState);
     let total = STARTUP_COST + state.rows * ROW_COST;
-    let path = pg_sys::create_foreignscan_path(
-        root,
-        rel,
-        std::ptr::null_mut(),
-        state.rows,
-        STARTUP_COST,
-        total,
-        std::ptr::null_mut(),
-        std::ptr::null_mut(),
-        std::ptr::null_mut(),
-        std::ptr::null_mut(),
-    );
+    let path = compat::create_foreignscan_path(root, rel, state.rows, STARTUP_COST, total, std::ptr::null_mut());
     pg_sys::add_path(rel, path as _);
     if !state.sorts.is_empty() {
         // Presorted by the provider: the planner can drop its Sort node.
-        let sorted = pg_sys::create_foreignscan_path(
-            root,
-            rel,
-            std::ptr::null_mut(),
-            state.rows,
-            STARTUP_COST,
-            total,
-            (*root).query_pathkeys,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-        );
+        let sorted =
+            compat::create_foreignscan_path(root, rel, state.rows, STARTUP_COST, total, (*root).query_pathkeys);
         pg_sys::add_path(rel, sorted as _);
     }
 }
@@ -441,7 +417,7 @@ unsafe fn add_final_path(
         _ => state.rows,
     };
     // Cheaper than a Limit above the base scan, which has to fetch more than it returns.
-    let path = pg_sys::create_foreign_upper_path(
+    let path = compat::create_foreign_upper_path(
         root,
         output,
         target,
@@ -449,8 +425,6 @@ unsafe fn add_final_path(
         STARTUP_COST * 0.5,
         STARTUP_COST * 0.5 + rows * ROW_COST,
         if ordered { (*root).sort_pathkeys } else { std::ptr::null_mut() },
-        std::ptr::null_mut(),
-        std::ptr::null_mut(),
     );
     let upper = UpperState { base, ordered };
     (*output).fdw_private = PgMemoryContexts::CurrentMemoryContext.leak_and_drop_on_delete(upper) as *mut _;

@@ -17,7 +17,7 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER shop OPTIONS (api_key 'dump-test-key
 CREATE SCHEMA shop;
 IMPORT FOREIGN SCHEMA acme_shop FROM SERVER shop INTO shop;
 SQL
-runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_dump -h "$PGHOST" -p "$PGPORT" -U postgres $src >"$work/dump.sql"
+runuser -u postgres -- "$PG_BIN/pg_dump" -h "$PGHOST" -p "$PGPORT" -U postgres $src >"$work/dump.sql"
 psql -X -q -d $dst -v ON_ERROR_STOP=1 -f "$work/dump.sql" >"$work/restore.out" 2>&1 \
   || { echo "the restore failed:"; cat "$work/restore.out"; exit 1; }
 defined=$(psql -X -q -At -d $dst -c "SELECT version FROM connector_fdw.connectors WHERE name = 'acme_shop'")

@@ -106,7 +106,7 @@ psql -X -q -d postgres -c "ALTER SYSTEM RESET log_min_messages" -c "ALTER SYSTEM
   -c "SELECT pg_reload_conf()" >/dev/null
 sleep 0.5
 tail -c +"$((log_start + 1))" "$CLUSTER_DIR/server.log" >"$work/server.log"
-runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_dump -h "$PGHOST" -p "$PGPORT" -U postgres "$db" >"$work/dump.sql"
+runuser -u postgres -- "$PG_BIN/pg_dump" -h "$PGHOST" -p "$PGPORT" -U postgres "$db" >"$work/dump.sql"
 
 # The checks mean something only if the workload ran: debug output was logged, queries returned rows,
 # errors happened, and the dump holds the mappings.

@@ -1,5 +1,6 @@
 # pg_cron schedules connector_fdw.sync(): the job runs, copies the rows and is logged in sync_runs and in
 # cron.job_run_details. pg_cron 1.4 (Debian 12) schedules by the minute, so this waits for the next one.
+# needs: pg_cron
 set -euo pipefail
 db=scenario_cron
 psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null

@@ -31,7 +31,7 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER key_query OPTIONS (api_key 'test-key
 CREATE FOREIGN TABLE query_customers (id int, country text OPTIONS (filter_param 'country'))
   SERVER key_query OPTIONS (path '/auth/query/plain/customers');
 SELECT count(*) FROM query_customers WHERE country = 'DE';
-EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM query_customers WHERE country = 'DE';
+EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) SELECT count(*) FROM query_customers WHERE country = 'DE';
 -- A wrong key in the query string: the error shows the request without it.
 ALTER USER MAPPING FOR CURRENT_USER SERVER key_query OPTIONS (SET api_key 'wrong-key-77');
 SELECT count(*) FROM query_customers WHERE country = 'DE';
