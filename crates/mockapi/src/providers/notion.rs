@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
-use super::{authorized, json, rate_knob, token, untoken};
+use super::{authorized, json, rate_knob, status_knob, token, untoken};
 use crate::handler::State;
 use crate::http::{percent_decode, Request, Response};
 
@@ -263,6 +263,12 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
             "missing_version",
             "Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`.",
         );
+    }
+    // Notion's 529: "Notion is overloaded", to be retried like a 429.
+    let (overloaded, path) = status_knob(state, "notion", "529", req, path);
+    if overloaded {
+        return error(529, "service_overload", "Notion is overloaded. Please try again later.")
+            .with_header("Retry-After", "1");
     }
     let (refused, path) = rate_knob(state, "notion", req, path);
     if refused || over_rate(state) {
