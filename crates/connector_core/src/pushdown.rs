@@ -25,6 +25,8 @@ pub enum NullOrder {
     Largest,
     /// Nulls compare smaller than every value.
     Smallest,
+    /// Nulls come last whichever the direction (Notion's empty values).
+    Last,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -162,6 +164,7 @@ impl Capabilities {
                 let provider_nulls_first = match self.null_order {
                     NullOrder::Largest => s.desc,
                     NullOrder::Smallest => !s.desc,
+                    NullOrder::Last => false,
                 };
                 self.sortable.contains(&s.column) && s.nulls_first == provider_nulls_first
             })
@@ -327,6 +330,10 @@ mod tests {
         assert!(!c.can_sort(&[Sort { column: "amount".into(), desc: false, nulls_first: true }]));
         let c = c.null_order(NullOrder::Smallest);
         assert!(c.can_sort(&[Sort { column: "amount".into(), desc: false, nulls_first: true }]));
+        let c = c.null_order(NullOrder::Last);
+        assert!(c.can_sort(&[Sort { column: "amount".into(), desc: false, nulls_first: false }]));
+        assert!(c.can_sort(&[Sort { column: "amount".into(), desc: true, nulls_first: false }]));
+        assert!(!c.can_sort(&[Sort { column: "amount".into(), desc: true, nulls_first: true }]));
     }
 
     #[test]

@@ -64,6 +64,10 @@ pub fn handle(state: &State, req: &Request) -> Option<Response> {
         "airtable" => Some(airtable::handle(state, req, &rest)),
         "notion" => Some(notion::handle(state, req, &rest)),
         "sheets" => Some(sheets::handle(state, req, &rest)),
+        // The providers' own paths at the mock's root, for servers whose base_url is the mock's origin.
+        "v0" => Some(airtable::handle(state, req, &req.path)),
+        "v1" => Some(notion::handle(state, req, &req.path)),
+        "v4" => Some(sheets::handle(state, req, &req.path)),
         _ => None,
     }
 }

@@ -385,6 +385,23 @@ fn stored_properties(schema: &[(&str, &str, Value)], given: &Value) -> Result<Ma
         let Some(inner) = given_value.get(*kind) else {
             return Err(invalid(&format!("{name} is expected to be {kind}.")));
         };
+        // Notion's request limits: 100 rich text runs of at most 2,000 characters (UTF-16 units) each.
+        if let ("title" | "rich_text", Some(runs)) = (*kind, inner.as_array()) {
+            if runs.len() > 100 {
+                return Err(invalid(&format!(
+                    "body.properties.{name}.{kind}.length should be ≤ `100`, instead was `{}`.",
+                    runs.len()
+                )));
+            }
+            for (i, run) in runs.iter().enumerate() {
+                let length = run["text"]["content"].as_str().map_or(0, |c| c.encode_utf16().count());
+                if length > 2000 {
+                    return Err(invalid(&format!(
+                        "body.properties.{name}.{kind}[{i}].text.content.length should be ≤ `2000`, instead was `{length}`."
+                    )));
+                }
+            }
+        }
         let stored = match *kind {
             "title" | "rich_text" => rich(
                 &inner
