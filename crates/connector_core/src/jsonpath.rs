@@ -124,10 +124,8 @@ impl JsonPath {
 
     /// The path of nested members (`$['data']['x']`).
     pub fn keys(names: &[String]) -> JsonPath {
-        let text: String = names
-            .iter()
-            .map(|n| format!("['{}']", n.replace('\\', "\\\\").replace('\'', "\\'")))
-            .collect();
+        let text: String =
+            names.iter().map(|n| format!("['{}']", n.replace('\\', "\\\\").replace('\'', "\\'"))).collect();
         JsonPath {
             text: format!("${text}"),
             kind: Kind::Steps { steps: names.iter().map(|n| Step::Key(n.clone())).collect(), wildcard: false },

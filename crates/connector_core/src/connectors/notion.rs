@@ -522,7 +522,9 @@ impl Column {
                         MAX_RICH_TEXT_RUNS,
                     ));
                 }
-                Value::Array(runs.into_iter().map(|run| json!({ "type": "text", "text": { "content": run } })).collect())
+                Value::Array(
+                    runs.into_iter().map(|run| json!({ "type": "text", "text": { "content": run } })).collect(),
+                )
             }
             ("url" | "email" | "phone_number", Value::String(s)) => {
                 let limit = if kind == "url" { MAX_RUN_LENGTH } else { 200 };
