@@ -71,7 +71,7 @@ INSERT INTO orders_typed (customer, amount, paid, day) VALUES
   ('-1', NULL, NULL, NULL), ('@x', NULL, NULL, NULL), ('2024-3-5', NULL, NULL, NULL)
   RETURNING row_number, customer;
 SELECT row_number, customer, amount, paid, day FROM orders_typed WHERE row_number > 32 ORDER BY row_number;
-SELECT query, body -> 'values' AS values FROM mock_requests WHERE method = 'POST';
+SELECT query, body -> 'values' AS cells FROM mock_requests WHERE method = 'POST';
 SELECT reset_mock();
 UPDATE orders_typed SET customer = '=HYPERLINK("http://evil.example")', amount = 7, day = '2024-04-01' WHERE row_number = 2;
 SELECT row_number, customer, amount, day FROM orders_typed WHERE row_number = 2;
