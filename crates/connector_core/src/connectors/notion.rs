@@ -516,7 +516,7 @@ impl Column {
                 if runs.len() > MAX_RICH_TEXT_RUNS {
                     return Err(over(
                         &format!(
-                            "{MAX_RICH_TEXT_RUNS} text runs of {MAX_RUN_LENGTH} characters ({} characters)",
+                            "text runs of {MAX_RUN_LENGTH} characters ({} characters)",
                             MAX_RICH_TEXT_RUNS * MAX_RUN_LENGTH
                         ),
                         MAX_RICH_TEXT_RUNS,
