@@ -67,7 +67,7 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER at_token OPTIONS (token 'test-token'
 CREATE SCHEMA air2;
 IMPORT FOREIGN SCHEMA airtable FROM SERVER at_token INTO air2;
 SELECT reset_mock();
-IMPORT FOREIGN SCHEMA "appMockBase000001" FROM SERVER at_token INTO air2 LIMIT TO (team);
+IMPORT FOREIGN SCHEMA "appMockBase000001" LIMIT TO (team) FROM SERVER at_token INTO air2;
 SELECT c.relname, ftoptions FROM pg_foreign_table t JOIN pg_class c ON c.oid = t.ftrelid
  WHERE c.relnamespace = 'air2'::regnamespace;
 SELECT count(*) FROM air2.team;

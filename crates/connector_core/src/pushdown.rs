@@ -62,6 +62,8 @@ impl Requirement {
 pub struct Capabilities {
     filters: Vec<FilterCap>,
     sortable: Vec<String>,
+    /// Sortable columns that are never null, whose null order does not matter.
+    never_null: Vec<String>,
     max_sort_keys: usize,
     null_order: NullOrder,
     limit: bool,
@@ -74,6 +76,7 @@ impl Default for Capabilities {
         Capabilities {
             filters: Vec::new(),
             sortable: Vec::new(),
+            never_null: Vec::new(),
             max_sort_keys: 1,
             null_order: NullOrder::Largest,
             limit: false,
@@ -116,6 +119,12 @@ impl Capabilities {
         if !self.sortable.iter().any(|c| c == column) {
             self.sortable.push(column.to_string());
         }
+    }
+
+    /// Declare a sortable column that is never null (a creation time): any null order is served.
+    pub fn add_never_null(&mut self, column: &str) {
+        self.add_sortable(column);
+        self.never_null.push(column.to_string());
     }
 
     pub fn max_sort_keys(mut self, n: usize) -> Self {
@@ -166,7 +175,8 @@ impl Capabilities {
                     NullOrder::Smallest => !s.desc,
                     NullOrder::Last => false,
                 };
-                self.sortable.contains(&s.column) && s.nulls_first == provider_nulls_first
+                self.sortable.contains(&s.column)
+                    && (s.nulls_first == provider_nulls_first || self.never_null.contains(&s.column))
             })
     }
 

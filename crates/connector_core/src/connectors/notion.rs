@@ -779,8 +779,10 @@ impl Table for NotionTable {
             for (op, support) in column.operators() {
                 caps.add_filters(&column.name, &[op], support);
             }
-            if column.sortable {
-                caps.add_sortable(&column.name);
+            match (&column.source, column.sortable) {
+                (Source::Member(_), true) => caps.add_never_null(&column.name),
+                (_, true) => caps.add_sortable(&column.name),
+                _ => {}
             }
         }
         // Timestamps are never empty; properties are sortable only where the DBA vouches for the order.
