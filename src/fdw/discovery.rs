@@ -79,7 +79,12 @@ pub unsafe extern "C-unwind" fn import_foreign_schema(
         pg_sys::ImportForeignSchemaType::FDW_IMPORT_SCHEMA_EXCEPT => !listed.iter().any(|l| l == name),
         _ => true,
     };
-    let commands: Vec<*mut std::ffi::c_char> = resources(server_oid, &server)
+    // The remote schema may scope the import (Airtable: `IMPORT FOREIGN SCHEMA "app…"` names the base).
+    let scoped = match connectors::for_server(&server) {
+        Ok(connector) => connector.import_scope(&server, &cstr((*stmt).remote_schema)),
+        Err(_) => server.clone(),
+    };
+    let commands: Vec<*mut std::ffi::c_char> = resources(server_oid, &scoped)
         .iter()
         .filter(|r| keep(&r.name))
         .map(|r| pstrdup(&create_table_sql(r, &server.name)))

@@ -67,3 +67,18 @@ UPDATE air.projects SET notes = 'one by one' WHERE name IN ('Project 1', 'Projec
 SELECT method, jsonb_array_length(body -> 'records') AS records FROM mock_requests WHERE method <> 'GET' ORDER BY seq;
 -- A batch Airtable refuses fails the statement.
 UPDATE air.projects SET score = 1 WHERE name LIKE 'Project %';
+
+-- A personal access token covers many bases: the server needs no base_id; IMPORT's remote schema names the
+-- base and the imported tables carry it. base_url may be the provider's origin (the mock's, here): /v0 is added.
+CREATE SERVER at_token FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'airtable', base_url :'mock');
+CREATE USER MAPPING FOR CURRENT_USER SERVER at_token OPTIONS (token 'test-token');
+CREATE SCHEMA air2;
+IMPORT FOREIGN SCHEMA airtable FROM SERVER at_token INTO air2;
+SELECT reset_mock();
+IMPORT FOREIGN SCHEMA "appMockBase000001" LIMIT TO (team) FROM SERVER at_token INTO air2;
+SELECT c.relname, ftoptions FROM pg_foreign_table t JOIN pg_class c ON c.oid = t.ftrelid
+ WHERE c.relnamespace = 'air2'::regnamespace;
+SELECT count(*) FROM air2.team;
+SELECT method, path FROM mock_requests ORDER BY seq;
+-- A table of a server without base_id names its own.
+CREATE FOREIGN TABLE air2.nobase (name text OPTIONS (field 'Name')) SERVER at_token OPTIONS (table 'Team');

@@ -59,3 +59,28 @@ SELECT count(*), sum(amount) FROM orders_sa;
 SELECT method, path FROM mock_requests WHERE path LIKE '%/token' ORDER BY seq;
 ALTER USER MAPPING FOR CURRENT_USER SERVER gs_sa OPTIONS (SET service_account_key '{"type": "service_account"}');
 SELECT count(*) FROM orders_sa;
+
+-- Text columns are written so they read back unchanged (a leading ' under USER_ENTERED: no formula
+-- injection, no '007' turned into 7); numbers, booleans and dates keep their types. INSERT and UPDATE alike.
+CREATE FOREIGN TABLE orders_typed (row_number bigint, customer text OPTIONS (header 'Customer'),
+  amount numeric OPTIONS (header 'Amount'), paid boolean OPTIONS (header 'Paid'), day date OPTIONS (header 'Date'))
+  SERVER gs OPTIONS (sheet 'Orders');
+SELECT reset_mock();
+INSERT INTO orders_typed (customer, amount, paid, day) VALUES
+  ('007', 1.5, true, '2024-03-05'), ('TRUE', 2, false, NULL), ('=1+1', NULL, NULL, NULL), ('+1', NULL, NULL, NULL),
+  ('-1', NULL, NULL, NULL), ('@x', NULL, NULL, NULL), ('2024-3-5', NULL, NULL, NULL)
+  RETURNING row_number, customer;
+SELECT row_number, customer, amount, paid, day FROM orders_typed WHERE row_number > 32 ORDER BY row_number;
+SELECT query, body -> 'values' AS cells FROM mock_requests WHERE method = 'POST';
+SELECT reset_mock();
+UPDATE orders_typed SET customer = '=HYPERLINK("http://evil.example")', amount = 7, day = '2024-04-01' WHERE row_number = 2;
+SELECT row_number, customer, amount, day FROM orders_typed WHERE row_number = 2;
+SELECT body FROM mock_requests WHERE method = 'POST';
+-- base_url may be the provider's origin: the documented /v4 is added.
+CREATE SERVER gs_origin FOREIGN DATA WRAPPER connector_fdw
+  OPTIONS (connector 'google_sheets', base_url :'mock', auth 'bearer', spreadsheet_id 'sheetMock1', rate_limit '100');
+CREATE USER MAPPING FOR CURRENT_USER SERVER gs_origin OPTIONS (token 'test-token');
+CREATE FOREIGN TABLE orders_origin (customer text OPTIONS (header 'Customer')) SERVER gs_origin OPTIONS (sheet 'Orders');
+SELECT reset_mock();
+SELECT count(*) FROM orders_origin;
+SELECT DISTINCT method, split_part(path, '/', 2) AS first_segment FROM mock_requests;

@@ -71,3 +71,28 @@ SELECT same_without_pushdown($$SELECT id, state FROM issue_list WHERE state = 'O
 CREATE FOREIGN TABLE no_offset (id text) SERVER gh OPTIONS (
   query 'query($limit: Int, $state: IssueState) { issueList(limit: $limit, state: $state) { id } }',
   rows '$.data.issueList', offset_variable 'offset');
+
+-- pagination 'cursor': Relay paging with pageInfo found beside the connection rows points into (nodes or
+-- edges); 'offset' pages by $offset; page_info_path stays for other shapes.
+CREATE FOREIGN TABLE issues_cursor (id text, number bigint) SERVER gh OPTIONS (
+  query 'query($first: Int!, $after: String) { issues(first: $first, after: $after) { nodes { id number } pageInfo { hasNextPage endCursor } } }',
+  rows '$.data.issues.nodes[*]', pagination 'cursor', page_size '4');
+SELECT reset_mock();
+SELECT count(*), max(number) FROM issues_cursor;
+SELECT body -> 'variables' AS variables FROM mock_requests ORDER BY seq;
+CREATE FOREIGN TABLE users_cursor (login text) SERVER gh OPTIONS (
+  query 'query($first: Int, $after: String) { users(first: $first, after: $after) { edges { cursor node { login } } pageInfo { hasNextPage endCursor } } }',
+  rows '$.data.users.edges[*].node', pagination 'cursor', page_size '2');
+SELECT reset_mock();
+SELECT string_agg(login, ',' ORDER BY login) FROM users_cursor;
+SELECT count(*) AS requests FROM mock_requests;
+CREATE FOREIGN TABLE issue_list_offset (number int) SERVER gh OPTIONS (
+  query 'query($limit: Int, $offset: Int) { issueList(limit: $limit, offset: $offset) { number } }',
+  rows '$.data.issueList', pagination 'offset', page_size '4');
+SELECT count(*) FROM issue_list_offset;
+CREATE FOREIGN TABLE not_a_connection (id text) SERVER gh OPTIONS (
+  query 'query($first: Int!, $after: String) { issues(first: $first, after: $after) { nodes { id } } }',
+  rows '$.data.issues', pagination 'cursor');
+CREATE FOREIGN TABLE both_ways (id text) SERVER gh OPTIONS (
+  query 'query($first: Int!, $after: String) { issues(first: $first, after: $after) { nodes { id } } }',
+  rows '$.data.issues.nodes', pagination 'cursor', offset_variable 'offset');

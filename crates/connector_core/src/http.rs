@@ -914,12 +914,13 @@ impl Http {
     /// Whether and when to retry a failed attempt.
     fn retry_delay(&self, req: &Request, failure: &Failure, attempt: u32, scan: &Counters) -> Retry {
         let told = match failure {
-            Failure::Status(r) if r.status == 429 || r.status == 503 => {
+            Failure::Status(r) if matches!(r.status, 429 | 529 | 503) => {
                 if !req.retry_safe() && r.status == 503 {
                     return Retry::No;
                 }
-                // A 429 was refused before any work, so even a POST may be resent.
-                provider_delay(&r.headers).or(if r.status == 429 { self.settings.retry_after } else { None })
+                // A 429, or Notion's 529 `service_overload` (documented like a 429: back off, honour
+                // Retry-After), was refused before any work, so even a POST may be resent.
+                provider_delay(&r.headers).or(if r.status == 503 { None } else { self.settings.retry_after })
             }
             Failure::Status(r) if matches!(r.status, 500 | 502 | 504 | 408) && req.retry_safe() => None,
             Failure::Status(_) => return Retry::No,
@@ -960,7 +961,8 @@ impl Http {
                     reqwest::StatusCode::from_u16(r.status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
                 // Scrubbed whole (as bytes, then the decoded message) before it is cut.
                 let message = r.scrubber.text(&provider_message(&r.scrubber.bytes(&r.body)));
-                let mut error = Error::new(kind, format!("{described} failed{after}: HTTP {} {reason}", r.status));
+                let status = format!("HTTP {} {reason}", r.status);
+                let mut error = Error::new(kind, format!("{described} failed{after}: {}", status.trim_end()));
                 if !message.is_empty() {
                     error = error.with_detail(format!("provider said: {}", snippet(&message, 300)));
                 }

@@ -100,6 +100,38 @@ impl JsonPath {
         }
     }
 
+    /// The member names the path starts with, up to its first step of another kind (`$.data.x.edges[*].node`
+    /// → data, x, edges).
+    pub fn leading_keys(&self) -> Vec<String> {
+        match &self.kind {
+            Kind::Steps { steps, .. } => steps
+                .iter()
+                .map_while(|s| match s {
+                    Step::Key(k) => Some(k.clone()),
+                    Step::Index(_) => None,
+                })
+                .collect(),
+            Kind::General(query) => query
+                .segments
+                .iter()
+                .map_while(|s| match s {
+                    Segment::Selector(Selector::Name(name)) => Some(name.clone()),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+
+    /// The path of nested members (`$['data']['x']`).
+    pub fn keys(names: &[String]) -> JsonPath {
+        let text: String =
+            names.iter().map(|n| format!("['{}']", n.replace('\\', "\\\\").replace('\'', "\\'"))).collect();
+        JsonPath {
+            text: format!("${text}"),
+            kind: Kind::Steps { steps: names.iter().map(|n| Step::Key(n.clone())).collect(), wildcard: false },
+        }
+    }
+
     /// Whether the path is one top-level member and nothing else.
     pub fn is_single_key(&self) -> bool {
         matches!(&self.kind, Kind::Steps { steps, wildcard: false } if steps.len() == 1 && matches!(steps[0], Step::Key(_)))
@@ -306,6 +338,19 @@ mod tests {
         assert_eq!(JsonPath::parse("$").unwrap().plain_keys(), Some(vec![]));
         assert_eq!(JsonPath::parse("$.data[-1].id").unwrap().plain_keys(), None);
         assert_eq!(JsonPath::parse("$..id").unwrap().plain_keys(), None);
+    }
+
+    #[test]
+    fn leading_keys_stop_at_the_first_other_step() {
+        let keys = |p: &str| JsonPath::parse(p).unwrap().leading_keys();
+        assert_eq!(keys("$.data.x.nodes[*]"), ["data", "x", "nodes"]);
+        assert_eq!(keys("$.data.x.edges[*].node"), ["data", "x", "edges"]);
+        assert_eq!(keys("$['data']['it\\'s']"), ["data", "it's"]);
+        assert!(keys("$..nodes").is_empty());
+        let path = JsonPath::keys(&["data".into(), "it's".into()]);
+        assert_eq!(path.as_str(), "$['data']['it\\'s']");
+        assert_eq!(JsonPath::parse(path.as_str()).unwrap().leading_keys(), ["data", "it's"]);
+        assert_eq!(path.get(&serde_json::json!({"data": {"it's": 1}})), Some(&serde_json::json!(1)));
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub enum NullOrder {
     Largest,
     /// Nulls compare smaller than every value.
     Smallest,
+    /// Nulls come last whichever the direction (Notion's empty values).
+    Last,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -63,6 +65,8 @@ impl Requirement {
 pub struct Capabilities {
     filters: Vec<FilterCap>,
     sortable: Vec<String>,
+    /// Sortable columns that are never null, whose null order does not matter.
+    never_null: Vec<String>,
     max_sort_keys: usize,
     null_order: NullOrder,
     limit: bool,
@@ -75,6 +79,7 @@ impl Default for Capabilities {
         Capabilities {
             filters: Vec::new(),
             sortable: Vec::new(),
+            never_null: Vec::new(),
             max_sort_keys: 1,
             null_order: NullOrder::Largest,
             limit: false,
@@ -117,6 +122,12 @@ impl Capabilities {
         if !self.sortable.iter().any(|c| c == column) {
             self.sortable.push(column.to_string());
         }
+    }
+
+    /// Declare a sortable column that is never null (a creation time): any null order is served.
+    pub fn add_never_null(&mut self, column: &str) {
+        self.add_sortable(column);
+        self.never_null.push(column.to_string());
     }
 
     pub fn max_sort_keys(mut self, n: usize) -> Self {
@@ -171,9 +182,12 @@ impl Capabilities {
                 let provider_nulls_first = match self.null_order {
                     NullOrder::Largest => s.desc,
                     NullOrder::Smallest => !s.desc,
+                    NullOrder::Last => false,
                 };
                 self.sortable.contains(&s.column)
-                    && (s.nulls_first == provider_nulls_first || never_null.contains(&s.column.as_str()))
+                    && (s.nulls_first == provider_nulls_first
+                        || never_null.contains(&s.column.as_str())
+                        || self.never_null.contains(&s.column))
             })
     }
 
@@ -352,6 +366,10 @@ mod tests {
         assert!(!c.can_sort(&[Sort { column: "amount".into(), desc: false, nulls_first: true }]));
         let c = c.null_order(NullOrder::Smallest);
         assert!(c.can_sort(&[Sort { column: "amount".into(), desc: false, nulls_first: true }]));
+        let c = c.null_order(NullOrder::Last);
+        assert!(c.can_sort(&[Sort { column: "amount".into(), desc: false, nulls_first: false }]));
+        assert!(c.can_sort(&[Sort { column: "amount".into(), desc: true, nulls_first: false }]));
+        assert!(!c.can_sort(&[Sort { column: "amount".into(), desc: true, nulls_first: true }]));
     }
 
     #[test]

@@ -197,7 +197,7 @@ fn discovery_maps_field_types() {
     );
     assert_eq!(resources.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), vec!["projects", "team"]);
     let projects = &resources[0];
-    assert_eq!(projects.table_options, map(&[("table", "tblProjects000001")]));
+    assert_eq!(projects.table_options, map(&[("table", "tblProjects000001"), ("base_id", "appMockBase000001")]));
     let columns: Vec<(&str, &str, Option<&str>)> = projects
         .columns
         .iter()
@@ -230,6 +230,13 @@ fn discovery_maps_field_types() {
     no_base.options.remove("base_id");
     let e = runtime().block_on(air.connector.resources(&no_base, &air.http())).unwrap_err();
     assert_eq!(e.kind, ErrorKind::MissingOption);
+    assert!(e.hint.unwrap().contains("IMPORT FOREIGN SCHEMA \"appXXXXXXXXXXXXXX\" FROM SERVER"));
+    // IMPORT's remote schema names the base: a server without one imports the base named.
+    let scoped = air.connector.import_scope(&no_base, "appMockBase000001");
+    let resources = runtime().block_on(air.connector.resources(&scoped, &air.http())).unwrap();
+    assert_eq!(resources[1].table_options.get("base_id").map(String::as_str), Some("appMockBase000001"));
+    assert_eq!(air.connector.import_scope(&no_base, "airtable").option("base_id"), None);
+    assert_eq!(air.connector.import_scope(&air.server, "airtable").option("base_id"), Some("appMockBase000001"));
 }
 
 #[test]
@@ -718,7 +725,7 @@ fn bad_ids_fields_and_formulas_are_named() {
     other.options.insert("base_id".into(), "appNope".into());
     let e = runtime().block_on(air.connector.resources(&other, &air.http())).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
-    assert!(e.hint.unwrap().starts_with("Base \"appNope\" (server option base_id) does not exist"));
+    assert!(e.hint.unwrap().starts_with("Base \"appNope\" does not exist"));
     // A field it does not know, read but not filtered.
     let e = air.scan(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(e.detail.as_deref(), Some("provider said: Unknown field name: \"Owner name\""));

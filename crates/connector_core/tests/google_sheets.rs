@@ -331,7 +331,8 @@ fn rows_are_appended_and_cells_updated() {
     assert_eq!(
         append.body,
         Some(
-            json!({"majorDimension": "ROWS", "values": [[1031, "Zed", 10, true, "2024-03-01"], [1032, "Yan", "", "", ""]]})
+            // Text of text columns is quoted so Sheets keeps it as text (the imported `date` is text).
+            json!({"majorDimension": "ROWS", "values": [[1031, "'Zed", 10, true, "'2024-03-01"], [1032, "'Yan", "", "", ""]]})
         )
     );
 
@@ -342,7 +343,7 @@ fn rows_are_appended_and_cells_updated() {
     assert_eq!(
         update.body,
         Some(
-            json!({"valueInputOption": "USER_ENTERED", "data": [{"range": "'Orders'!C13:C13", "values": [[99]]}, {"range": "'Orders'!B13:B13", "values": [["Zoe"]]}]})
+            json!({"valueInputOption": "USER_ENTERED", "data": [{"range": "'Orders'!C13:C13", "values": [[99]]}, {"range": "'Orders'!B13:B13", "values": [["'Zoe"]]}]})
         )
     );
     let rows = sheets.scan(&table, None).unwrap();

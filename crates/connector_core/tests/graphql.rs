@@ -187,9 +187,14 @@ fn tables_are_checked_against_their_query() {
         check(issues(&[("cursor_variable", "af-ter")])).unwrap_err(),
         "invalid value for option \"cursor_variable\": \"af-ter\" is not a GraphQL variable name"
     );
+    // `pagination` names the paging style, as for REST tables (issue 13: it used to be refused).
+    let mut cursor = issues(&[]);
+    cursor.options.remove("page_info_path");
+    cursor.options.insert("pagination".into(), "cursor".into());
+    assert!(check(cursor).is_ok());
     let mut bad_option = issues(&[]);
-    bad_option.options.insert("pagination".into(), "cursor".into());
-    assert!(check(bad_option).unwrap_err().contains("invalid option \"pagination\""));
+    bad_option.options.insert("pagination".into(), "sideways".into());
+    assert!(check(bad_option).unwrap_err().contains("\"pagination\""));
 }
 
 /// An imported column: name, type and options.

@@ -735,3 +735,27 @@ fn bad_ids_and_mistyped_properties_are_named() {
         "{hint}"
     );
 }
+
+#[test]
+fn a_529_service_overload_is_retried_like_a_429() {
+    let table = tasks_table(vec![]);
+    let overloaded = Notion::start(&[]);
+    let mut server = overloaded.server.clone();
+    server.options.insert("base_url".into(), format!("{}/notion/529/1/v1", overloaded.mock.url()));
+    let overloaded = Notion { server, ..overloaded };
+    assert_eq!(overloaded.scan(&table, vec![], vec![], None).unwrap().len(), 12);
+    let log = overloaded.requests();
+    assert_eq!(log.len(), 2, "one refused request, one retry: {log:?}");
+    assert_eq!((&log[0].path, &log[0].body), (&log[1].path, &log[1].body));
+    assert!(log[1].at_ms - log[0].at_ms >= 1000.0, "Retry-After: 1 was honoured");
+
+    let refusing = Notion::start(&[("max_retries", "2")]);
+    let mut server = refusing.server.clone();
+    server.options.insert("base_url".into(), format!("{}/notion/529/always/v1", refusing.mock.url()));
+    let refusing = Notion { server, ..refusing };
+    let e = refusing.scan(&table, vec![], vec![], None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Remote);
+    assert!(e.message.ends_with("failed after 2 retries: HTTP 529"), "{}", e.message);
+    assert_eq!(e.detail.as_deref(), Some("provider said: Notion is overloaded. Please try again later."));
+    assert_eq!(refusing.requests().len(), 3, "max_retries bounds the retries");
+}

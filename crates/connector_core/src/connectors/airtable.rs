@@ -77,6 +77,16 @@ impl Connector for Airtable {
         Ok(Arc::new(AirtableTable::new(server, table)?))
     }
 
+    /// `IMPORT FOREIGN SCHEMA "appXXXXXXXXXXXXXX"` names the base (a personal access token covers many);
+    /// another remote schema name leaves the server's `base_id`.
+    fn import_scope(&self, server: &ServerDef, remote_schema: &str) -> ServerDef {
+        let mut server = server.clone();
+        if is_base_id(remote_schema) {
+            server.options.insert("base_id".into(), remote_schema.to_string());
+        }
+        server
+    }
+
     fn resources<'a>(
         &'a self,
         server: &'a ServerDef,
@@ -84,14 +94,20 @@ impl Connector for Airtable {
     ) -> futures::future::BoxFuture<'a, Result<Vec<Resource>>> {
         Box::pin(async move {
             let base_id = server.option("base_id").filter(|b| !b.is_empty()).ok_or_else(|| {
-                crate::options::missing_option(Scope::Server, &super::connector_context("airtable"), "base_id")
-                    .with_hint("Discovery lists the tables of one base: set the server option base_id ('app…').")
+                Error::new(
+                    ErrorKind::MissingOption,
+                    format!("server \"{}\" names no Airtable base to list the tables of", server.name),
+                )
+                .with_hint(format!(
+                    "Name the base as the remote schema: IMPORT FOREIGN SCHEMA \"appXXXXXXXXXXXXXX\" FROM SERVER {} INTO …; or set the server option base_id ('app…') for list_resources.",
+                    server.name
+                ))
             })?;
             let mut url = base_url(server, self)?;
             segments(&mut url, &["meta", "bases", base_id, "tables"]);
             let (_, body) = http.send_json(&Request::get(url), &Counters::default()).await.map_err(|e| {
                 if e.hint.is_none() && (e.kind == ErrorKind::NotFound || e.message.contains("HTTP 403")) {
-                    let hint = format!("Base \"{base_id}\" (server option base_id) does not exist, or the token cannot read its schema (it needs the scope schema.bases:read and access to the base).");
+                    let hint = format!("Base \"{base_id}\" does not exist, or the token cannot read its schema (it needs the scope schema.bases:read and access to the base).");
                     e.with_hint(hint)
                 } else {
                     e
@@ -101,9 +117,22 @@ impl Connector for Airtable {
                 .get("tables")
                 .and_then(Value::as_array)
                 .ok_or_else(|| Error::bad_response("the Airtable Meta API answered without \"tables\""))?;
-            Ok(tables.iter().filter_map(resource).collect())
+            // Imported tables carry their base, so one server serves the bases of one token.
+            Ok(tables
+                .iter()
+                .filter_map(resource)
+                .map(|mut r| {
+                    r.table_options.insert("base_id".into(), base_id.to_string());
+                    r
+                })
+                .collect())
         })
     }
+}
+
+/// Whether a name is an Airtable base id: `app` and 14 letters or digits.
+pub fn is_base_id(name: &str) -> bool {
+    name.len() == 17 && name.starts_with("app") && name.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// Append path segments (percent-encoded) to a URL.

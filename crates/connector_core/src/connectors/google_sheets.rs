@@ -17,7 +17,7 @@ use super::airtable::column_name;
 use super::{base_url, page_size, Connector, Defaults, Resource, ResourceColumn, ServerDef, Table};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{redact_url, Counters, Http, Request};
-use crate::model::{ScanRequest, TableDef, Value as SqlValue};
+use crate::model::{ColumnType, ScanRequest, TableDef, Value as SqlValue};
 use crate::options::{OptionMap, OptionSpec, Options, Scope};
 use crate::pushdown::Capabilities;
 use crate::scan::{Page, PageSource, PageToken, Paging};
@@ -310,6 +310,8 @@ struct SheetTable {
     page_size: u64,
     batch_size: usize,
     columns: Vec<(String, Source)>,
+    /// Whether each column is written as text, which Sheets must not parse (see [`SheetWriter::cell_value`]).
+    text: Vec<bool>,
     /// The column (index into `columns`) whose filled cell makes a row a record (option `required_column`).
     required: Option<usize>,
 }
@@ -364,6 +366,7 @@ impl SheetTable {
             )?;
         let sheet = options.require(Scope::Table, &context, "sheet")?.to_string();
         let mut columns = Vec::new();
+        let mut text = Vec::new();
         for column in &table.columns {
             if column.option("path").is_some() {
                 return Err(Error::new(
@@ -381,6 +384,7 @@ impl SheetTable {
                 (None, name) => Source::Header(name.to_string()),
             };
             columns.push((column.name.clone(), source));
+            text.push(written_as_text(&column.ty));
         }
         let required =
             options.get("required_column").map(|name| required_column(&columns, name, &table.name)).transpose()?;
@@ -394,6 +398,7 @@ impl SheetTable {
             page_size: page_size(server, table, &GoogleSheets)?,
             batch_size: options.int("batch_size")?.map_or(500, |n| n.max(1) as usize),
             columns,
+            text,
             required,
         })
     }
@@ -746,13 +751,38 @@ struct SheetWriter {
 }
 
 impl SheetWriter {
-    fn cell_value(value: Value) -> Value {
-        match value {
-            Value::Null => json!(""),
+    /// A cell as written with `valueInputOption=USER_ENTERED`, so numbers, booleans and dates keep their
+    /// types: text of a text column gets a leading `'`, which makes Sheets keep it as text (`'007` stays
+    /// `007`, `'=1+1` is not a formula: no formula injection) and reads back without the `'`.
+    fn cell_value(value: Value, text: bool) -> Value {
+        let value = match value {
+            Value::Null => return json!(""),
             Value::Array(_) | Value::Object(_) => Value::String(value.to_string()),
+            other => other,
+        };
+        match value {
+            Value::String(s) if text && !s.is_empty() => Value::String(format!("'{s}")),
             other => other,
         }
     }
+}
+
+/// Whether a column of this type holds text, which Sheets must store as given; numbers, booleans, dates
+/// and timestamps are left to Sheets' parsing, which gives them their types.
+fn written_as_text(ty: &ColumnType) -> bool {
+    !matches!(
+        ty,
+        ColumnType::Int2
+            | ColumnType::Int4
+            | ColumnType::Int8
+            | ColumnType::Float4
+            | ColumnType::Float8
+            | ColumnType::Numeric
+            | ColumnType::Bool
+            | ColumnType::Date
+            | ColumnType::Timestamp
+            | ColumnType::TimestampTz
+    )
 }
 
 #[async_trait]
@@ -784,11 +814,13 @@ impl Writer for SheetWriter {
         let mut rows = Vec::with_capacity(records.len());
         for record in &records {
             let mut row = vec![json!(""); width];
-            for ((name, source), position) in self.table.columns.iter().zip(&layout.positions) {
+            for (((name, source), position), text) in
+                self.table.columns.iter().zip(&layout.positions).zip(&self.table.text)
+            {
                 let value = record.get(name).cloned().unwrap_or(Value::Null);
                 match (source, position) {
                     (Source::Header(_), Some(col)) if *col <= layout.last_col => {
-                        row[col - layout.first_col] = Self::cell_value(value)
+                        row[col - layout.first_col] = Self::cell_value(value, *text)
                     }
                     (Source::RowNumber, _) if value.is_null() => {}
                     _ => {
@@ -845,8 +877,10 @@ impl Writer for SheetWriter {
         for (name, value) in members {
             let Some(i) = self.table.columns.iter().position(|(n, _)| *n == name) else { continue };
             match layout.positions[i] {
-                Some(col) => data
-                    .push(json!({ "range": self.table.a1(col, row, col, row), "values": [[Self::cell_value(value)]] })),
+                Some(col) => data.push(json!({
+                    "range": self.table.a1(col, row, col, row),
+                    "values": [[Self::cell_value(value, self.table.text[i])]],
+                })),
                 None => {
                     return Err(Error::new(
                         ErrorKind::InvalidValue,
@@ -873,6 +907,21 @@ impl Writer for SheetWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_kept_as_text_and_other_values_keep_their_types() {
+        for (given, expected) in [("007", "'007"), ("=1+1", "'=1+1"), ("+1", "'+1"), ("@x", "'@x"), ("'q", "''q")] {
+            assert_eq!(SheetWriter::cell_value(json!(given), true), json!(expected));
+        }
+        assert_eq!(SheetWriter::cell_value(json!(""), true), json!(""));
+        assert_eq!(SheetWriter::cell_value(Value::Null, true), json!(""));
+        assert_eq!(SheetWriter::cell_value(json!({"a": 1}), true), json!("'{\"a\":1}"));
+        assert_eq!(SheetWriter::cell_value(json!("2024-03-05"), false), json!("2024-03-05"));
+        assert_eq!(SheetWriter::cell_value(json!(12.5), false), json!(12.5));
+        assert_eq!(SheetWriter::cell_value(json!(true), false), json!(true));
+        assert!(written_as_text(&ColumnType::Text) && written_as_text(&ColumnType::Other("varchar".into())));
+        assert!(!written_as_text(&ColumnType::Date) && !written_as_text(&ColumnType::Numeric));
+    }
 
     #[test]
     fn a1_notation() {

@@ -58,6 +58,7 @@ impl Connector for GraphQl {
             text("variables"),
             text("path"),
             OptionSpec::new("rows", Kind::JsonPath),
+            OptionSpec::one_of("pagination", &["none", "cursor", "offset"]),
             OptionSpec::new("page_info_path", Kind::JsonPath),
             text("page_size_variable"),
             text("cursor_variable"),
@@ -94,6 +95,23 @@ impl Connector for GraphQl {
             }
             introspected_resources(&body)
         })
+    }
+}
+
+/// Where a Relay connection's `pageInfo` is, from the `rows` path into its `nodes` or `edges`.
+fn connection_page_info(rows: &JsonPath) -> Result<JsonPath> {
+    let keys = rows.leading_keys();
+    match keys.iter().rposition(|k| k == "nodes" || k == "edges") {
+        Some(at) if at > 0 => {
+            let mut path = keys[..at].to_vec();
+            path.push("pageInfo".into());
+            Ok(JsonPath::keys(&path))
+        }
+        _ => Err(Error::option_value(
+            "pagination",
+            format!("'cursor' finds pageInfo beside the connection's nodes or edges, and rows {rows} reads neither"),
+        )
+        .with_hint("Point rows into the connection ('$.data.issues.nodes[*]' or '$.data.issues.edges[*].node'), or set page_info_path.")),
     }
 }
 
@@ -198,9 +216,32 @@ impl GraphQlTable {
             url.set_path(&joined);
         }
         let variable = |option: &str, default: &str| check_variable(option, options.get(option).unwrap_or(default));
-        let page_info = options.json_path("page_info_path")?;
+        let pagination = options.get("pagination");
+        let mut page_info = options.json_path("page_info_path")?;
+        let mut offset_variable = options.get("offset_variable");
+        match (pagination, page_info.is_some(), offset_variable) {
+            (Some("none" | "offset"), true, _) => {
+                return Err(Error::option_value(
+                    "page_info_path",
+                    format!("it pages by cursor, and the table's pagination is '{}'", pagination.unwrap_or_default()),
+                )
+                .with_hint("Drop page_info_path, or set pagination 'cursor'."))
+            }
+            (Some("none" | "cursor"), _, Some(_)) => {
+                return Err(Error::option_value(
+                    "offset_variable",
+                    format!("it pages by offset, and the table's pagination is '{}'", pagination.unwrap_or_default()),
+                )
+                .with_hint("Drop offset_variable, or set pagination 'offset'."))
+            }
+            // Relay: `pageInfo` is a member of the connection the rows are read from (`$.data.x.nodes[*]`
+            // or `$.data.x.edges[*].node` → `$.data.x.pageInfo`).
+            (Some("cursor"), false, _) => page_info = Some(connection_page_info(&rows)?),
+            (Some("offset"), _, None) => offset_variable = Some("offset"),
+            _ => {}
+        }
         let total = options.json_path("total_path")?;
-        let (paging, page_size_variable) = match (page_info, options.get("offset_variable")) {
+        let (paging, page_size_variable) = match (page_info, offset_variable) {
             (Some(_), Some(_)) => {
                 return Err(Error::option_value(
                     "offset_variable",

@@ -113,6 +113,11 @@ pub trait Connector: Send + Sync {
     }
     /// Prepare a table for planning and scanning.
     fn open(&self, server: &ServerDef, table: &TableDef) -> Result<Arc<dyn Table>>;
+    /// The server as IMPORT FOREIGN SCHEMA's remote schema scopes it (Airtable: the base the schema names),
+    /// before [`Connector::resources`]; by default the remote schema names nothing.
+    fn import_scope(&self, server: &ServerDef, _remote_schema: &str) -> ServerDef {
+        server.clone()
+    }
     /// What the provider exposes as tables, for IMPORT FOREIGN SCHEMA and `connector_fdw.list_resources`
     /// (may ask the provider, through `http`). Connectors without discovery return an error that says so.
     fn resources<'a>(
@@ -358,12 +363,32 @@ pub fn item_segment(key_column: &str, key: &str) -> Result<()> {
     Ok(())
 }
 
-/// The server's base URL: its `base_url` option or the connector's default.
+/// The server's base URL: its `base_url` option or the connector's default, completed by
+/// [`complete_base_url`].
 pub fn base_url(server: &ServerDef, connector: &dyn Connector) -> Result<url::Url> {
-    let text = server.option("base_url").or(connector.defaults().base_url).ok_or_else(|| {
+    let default = connector.defaults().base_url;
+    let text = server.option("base_url").or(default).ok_or_else(|| {
         crate::options::missing_option(Scope::Server, &connector_context(connector.name()), "base_url")
     })?;
-    url::Url::parse(text).map_err(|e| Error::option_value("base_url", format!("\"{text}\" is not a URL ({e})")))
+    complete_base_url(text, default)
+}
+
+/// A `base_url` as the server gives it, made whole: an origin (`https://api.airtable.com`, a proxy's
+/// `http://127.0.0.1:8080`) gets the path of the connector's default URL, its documented version prefix
+/// (`/v0`); a URL with a path (`https://api.airtable.com/v0`, a mirror's own layout) is used as is.
+pub fn complete_base_url(text: &str, default: Option<&str>) -> Result<url::Url> {
+    let parse = |text: &str| {
+        url::Url::parse(text).map_err(|e| Error::option_value("base_url", format!("\"{text}\" is not a URL ({e})")))
+    };
+    let mut url = parse(text)?;
+    let prefix = match default.map(parse).transpose()? {
+        Some(default) => default.path().trim_end_matches('/').to_string(),
+        None => String::new(),
+    };
+    if !prefix.is_empty() && matches!(url.path(), "" | "/") {
+        url.set_path(&prefix);
+    }
+    Ok(url)
 }
 
 /// The page size a table asks for: table option, else server option, else the connector's default.
@@ -605,6 +630,26 @@ mod tests {
             auth(&s, &rest::Rest, &user, None).unwrap(),
             Auth::ApiKey { name: "api_key".into(), value: Secret::new("k"), in_query: true }
         );
+    }
+
+    #[test]
+    fn an_origin_gets_the_documented_prefix_and_a_path_is_kept() {
+        let url = |given: &str, default: Option<&str>| complete_base_url(given, default).unwrap().to_string();
+        let airtable = Some("https://api.airtable.com/v0");
+        assert_eq!(url("https://api.airtable.com", airtable), "https://api.airtable.com/v0");
+        assert_eq!(url("http://127.0.0.1:8080/", airtable), "http://127.0.0.1:8080/v0");
+        assert_eq!(url("https://api.airtable.com/v0", airtable), "https://api.airtable.com/v0");
+        assert_eq!(url("https://mirror.example/airtable/v0/", airtable), "https://mirror.example/airtable/v0/");
+        let graph = Some("https://graph.microsoft.com/v1.0");
+        assert_eq!(url("https://graph.microsoft.com/beta", graph), "https://graph.microsoft.com/beta");
+        assert_eq!(url("https://graph.microsoft.com", graph), "https://graph.microsoft.com/v1.0");
+        // Origins as defaults (Stripe's `/v1/…` paths are the resources') and generic connectors add nothing.
+        assert_eq!(url("http://mock:1", Some("https://api.stripe.com")), "http://mock:1/");
+        assert_eq!(url("http://mock:1", None), "http://mock:1/");
+        let s = server(&[("connector", "notion"), ("base_url", "http://127.0.0.1:9")]);
+        assert_eq!(base_url(&s, &notion::Notion).unwrap().as_str(), "http://127.0.0.1:9/v1");
+        let s = server(&[("connector", "google_sheets"), ("base_url", "http://127.0.0.1:9")]);
+        assert_eq!(base_url(&s, &google_sheets::GoogleSheets).unwrap().as_str(), "http://127.0.0.1:9/v4");
     }
 
     #[test]

@@ -498,13 +498,49 @@ impl Column {
                 other => vec![other.clone()],
             }
         };
+        // Notion's request limits: what exceeds one is refused here, naming the column, not with a 400.
+        let over = |what: &str, limit: usize| {
+            refuse(&format!("holds more than Notion accepts in a {kind} property: at most {limit} {what}"))
+        };
+        let counted = |items: Vec<Value>, limit: usize| {
+            if items.len() > limit {
+                Err(over("items", limit))
+            } else {
+                Ok(items)
+            }
+        };
         let body = match (kind, &value) {
             ("title" | "rich_text", Value::Null) => json!([]),
-            ("title" | "rich_text", v) => json!([{ "type": "text", "text": { "content": text(v) } }]),
+            ("title" | "rich_text", v) => {
+                let runs = text_runs(&text(v));
+                if runs.len() > MAX_RICH_TEXT_RUNS {
+                    return Err(over(
+                        &format!(
+                            "text runs of {MAX_RUN_LENGTH} characters ({} characters)",
+                            MAX_RICH_TEXT_RUNS * MAX_RUN_LENGTH
+                        ),
+                        MAX_RICH_TEXT_RUNS,
+                    ));
+                }
+                Value::Array(
+                    runs.into_iter().map(|run| json!({ "type": "text", "text": { "content": run } })).collect(),
+                )
+            }
+            ("url" | "email" | "phone_number", Value::String(s)) => {
+                let limit = if kind == "url" { MAX_RUN_LENGTH } else { 200 };
+                if utf16_len(s) > limit {
+                    return Err(over("characters", limit));
+                }
+                value.clone()
+            }
+            ("multi_select", v) => {
+                Value::Array(counted(list(v), 100)?.iter().map(|n| json!({ "name": text(n) })).collect())
+            }
+            ("people" | "relation", v) => {
+                Value::Array(counted(list(v), 100)?.iter().map(|id| json!({ "id": text(id) })).collect())
+            }
             ("select" | "status", Value::Null) => Value::Null,
             ("select" | "status", v) => json!({ "name": text(v) }),
-            ("multi_select", v) => Value::Array(list(v).iter().map(|n| json!({ "name": text(n) })).collect()),
-            ("people" | "relation", v) => Value::Array(list(v).iter().map(|id| json!({ "id": text(id) })).collect()),
             ("date", Value::Null) => Value::Null,
             ("date", v) => json!({ "start": text(v) }),
             ("number" | "checkbox" | "url" | "email" | "phone_number", v) => v.clone(),
@@ -512,6 +548,31 @@ impl Column {
         };
         Ok(json!({ kind: body }))
     }
+}
+
+/// Notion's limits on a rich text array: 2,000 characters a run (`text.content`), 100 runs.
+pub const MAX_RUN_LENGTH: usize = 2000;
+pub const MAX_RICH_TEXT_RUNS: usize = 100;
+
+/// Length as Notion counts it (JavaScript's UTF-16 code units).
+fn utf16_len(text: &str) -> usize {
+    text.chars().map(char::len_utf16).sum()
+}
+
+/// Text as rich text runs of at most [`MAX_RUN_LENGTH`] UTF-16 units each, split between characters;
+/// reading joins them again.
+pub fn text_runs(text: &str) -> Vec<String> {
+    let mut runs = vec![String::new()];
+    let mut units = 0;
+    for c in text.chars() {
+        if units + c.len_utf16() > MAX_RUN_LENGTH {
+            runs.push(String::new());
+            units = 0;
+        }
+        units += c.len_utf16();
+        runs.last_mut().expect("never empty").push(c);
+    }
+    runs
 }
 
 /// A Notion database's parsed options.
@@ -716,12 +777,15 @@ impl Table for NotionTable {
             for (op, support) in column.operators() {
                 caps.add_filters(&column.name, &[op], support);
             }
-            if column.sortable {
-                caps.add_sortable(&column.name);
+            match (&column.source, column.sortable) {
+                (Source::Member(_), true) => caps.add_never_null(&column.name),
+                (_, true) => caps.add_sortable(&column.name),
+                _ => {}
             }
         }
         // Timestamps are never empty; properties are sortable only where the DBA vouches for the order.
-        caps.max_sort_keys(8).null_order(NullOrder::Largest).limit(false)
+        // Notion sorts empty values last in both directions.
+        caps.max_sort_keys(8).null_order(NullOrder::Last).limit(false)
     }
 
     fn describe(&self, request: &ScanRequest) -> Vec<String> {
@@ -931,6 +995,28 @@ mod tests {
         // Members of the page are not filtered by Notion's query.
         let id = Column { name: "id".into(), source: Source::Member("id"), ty: ColumnType::Text, sortable: false };
         assert!(id.operators().is_empty() && id.filter(Op::Eq, &SqlValue::Text("x".into())).is_none());
+    }
+
+    #[test]
+    fn long_text_is_split_into_runs_notion_accepts() {
+        assert_eq!(text_runs(""), vec![String::new()]);
+        assert_eq!(text_runs(&"a".repeat(2000)).len(), 1);
+        let runs = text_runs(&"a".repeat(4001));
+        assert_eq!(runs.iter().map(String::len).collect::<Vec<_>>(), vec![2000, 2000, 1]);
+        // An emoji is two UTF-16 units and is never cut in half.
+        let runs = text_runs(&format!("{}😀", "a".repeat(1999)));
+        assert_eq!((runs[0].len(), runs[1].as_str()), (1999, "😀"));
+        let text = column("rich_text", ColumnType::Text);
+        let body = text.write(json!("x".repeat(200_000)), "t").unwrap();
+        assert_eq!(body["rich_text"].as_array().unwrap().len(), 100);
+        let e = text.write(json!("x".repeat(200_001)), "t").unwrap_err();
+        assert_eq!(e.message, "column \"c\" of foreign table \"t\" holds more than Notion accepts in a rich_text property: at most 100 text runs of 2000 characters (200000 characters)");
+        let tags = column("multi_select", ColumnType::TextArray);
+        assert!(tags.write(json!((0..100).map(|i| i.to_string()).collect::<Vec<_>>()), "t").is_ok());
+        let e = tags.write(json!((0..101).map(|i| i.to_string()).collect::<Vec<_>>()), "t").unwrap_err();
+        assert!(e.message.ends_with("in a multi_select property: at most 100 items"), "{}", e.message);
+        let e = column("email", ColumnType::Text).write(json!("e".repeat(201)), "t").unwrap_err();
+        assert!(e.message.ends_with("at most 200 characters"), "{}", e.message);
     }
 
     #[test]

@@ -257,8 +257,20 @@ impl DefinedConnector {
     /// The server with the definition's origin and the resource's page size where it sets neither.
     fn effective_server(&self, server: &ServerDef, resource: &ResourceSpec) -> ServerDef {
         let mut server = server.clone();
-        if let (None, Some(url)) = (server.option("base_url"), &self.definition.base_url) {
-            server.options.insert("base_url".into(), url.clone());
+        match (server.option("base_url"), &self.definition.base_url) {
+            (None, Some(url)) => {
+                server.options.insert("base_url".into(), url.clone());
+            }
+            // An origin gets the definition's path (Gmail's `/gmail/v1`); the REST table sees the whole URL.
+            (Some(given), Some(default)) => {
+                let completed = crate::connectors::complete_base_url(given, Some(default));
+                if let (Ok(url), Ok(as_given)) = (completed, url::Url::parse(given)) {
+                    if url.path() != as_given.path() {
+                        server.options.insert("base_url".into(), url.to_string());
+                    }
+                }
+            }
+            _ => {}
         }
         if let (None, Some(size)) = (server.option("page_size"), resource.page_size.or(self.definition.page_size)) {
             server.options.insert("page_size".into(), size.to_string());

@@ -64,6 +64,10 @@ pub fn handle(state: &State, req: &Request) -> Option<Response> {
         "airtable" => Some(airtable::handle(state, req, &rest)),
         "notion" => Some(notion::handle(state, req, &rest)),
         "sheets" => Some(sheets::handle(state, req, &rest)),
+        // The providers' own paths at the mock's root, for servers whose base_url is the mock's origin.
+        "v0" => Some(airtable::handle(state, req, &req.path)),
+        "v1" => Some(notion::handle(state, req, &req.path)),
+        "v4" => Some(sheets::handle(state, req, &req.path)),
         _ => None,
     }
 }
@@ -127,13 +131,18 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 /// the provider's own 429 (and `Retry-After: 1`). Returns whether this request is one of them, and the
 /// path without the knob.
 fn rate_knob<'a>(state: &State, provider: &str, req: &Request, path: &'a str) -> (bool, &'a str) {
-    let Some(rest) = path.strip_prefix("/429/") else { return (false, path) };
+    status_knob(state, provider, "429", req, path)
+}
+
+/// Like [`rate_knob`] for another refusal status (`/529/{k}/…`: Notion's `service_overload`).
+fn status_knob<'a>(state: &State, provider: &str, status: &str, req: &Request, path: &'a str) -> (bool, &'a str) {
+    let Some(rest) = path.strip_prefix(&format!("/{status}/")) else { return (false, path) };
     let (times, rest) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
     let Some(fault) = crate::faults::Fault::parse("429", times) else { return (false, path) };
-    let key = format!("{provider} {} {rest}?{}", req.method, req.query);
+    let key = format!("{provider} {status} {} {rest}?{}", req.method, req.query);
     (state.faults.hit(&key, &fault), rest)
 }
 

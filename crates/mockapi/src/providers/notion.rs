@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
-use super::{authorized, json, rate_knob, token, untoken};
+use super::{authorized, json, rate_knob, status_knob, token, untoken};
 use crate::handler::State;
 use crate::http::{percent_decode, Request, Response};
 
@@ -264,6 +264,12 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
             "Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`.",
         );
     }
+    // Notion's 529: "Notion is overloaded", to be retried like a 429.
+    let (overloaded, path) = status_knob(state, "notion", "529", req, path);
+    if overloaded {
+        return error(529, "service_overload", "Notion is overloaded. Please try again later.")
+            .with_header("Retry-After", "1");
+    }
     let (refused, path) = rate_knob(state, "notion", req, path);
     if refused || over_rate(state) {
         return error(429, "rate_limited", "You have been rate limited. Please try again in a few minutes.")
@@ -379,6 +385,23 @@ fn stored_properties(schema: &[(&str, &str, Value)], given: &Value) -> Result<Ma
         let Some(inner) = given_value.get(*kind) else {
             return Err(invalid(&format!("{name} is expected to be {kind}.")));
         };
+        // Notion's request limits: 100 rich text runs of at most 2,000 characters (UTF-16 units) each.
+        if let ("title" | "rich_text", Some(runs)) = (*kind, inner.as_array()) {
+            if runs.len() > 100 {
+                return Err(invalid(&format!(
+                    "body.properties.{name}.{kind}.length should be ≤ `100`, instead was `{}`.",
+                    runs.len()
+                )));
+            }
+            for (i, run) in runs.iter().enumerate() {
+                let length = run["text"]["content"].as_str().map_or(0, |c| c.encode_utf16().count());
+                if length > 2000 {
+                    return Err(invalid(&format!(
+                        "body.properties.{name}.{kind}[{i}].text.content.length should be ≤ `2000`, instead was `{length}`."
+                    )));
+                }
+            }
+        }
         let stored = match *kind {
             "title" | "rich_text" => rich(
                 &inner

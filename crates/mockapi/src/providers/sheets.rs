@@ -228,6 +228,7 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
     let store = &state.providers;
     let rows_of = |spec: &SheetSpec| store.with(spec.collection, spec.seed, |rows| rows.clone());
     let formatted = params.iter().any(|(k, v)| k == "valueRenderOption" && v == "FORMATTED_VALUE");
+    let formulas = params.iter().any(|(k, v)| k == "valueRenderOption" && v == "FORMULA");
     let by_columns = match params.iter().find(|(k, _)| k == "majorDimension").map(|(_, v)| v.as_str()) {
         None | Some("ROWS") => false,
         Some("COLUMNS") => true,
@@ -259,14 +260,14 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
         ("GET", ["values:batchGet"]) => {
             let mut ranges = Vec::new();
             for (_, text) in params.iter().filter(|(k, _)| k == "ranges") {
-                match read(specs, text, &rows_of, formatted, by_columns) {
+                match read(specs, text, &rows_of, (formatted, formulas), by_columns) {
                     Ok(r) => ranges.push(r),
                     Err(resp) => return resp,
                 }
             }
             json(200, &json!({ "spreadsheetId": id, "valueRanges": ranges }))
         }
-        ("GET", ["values", range]) => match read(specs, range, &rows_of, formatted, by_columns) {
+        ("GET", ["values", range]) => match read(specs, range, &rows_of, (formatted, formulas), by_columns) {
             Ok(r) => json(200, &r),
             Err(resp) => resp,
         },
@@ -275,9 +276,11 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
             let Some((range, spec)) = locate(specs, text) else {
                 return error(400, "INVALID_ARGUMENT", &format!("Unable to parse range: {text}"));
             };
-            if !params.iter().any(|(k, v)| k == "valueInputOption" && (v == "USER_ENTERED" || v == "RAW")) {
-                return error(400, "INVALID_ARGUMENT", "'valueInputOption' is required but not specified");
-            }
+            let parse = match params.iter().find(|(k, _)| k == "valueInputOption").map(|(_, v)| v.as_str()) {
+                Some("USER_ENTERED") => true,
+                Some("RAW") => false,
+                _ => return error(400, "INVALID_ARGUMENT", "'valueInputOption' is required but not specified"),
+            };
             let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
             let Some(values) = body["values"].as_array() else {
                 return error(400, "INVALID_ARGUMENT", "Invalid JSON payload: values is required");
@@ -288,6 +291,7 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
                 let first_col = range.first_col.unwrap_or(0);
                 for value in values {
                     let cells = value.as_array().cloned().unwrap_or_default();
+                    let cells = cells.into_iter().map(|c| entered(c, parse));
                     let mut row = vec![json!(""); first_col];
                     row.extend(cells);
                     rows.push(Value::Array(row));
@@ -300,6 +304,11 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
         }
         ("POST", ["values:batchUpdate"]) => {
             let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+            let parse = match body["valueInputOption"].as_str() {
+                Some("USER_ENTERED") => true,
+                Some("RAW") => false,
+                _ => return error(400, "INVALID_ARGUMENT", "'valueInputOption' is required but not specified"),
+            };
             let data = body["data"].as_array().cloned().unwrap_or_default();
             let mut cells = 0;
             for entry in &data {
@@ -310,7 +319,7 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
                 let (Some(col), Some(row)) = (range.first_col, range.first_row) else {
                     return error(400, "INVALID_ARGUMENT", &format!("Unable to parse range: {text}"));
                 };
-                let value = entry["values"][0][0].clone();
+                let value = entered(entry["values"][0][0].clone(), parse);
                 store.with(spec.collection, spec.seed, |rows| {
                     while rows.len() < row {
                         rows.push(json!([]));
@@ -329,6 +338,81 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
             )
         }
         _ => error(404, "NOT_FOUND", "Requested entity was not found."),
+    }
+}
+
+/// A cell as written with `valueInputOption` `USER_ENTERED` (`parse`) or `RAW`. USER_ENTERED reads text
+/// as the Sheets UI does: a leading `'` keeps the rest as text, `=` starts a formula (here: integers
+/// added and subtracted), `TRUE`/`FALSE` are booleans, numbers (`007`, `+1`, `-1.5`) numbers and
+/// `YYYY-M-D` dates; RAW stores every value as given.
+fn entered(cell: Value, parse: bool) -> Value {
+    let Value::String(text) = &cell else { return cell };
+    if !parse {
+        return cell;
+    }
+    if let Some(rest) = text.strip_prefix('\'') {
+        return json!(rest);
+    }
+    if let Some(formula) = text.strip_prefix('=') {
+        return json!({ "formula": text, "value": evaluate(formula) });
+    }
+    if text.eq_ignore_ascii_case("true") || text.eq_ignore_ascii_case("false") {
+        return json!(text.eq_ignore_ascii_case("true"));
+    }
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if digits.bytes().any(|b| b.is_ascii_digit()) && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        if let Ok(n) = text.trim_start_matches('+').parse::<f64>() {
+            return if n.fract() == 0.0 && n.abs() < 1e15 { json!(n as i64) } else { json!(n) };
+        }
+    }
+    let parts: Vec<&str> = text.split('-').collect();
+    if let [y, m, d] = parts.as_slice() {
+        let number = |p: &str, len: std::ops::RangeInclusive<usize>| {
+            (len.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit())).then(|| p.parse::<u32>().ok()).flatten()
+        };
+        if let (Some(y), Some(m @ 1..=12), Some(d @ 1..=31)) = (number(y, 4..=4), number(m, 1..=2), number(d, 1..=2)) {
+            return json!({ "date": format!("{y:04}-{m:02}-{d:02}") });
+        }
+    }
+    cell
+}
+
+/// A formula's value: integers joined by `+` and `-`; `#ERROR!` for anything else.
+fn evaluate(formula: &str) -> Value {
+    let mut total: i64 = 0;
+    let mut sign = 1;
+    let mut number = String::new();
+    for c in formula.chars().chain(['+']) {
+        match c {
+            '0'..='9' => number.push(c),
+            '+' | '-' => {
+                if !number.is_empty() {
+                    let Ok(n) = number.parse::<i64>() else { return json!("#ERROR!") };
+                    total += sign * n;
+                    number.clear();
+                } else if c == '+' && total == 0 && sign == 1 {
+                    continue;
+                }
+                sign = if c == '-' { -1 } else { 1 };
+            }
+            ' ' => {}
+            _ => return json!("#ERROR!"),
+        }
+    }
+    json!(total)
+}
+
+/// What a read shows of a stored cell: a formula's value (its text with `valueRenderOption=FORMULA`), a
+/// date as `YYYY-MM-DD` (`dateTimeRenderOption=FORMATTED_STRING`, all the connector asks for).
+fn shown(cell: Value, formulas: bool) -> Value {
+    match cell {
+        Value::Object(mut cell) => match (cell.remove("formula"), cell.remove("value"), cell.remove("date")) {
+            (Some(formula), _, _) if formulas => formula,
+            (Some(_), Some(value), _) => value,
+            (_, _, Some(date)) => date,
+            _ => Value::Null,
+        },
+        other => other,
     }
 }
 
@@ -393,7 +477,7 @@ fn read(
     specs: &'static [SheetSpec],
     text: &str,
     rows_of: &dyn Fn(&SheetSpec) -> Vec<Value>,
-    formatted: bool,
+    (formatted, formulas): (bool, bool),
     by_columns: bool,
 ) -> Result<Value, Response> {
     let Some((range, spec)) = locate(specs, text) else {
@@ -419,7 +503,7 @@ fn read(
         ));
     }
     let empty = |v: &Value| v.is_null() || v == "";
-    let render = |c: Value| match (formatted, c) {
+    let render = |c: Value| match (formatted, shown(c, formulas)) {
         (true, Value::Bool(b)) => json!(if b { "TRUE" } else { "FALSE" }),
         (true, Value::Number(n)) => json!(n.to_string()),
         (_, c) => c,
@@ -465,6 +549,28 @@ fn read(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_entered_values_are_parsed_as_the_ui_does_and_raw_ones_are_not() {
+        let ue = |v: Value| shown(entered(v, true), false);
+        assert_eq!(ue(json!("007")), json!(7));
+        assert_eq!(ue(json!("+1")), json!(1));
+        assert_eq!(ue(json!("-1")), json!(-1));
+        assert_eq!(ue(json!("12.5")), json!(12.5));
+        assert_eq!(ue(json!("TRUE")), json!(true));
+        assert_eq!(ue(json!("=1+1")), json!(2));
+        assert_eq!(ue(json!("=IMPORTXML(\"x\")")), json!("#ERROR!"));
+        assert_eq!(shown(entered(json!("=1+1"), true), true), json!("=1+1"));
+        assert_eq!(ue(json!("2024-3-5")), json!("2024-03-05"));
+        assert_eq!(ue(json!("@x")), json!("@x"));
+        assert_eq!(ue(json!("'007")), json!("007"));
+        assert_eq!(ue(json!("'=1+1")), json!("=1+1"));
+        assert_eq!(ue(json!("a-b-c")), json!("a-b-c"));
+        assert_eq!(ue(json!(12)), json!(12));
+        for raw in ["007", "=1+1", "'x", "TRUE"] {
+            assert_eq!(shown(entered(json!(raw), false), false), json!(raw));
+        }
+    }
 
     #[test]
     fn ranges_parse() {
