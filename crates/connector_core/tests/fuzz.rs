@@ -1120,10 +1120,11 @@ proptest! {
         prop_assert!(e.is_some(), "a body without its rows read as rows");
         let e = e.unwrap();
         prop_assert_eq!(e.kind, ErrorKind::BadResponse, "{:?}", e);
-        prop_assert!(e.message.contains(&format!("nothing at rows path {rows}")), "{}", e.message);
+        prop_assert!(e.message.contains(&format!("no records at rows path {rows}")), "{}", e.message);
     }
 
-    /// A well-formed JSON body without paging reads as its records, one row each.
+    /// A well-formed JSON body without paging reads as its records, one row each; a body that is a single
+    /// scalar holds no records and is a BadResponse (never one row of it).
     #[test]
     fn plain_json_bodies_read_as_their_records(doc in json().prop_filter("an empty body has no JSON", |d| !d.is_null())) {
         static SERVER: OnceLock<Canned> = OnceLock::new();
@@ -1138,7 +1139,13 @@ proptest! {
         let settings = ScanSettings { max_concurrency: 1, rows_needed: None, ..Default::default() };
         let records = match doc {
             Value::Array(items) => items,
-            other => vec![other],
+            record @ Value::Object(_) => vec![record],
+            _ => {
+                let e = scan_table(&case_server, &table, settings).unwrap_err();
+                prop_assert_eq!(e.kind, ErrorKind::BadResponse, "{:?}", e);
+                prop_assert!(e.message.contains("not records"), "{}", e.message);
+                return Ok(());
+            }
         };
         let expected: Vec<Vec<Cell>> = records.into_iter().map(|r| vec![if r.is_null() { Cell::Null } else { Cell::Jsonb(r) }]).collect();
         prop_assert_eq!(scan_table(&case_server, &table, settings), Ok(expected));

@@ -499,9 +499,8 @@ fn service_accounts_sign_a_jwt_for_their_token() {
 
     // A refused assertion is an authorization error with the endpoint's words; a bad key never shows itself.
     let refused = map(&[("service_account_key", &key_json("fdw@example.com", &token_uri))]);
-    let e =
-        Sheets { http: Arc::new(http_client(&server, &refused, None).unwrap()), ..Sheets::start(mockapi::TEST_TOKEN) }
-            .scan(&table, None);
+    // The same mock: credentials (and so the token) go only to the server's origin.
+    let e = Sheets { http: Arc::new(http_client(&server, &refused, None).unwrap()), ..sheets }.scan(&table, None);
     let e = e.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Authorization);
     assert_eq!(e.detail.as_deref(), Some("token endpoint said: Invalid JWT Signature."));
