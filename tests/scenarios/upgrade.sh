@@ -73,7 +73,7 @@ schema() {
     ${extra[@]+"${extra[@]}"} "$1" \
     | grep -v -e '^\\restrict ' -e '^\\unrestrict ' -e 'binary_upgrade_set_next_' \
     | sed -E -e 's/[0-9]{5,}/<oid>/g' -e "s/relfrozenxid = '[0-9]+', relminmxid = '[0-9]+'/relfrozenxid = <xid>/" \
-      -e "s/'cfdw1:[^']*'/<encrypted>/g"
+      -e "s/'cfdw[0-9]:[^']*'/<encrypted>/g"
 }
 schema $upgraded >"$work/upgraded.sql"
 schema $fresh >"$work/fresh.sql"
