@@ -1029,6 +1029,19 @@ fn too_large(described: &str, limit: u64) -> Error {
     .with_hint("Raise the server option max_response_bytes if the provider's answers are this large.")
 }
 
+/// Read at most `limit` bytes of a response body: `None` when it is longer (for answers that are small by
+/// nature, such as OAuth token responses, read outside `Http`'s `max_response_bytes`).
+pub(crate) async fn body_within(mut response: reqwest::Response, limit: usize) -> reqwest::Result<Option<Vec<u8>>> {
+    let mut body = Vec::with_capacity(response.content_length().unwrap_or(0).min(limit as u64) as usize);
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
+
 /// Redirects followed within one origin before a request fails.
 const MAX_REDIRECTS: usize = 10;
 

@@ -18,13 +18,15 @@ use oauth2::{
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Refresh when less than this remains of an access token's life, so a token does not expire mid-scan.
 pub const DEFAULT_REFRESH_SKEW: Duration = Duration::from_secs(60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// Token responses are a few hundred bytes; a hostile endpoint must not make a backend hold more.
+pub(crate) const TOKEN_RESPONSE_LIMIT: usize = 1 << 20;
 const AUTHORIZE_AGAIN: &str =
     "run the authorization flow again with connector_fdw.oauth_authorize_url and connector_fdw.oauth_exchange_code";
 
@@ -204,6 +206,8 @@ type TokenResult =
 struct Endpoint {
     client: reqwest::Client,
     status: AtomicU16,
+    /// The response was longer than `TOKEN_RESPONSE_LIMIT` (and was not read further).
+    too_large: AtomicBool,
     /// The token URL as errors show it.
     shown: String,
     grant: Grant,
@@ -237,7 +241,14 @@ impl Endpoint {
                 form_encoded: true,
             });
         }
-        Ok(Endpoint { client, status: AtomicU16::new(0), shown, grant, scrubber: Scrubber::new(&credentials) })
+        Ok(Endpoint {
+            client,
+            status: AtomicU16::new(0),
+            too_large: AtomicBool::new(false),
+            shown,
+            grant,
+            scrubber: Scrubber::new(&credentials),
+        })
     }
 
     /// The provider's answer as tokens or an error that names the endpoint and never a credential.
@@ -326,6 +337,13 @@ impl Endpoint {
     }
 
     fn transport(&self, error: HttpClientError<reqwest::Error>) -> Error {
+        if self.too_large.load(Ordering::Relaxed) {
+            return Error::new(
+                ErrorKind::LimitExceeded,
+                format!("OAuth token response from {} is larger than {TOKEN_RESPONSE_LIMIT} bytes", self.shown),
+            )
+            .with_hint("Check the server's token_url: a token endpoint answers a small JSON document.");
+        }
         let why = match &error {
             HttpClientError::Reqwest(e) if e.is_timeout() => {
                 format!("no complete response within {} s", TIMEOUT.as_secs())
@@ -354,9 +372,19 @@ impl<'c> AsyncHttpClient<'c> for Endpoint {
 
     fn call(&'c self, request: HttpRequest) -> Self::Future {
         Box::pin(async move {
-            let response = self.client.call(request).await?;
+            let response = self.client.execute(request.try_into().map_err(Box::new)?).await.map_err(Box::new)?;
             self.status.store(response.status().as_u16(), Ordering::Relaxed);
-            Ok(response)
+            let mut builder = oauth2::http::Response::builder().status(response.status());
+            for (name, value) in response.headers() {
+                builder = builder.header(name, value);
+            }
+            match crate::http::body_within(response, TOKEN_RESPONSE_LIMIT).await.map_err(Box::new)? {
+                Some(body) => Ok(builder.body(body)?),
+                None => {
+                    self.too_large.store(true, Ordering::Relaxed);
+                    Err(HttpClientError::Other(format!("response larger than {TOKEN_RESPONSE_LIMIT} bytes")))
+                }
+            }
         })
     }
 }
@@ -536,6 +564,30 @@ mod tests {
         assert!(!unknown.needs_refresh(SystemTime::now(), DEFAULT_REFRESH_SKEW));
     }
 
+    /// A hostile token endpoint: answers 200 with a body that never ends. Returns its base URL.
+    async fn endless_server() -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = socket.read(&mut request).await;
+                    let head =
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                    if socket.write_all(head.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    let chunk = format!("{:x}\r\n{}\r\n", 65536, " ".repeat(65536));
+                    // Until the client hangs up.
+                    while socket.write_all(chunk.as_bytes()).await.is_ok() {}
+                });
+            }
+        });
+        url
+    }
+
     #[test]
     fn futures_are_send() {
         // Callers run token requests on a multi-threaded runtime.
@@ -563,6 +615,12 @@ mod tests {
             err.message.contains(&format!("127.0.0.1:{port}/oauth/token")) && err.message.contains("could not connect"),
             "{err}"
         );
+
+        let endless = endless_server().await;
+        let hostile = OAuthConfig { token_url: format!("{endless}/oauth/token"), ..config(&m) };
+        let err = client_credentials(&hostile).await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::LimitExceeded, "{err}");
+        assert!(err.message.contains("larger than 1048576 bytes"), "{err}");
 
         let bad = OAuthConfig { token_url: "not a url".into(), ..config(&m) };
         assert_eq!(client_credentials(&bad).await.unwrap_err().kind, ErrorKind::InvalidOptionValue);

@@ -143,7 +143,19 @@ impl ServiceAccount {
         })?;
         let status = response.status();
         let scrubber = crate::scrub::Scrubber::of_secrets([assertion.as_str()]);
-        let body = scrubber.lossy(&response.bytes().await.unwrap_or_default());
+        let body = match crate::http::body_within(response, crate::oauth::TOKEN_RESPONSE_LIMIT).await {
+            Ok(Some(body)) => scrubber.lossy(&body),
+            Ok(None) => {
+                return Err(Error::new(
+                    ErrorKind::LimitExceeded,
+                    format!(
+                        "{described}: the token response is larger than {} bytes",
+                        crate::oauth::TOKEN_RESPONSE_LIMIT
+                    ),
+                ))
+            }
+            Err(_) => String::new(),
+        };
         let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         if !status.is_success() {
             let said = json["error_description"]

@@ -520,6 +520,49 @@ fn service_accounts_sign_a_jwt_for_their_token() {
     assert!(e.hint.unwrap().contains("service_account_key"));
 }
 
+/// A hostile token endpoint that answers 200 with a body that never ends: the scan fails with a clear limit
+/// error instead of holding it all.
+#[test]
+fn an_endless_token_response_is_cut_off() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let token_uri = format!("http://{}/token", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut socket in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let _ = socket.read(&mut [0u8; 8192]);
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                let chunk = format!("{:x}\r\n{}\r\n", 65536, " ".repeat(65536));
+                let _ = socket.write_all(head.as_bytes());
+                // Until the client hangs up.
+                while socket.write_all(chunk.as_bytes()).is_ok() {}
+            });
+        }
+    });
+    let mock = MockServer::start_blocking();
+    let server = ServerDef {
+        name: "sheets".into(),
+        options: map(&[
+            ("connector", "google_sheets"),
+            ("base_url", &format!("{}/sheets/v4", mock.url())),
+            ("auth", "service_account"),
+            ("spreadsheet_id", "sheetMock1"),
+        ]),
+    };
+    let user = map(&[("service_account_key", &key_json("fdw@mock.iam.gserviceaccount.com", &token_uri))]);
+    let connector = connectors::for_server(&server).unwrap();
+    let sheets =
+        Sheets { mock, server: server.clone(), connector, http: Arc::new(http_client(&server, &user, None).unwrap()) };
+    let table = TableDef {
+        name: "t".into(),
+        options: map(&[("sheet", "Orders")]),
+        columns: vec![ColumnDef::new("customer", ColumnType::Text)],
+    };
+    let e = sheets.scan(&table, None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::LimitExceeded, "{e}");
+    assert!(e.message.contains("token response is larger than 1048576 bytes"), "{e}");
+}
+
 impl Sheets {
     /// The same mock with other server options (and a client made for them).
     fn with_options(mut self, options: &[(&str, &str)]) -> Sheets {
