@@ -95,7 +95,7 @@ fn reads_server_files(server: &ServerDef, table: &connector_core::model::TableDe
     connectors::for_server(server).map(|c| c.reads_server_files(table)).unwrap_or(false)
 }
 
-unsafe fn may_read_server_files(role: pg_sys::Oid) -> bool {
+pub(super) unsafe fn may_read_server_files(role: pg_sys::Oid) -> bool {
     pg_sys::superuser_arg(role) || pg_sys::has_privs_of_role(role, pg_sys::Oid::from(pg_sys::ROLE_PG_READ_SERVER_FILES))
 }
 

@@ -33,12 +33,27 @@ pub(super) unsafe fn client(server_oid: pg_sys::Oid, server: &ServerDef) -> Arc<
     catalog::http_client(server_oid, user, mapping, server, &options)
 }
 
-/// The resources the server's provider exposes (asking it, through the current user's mapping).
+/// The resources the server's provider exposes (asking it, through the current user's mapping), after
+/// warnings for the sources left out.
 unsafe fn resources(server_oid: pg_sys::Oid, server: &ServerDef) -> Vec<Resource> {
     let connector = connectors::for_server(server).or_raise();
+    if connector.lists_server_files(server) && !super::ddl::may_read_server_files(pg_sys::GetUserId()) {
+        raise(list_files_privilege_error(server));
+    }
     let http = client(server_oid, server);
     let server = server.clone();
-    run_interruptibly(async move { connector.resources(&server, &http).await }).or_raise()
+    let found = run_interruptibly(async move { connector.discover(&server, &http).await }).or_raise();
+    for skipped in &found.skipped {
+        pgrx::warning!("{skipped}");
+    }
+    found.resources
+}
+
+fn list_files_privilege_error(server: &ServerDef) -> Error {
+    Error::new(
+        ErrorKind::InsufficientPrivilege,
+        format!("only superusers or members of pg_read_server_files may list the files of server \"{}\"", server.name),
+    )
 }
 
 fn options_sql(options: &connector_core::options::OptionMap) -> String {
@@ -113,6 +128,26 @@ fn list_resources(
 fn test_connection(server: &str) -> TableIterator<'static, (name!(ok, bool), name!(detail, String))> {
     let (oid, def) = unsafe { server_by_name(server) };
     let connector = connectors::for_server(&def).or_raise();
+    if let (true, Some(directory)) = (connector.lists_server_files(&def), def.option("directory")) {
+        // A directory server: whether its directory can be listed, and what an import would make of it.
+        if !unsafe { super::ddl::may_read_server_files(pg_sys::GetUserId()) } {
+            raise(list_files_privilege_error(&def));
+        }
+        let (directory, server) = (directory.to_string(), def.clone());
+        let http = unsafe { client(oid, &def) };
+        let row = match run_interruptibly(async move { connector.discover(&server, &http).await }) {
+            Ok(found) => (
+                true,
+                format!(
+                    "directory \"{directory}\": {} table(s) to import, {} file(s) left out",
+                    found.resources.len(),
+                    found.skipped.len()
+                ),
+            ),
+            Err(e) => (false, e.message),
+        };
+        return TableIterator::new(vec![row]);
+    }
     if !connector.uses_http() {
         return TableIterator::new(vec![(
             true,

@@ -256,7 +256,7 @@ fn micros_from_epoch(seconds: f64) -> Option<i64> {
     whole.checked_sub(PG_EPOCH_UNIX)?.checked_mul(1_000_000)?.checked_add(micros)
 }
 
-fn parse_naive(s: &str) -> Option<NaiveDateTime> {
+pub(crate) fn parse_naive(s: &str) -> Option<NaiveDateTime> {
     const FORMATS: [&str; 4] = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"];
     FORMATS
         .iter()
@@ -265,7 +265,7 @@ fn parse_naive(s: &str) -> Option<NaiveDateTime> {
 }
 
 /// An ISO 8601 string with an explicit zone (`Z`, `+02:00`, `+0200`).
-fn parse_zoned(s: &str) -> Option<DateTime<chrono::FixedOffset>> {
+pub(crate) fn parse_zoned(s: &str) -> Option<DateTime<chrono::FixedOffset>> {
     DateTime::parse_from_rfc3339(s)
         .ok()
         .or_else(|| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z").ok())

@@ -46,6 +46,8 @@ pub enum Kind {
     JsonPath,
     /// An absolute http(s) URL.
     Url,
+    /// An absolute path on the database server.
+    AbsolutePath,
     /// A credential: never printed, encrypted at rest.
     Secret,
     /// Text whose whole value matches a regular expression (a definition's server option).
@@ -152,6 +154,8 @@ pub fn check_kind(kind: &Kind, value: &str) -> std::result::Result<(), String> {
         Kind::JsonPath => JsonPath::parse(value).map(|_| ()),
         Kind::Matches(pattern) if pattern.is_match(value) => Ok(()),
         Kind::Matches(pattern) => Err(format!("\"{value}\" does not match the pattern {}", pattern.as_str())),
+        Kind::AbsolutePath if value.starts_with('/') => Ok(()),
+        Kind::AbsolutePath => Err(format!("\"{value}\" is not an absolute path")),
         Kind::Url => match url::Url::parse(value) {
             Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => Ok(()),
             Ok(_) => Err(format!("\"{value}\" is not an http or https URL")),

@@ -7,7 +7,9 @@
 //! without a header, by the table's columns in order) as unconverted text; JSON array elements and NDJSON
 //! lines as they are.
 
-use super::{page_size, Connector, Defaults, ServerDef, Table};
+mod directory;
+
+use super::{page_size, Connector, Defaults, Discovery, Resource, ServerDef, Table};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{redact_url, Counters, Http, Request};
 use crate::model::{ScanRequest, TableDef};
@@ -50,6 +52,48 @@ impl Connector for File {
 
     fn reads_server_files(&self, table: &TableDef) -> bool {
         table.option("path").is_some()
+    }
+
+    fn server_options(&self) -> Vec<OptionSpec> {
+        vec![OptionSpec::new("directory", Kind::AbsolutePath)]
+    }
+
+    /// `IMPORT FOREIGN SCHEMA "/srv/exports"`: an absolute path names the directory to import.
+    fn import_scope(&self, server: &ServerDef, remote_schema: &str) -> ServerDef {
+        let mut scoped = server.clone();
+        if remote_schema.starts_with('/') {
+            scoped.options.insert("directory".into(), remote_schema.into());
+        }
+        scoped
+    }
+
+    fn lists_server_files(&self, _server: &ServerDef) -> bool {
+        true
+    }
+
+    fn resources<'a>(
+        &'a self,
+        server: &'a ServerDef,
+        http: &'a Http,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<Resource>>> {
+        Box::pin(async move { Ok(self.discover(server, http).await?.resources) })
+    }
+
+    fn discover<'a>(
+        &'a self,
+        server: &'a ServerDef,
+        _http: &'a Http,
+    ) -> futures::future::BoxFuture<'a, Result<Discovery>> {
+        let directory = server.option("directory").map(str::to_string);
+        Box::pin(async move {
+            let directory = directory.ok_or_else(|| {
+                crate::options::missing_option(crate::options::Scope::Server, &super::connector_context("file"), "directory")
+                    .with_hint("Name the directory to import: IMPORT FOREIGN SCHEMA \"/path/to/dir\" FROM SERVER …, or set the server option directory.")
+            })?;
+            tokio::task::spawn_blocking(move || directory::discover(&directory))
+                .await
+                .map_err(|e| Error::internal(format!("directory discovery stopped: {e}")))?
+        })
     }
 
     fn table_options(&self) -> Vec<OptionSpec> {

@@ -132,6 +132,20 @@ pub trait Connector: Send + Sync {
             )))
         })
     }
+    /// [`Connector::resources`] and the sources discovery left out, each with why (IMPORT FOREIGN SCHEMA
+    /// shows them as warnings).
+    fn discover<'a>(
+        &'a self,
+        server: &'a ServerDef,
+        http: &'a Http,
+    ) -> futures::future::BoxFuture<'a, Result<Discovery>> {
+        Box::pin(async move { Ok(Discovery { resources: self.resources(server, http).await?, skipped: Vec::new() }) })
+    }
+    /// Whether discovery on this server reads the database server's file system (a directory import): the
+    /// role asking then needs the privilege a server file path needs.
+    fn lists_server_files(&self, _server: &ServerDef) -> bool {
+        false
+    }
 }
 
 /// The form of a provider's static credential (`auth` `bearer` or `api_key`): a regular expression the
@@ -173,6 +187,13 @@ pub struct Resource {
     pub description: String,
     pub table_options: OptionMap,
     pub columns: Vec<ResourceColumn>,
+}
+
+/// What discovery found: the tables, and the sources it left out with why.
+#[derive(Clone, Debug, Default)]
+pub struct Discovery {
+    pub resources: Vec<Resource>,
+    pub skipped: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
