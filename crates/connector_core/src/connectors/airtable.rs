@@ -195,13 +195,7 @@ fn resource(table: &Value) -> Option<Resource> {
     ];
     for field in table["fields"].as_array().into_iter().flatten() {
         let Some(field_name) = field["name"].as_str() else { continue };
-        let base = column_name(field_name);
-        let mut column = base.clone();
-        let mut n = 2;
-        while columns.iter().any(|c| c.name == column) {
-            column = format!("{base}_{n}");
-            n += 1;
-        }
+        let column = super::unique_name(column_name(field_name), |name| columns.iter().any(|c| c.name == name));
         let mut options = OptionMap::new();
         if column != field_name || matches!(column.as_str(), "id" | "created_time" | "fields") {
             options.insert("field".into(), field_name.to_string());

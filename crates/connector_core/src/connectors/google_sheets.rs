@@ -141,13 +141,7 @@ impl Connector for GoogleSheets {
                     if name.is_empty() {
                         continue;
                     }
-                    let base = column_name(&name);
-                    let mut column = base.clone();
-                    let mut n = 2;
-                    while columns.iter().any(|c| c.name == column) {
-                        column = format!("{base}_{n}");
-                        n += 1;
-                    }
+                    let column = super::unique_name(column_name(&name), |c| columns.iter().any(|o| o.name == c));
                     let sql_type = match sample.get(i) {
                         Some(Value::Number(_)) => "numeric",
                         Some(Value::Bool(_)) => "boolean",
@@ -159,13 +153,7 @@ impl Connector for GoogleSheets {
                         options: [("header".to_string(), name)].into(),
                     });
                 }
-                let mut name = column_name(title);
-                let base = name.clone();
-                let mut n = 2;
-                while resources.iter().any(|r| r.name == name) {
-                    name = format!("{base}_{n}");
-                    n += 1;
-                }
+                let name = super::unique_name(column_name(title), |n| resources.iter().any(|r| r.name == n));
                 resources.push(Resource {
                     name,
                     description: format!("sheet {title}"),

@@ -189,6 +189,18 @@ pub struct Resource {
     pub columns: Vec<ResourceColumn>,
 }
 
+/// `base`, else `base_2`, `base_3`, …: the first name `taken` does not hold (columns and tables that
+/// discovery names after the provider's, which may collide once made SQL names).
+pub(crate) fn unique_name(base: String, taken: impl Fn(&str) -> bool) -> String {
+    let mut name = base.clone();
+    let mut n = 2;
+    while taken(&name) {
+        name = format!("{base}_{n}");
+        n += 1;
+    }
+    name
+}
+
 /// What discovery found: the tables, and the sources it left out with why.
 #[derive(Clone, Debug, Default)]
 pub struct Discovery {

@@ -139,12 +139,7 @@ impl Connector for Notion {
                 let (_, answer) = http.send_json(&request, &counters).await?;
                 for database in answer["results"].as_array().into_iter().flatten() {
                     if let Some(mut resource) = resource(database) {
-                        let base = resource.name.clone();
-                        let mut n = 2;
-                        while resources.iter().any(|r| r.name == resource.name) {
-                            resource.name = format!("{base}_{n}");
-                            n += 1;
-                        }
+                        resource.name = super::unique_name(resource.name, |n| resources.iter().any(|r| r.name == n));
                         resources.push(resource);
                     }
                 }
@@ -218,13 +213,7 @@ fn resource(database: &Value) -> Option<Resource> {
     properties.sort_by_key(|(name, p)| (p["type"] != "title", name.to_string()));
     for (name, property) in properties {
         let kind = property["type"].as_str().unwrap_or_default();
-        let base = column_name(name);
-        let mut column = base.clone();
-        let mut n = 2;
-        while columns.iter().any(|c| c.name == column) {
-            column = format!("{base}_{n}");
-            n += 1;
-        }
+        let column = super::unique_name(column_name(name), |c| columns.iter().any(|o| o.name == c));
         let mut options: OptionMap = [("property".to_string(), name.clone())].into();
         if PROPERTY_TYPES.contains(&kind) {
             options.insert("type".into(), kind.to_string());

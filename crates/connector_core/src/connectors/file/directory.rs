@@ -7,7 +7,7 @@
 
 use super::{csv_options, inferred_format, CsvRecords, JsonArray, Location, Ndjson, ReadError, Records};
 use crate::connectors::airtable::column_name;
-use crate::connectors::{Discovery, Resource, ResourceColumn};
+use crate::connectors::{unique_name, Discovery, Resource, ResourceColumn};
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::{OptionMap, Options};
 use serde_json::Value;
@@ -43,12 +43,7 @@ pub(super) fn discover(directory: &str) -> Result<Discovery> {
     for file in files {
         match resource(&file) {
             Ok(mut resource) => {
-                let base = resource.name.clone();
-                let mut n = 2;
-                while discovery.resources.iter().any(|r| r.name == resource.name) {
-                    resource.name = format!("{base}_{n}");
-                    n += 1;
-                }
+                resource.name = unique_name(resource.name, |n| discovery.resources.iter().any(|r| r.name == n));
                 discovery.resources.push(resource);
             }
             Err(e) => discovery.skipped.push(format!("file \"{}\" is left out: {}", file.display(), e.message)),
@@ -88,13 +83,7 @@ fn resource(file: &Path) -> Result<Resource> {
     let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("file");
     let mut columns: Vec<ResourceColumn> = Vec::new();
     for (key, seen) in &sample.columns {
-        let base = column_name(key);
-        let mut name = base.clone();
-        let mut n = 2;
-        while columns.iter().any(|c| c.name == name) {
-            name = format!("{base}_{n}");
-            n += 1;
-        }
+        let name = unique_name(column_name(key), |n| columns.iter().any(|c| c.name == n));
         let mut options = OptionMap::new();
         if name != *key {
             options.insert("path".into(), crate::jsonpath::JsonPath::key(key).as_str().to_string());
