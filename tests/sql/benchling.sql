@@ -36,6 +36,11 @@ CREATE FOREIGN TABLE every_entity (id text, name text, archive_reason text)
   SERVER benchling OPTIONS (resource 'custom_entities', query 'archiveReason=ANY_ARCHIVED_OR_NOT_ARCHIVED');
 SELECT id, archive_reason FROM every_entity WHERE archive_reason IS NOT NULL;
 
+-- A column of one schema field, declared by hand (as docs/connectors/benchling.md shows).
+ALTER FOREIGN TABLE b.custom_entities ADD COLUMN passage integer OPTIONS (path '$.fields["Passage"].value');
+SELECT id, passage FROM b.custom_entities WHERE schema_id = 'ts_Strain001' ORDER BY id;
+ALTER FOREIGN TABLE b.custom_entities DROP COLUMN passage;
+
 -- Assay runs and results are listed per schema.
 SELECT id FROM b.assay_runs;
 SELECT reset_mock();
