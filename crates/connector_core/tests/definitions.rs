@@ -158,18 +158,18 @@ fn texts(cells: Vec<Cell>) -> Vec<String> {
 fn every_shipped_definition_parses_and_is_found_by_name() {
     let shipped = definitions::shipped();
     let names: Vec<&str> = shipped.iter().map(|d| d.name.as_str()).collect();
-    assert_eq!(names, vec!["close", "dropbox", "gmail", "hubspot", "microsoft_graph", "slack", "stripe"]);
+    assert_eq!(names, vec!["benchling", "close", "dropbox", "gmail", "hubspot", "microsoft_graph", "slack", "stripe"]);
     for definition in &shipped {
         // The file's name is the connector's; parsing it again gives the same definition.
         let file = format!("{}/definitions/{}.json", env!("CARGO_MANIFEST_DIR"), definition.name);
         let json: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         assert_eq!(&Definition::parse(&json).unwrap(), definition.as_ref());
-        // Providers with static keys (Stripe, Slack, Close) take them as bearer or basic credentials.
-        let static_key = ["close", "slack", "stripe"].contains(&definition.name.as_str());
+        // Providers with static keys (Stripe, Slack, Close, Benchling) take them as bearer or basic credentials.
+        let static_key = ["benchling", "close", "slack", "stripe"].contains(&definition.name.as_str());
         assert_eq!(
             definition.auth.kind,
             if static_key {
-                if definition.name == "close" {
+                if ["benchling", "close"].contains(&definition.name.as_str()) {
                     "basic"
                 } else {
                     "bearer"

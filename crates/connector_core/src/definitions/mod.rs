@@ -639,7 +639,8 @@ fn intern(text: &str) -> &'static str {
 }
 
 /// The definitions shipped with the extension.
-const SHIPPED_SOURCES: [(&str, &str); 7] = [
+const SHIPPED_SOURCES: [(&str, &str); 8] = [
+    ("benchling.json", include_str!("../../definitions/benchling.json")),
     ("close.json", include_str!("../../definitions/close.json")),
     ("dropbox.json", include_str!("../../definitions/dropbox.json")),
     ("gmail.json", include_str!("../../definitions/gmail.json")),

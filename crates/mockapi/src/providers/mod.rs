@@ -4,6 +4,7 @@
 //! `/hubspot/…`); knob prefixes do not apply. Documented in the crate's README.md.
 
 mod airtable;
+mod benchling;
 mod close;
 mod dropbox;
 mod gmail;
@@ -60,6 +61,7 @@ pub fn handle(state: &State, req: &Request) -> Option<Response> {
         "stripe" => Some(stripe::handle(state, req, &rest)),
         "slack" => Some(slack::handle(state, req, &rest)),
         "close" => Some(close::handle(state, req, &rest)),
+        "benchling" => Some(benchling::handle(state, req, &rest)),
         "graphql" => Some(graphql::handle(state, req, &rest)),
         "airtable" => Some(airtable::handle(state, req, &rest)),
         "notion" => Some(notion::handle(state, req, &rest)),
