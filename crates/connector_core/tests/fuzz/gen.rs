@@ -419,9 +419,9 @@ fn value_for(kind: &Kind) -> BoxedStrategy<String> {
             prop_oneof!["[a-z_/.]{0,8}", Just("/data/x.json".to_string()), Just("/x.ndjson".to_string())].boxed()
         }
         Kind::Secret => any::<String>().boxed(),
-        Kind::AbsolutePath => prop::sample::select(vec!["/srv/exports", "/", "relative/dir", "", " /x"])
-            .prop_map(str::to_string)
-            .boxed(),
+        Kind::AbsolutePath => {
+            prop::sample::select(vec!["/srv/exports", "/", "relative/dir", "", " /x"]).prop_map(str::to_string).boxed()
+        }
         // Definitions' patterned options (Stripe's dated API versions).
         Kind::Matches(_) => {
             prop_oneof!["[0-9a-z_.-]{0,12}", Just("2024-06-20".to_string()), Just("2024-06-20\n".to_string())].boxed()
