@@ -8,7 +8,8 @@
 //! Errors have Google's body (`{"error": {"code", "message", "status"}}`): 404 for an unknown document,
 //! 403 `PERMISSION_DENIED` for `docSecret` (a document not shared with the caller, so not in Drive's
 //! list either), 400 for a `q` the mock does not understand. `/gdocs/429/{k}/…` refuses the first k
-//! requests of each URL with Google's 429 (`RESOURCE_EXHAUSTED`; `always`: every one).
+//! requests of each URL with Google's 429 (`RESOURCE_EXHAUSTED`, plus a `Retry-After: 1` Google does not
+//! always send; `always`: every one).
 //!
 //! Drive holds, in this order: `docMock1` (Meeting notes: multi-run paragraphs, a bulleted list, an inline
 //! image, a 2×2 table), a spreadsheet, `docMock2` (Plan: a table of contents, a table nested in a cell),
@@ -119,7 +120,8 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
             429,
             "RESOURCE_EXHAUSTED",
             "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute per user' of service 'docs.googleapis.com' for consumer 'project_number:1234567890'.",
-        );
+        )
+        .with_header("Retry-After", "1");
     }
     let decoded: Vec<String> = path.trim_start_matches('/').split('/').map(percent_decode).collect();
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
