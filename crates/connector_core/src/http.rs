@@ -458,6 +458,8 @@ pub enum CredentialScope {
     Anywhere,
     /// Requests to this origin (scheme, host, port): the server's `base_url`.
     Origin(url::Origin),
+    /// Requests to any of these origins: a provider whose API spans hosts (Docs and Drive).
+    Origins(Vec<url::Origin>),
     /// None: the server has no `base_url` (a file server's URLs are anyone's).
     Nowhere,
 }
@@ -548,6 +550,7 @@ impl Http {
         match &self.credentials_to {
             CredentialScope::Anywhere => true,
             CredentialScope::Origin(origin) => url.origin() == *origin,
+            CredentialScope::Origins(origins) => origins.contains(&url.origin()),
             CredentialScope::Nowhere => false,
         }
     }

@@ -7,6 +7,7 @@
 
 pub mod airtable;
 pub mod file;
+pub mod google_docs;
 pub mod google_sheets;
 pub mod graphql;
 pub mod notion;
@@ -97,6 +98,11 @@ pub trait Connector: Send + Sync {
     /// `connector_fdw.test_connection` requests. `None`: the base URL itself.
     fn probe_path(&self, _server: &ServerDef) -> Option<String> {
         None
+    }
+    /// API roots of the provider besides `base_url` that get the server's credentials too (Google Docs
+    /// lists documents through Drive).
+    fn other_api_urls(&self, _server: &ServerDef) -> Result<Vec<url::Url>> {
+        Ok(Vec::new())
     }
     /// Headers every request of this server carries.
     fn fixed_headers(&self, _server: &ServerDef) -> Vec<(String, String)> {
@@ -238,6 +244,7 @@ pub fn builtin() -> Vec<Arc<dyn Connector>> {
         Arc::new(airtable::Airtable),
         Arc::new(notion::Notion),
         Arc::new(google_sheets::GoogleSheets),
+        Arc::new(google_docs::GoogleDocs),
         Arc::new(graphql::GraphQl),
     ]
 }
@@ -609,7 +616,15 @@ pub fn http_client(server: &ServerDef, user: &OptionMap, oauth: Option<crate::ht
     let auth = auth(server, connector.as_ref(), user, oauth)?;
     // Credentials are for the API at the server's base URL only (a file server without one sends none).
     let scope = match server.option("base_url").or(connector.defaults().base_url) {
-        Some(_) => CredentialScope::Origin(base_url(server, connector.as_ref())?.origin()),
+        Some(_) => {
+            let origin = base_url(server, connector.as_ref())?.origin();
+            let others: Vec<url::Origin> = connector.other_api_urls(server)?.iter().map(url::Url::origin).collect();
+            if others.is_empty() {
+                CredentialScope::Origin(origin)
+            } else {
+                CredentialScope::Origins([vec![origin], others].concat())
+            }
+        }
         None => CredentialScope::Nowhere,
     };
     Ok(Http::new(settings, auth, connector.fixed_headers(server))?.with_credential_scope(scope))

@@ -1,11 +1,12 @@
 //! Mocks of real providers' APIs, for the connector definitions connector_fdw ships: each reproduces the
 //! documented list responses, paging tokens and error bodies of the routes a definition uses, over a
 //! small deterministic dataset. Routed by the first path segment (`/gmail/…`, `/graph/…`, `/dropbox/…`,
-//! `/hubspot/…`); knob prefixes do not apply. Documented in the crate's README.md.
+//! `/hubspot/…`, `/gdocs/…`); knob prefixes do not apply. Documented in the crate's README.md.
 
 mod airtable;
 mod benchling;
 mod close;
+mod docs;
 mod dropbox;
 mod gmail;
 mod graph;
@@ -66,6 +67,7 @@ pub fn handle(state: &State, req: &Request) -> Option<Response> {
         "airtable" => Some(airtable::handle(state, req, &rest)),
         "notion" => Some(notion::handle(state, req, &rest)),
         "sheets" => Some(sheets::handle(state, req, &rest)),
+        "gdocs" => Some(docs::handle(state, req, &rest)),
         // The providers' own paths at the mock's root, for servers whose base_url is the mock's origin.
         "v0" => Some(airtable::handle(state, req, &req.path)),
         "v1" => Some(notion::handle(state, req, &req.path)),
