@@ -8,7 +8,9 @@
 //!   and rechecked: the provider returns a superset;
 //! - a sort is pushed only as a whole, and only with the null ordering the provider produces, unless no
 //!   row can have a NULL in the sorted column (a pushed condition on it that NULL never satisfies);
-//! - LIMIT/OFFSET are pushed only when every condition was pushed exactly and, with ORDER BY, the sort too.
+//! - LIMIT/OFFSET are pushed only when every condition was pushed exactly and, with ORDER BY, the sort too;
+//! - `count(*)` is answered from the provider's total only when every condition was pushed exactly and the
+//!   table declares that its answers carry a total of the rows the request matches.
 
 use crate::model::{Op, Sort};
 
@@ -71,6 +73,8 @@ pub struct Capabilities {
     null_order: NullOrder,
     limit: bool,
     offset: bool,
+    /// Answers tell the total of the rows the request matches (not only of the page).
+    total: bool,
     required: Vec<Requirement>,
 }
 
@@ -84,6 +88,7 @@ impl Default for Capabilities {
             null_order: NullOrder::Largest,
             limit: false,
             offset: false,
+            total: false,
             required: Vec::new(),
         }
     }
@@ -146,6 +151,13 @@ impl Capabilities {
         self
     }
 
+    /// Declare that the provider's answers tell how many rows the whole request matches (`X-Total-Count`,
+    /// a `total` member), whatever the page size: `count(*)` can then be one request.
+    pub fn total(mut self) -> Self {
+        self.total = true;
+        self
+    }
+
     pub fn require(mut self, column: &str, ops: &[Op], message: &str) -> Self {
         self.required.push(Requirement {
             column: column.into(),
@@ -199,6 +211,10 @@ impl Capabilities {
         self.offset
     }
 
+    pub fn tells_total(&self) -> bool {
+        self.total
+    }
+
     pub fn requirements(&self) -> &[Requirement] {
         &self.required
     }
@@ -235,6 +251,8 @@ pub struct Decision {
     pub sort_pushed: bool,
     /// LIMIT/OFFSET may be pushed: every condition is `Remote`, and the query's order (if any) is pushed.
     pub limit_pushable: bool,
+    /// `count(*)` may come from the provider's total: every condition is `Remote` and answers tell a total.
+    pub count_pushable: bool,
     /// For each condition sent to the provider, the operator it is sent with: its own, or the weaker one
     /// the provider declares (`>=` for `>`); `None` for conditions kept local.
     pub sent_ops: Vec<Option<Op>>,
@@ -290,7 +308,8 @@ pub fn decide(
     let sort_pushed = enabled && caps.can_sort_without_nulls(sorts, &never_null);
     let all_remote = placements.iter().all(|p| *p == Placement::Remote);
     let limit_pushable = enabled && caps.limit && all_remote && (!has_order || sort_pushed);
-    Decision { placements, sort_pushed, limit_pushable, sent_ops }
+    let count_pushable = enabled && caps.total && all_remote;
+    Decision { placements, sort_pushed, limit_pushable, count_pushable, sent_ops }
 }
 
 /// The requirement the pushed conditions do not satisfy, if any.
@@ -403,6 +422,22 @@ mod tests {
         assert!(!decide(&c, &[cand("amount", Op::Ne)], &desc, true, true).sort_pushed);
         let c = c.filter("amount", &[Op::IsNull]);
         assert!(!decide(&c, &[cand("amount", Op::IsNull)], &desc, true, true).sort_pushed);
+    }
+
+    #[test]
+    fn count_needs_a_total_and_every_condition_pushed_exactly() {
+        let c = caps().total();
+        assert!(decide(&c, &[], &[], false, true).count_pushable);
+        assert!(decide(&c, &[cand("country", Op::Eq), cand("amount", Op::Ge)], &[], false, true).count_pushable);
+        // An order does not matter to a count.
+        assert!(decide(&c, &[cand("country", Op::Eq)], &[sort("name", false)], true, true).count_pushable);
+        // A condition kept local, a superset or a weaker operator would count rows Postgres drops.
+        assert!(!decide(&c, &[cand("country", Op::Eq), None], &[], false, true).count_pushable);
+        assert!(!decide(&c, &[cand("name", Op::Eq)], &[], false, true).count_pushable);
+        assert!(!decide(&c, &[cand("amount", Op::Gt)], &[], false, true).count_pushable);
+        // No total declared, or pushdown off.
+        assert!(!decide(&caps(), &[cand("country", Op::Eq)], &[], false, true).count_pushable);
+        assert!(!decide(&c, &[cand("country", Op::Eq)], &[], false, false).count_pushable);
     }
 
     #[test]
