@@ -29,6 +29,8 @@ struct ScanState {
     columns: Vec<OutColumn>,
     /// The request of the current scan, with values evaluated.
     request: Option<ScanRequest>,
+    /// With a sort read in two phases: the requests of the phases started so far.
+    phases: Vec<ScanRequest>,
     split: Option<LimitSplit>,
     scan: Option<Scan>,
     block: Block,
@@ -124,6 +126,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignSca
         exprs,
         columns,
         request: None,
+        phases: Vec::new(),
         split: None,
         scan: None,
         block: Block::default(),
@@ -220,23 +223,44 @@ unsafe fn start(state: &mut ScanState, node: *mut pg_sys::ForeignScanState) {
         state.done = true;
         return;
     };
-    let split = limit.map(|l| l.split(state.foreign.handle.capabilities().supports_offset()));
+    // Phases of a split sort each read from their start: the scan skips the offset itself.
+    let provider_skips = state.plan.null_split.is_none() && state.foreign.handle.capabilities().supports_offset();
+    let split = limit.map(|l| l.split(provider_skips));
+    state.request = Some(request);
+    state.split = split;
     if split.is_some_and(|s| s.emit == Some(0)) {
-        state.request = Some(request);
         state.done = true;
         return;
     }
+    start_phase(state);
+}
+
+/// Start the scan of the request, or of the next phase of a split sort with the rows still needed. `false`
+/// when a split sort has no phase left.
+unsafe fn start_phase(state: &mut ScanState) -> bool {
+    let request = state.request.clone().expect("a request is evaluated before its scan starts");
+    let mut rows_needed = state.split.and_then(|s| s.source_rows);
+    let request = match &state.plan.null_split {
+        None => request,
+        Some(_) if state.phases.len() >= 2 => return false,
+        Some(null_split) => {
+            // The rows the earlier phase delivered all went through the skip and the emit counts.
+            rows_needed = rows_needed.map(|n| n.saturating_sub(state.skipped + state.emitted));
+            let phase = null_split.phase(&request, state.phases.len(), rows_needed);
+            state.phases.push(phase.clone());
+            phase
+        }
+    };
     let http = state.http.clone().expect("scans run with a client");
     let source = state.foreign.handle.scan(&request).or_raise();
     let projector = Arc::new(Projector::new(&state.foreign.table, &request.columns).or_raise());
     let settings = ScanSettings {
         max_concurrency: http.settings().max_concurrency,
-        rows_needed: split.and_then(|s| s.source_rows),
+        rows_needed,
         cache: super::cache::policy(&state.foreign.table.options),
     };
     state.scan = Some(Scan::start(catalog::runtime().handle(), http, source, projector, settings));
-    state.request = Some(request);
-    state.split = split;
+    true
 }
 
 unsafe fn clear_slot(slot: *mut pg_sys::TupleTableSlot) {
@@ -295,7 +319,8 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
             }
             Ok(Next::Done) => {
                 state.stop();
-                state.done = true;
+                let satisfied = state.split.and_then(|s| s.emit).is_some_and(|n| state.emitted >= n);
+                state.done = satisfied || state.plan.null_split.is_none() || !start_phase(state);
             }
             Err(e) => {
                 state.stop();
@@ -380,6 +405,7 @@ pub unsafe extern "C-unwind" fn rescan_foreign_scan(node: *mut pg_sys::ForeignSc
     let state = state(node);
     state.stop();
     state.request = None;
+    state.phases.clear();
     state.split = None;
     state.skipped = 0;
     state.emitted = 0;
@@ -465,7 +491,16 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
     }
     let texts = expression_texts(node, es);
     let request = state.request.clone().unwrap_or_else(|| plan_time_request(&state.plan, &texts));
-    for line in state.foreign.handle.describe(&request) {
+    // A split sort's phases: those sent, else both as planned.
+    let requests = match &state.plan.null_split {
+        Some(_) if !state.phases.is_empty() => state.phases.clone(),
+        Some(null_split) => {
+            let rows = request.limit.and_then(|l| l.rows_needed());
+            vec![null_split.phase(&request, 0, rows), null_split.phase(&request, 1, rows)]
+        }
+        None => vec![request],
+    };
+    for line in requests.iter().flat_map(|r| state.foreign.handle.describe(r)) {
         // Decoded for reading: `_sort=amount,id` rather than `_sort=amount%2Cid`.
         let readable = percent_encoding::percent_decode_str(&line).decode_utf8_lossy().into_owned();
         explain_text(es, "Remote request", &readable);
@@ -487,6 +522,11 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
         if !state.plan.sorts.is_empty() {
             let sorts: Vec<String> = state.plan.sorts.iter().map(|s| s.to_string()).collect();
             explain_text(es, "Pushed sort", &sorts.join(", "));
+        }
+        if let Some(null_split) = &state.plan.null_split {
+            let [first, then] = null_split.phase_ops();
+            let column = connector_core::model::quote_ident(&null_split.column);
+            explain_text(es, "Sort phases", &format!("{column} {}, then {column} {}", first.sql(), then.sql()));
         }
         if state.plan.count {
             explain_text(es, "Pushed aggregate", "count(*)");

@@ -14,7 +14,7 @@ use super::compat;
 use super::datum::datum_to_value;
 use super::pg::{cstr, list_ptrs, make_list, pstrdup, raise};
 use super::PUSHDOWN;
-use connector_core::model::{Op, Sort, Value};
+use connector_core::model::{NullSplit, Op, Sort, Value};
 use connector_core::pushdown::{self, Candidate, Capabilities, Decision, Placement};
 use connector_core::Error;
 use pgrx::pg_sys;
@@ -60,6 +60,9 @@ pub struct ScanPlan {
     /// The scan answers `count(*)`: its scan tuple is that one bigint.
     #[serde(default)]
     pub count: bool,
+    /// The pushed sort is read in two phases, NULLs of its first key apart.
+    #[serde(default)]
+    pub null_split: Option<NullSplit>,
 }
 
 /// A restriction clause and, when it has a pushable shape, its parts.
@@ -570,6 +573,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
         }
     }
     let sorts = if ordered { state.sorts.clone() } else { Vec::new() };
+    let null_split = if ordered { state.decision.null_split.clone() } else { None };
     let (scan_relid, columns, slots, scan_tlist, local_clauses, limit);
     if count {
         // The scan tuple is the count; the plan's tlist refers to it (setrefs matches the aggregate).
@@ -617,7 +621,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
             .collect();
         local_clauses = pg_sys::extract_actual_clauses(make_list(kept), false);
     }
-    let plan = ScanPlan { relid: state.foreign_relid(), upper, columns, slots, quals, sorts, limit, count };
+    let plan = ScanPlan { relid: state.foreign_relid(), upper, columns, slots, quals, sorts, limit, count, null_split };
     let json = serde_json::to_string(&plan).expect("plans serialize");
     let private = make_list([pg_sys::makeString(pstrdup(&json))]);
     pg_sys::make_foreignscan(
