@@ -29,6 +29,8 @@ struct ScanState {
     columns: Vec<OutColumn>,
     /// The request of the current scan, with values evaluated.
     request: Option<ScanRequest>,
+    /// With a sort read in two phases: the requests of the phases started so far.
+    phases: Vec<ScanRequest>,
     split: Option<LimitSplit>,
     scan: Option<Scan>,
     block: Block,
@@ -40,6 +42,8 @@ struct ScanState {
     finished: CounterSnapshot,
     /// Requests of the current scan already counted for this backend (sync progress and run counts).
     reported_requests: u64,
+    /// A count scan's last count came from the provider's total (else from reading every page).
+    counted_by_total: Option<bool>,
 }
 
 impl ScanState {
@@ -122,6 +126,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignSca
         exprs,
         columns,
         request: None,
+        phases: Vec::new(),
         split: None,
         scan: None,
         block: Block::default(),
@@ -131,6 +136,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignSca
         done: false,
         finished: CounterSnapshot::default(),
         reported_requests: 0,
+        counted_by_total: None,
     };
     // Freed with the query's memory, also when the query fails; dropping it stops any scan in flight.
     let query_memory = (*(*node).ss.ps.state).es_query_cxt;
@@ -217,23 +223,44 @@ unsafe fn start(state: &mut ScanState, node: *mut pg_sys::ForeignScanState) {
         state.done = true;
         return;
     };
-    let split = limit.map(|l| l.split(state.foreign.handle.capabilities().supports_offset()));
+    // Phases of a split sort each read from their start: the scan skips the offset itself.
+    let provider_skips = state.plan.null_split.is_none() && state.foreign.handle.capabilities().supports_offset();
+    let split = limit.map(|l| l.split(provider_skips));
+    state.request = Some(request);
+    state.split = split;
     if split.is_some_and(|s| s.emit == Some(0)) {
-        state.request = Some(request);
         state.done = true;
         return;
     }
+    start_phase(state);
+}
+
+/// Start the scan of the request, or of the next phase of a split sort with the rows still needed. `false`
+/// when a split sort has no phase left.
+unsafe fn start_phase(state: &mut ScanState) -> bool {
+    let request = state.request.clone().expect("a request is evaluated before its scan starts");
+    let mut rows_needed = state.split.and_then(|s| s.source_rows);
+    let request = match &state.plan.null_split {
+        None => request,
+        Some(_) if state.phases.len() >= 2 => return false,
+        Some(null_split) => {
+            // The rows the earlier phase delivered all went through the skip and the emit counts.
+            rows_needed = rows_needed.map(|n| n.saturating_sub(state.skipped + state.emitted));
+            let phase = null_split.phase(&request, state.phases.len(), rows_needed);
+            state.phases.push(phase.clone());
+            phase
+        }
+    };
     let http = state.http.clone().expect("scans run with a client");
     let source = state.foreign.handle.scan(&request).or_raise();
     let projector = Arc::new(Projector::new(&state.foreign.table, &request.columns).or_raise());
     let settings = ScanSettings {
         max_concurrency: http.settings().max_concurrency,
-        rows_needed: split.and_then(|s| s.source_rows),
+        rows_needed,
         cache: super::cache::policy(&state.foreign.table.options),
     };
     state.scan = Some(Scan::start(catalog::runtime().handle(), http, source, projector, settings));
-    state.request = Some(request);
-    state.split = split;
+    true
 }
 
 unsafe fn clear_slot(slot: *mut pg_sys::TupleTableSlot) {
@@ -249,6 +276,9 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
     let state = state(node);
     let slot = (*node).ss.ss_ScanTupleSlot;
     clear_slot(slot);
+    if state.plan.count {
+        return iterate_count(state, node, slot);
+    }
     if state.scan.is_none() && !state.done && state.request.is_none() {
         start(state, node);
     }
@@ -289,7 +319,8 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
             }
             Ok(Next::Done) => {
                 state.stop();
-                state.done = true;
+                let satisfied = state.split.and_then(|s| s.emit).is_some_and(|n| state.emitted >= n);
+                state.done = satisfied || state.plan.null_split.is_none() || !start_phase(state);
             }
             Err(e) => {
                 state.stop();
@@ -297,6 +328,72 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
             }
         }
     }
+}
+
+/// A count scan returns one row: the count.
+unsafe fn iterate_count(
+    state: &mut ScanState,
+    node: *mut pg_sys::ForeignScanState,
+    slot: *mut pg_sys::TupleTableSlot,
+) -> *mut pg_sys::TupleTableSlot {
+    if state.done {
+        return slot;
+    }
+    let count = match evaluate_request(state, node) {
+        Some((request, _)) => count_rows(state, request),
+        // A condition no row meets: nothing to ask.
+        None => 0,
+    };
+    state.done = true;
+    (*slot).tts_values.write(pg_sys::Datum::from(i64::try_from(count).unwrap_or(i64::MAX)));
+    (*slot).tts_isnull.write(false);
+    pg_sys::ExecStoreVirtualTuple(slot);
+    super::progress::add_rows(1);
+    slot
+}
+
+/// The rows `request` matches: the total of one smallest page when the provider tells it, else the rows of
+/// every page.
+unsafe fn count_rows(state: &mut ScanState, request: ScanRequest) -> u64 {
+    // A pushed LIMIT 1 makes the first page as small as the provider allows.
+    let probe = ScanRequest { limit: Some(Limit { count: Some(1), offset: 0 }), ..request.clone() };
+    let http = state.http.clone().expect("scans run with a client");
+    let probe_source = state.foreign.handle.scan(&probe).or_raise();
+    let all = state.foreign.handle.scan(&request).or_raise();
+    let settings = ScanSettings {
+        max_concurrency: http.settings().max_concurrency,
+        rows_needed: None,
+        cache: super::cache::policy(&state.foreign.table.options),
+    };
+    state.scan = Some(Scan::start_count(catalog::runtime().handle(), http, probe_source, all, settings));
+    state.request = Some(probe);
+    let mut rows: u64 = 0;
+    let used_total = loop {
+        let scan = state.scan.as_mut().expect("the count's scan runs");
+        match scan.next_block(WAIT_SLICE) {
+            Ok(Next::Block(block)) => {
+                rows += block.rows() as u64;
+                super::progress::add_page(state.new_requests());
+            }
+            Ok(Next::Waiting) => {
+                pg_sys::check_for_interrupts!();
+            }
+            Ok(Next::Done) => break scan.used_total.load(std::sync::atomic::Ordering::Relaxed),
+            Err(e) => {
+                state.stop();
+                raise(e)
+            }
+        }
+    };
+    state.stop();
+    state.counted_by_total = Some(used_total);
+    if !used_total {
+        debug1!(
+            "connector_fdw: foreign table \"{}\": the provider's answer had no usable total, so count(*) read every page",
+            state.foreign.table.name
+        );
+    }
+    rows
 }
 
 unsafe fn fill_slot(state: &mut ScanState, slot: *mut pg_sys::TupleTableSlot, row: usize) {
@@ -308,6 +405,7 @@ pub unsafe extern "C-unwind" fn rescan_foreign_scan(node: *mut pg_sys::ForeignSc
     let state = state(node);
     state.stop();
     state.request = None;
+    state.phases.clear();
     state.split = None;
     state.skipped = 0;
     state.emitted = 0;
@@ -367,11 +465,17 @@ fn plan_time_request(plan: &ScanPlan, texts: &[String]) -> ScanRequest {
         Some(Planned::Const(Value::Int(n))) => Some(*n as u64),
         _ => None,
     };
+    // A count's first request is its smallest page.
+    let limit = match &plan.limit {
+        _ if plan.count => Some(Limit { count: Some(1), offset: 0 }),
+        Some(l) => Some(Limit { count: count(&l.count), offset: count(&l.offset).unwrap_or(0) }),
+        None => None,
+    };
     ScanRequest {
         columns: plan.columns.clone(),
         quals: plan.quals.iter().map(|q| Qual { column: q.column.clone(), op: q.op, value: known(&q.value) }).collect(),
         sorts: plan.sorts.clone(),
-        limit: plan.limit.as_ref().map(|l| Limit { count: count(&l.count), offset: count(&l.offset).unwrap_or(0) }),
+        limit,
     }
 }
 
@@ -387,7 +491,16 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
     }
     let texts = expression_texts(node, es);
     let request = state.request.clone().unwrap_or_else(|| plan_time_request(&state.plan, &texts));
-    for line in state.foreign.handle.describe(&request) {
+    // A split sort's phases: those sent, else both as planned.
+    let requests = match &state.plan.null_split {
+        Some(_) if !state.phases.is_empty() => state.phases.clone(),
+        Some(null_split) => {
+            let rows = request.limit.and_then(|l| l.rows_needed());
+            vec![null_split.phase(&request, 0, rows), null_split.phase(&request, 1, rows)]
+        }
+        None => vec![request],
+    };
+    for line in requests.iter().flat_map(|r| state.foreign.handle.describe(r)) {
         // Decoded for reading: `_sort=amount,id` rather than `_sort=amount%2Cid`.
         let readable = percent_encoding::percent_decode_str(&line).decode_utf8_lossy().into_owned();
         explain_text(es, "Remote request", &readable);
@@ -410,6 +523,14 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
             let sorts: Vec<String> = state.plan.sorts.iter().map(|s| s.to_string()).collect();
             explain_text(es, "Pushed sort", &sorts.join(", "));
         }
+        if let Some(null_split) = &state.plan.null_split {
+            let [first, then] = null_split.phase_ops();
+            let column = connector_core::model::quote_ident(&null_split.column);
+            explain_text(es, "Sort phases", &format!("{column} {}, then {column} {}", first.sql(), then.sql()));
+        }
+        if state.plan.count {
+            explain_text(es, "Pushed aggregate", "count(*)");
+        }
         if let Some(limit) = &state.plan.limit {
             // After execution the evaluated numbers, before it the planned values.
             let evaluated = state.request.as_ref().and_then(|r| r.limit);
@@ -430,6 +551,9 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
     }
     if (*es).analyze {
         let c = state.counters();
+        if let Some(by_total) = state.counted_by_total {
+            explain_text(es, "Counted from", if by_total { "provider total" } else { "every page (no usable total)" });
+        }
         explain_int(es, "Requests", None, c.requests);
         if super::cache::caches(&state.foreign.server.options, &state.foreign.table.options) {
             explain_int(es, "Cache hits", None, c.cache_hits);

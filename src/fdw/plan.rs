@@ -6,14 +6,15 @@
 //! columns, volatile functions or subplans (constants, parameters, `now() - interval '1 day'`); non-constant
 //! values are evaluated when the scan starts. ORDER BY on plain columns becomes a presorted path; LIMIT and
 //! OFFSET are pushed through a path on the final upper relation, only when every condition was pushed and
-//! the query's order (if any) too.
+//! the query's order (if any) too. A plain `count(*)` (no GROUP BY, HAVING, FILTER or DISTINCT) becomes a
+//! path on the grouping relation when every condition was pushed and the table's answers tell a total.
 
 use super::catalog::{self, Foreign};
 use super::compat;
 use super::datum::datum_to_value;
 use super::pg::{cstr, list_ptrs, make_list, pstrdup, raise};
 use super::PUSHDOWN;
-use connector_core::model::{Op, Sort, Value};
+use connector_core::model::{NullSplit, Op, Sort, Value};
 use connector_core::pushdown::{self, Candidate, Capabilities, Decision, Placement};
 use connector_core::Error;
 use pgrx::pg_sys;
@@ -56,6 +57,12 @@ pub struct ScanPlan {
     pub quals: Vec<PlannedQual>,
     pub sorts: Vec<Sort>,
     pub limit: Option<PlannedLimit>,
+    /// The scan answers `count(*)`: its scan tuple is that one bigint.
+    #[serde(default)]
+    pub count: bool,
+    /// The pushed sort is read in two phases, NULLs of its first key apart.
+    #[serde(default)]
+    pub null_split: Option<NullSplit>,
 }
 
 /// A restriction clause and, when it has a pushable shape, its parts.
@@ -89,6 +96,8 @@ pub struct RelState {
 struct UpperState {
     base: *mut pg_sys::RelOptInfo,
     ordered: bool,
+    /// The grouping relation of a pushed `count(*)`.
+    count: bool,
 }
 
 const STARTUP_COST: f64 = 100.0;
@@ -368,15 +377,22 @@ pub unsafe extern "C-unwind" fn get_foreign_upper_paths(
             // stage can push a LIMIT below this ordering.
             let state = &*((*input).fdw_private as *mut RelState);
             if !state.sorts.is_empty() {
-                let upper = UpperState { base: input, ordered: true };
+                let upper = UpperState { base: input, ordered: true, count: false };
                 (*output).fdw_private = PgMemoryContexts::CurrentMemoryContext.leak_and_drop_on_delete(upper) as *mut _;
             }
+        }
+        pg_sys::UpperRelationKind::UPPERREL_GROUP_AGG if input_is_base => {
+            add_count_path(root, input, output, extra as *mut pg_sys::GroupPathExtraData);
         }
         pg_sys::UpperRelationKind::UPPERREL_FINAL => {
             let (base, ordered) = if input_is_base {
                 (input, false)
             } else if (*input).reloptkind == pg_sys::RelOptKind::RELOPT_UPPER_REL {
                 let upper = &*((*input).fdw_private as *mut UpperState);
+                // A LIMIT above a count applies to its one row, in Postgres.
+                if upper.count {
+                    return;
+                }
                 (upper.base, upper.ordered)
             } else {
                 return;
@@ -426,7 +442,73 @@ unsafe fn add_final_path(
         STARTUP_COST * 0.5 + rows * ROW_COST,
         if ordered { (*root).sort_pathkeys } else { std::ptr::null_mut() },
     );
-    let upper = UpperState { base, ordered };
+    let upper = UpperState { base, ordered, count: false };
+    (*output).fdw_private = PgMemoryContexts::CurrentMemoryContext.leak_and_drop_on_delete(upper) as *mut _;
+    pg_sys::add_path(output, path as _);
+}
+
+/// Whether an aggregate is a plain `count(*)`: no FILTER, DISTINCT or ORDER BY, not split for parallel or
+/// partial aggregation, of this query level.
+unsafe fn is_count_star(aggref: *mut pg_sys::Aggref) -> bool {
+    (*aggref).aggfnoid == pg_sys::Oid::from(pg_sys::F_COUNT_)
+        && (*aggref).aggstar
+        && (*aggref).aggfilter.is_null()
+        && (*aggref).aggdistinct.is_null()
+        && (*aggref).aggorder.is_null()
+        && (*aggref).agglevelsup == 0
+        && (*aggref).aggkind == b'n' as std::ffi::c_char
+        && (*aggref).aggsplit == pg_sys::AggSplit::AGGSPLIT_SIMPLE
+}
+
+/// The `count(*)` a list of expressions (a grouping target, a plan's tlist) computes, when it is the only
+/// aggregate (other expressions are computed from it: `count(*) + 1`) and nothing else reads the table.
+unsafe fn only_count_star(exprs: *mut pg_sys::List) -> Option<*mut pg_sys::Aggref> {
+    let flags = pg_sys::PVC_INCLUDE_AGGREGATES | pg_sys::PVC_INCLUDE_WINDOWFUNCS | pg_sys::PVC_INCLUDE_PLACEHOLDERS;
+    let found = list_ptrs::<pg_sys::Node>(pg_sys::pull_var_clause(exprs as _, flags as i32));
+    let mut count = None;
+    for node in found {
+        if !pgrx::is_a(node, pg_sys::NodeTag::T_Aggref) || !is_count_star(node as _) {
+            return None;
+        }
+        count.get_or_insert(node as *mut pg_sys::Aggref);
+    }
+    count
+}
+
+/// `SELECT count(*) FROM t WHERE …` (no GROUP BY, grouping sets or HAVING) when every condition was
+/// pushed and the table's answers tell a total: a scan of the grouping relation that returns the count.
+unsafe fn add_count_path(
+    root: *mut pg_sys::PlannerInfo,
+    base: *mut pg_sys::RelOptInfo,
+    output: *mut pg_sys::RelOptInfo,
+    extra: *mut pg_sys::GroupPathExtraData,
+) {
+    let parse = (*root).parse;
+    let state = &*((*base).fdw_private as *mut RelState);
+    let target = (*output).reltarget;
+    let eligible = !extra.is_null()
+        && (*extra).patype == pg_sys::PartitionwiseAggregateType::PARTITIONWISE_AGGREGATE_NONE
+        && (*parse).commandType == pg_sys::CmdType::CMD_SELECT
+        && (*parse).groupClause.is_null()
+        && (*parse).groupingSets.is_null()
+        && (*parse).havingQual.is_null()
+        && !(*parse).hasTargetSRFs
+        && state.decision.count_pushable
+        && only_count_star((*target).exprs).is_some();
+    if !eligible {
+        return;
+    }
+    // One small request instead of every page and an Agg node.
+    let path = compat::create_foreign_upper_path(
+        root,
+        output,
+        target,
+        1.0,
+        STARTUP_COST * 0.5,
+        STARTUP_COST * 0.5 + ROW_COST,
+        std::ptr::null_mut(),
+    );
+    let upper = UpperState { base, ordered: false, count: true };
     (*output).fdw_private = PgMemoryContexts::CurrentMemoryContext.leak_and_drop_on_delete(upper) as *mut _;
     pg_sys::add_path(output, path as _);
 }
@@ -469,11 +551,11 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
     outer_plan: *mut pg_sys::Plan,
 ) -> *mut pg_sys::ForeignScan {
     let upper = (*rel).reloptkind == pg_sys::RelOptKind::RELOPT_UPPER_REL;
-    let (base, ordered) = if upper {
+    let (base, ordered, count) = if upper {
         let u = &*((*rel).fdw_private as *mut UpperState);
-        (u.base, u.ordered)
+        (u.base, u.ordered, u.count)
     } else {
-        (rel, !(*best_path).path.pathkeys.is_null())
+        (rel, !(*best_path).path.pathkeys.is_null(), false)
     };
     let state = &*((*base).fdw_private as *mut RelState);
     let mut exprs = Exprs { list: Vec::new() };
@@ -491,8 +573,19 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
         }
     }
     let sorts = if ordered { state.sorts.clone() } else { Vec::new() };
+    let null_split = if ordered { state.decision.null_split.clone() } else { None };
     let (scan_relid, columns, slots, scan_tlist, local_clauses, limit);
-    if upper {
+    if count {
+        // The scan tuple is the count; the plan's tlist refers to it (setrefs matches the aggregate).
+        let aggref = only_count_star(tlist).expect("a count path's target has its count(*)");
+        let entry = pg_sys::makeTargetEntry(pg_sys::copyObjectImpl(aggref as _) as _, 1, std::ptr::null_mut(), false);
+        scan_tlist = make_list([entry]);
+        limit = None;
+        columns = Vec::new();
+        slots = Vec::new();
+        scan_relid = 0;
+        local_clauses = std::ptr::null_mut();
+    } else if upper {
         let parse = (*root).parse;
         let plan_limit = |node: *mut pg_sys::Node, exprs: &mut Exprs| (!node.is_null()).then(|| exprs.plan(node as _));
         limit = Some(PlannedLimit {
@@ -528,7 +621,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
             .collect();
         local_clauses = pg_sys::extract_actual_clauses(make_list(kept), false);
     }
-    let plan = ScanPlan { relid: state.foreign_relid(), upper, columns, slots, quals, sorts, limit };
+    let plan = ScanPlan { relid: state.foreign_relid(), upper, columns, slots, quals, sorts, limit, count, null_split };
     let json = serde_json::to_string(&plan).expect("plans serialize");
     let private = make_list([pg_sys::makeString(pstrdup(&json))]);
     pg_sys::make_foreignscan(

@@ -33,6 +33,21 @@ SELECT name, budget FROM air.projects WHERE budget > 100 ORDER BY budget DESC LI
 SELECT request FROM requests;
 SELECT same_without_pushdown($$SELECT name, budget FROM air.projects WHERE budget > 100 ORDER BY budget DESC, name LIMIT 3$$, true);
 SELECT same_without_pushdown($$SELECT name, budget FROM air.projects ORDER BY budget DESC, name LIMIT 3$$, true);
+-- Without one, the sort is read in two phases in Postgres' order, each with the LIMIT still needed: for DESC
+-- the blank budgets (IS NULL) first, then the others sorted; for ASC the others first. At most 2 requests.
+SELECT reset_mock();
+SELECT name, budget FROM air.projects ORDER BY budget DESC LIMIT 3;
+SELECT request FROM requests;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT name, budget FROM air.projects ORDER BY budget DESC LIMIT 3;
+SELECT reset_mock();
+SELECT name, budget FROM air.projects ORDER BY budget LIMIT 3;
+SELECT request FROM requests;
+SELECT reset_mock();
+SELECT name, budget FROM air.projects ORDER BY budget DESC LIMIT 3 OFFSET 1;
+SELECT request FROM requests;
+SELECT same_without_pushdown($$SELECT name, budget FROM air.projects ORDER BY budget DESC, name DESC NULLS LAST LIMIT 3$$, true);
+SELECT same_without_pushdown($$SELECT name, budget FROM air.projects ORDER BY budget DESC, name DESC NULLS LAST LIMIT 4 OFFSET 1$$, true);
+SELECT same_without_pushdown($$SELECT name, budget FROM air.projects ORDER BY budget, name DESC NULLS LAST$$, true);
 
 -- Writes: creates in batches of 10.
 SELECT reset_mock();

@@ -39,7 +39,8 @@ SELECT * FROM unreachable;
 \echo :LAST_ERROR_SQLSTATE
 SELECT 'still healthy' AS session;
 
--- Within the retry budget a flaky provider gives the same result as a healthy one.
+-- Within the retry budget a flaky provider gives the same result as a healthy one. (count(id) reads every
+-- page; count(*) would be one request for the total.)
 CREATE SERVER patient FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'rest', base_url :'mock', max_retries '2');
 CREATE FOREIGN TABLE flaky (id int) SERVER patient OPTIONS (
   path '/fault/503/2/page/customers', rows '$.data[*]', pagination 'page', page_param '_page',
@@ -50,10 +51,10 @@ SELECT count(*) AS requests, count(DISTINCT query) AS pages FROM mock_requests;
 -- Beyond it, an error that says how often it was tried.
 ALTER SERVER patient OPTIONS (SET max_retries '1');
 SELECT reset_mock();
-SELECT count(*) FROM flaky;
+SELECT count(id) FROM flaky;
 \echo :LAST_ERROR_SQLSTATE
 -- The scan as a whole has a retry budget too, so a failing provider is not hammered page after page.
 ALTER SERVER patient OPTIONS (SET max_retries '2', ADD max_scan_retries '3', ADD max_concurrency '1');
 SELECT reset_mock();
-SELECT count(*) FROM flaky;
+SELECT count(id) FROM flaky;
 SELECT count(*) AS requests FROM mock_requests;

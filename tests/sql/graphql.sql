@@ -96,3 +96,15 @@ CREATE FOREIGN TABLE not_a_connection (id text) SERVER gh OPTIONS (
 CREATE FOREIGN TABLE both_ways (id text) SERVER gh OPTIONS (
   query 'query($first: Int!, $after: String) { issues(first: $first, after: $after) { nodes { id } } }',
   rows '$.data.issues.nodes', pagination 'cursor', offset_variable 'offset');
+
+-- A Relay connection's totalCount (total_path) answers count(*): one request with first = 1.
+CREATE FOREIGN TABLE counted_issues (id text, state text OPTIONS (filter_variable 'state')) SERVER gh OPTIONS (
+  query 'query($first: Int!, $after: String, $state: IssueState) { issues(first: $first, after: $after, states: [$state]) { totalCount nodes { id state } pageInfo { hasNextPage endCursor } } }',
+  rows '$.data.issues.nodes', pagination 'cursor', page_size '4', total_path '$.data.issues.totalCount');
+SELECT reset_mock();
+SELECT count(*) FROM counted_issues WHERE state = 'OPEN';
+SELECT body -> 'variables' AS variables FROM mock_requests ORDER BY seq;
+SELECT count(id) AS counted_locally FROM counted_issues WHERE state = 'OPEN';
+EXPLAIN (VERBOSE, COSTS OFF) SELECT count(*) FROM counted_issues WHERE state = 'OPEN';
+SELECT same_without_pushdown($$SELECT count(*) FROM counted_issues$$);
+SELECT same_without_pushdown($$SELECT count(*) FROM counted_issues WHERE state = 'CLOSED'$$);

@@ -47,14 +47,24 @@ SELECT array_agg(length(run #>> '{text,content}')) AS run_lengths
 INSERT INTO nt.tasks (name, notes) VALUES ('Too long', repeat('x', 200001));
 UPDATE nt.tasks SET notes = repeat('x', 200001) WHERE name = 'Long notes';
 
--- Notion puts empty values last in both directions: ORDER BY … DESC NULLS LAST is pushed, DESC (nulls first)
--- is sorted by Postgres.
+-- Notion puts empty values last in both directions: ORDER BY … DESC NULLS LAST is pushed as is; DESC (nulls
+-- first) is read in two phases, the empty estimates (is_empty) first, then the others sorted.
 ALTER FOREIGN TABLE nt.tasks ALTER COLUMN estimate OPTIONS (ADD sortable 'true');
 EXPLAIN (VERBOSE, COSTS OFF) SELECT estimate FROM nt.tasks ORDER BY estimate DESC NULLS LAST;
 EXPLAIN (VERBOSE, COSTS OFF) SELECT estimate FROM nt.tasks ORDER BY estimate DESC;
 SELECT same_without_pushdown($$SELECT estimate FROM nt.tasks ORDER BY estimate DESC NULLS LAST$$, true);
 SELECT same_without_pushdown($$SELECT estimate FROM nt.tasks ORDER BY estimate DESC$$, true);
 SELECT same_without_pushdown($$SELECT estimate FROM nt.tasks ORDER BY estimate$$, true);
+-- With LIMIT each phase asks only for the rows still needed: at most 2 requests; with a condition that
+-- excludes empty values, one.
+SELECT reset_mock();
+SELECT estimate FROM nt.tasks ORDER BY estimate DESC LIMIT 3;
+SELECT body FROM mock_requests ORDER BY seq;
+SELECT reset_mock();
+SELECT estimate FROM nt.tasks WHERE estimate >= 0 ORDER BY estimate DESC LIMIT 3;
+SELECT count(*) AS requests FROM mock_requests;
+SELECT same_without_pushdown($$SELECT estimate FROM nt.tasks ORDER BY estimate DESC LIMIT 3$$, true);
+SELECT same_without_pushdown($$SELECT estimate FROM nt.tasks ORDER BY estimate DESC LIMIT 2 OFFSET 1$$, true);
 
 -- Notion's 529 service_overload is retried like a 429, honouring Retry-After.
 CREATE SERVER n_busy FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'notion', base_url :'mock', max_retries '1');

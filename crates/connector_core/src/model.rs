@@ -217,6 +217,35 @@ impl fmt::Display for Sort {
     }
 }
 
+/// A sort the provider serves in two phases because it places NULLs elsewhere than Postgres: first the rows
+/// where `column` is NULL (when Postgres puts NULLs first) or is not, then the others, each phase sorted by
+/// the provider and sent with the pushed conditions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NullSplit {
+    pub column: String,
+    pub nulls_first: bool,
+}
+
+impl NullSplit {
+    /// The condition each phase adds on `column`, in phase order.
+    pub fn phase_ops(&self) -> [Op; 2] {
+        if self.nulls_first {
+            [Op::IsNull, Op::IsNotNull]
+        } else {
+            [Op::IsNotNull, Op::IsNull]
+        }
+    }
+
+    /// The request of phase `phase` (0 or 1): `request` with the phase's condition, and a pushed LIMIT of
+    /// `rows` (the rows still needed, the offset already skipped by the scan).
+    pub fn phase(&self, request: &ScanRequest, phase: usize, rows: Option<u64>) -> ScanRequest {
+        let mut quals = request.quals.clone();
+        quals.push(Qual { column: self.column.clone(), op: self.phase_ops()[phase], value: Value::Null });
+        let limit = request.limit.map(|_| Limit { count: rows, offset: 0 });
+        ScanRequest { quals, limit, ..request.clone() }
+    }
+}
+
 /// `LIMIT count OFFSET offset`, pushed only when the remote result equals the local one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limit {

@@ -7,10 +7,14 @@
 //! - a condition the provider cannot serve may be sent as a weaker declared one (`>` as `>=`, `<` as `<=`)
 //!   and rechecked: the provider returns a superset;
 //! - a sort is pushed only as a whole, and only with the null ordering the provider produces, unless no
-//!   row can have a NULL in the sorted column (a pushed condition on it that NULL never satisfies);
-//! - LIMIT/OFFSET are pushed only when every condition was pushed exactly and, with ORDER BY, the sort too.
+//!   row can have a NULL in the sorted column (a pushed condition on it that NULL never satisfies), or the
+//!   provider filters the first key's NULLs exactly (`IS NULL`, `IS NOT NULL`): the scan then reads the NULL
+//!   rows and the others in two phases, in the order Postgres wants ([`NullSplit`]);
+//! - LIMIT/OFFSET are pushed only when every condition was pushed exactly and, with ORDER BY, the sort too;
+//! - `count(*)` is answered from the provider's total only when every condition was pushed exactly and the
+//!   table declares that its answers carry a total of the rows the request matches.
 
-use crate::model::{Op, Sort};
+use crate::model::{NullSplit, Op, Sort};
 
 /// How faithfully a provider applies a pushed condition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,6 +75,8 @@ pub struct Capabilities {
     null_order: NullOrder,
     limit: bool,
     offset: bool,
+    /// Answers tell the total of the rows the request matches (not only of the page).
+    total: bool,
     required: Vec<Requirement>,
 }
 
@@ -84,6 +90,7 @@ impl Default for Capabilities {
             null_order: NullOrder::Largest,
             limit: false,
             offset: false,
+            total: false,
             required: Vec::new(),
         }
     }
@@ -146,6 +153,13 @@ impl Capabilities {
         self
     }
 
+    /// Declare that the provider's answers tell how many rows the whole request matches (`X-Total-Count`,
+    /// a `total` member), whatever the page size: `count(*)` can then be one request.
+    pub fn total(mut self) -> Self {
+        self.total = true;
+        self
+    }
+
     pub fn require(mut self, column: &str, ops: &[Op], message: &str) -> Self {
         self.required.push(Requirement {
             column: column.into(),
@@ -199,6 +213,10 @@ impl Capabilities {
         self.offset
     }
 
+    pub fn tells_total(&self) -> bool {
+        self.total
+    }
+
     pub fn requirements(&self) -> &[Requirement] {
         &self.required
     }
@@ -233,8 +251,12 @@ pub struct Decision {
     /// One entry per condition of the query, in order.
     pub placements: Vec<Placement>,
     pub sort_pushed: bool,
+    /// The pushed sort needs two phases, NULLs of its first key apart.
+    pub null_split: Option<NullSplit>,
     /// LIMIT/OFFSET may be pushed: every condition is `Remote`, and the query's order (if any) is pushed.
     pub limit_pushable: bool,
+    /// `count(*)` may come from the provider's total: every condition is `Remote` and answers tell a total.
+    pub count_pushable: bool,
     /// For each condition sent to the provider, the operator it is sent with: its own, or the weaker one
     /// the provider declares (`>=` for `>`); `None` for conditions kept local.
     pub sent_ops: Vec<Option<Op>>,
@@ -287,10 +309,24 @@ pub fn decide(
         .filter_map(|(c, p)| c.as_ref().filter(|c| *p != Placement::Local && c.op != Op::IsNull))
         .map(|c| c.column.as_str())
         .collect();
-    let sort_pushed = enabled && caps.can_sort_without_nulls(sorts, &never_null);
+    let in_one_phase = enabled && caps.can_sort_without_nulls(sorts, &never_null);
+    let null_split = if enabled && !in_one_phase { null_split(caps, sorts, &never_null) } else { None };
+    let sort_pushed = in_one_phase || null_split.is_some();
     let all_remote = placements.iter().all(|p| *p == Placement::Remote);
     let limit_pushable = enabled && caps.limit && all_remote && (!has_order || sort_pushed);
-    Decision { placements, sort_pushed, limit_pushable, sent_ops }
+    let count_pushable = enabled && caps.total && all_remote;
+    Decision { placements, sort_pushed, null_split, limit_pushable, count_pushable, sent_ops }
+}
+
+/// The two phases that serve `sorts` when only the first key's NULL placement is wrong and the provider
+/// filters that column's NULLs exactly: within each phase that column is all NULL or has none.
+fn null_split(caps: &Capabilities, sorts: &[Sort], never_null: &[&str]) -> Option<NullSplit> {
+    let first = sorts.first()?;
+    let exact = |op| caps.filter_support(&first.column, op) == Some(Support::Exact);
+    let mut assumed = never_null.to_vec();
+    assumed.push(first.column.as_str());
+    (exact(Op::IsNull) && exact(Op::IsNotNull) && caps.can_sort_without_nulls(sorts, &assumed))
+        .then(|| NullSplit { column: first.column.clone(), nulls_first: first.nulls_first })
 }
 
 /// The requirement the pushed conditions do not satisfy, if any.
@@ -403,6 +439,60 @@ mod tests {
         assert!(!decide(&c, &[cand("amount", Op::Ne)], &desc, true, true).sort_pushed);
         let c = c.filter("amount", &[Op::IsNull]);
         assert!(!decide(&c, &[cand("amount", Op::IsNull)], &desc, true, true).sort_pushed);
+    }
+
+    #[test]
+    fn count_needs_a_total_and_every_condition_pushed_exactly() {
+        let c = caps().total();
+        assert!(decide(&c, &[], &[], false, true).count_pushable);
+        assert!(decide(&c, &[cand("country", Op::Eq), cand("amount", Op::Ge)], &[], false, true).count_pushable);
+        // An order does not matter to a count.
+        assert!(decide(&c, &[cand("country", Op::Eq)], &[sort("name", false)], true, true).count_pushable);
+        // A condition kept local, a superset or a weaker operator would count rows Postgres drops.
+        assert!(!decide(&c, &[cand("country", Op::Eq), None], &[], false, true).count_pushable);
+        assert!(!decide(&c, &[cand("name", Op::Eq)], &[], false, true).count_pushable);
+        assert!(!decide(&c, &[cand("amount", Op::Gt)], &[], false, true).count_pushable);
+        // No total declared, or pushdown off.
+        assert!(!decide(&caps(), &[cand("country", Op::Eq)], &[], false, true).count_pushable);
+        assert!(!decide(&c, &[cand("country", Op::Eq)], &[], false, false).count_pushable);
+    }
+
+    #[test]
+    fn nulls_placed_elsewhere_split_the_sort_when_the_provider_filters_them() {
+        // Airtable: blanks sort as the smallest value; Postgres' DESC wants NULLs first.
+        let c = caps().null_order(NullOrder::Smallest).max_sort_keys(2).sortable("country");
+        let desc = [sort("amount", true)];
+        let d = decide(&c, &[], &desc, true, true);
+        assert!(!d.sort_pushed && d.null_split.is_none(), "no IS NULL/IS NOT NULL filter: sorted by Postgres");
+        let c = c.filter("amount", &[Op::IsNull, Op::IsNotNull]);
+        let d = decide(&c, &[cand("country", Op::Eq)], &desc, true, true);
+        assert_eq!(d.null_split, Some(NullSplit { column: "amount".into(), nulls_first: true }));
+        assert!(d.sort_pushed && d.limit_pushable);
+        assert_eq!(d.null_split.unwrap().phase_ops(), [Op::IsNull, Op::IsNotNull]);
+        // ASC NULLS LAST where blanks come first: the non-NULL rows first.
+        let asc = [Sort { column: "amount".into(), desc: false, nulls_first: false }];
+        assert_eq!(decide(&c, &[], &asc, true, true).null_split.unwrap().phase_ops(), [Op::IsNotNull, Op::IsNull]);
+        // The provider's own order, or a pushed condition that excludes NULLs: one phase.
+        let desc_nulls_last = Sort { column: "amount".into(), desc: true, nulls_first: false };
+        let d = decide(&c, &[], &[desc_nulls_last], true, true);
+        assert!(d.sort_pushed && d.null_split.is_none());
+        let d = decide(&c, &[cand("amount", Op::Ge)], &desc, true, true);
+        assert!(d.sort_pushed && d.null_split.is_none());
+        // Only the first key is split: a later key must already have the right NULL placement.
+        let d = decide(&c, &[], &[sort("amount", true), sort("country", false)], true, true);
+        assert!(!d.sort_pushed && d.null_split.is_none());
+        let country_nulls_first = Sort { column: "country".into(), desc: false, nulls_first: true };
+        let d = decide(&c, &[], &[sort("amount", true), country_nulls_first], true, true);
+        assert!(d.sort_pushed && d.null_split.is_some());
+        // A loose IS NULL filter would mix the phases.
+        let c = caps()
+            .null_order(NullOrder::Smallest)
+            .filter("amount", &[Op::IsNotNull])
+            .filter_superset("amount", &[Op::IsNull]);
+        assert!(decide(&c, &[], &desc, true, true).null_split.is_none());
+        assert!(decide(&caps().filter("amount", &[Op::IsNull, Op::IsNotNull]), &[], &desc, true, false)
+            .null_split
+            .is_none());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use futures::stream::{FuturesOrdered, StreamExt};
 use futures::FutureExt;
 use serde_json::Value;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::runtime::Handle;
@@ -141,6 +141,11 @@ impl Block {
     pub fn row(&self, index: usize) -> &[Cell] {
         &self.cells[index * self.width..(index + 1) * self.width]
     }
+
+    /// `rows` rows without columns: what a count reads.
+    pub fn rows_only(rows: usize) -> Block {
+        Block { width: 0, rows, cells: Vec::new() }
+    }
 }
 
 /// Scan settings the framework derives from the server and the plan.
@@ -173,6 +178,8 @@ pub struct Scan {
     task: JoinHandle<()>,
     runtime: Handle,
     pub counters: Arc<Counters>,
+    /// A count ([`Scan::start_count`]) took the provider's total rather than reading every page.
+    pub used_total: Arc<AtomicBool>,
 }
 
 impl Drop for Scan {
@@ -193,7 +200,58 @@ impl Scan {
         let counters = Arc::new(Counters { cache: settings.cache, ..Counters::default() });
         let (sender, receiver) = mpsc::channel(2);
         let task = runtime.spawn(produce(http, source, projector, settings, counters.clone(), sender));
-        Scan { receiver, task, runtime: runtime.clone(), counters }
+        Scan { receiver, task, runtime: runtime.clone(), counters, used_total: Arc::default() }
+    }
+
+    /// Count the rows of a scan. `probe` is the scan asked for its smallest first page: when that answer
+    /// tells a believable total, the count is the total, in one request. Otherwise
+    /// every page of `all` is read and its rows counted. The blocks have no columns; their rows add up to
+    /// the count.
+    pub fn start_count(
+        runtime: &Handle,
+        http: Arc<Http>,
+        probe: Arc<dyn PageSource>,
+        all: Arc<dyn PageSource>,
+        settings: ScanSettings,
+    ) -> Scan {
+        let counters = Arc::new(Counters { cache: settings.cache, ..Counters::default() });
+        let used_total = Arc::new(AtomicBool::new(false));
+        let (sender, receiver) = mpsc::channel(2);
+        let (counting, flag) = (counters.clone(), used_total.clone());
+        let task = runtime.spawn(async move {
+            let token = match probe.paging() {
+                Paging::Numbered { .. } => PageToken::Number { page: 0, offset: 0 },
+                Paging::Chained => PageToken::First,
+            };
+            let first = AssertUnwindSafe(probe.fetch(&http, token, &counting)).catch_unwind().await;
+            match first {
+                Ok(Ok(page)) => {
+                    counting.pages.fetch_add(1, Ordering::Relaxed);
+                    http.counters.pages.fetch_add(1, Ordering::Relaxed);
+                    // A total below the records of its own answer, or beyond a bigint, is not believed.
+                    let believable = |&t: &u64| t >= page.records.len() as u64 && t <= i64::MAX as u64;
+                    if let Some(total) = page.total.filter(believable) {
+                        flag.store(true, Ordering::Relaxed);
+                        if sender.send(Ok(Some(Block::rows_only(total as usize)))).await.is_ok() {
+                            let _ = sender.send(Ok(None)).await;
+                        }
+                        return;
+                    }
+                }
+                Ok(Err(e)) => {
+                    let _ = sender.send(Err(e)).await;
+                    return;
+                }
+                Err(_) => {
+                    let _ =
+                        sender.send(Err(Error::internal("connector_fdw bug: a count's first request panicked"))).await;
+                    return;
+                }
+            }
+            let projector = Arc::new(Projector { table: String::new(), columns: Vec::new() });
+            produce(http, all, projector, settings, counting, sender).await
+        });
+        Scan { receiver, task, runtime: runtime.clone(), counters, used_total }
     }
 
     /// Wait up to `wait` for the next block. Never blocks longer, so the caller can honour cancels.
@@ -436,6 +494,8 @@ mod tests {
         size: u64,
         cap: Option<u64>,
         tell_total: bool,
+        /// A total told instead of the true one.
+        false_total: Option<u64>,
         by_offset: bool,
         asked: Mutex<Vec<u64>>,
         delay: Duration,
@@ -458,7 +518,8 @@ mod tests {
             let size = self.cap.unwrap_or(self.size);
             let start = if self.by_offset { offset } else { n * size };
             let records = (start..(start + size).min(self.total)).map(|i| json!({"id": i})).collect();
-            Ok(Page { records, total: self.tell_total.then_some(self.total), ..Page::default() })
+            let total = self.false_total.or(self.tell_total.then_some(self.total));
+            Ok(Page { records, total, ..Page::default() })
         }
     }
 
@@ -568,6 +629,50 @@ mod tests {
         });
         collect(source.clone(), settings(1, None)).unwrap();
         assert_eq!(source.max_in_flight.load(Ordering::SeqCst), 1);
+    }
+
+    /// The count of a count scan, whether it came from the total, and the pages the probe and the full
+    /// scan were asked for.
+    fn count(probe: Numbered, all: Numbered) -> (usize, bool, Vec<u64>, Vec<u64>) {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let http = Arc::new(Http::new(HttpSettings::default(), Auth::None, vec![]).unwrap());
+        let (probe, all) = (Arc::new(probe), Arc::new(all));
+        let mut scan = Scan::start_count(runtime.handle(), http, probe.clone(), all.clone(), settings(4, None));
+        let mut rows = 0;
+        loop {
+            match scan.next_block(Duration::from_millis(50)).unwrap() {
+                Next::Block(b) => {
+                    assert_eq!(b.width, 0);
+                    rows += b.rows();
+                }
+                Next::Waiting => continue,
+                Next::Done => break,
+            }
+        }
+        let asked = |n: &Numbered| {
+            let mut pages = n.asked.lock().unwrap().clone();
+            pages.sort();
+            pages
+        };
+        (rows, scan.used_total.load(Ordering::Relaxed), asked(&probe), asked(&all))
+    }
+
+    #[test]
+    fn a_count_takes_the_total_of_one_small_page_or_counts_every_row() {
+        let source =
+            |size, tell_total, false_total| Numbered { total: 95, size, tell_total, false_total, ..Default::default() };
+        assert_eq!(count(source(1, true, None), source(10, true, None)), (95, true, vec![0], vec![]));
+        // No total: every page is read.
+        let (rows, used_total, probed, all) = count(source(1, false, None), source(10, false, None));
+        assert_eq!((rows, used_total, probed), (95, false, vec![0]));
+        assert_eq!(all[..10], (0..10).collect::<Vec<_>>(), "every page, in a window that may ask past the end");
+        // A total below the records of its own answer is not believed.
+        let (rows, used_total, _, _) =
+            count(Numbered { total: 95, size: 10, false_total: Some(3), ..Default::default() }, source(10, true, None));
+        assert_eq!((rows, used_total), (95, false));
+        // An empty result.
+        let empty = |size| Numbered { total: 0, size, tell_total: true, ..Default::default() };
+        assert_eq!(count(empty(1), empty(10)), (0, true, vec![0], vec![]));
     }
 
     struct Panicking;

@@ -555,10 +555,15 @@ fn offset_tables_are_checked_against_their_query() {
         e.message,
         "invalid value for option \"cursor_variable\": offset paging (offset_variable) sends no cursor"
     );
-    let e = validate_table(&server, &issues(&[("total_path", "$.data.issues.totalCount")])).unwrap_err();
+    // A Relay connection's totalCount answers count(*); a table read in one request has nothing to count by.
+    validate_table(&server, &issues(&[("total_path", "$.data.issues.totalCount")])).unwrap();
+    let single = issues(&[("total_path", "$.data.issues.totalCount"), ("pagination", "none")]);
+    let single =
+        TableDef { options: single.options.into_iter().filter(|(k, _)| k != "page_info_path").collect(), ..single };
+    let e = validate_table(&server, &single).unwrap_err();
     assert_eq!(
         e.message,
-        "invalid value for option \"total_path\": the total count only serves offset paging (offset_variable)"
+        "invalid value for option \"total_path\": the total count serves paged tables: offset paging (offset_variable) or a Relay connection"
     );
-    assert_eq!(e.hint.as_deref(), Some("Set offset_variable to page by offset, or drop total_path."));
+    assert_eq!(e.hint.as_deref(), Some("Set pagination 'offset' or 'cursor', or drop total_path."));
 }

@@ -117,6 +117,7 @@ fn serve(state: &State, route: &Route, req: &Request) -> Result<Response, Respon
                     store: &state.store,
                     self_url: &format!("{}{}", state.base_url, req.path),
                     raw_query: &req.query,
+                    total: route.total,
                 };
                 styles::list(route.style, params, &cx).map_err(|e| bad_request(&e))
             }

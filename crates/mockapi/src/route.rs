@@ -1,4 +1,4 @@
-//! Path parsing: knob prefixes (`/n/…`, `/delay/…`, `/auth/…`, `/fault/…`) in
+//! Path parsing: knob prefixes (`/n/…`, `/delay/…`, `/auth/…`, `/fault/…`, `/total/…`) in
 //! any order, then `/{style}/customers[/{id}]`. Knobs live in the path so a
 //! foreign table's `path` option alone selects the behaviour.
 
@@ -24,6 +24,20 @@ pub enum Auth {
     OAuthToken,
 }
 
+/// How `page` and `offset` responses tell the total (`/total/{kind}`), for clients that must not trust a
+/// total that is not a count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total {
+    /// The filtered count, as a number (the default).
+    Exact,
+    /// No `total` member and no `X-Total-Count` header.
+    Missing,
+    /// `"10000+"`, as providers that cap their counts write it.
+    Capped,
+    /// `-1`.
+    Negative,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
     pub n: u64,
@@ -31,6 +45,7 @@ pub struct Route {
     pub auth: Option<Auth>,
     pub fault: Option<Fault>,
     pub style: Style,
+    pub total: Total,
     /// The raw `{id}` segment of an item route.
     pub id: Option<String>,
 }
@@ -38,7 +53,15 @@ pub struct Route {
 /// `None` means 404.
 pub fn parse(path: &str) -> Option<Route> {
     let mut segs = path.trim_end_matches('/').split('/').skip(1);
-    let mut route = Route { n: DEFAULT_N, delay_ms: 0, auth: None, fault: None, style: Style::Plain, id: None };
+    let mut route = Route {
+        n: DEFAULT_N,
+        delay_ms: 0,
+        auth: None,
+        fault: None,
+        style: Style::Plain,
+        total: Total::Exact,
+        id: None,
+    };
     loop {
         match segs.next()? {
             "n" => route.n = segs.next()?.parse().ok().filter(|n| *n <= MAX_N)?,
@@ -54,6 +77,14 @@ pub fn parse(path: &str) -> Option<Route> {
                 })
             }
             "fault" => route.fault = Some(Fault::parse(segs.next()?, segs.next()?)?),
+            "total" => {
+                route.total = match segs.next()? {
+                    "missing" => Total::Missing,
+                    "capped" => Total::Capped,
+                    "negative" => Total::Negative,
+                    _ => return None,
+                }
+            }
             style => {
                 route.style = match style {
                     "plain" => Style::Plain,
@@ -91,5 +122,7 @@ mod tests {
         assert!(parse("/page/orders").is_none());
         assert!(parse("/n/abc/page/customers").is_none());
         assert!(parse("/page/customers/1/extra").is_none());
+        assert_eq!(parse("/total/capped/page/customers").unwrap().total, Total::Capped);
+        assert!(parse("/total/huge/page/customers").is_none());
     }
 }

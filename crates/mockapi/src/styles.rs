@@ -7,7 +7,7 @@ use base64::Engine as _;
 use crate::dataset::{Dataset, Store};
 use crate::http::Response;
 use crate::query::Query;
-use crate::route::Style;
+use crate::route::{Style, Total};
 
 const MAX_LIMIT: u64 = 100;
 
@@ -18,6 +18,8 @@ pub struct ListCtx<'a> {
     /// `http://127.0.0.1:PORT` + the request path, for `Link` headers.
     pub self_url: &'a str,
     pub raw_query: &'a str,
+    /// How `page` and `offset` responses tell the total.
+    pub total: Total,
 }
 
 type Params = Vec<(String, String)>;
@@ -109,13 +111,24 @@ pub fn list(style: Style, mut params: Params, cx: &ListCtx) -> Result<Response, 
     let total = selection.total();
     let ids = selection.slice(cx.ds, offset, limit);
     let page = |before: &str, after: &str| render(cx.ds, &ids, before, after);
+    // The total as a JSON member (with its leading comma) and as a header value.
+    let (total_member, total_header) = match cx.total {
+        Total::Exact => (format!(r#","total":{total}"#), Some(total.to_string())),
+        Total::Missing => (String::new(), None),
+        Total::Capped => (r#","total":"10000+""#.to_string(), Some("10000+".to_string())),
+        Total::Negative => (r#","total":-1"#.to_string(), Some("-1".to_string())),
+    };
     let resp = match style {
         Style::Plain => Response::json(200, page("", "")),
         Style::Page => {
-            let tail = format!(r#","page":{},"per_page":{limit},"total":{total}}}"#, offset / limit + 1);
-            Response::json(200, page(r#"{"data":"#, &tail)).with_header("X-Total-Count", total.to_string())
+            let tail = format!(r#","page":{},"per_page":{limit}{total_member}}}"#, offset / limit + 1);
+            let resp = Response::json(200, page(r#"{"data":"#, &tail));
+            match total_header {
+                Some(value) => resp.with_header("X-Total-Count", value),
+                None => resp,
+            }
         }
-        Style::Offset => Response::json(200, page(r#"{"items":"#, &format!(r#","total":{total}}}"#))),
+        Style::Offset => Response::json(200, page(r#"{"items":"#, &format!("{total_member}}}"))),
         Style::Cursor => {
             let next = offset + ids.len() as u64;
             let has_more = !ids.is_empty() && next < total;

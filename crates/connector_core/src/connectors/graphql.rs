@@ -6,7 +6,8 @@
 //! in `after` (both renamable), following `endCursor` while `hasNextPage` is true. Lists taking an offset
 //! (Hasura's and PostGraphile's `limit`/`offset`) are paged with `offset_variable`: the page size goes in
 //! `limit` (renamable), pages are independent and fetched concurrently, and the data ends at a short page
-//! or at the count `total_path` finds. A column's
+//! or at the count `total_path` finds. `total_path` on a Relay connection (its `totalCount`) answers
+//! `count(*)` in one request. A column's
 //! `filter_variable` (and `_ne`, `_gt`, `_gte`, `_lt`, `_lte`) names the variable its condition sets, so a
 //! condition is pushed when the query declares a variable for it; values are sent as JSON (numbers,
 //! booleans, strings). GraphQL reports errors with HTTP 200 and an `errors` array: they are errors here.
@@ -141,8 +142,9 @@ struct GraphQlTable {
 enum GraphQlPaging {
     /// One request.
     Single,
-    /// A Relay connection: where its `pageInfo` is, and the variable of the cursor.
-    Relay { page_info: JsonPath, cursor_variable: String },
+    /// A Relay connection: where its `pageInfo` is, the variable of the cursor, and where the answer tells
+    /// the connection's total count (`totalCount`), which only a count uses.
+    Relay { page_info: JsonPath, cursor_variable: String, total: Option<JsonPath> },
     /// A list read from an offset: the variable of the offset, and where the answer tells the total count.
     Offset { offset_variable: String, total: Option<JsonPath> },
 }
@@ -269,7 +271,7 @@ impl GraphQlTable {
                         ),
                     )?;
                 }
-                (GraphQlPaging::Relay { page_info, cursor_variable }, page_size_variable)
+                (GraphQlPaging::Relay { page_info, cursor_variable, total: total.clone() }, page_size_variable)
             }
             (None, Some(offset_variable)) => {
                 let offset_variable = check_variable("offset_variable", offset_variable)?;
@@ -298,12 +300,12 @@ impl GraphQlTable {
             }
             (None, None) => (GraphQlPaging::Single, variable("page_size_variable", "first")?),
         };
-        if options.get("total_path").is_some() && !matches!(paging, GraphQlPaging::Offset { .. }) {
+        if options.get("total_path").is_some() && matches!(paging, GraphQlPaging::Single) {
             return Err(Error::option_value(
                 "total_path",
-                "the total count only serves offset paging (offset_variable)",
+                "the total count serves paged tables: offset paging (offset_variable) or a Relay connection",
             )
-            .with_hint("Set offset_variable to page by offset, or drop total_path."));
+            .with_hint("Set pagination 'offset' or 'cursor', or drop total_path."));
         }
         let mut filters = Vec::new();
         for column in &table.columns {
@@ -362,6 +364,13 @@ impl Table for GraphQlTable {
         let mut caps = Capabilities::new();
         for filter in &self.filters {
             caps.add_filters(&filter.column, &[filter.op], Support::Exact);
+        }
+        let counted = matches!(
+            self.paging,
+            GraphQlPaging::Offset { total: Some(_), .. } | GraphQlPaging::Relay { total: Some(_), .. }
+        );
+        if counted {
+            caps = caps.total();
         }
         caps.limit(matches!(self.paging, GraphQlPaging::Offset { .. }))
     }
@@ -440,8 +449,9 @@ impl PageSource for GraphQlSource {
             return Err(error);
         }
         // Offset pages end at a short page or at the total (counted from the pushed OFFSET); the scan knows.
+        // A connection's total answers a count. Only an exact non-negative integer is a total.
         let total = match &self.table.paging {
-            GraphQlPaging::Offset { total: Some(path), .. } => path
+            GraphQlPaging::Offset { total: Some(path), .. } | GraphQlPaging::Relay { total: Some(path), .. } => path
                 .get(&body)
                 .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())))
                 .map(|total| total.saturating_sub(self.start_offset)),

@@ -73,6 +73,7 @@ impl Connector for Rest {
             path("cursor_path"),
             path("has_more_path"),
             path("total_path"),
+            text("total_header"),
             text("sort_param"),
             text("order_param"),
             OptionSpec::int("sort_max_keys", 1, 8),
@@ -331,6 +332,8 @@ struct RestTable {
     page_size: u64,
     has_more_path: Option<JsonPath>,
     total_path: Option<JsonPath>,
+    /// The response header that tells the total (`X-Total-Count`), declared: answers carry it.
+    total_header: Option<String>,
     method: Method,
     /// The JSON object a POST read sends (paging members are set in a copy per page).
     body: Option<Value>,
@@ -813,6 +816,7 @@ impl RestTable {
             page_size: page_size(server, table, &Rest)?,
             has_more_path: options.json_path("has_more_path")?,
             total_path: options.json_path("total_path")?,
+            total_header: text("total_header"),
             method,
             body,
             filters,
@@ -1003,6 +1007,7 @@ impl RestTable {
             search: None,
             item_lookup: false,
             total_path: None,
+            total_header: None,
             limit_param: None,
             ..self.clone()
         };
@@ -1233,6 +1238,10 @@ impl Table for RestTable {
         }
         for (column, _) in &self.sortable {
             caps.add_sortable(column);
+        }
+        // A declared total (member or header) answers count(*); an undeclared X-Total-Count only helps paging.
+        if self.total_path.is_some() || self.total_header.is_some() {
+            caps = caps.total();
         }
         let offset_too = matches!(self.pagination, Pagination::Offset { .. });
         caps.max_sort_keys(if self.sortable.is_empty() { 0 } else { self.max_sort_keys }).limit(offset_too)
@@ -1627,15 +1636,19 @@ impl PageSource for RestSource {
                     crate::write::set(record, keys, value.clone());
                 }
             }
-            return Ok(Page { last: true, total: None, next: None, records });
+            // The lookup's answer is the whole result.
+            let total = Some(records.len() as u64);
+            return Ok(Page { last: true, total, next: None, records });
         }
+        // Only an exact non-negative integer is a total ("10000+", -1 or 12.5 are none).
+        let header = self.table.total_header.as_deref().unwrap_or("x-total-count");
         let total = self
             .table
             .total_path
             .as_ref()
             .and_then(|p| p.get(&body))
             .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
-            .or_else(|| response.header("x-total-count").and_then(|v| v.trim().parse().ok()))
+            .or_else(|| response.header(header).and_then(|v| v.trim().parse().ok()))
             .map(|total: u64| total.saturating_sub(self.start_offset));
         let has_more = self.has_more(&body);
         let next = match &self.table.pagination {
