@@ -29,6 +29,8 @@ struct ScanState {
     columns: Vec<OutColumn>,
     /// The request of the current scan, with values evaluated.
     request: Option<ScanRequest>,
+    /// Scans started (more than one when rescanned, e.g. once per outer row of a parameterized join).
+    scans: u64,
     split: Option<LimitSplit>,
     scan: Option<Scan>,
     block: Block,
@@ -122,6 +124,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignSca
         exprs,
         columns,
         request: None,
+        scans: 0,
         split: None,
         scan: None,
         block: Block::default(),
@@ -213,6 +216,7 @@ unsafe fn evaluate_request(
 }
 
 unsafe fn start(state: &mut ScanState, node: *mut pg_sys::ForeignScanState) {
+    state.scans += 1;
     let Some((request, limit)) = evaluate_request(state, node) else {
         state.done = true;
         return;
@@ -386,7 +390,11 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
         explain_text(es, "Relations", &state.foreign.table.name);
     }
     let texts = expression_texts(node, es);
-    let request = state.request.clone().unwrap_or_else(|| plan_time_request(&state.plan, &texts));
+    // One scan shows its request as sent; rescans with other parameter values show the planned form.
+    let request = match &state.request {
+        Some(request) if state.scans == 1 => request.clone(),
+        _ => plan_time_request(&state.plan, &texts),
+    };
     for line in state.foreign.handle.describe(&request) {
         // Decoded for reading: `_sort=amount,id` rather than `_sort=amount%2Cid`.
         let readable = percent_encoding::percent_decode_str(&line).decode_utf8_lossy().into_owned();

@@ -8,7 +8,9 @@
 //!   and rechecked: the provider returns a superset;
 //! - a sort is pushed only as a whole, and only with the null ordering the provider produces, unless no
 //!   row can have a NULL in the sorted column (a pushed condition on it that NULL never satisfies);
-//! - LIMIT/OFFSET are pushed only when every condition was pushed exactly and, with ORDER BY, the sort too.
+//! - LIMIT/OFFSET are pushed only when every condition was pushed exactly and, with ORDER BY, the sort too;
+//! - a join condition `column = <other table's column>` parameterizes the scan (one scan, so one request
+//!   for a key, per outer row) only where `=` on the column is pushed as above (see [`parameterizable`]).
 
 use crate::model::{Op, Sort};
 
@@ -72,6 +74,9 @@ pub struct Capabilities {
     limit: bool,
     offset: bool,
     required: Vec<Requirement>,
+    /// Columns whose `=` is served by an item lookup only when it is the scan's only condition (with
+    /// others the list is read whole).
+    lookup_only: Vec<String>,
 }
 
 impl Default for Capabilities {
@@ -85,6 +90,7 @@ impl Default for Capabilities {
             limit: false,
             offset: false,
             required: Vec::new(),
+            lookup_only: Vec::new(),
         }
     }
 }
@@ -110,6 +116,14 @@ impl Capabilities {
         for &op in ops {
             self.filters.retain(|f| !(f.column == column && f.op == op));
             self.filters.push(FilterCap { column: column.to_string(), op, support });
+        }
+    }
+
+    /// Declare that `column = value` is served by one item request (`GET /customers/{id}`) only when it is
+    /// the scan's only condition; with other conditions the provider reads the list and Postgres rechecks.
+    pub fn add_lookup_only(&mut self, column: &str) {
+        if !self.lookup_only.iter().any(|c| c == column) {
+            self.lookup_only.push(column.to_string());
         }
     }
 
@@ -293,6 +307,17 @@ pub fn decide(
     Decision { placements, sort_pushed, limit_pushable, sent_ops }
 }
 
+/// Whether a scan may be parameterized by the join condition `column = <outer value>`: run once per outer
+/// row with the value sent as `=`, which costs one request (for a key) instead of reading the whole table
+/// once. Only where `=` on the column is pushed (an exact or superset match; a superset is rechecked as
+/// any pushed condition), and, for a column the provider serves by an item lookup alone, when no other
+/// condition is sent (`others_sent`), else each outer row would read the whole list.
+pub fn parameterizable(caps: &Capabilities, column: &str, others_sent: bool, enabled: bool) -> bool {
+    enabled
+        && caps.filter_support(column, Op::Eq).is_some()
+        && !(others_sent && caps.lookup_only.iter().any(|c| c == column))
+}
+
 /// The requirement the pushed conditions do not satisfy, if any.
 pub fn unmet_requirement<'a>(caps: &'a Capabilities, pushed: &[Candidate]) -> Option<&'a Requirement> {
     caps.required.iter().find(|r| !pushed.iter().any(|c| c.column == r.column && r.ops.contains(&c.op)))
@@ -422,6 +447,20 @@ mod tests {
         let d = decide(&c, &[cand("channel", Op::Eq), cand("ts", Op::Gt)], &[], false, false);
         assert_eq!(d.placements, vec![Placement::RemoteAndLocal, Placement::Local]);
         assert!(!d.limit_pushable);
+    }
+
+    #[test]
+    fn joins_parameterize_only_columns_with_a_pushed_equality() {
+        let c = caps().filter("id", &[Op::In]);
+        assert!(parameterizable(&c, "country", false, true));
+        assert!(parameterizable(&c, "name", true, true), "a superset is sent and rechecked");
+        assert!(!parameterizable(&c, "amount", false, true), "only >= and <= are declared");
+        assert!(!parameterizable(&c, "id", false, true), "IN alone is no `=`");
+        assert!(!parameterizable(&c, "country", false, false), "pushdown off");
+        let mut c = Capabilities::new().filter_superset("id", &[Op::Eq]);
+        c.add_lookup_only("id");
+        assert!(parameterizable(&c, "id", false, true));
+        assert!(!parameterizable(&c, "id", true, true), "the lookup serves the key alone");
     }
 
     #[test]
