@@ -51,8 +51,8 @@ pub unsafe fn pathkey_descending(pathkey: *mut pg_sys::PathKey) -> Option<bool> 
     }
 }
 
-/// A foreign scan path with no parameterization, outer plan or private data (17 added
-/// `fdw_restrictinfo`, 18 `disabled_nodes`).
+/// A foreign scan path, parameterized by `required_outer` (NULL for none), with no outer plan or private
+/// data (17 added `fdw_restrictinfo`, 18 `disabled_nodes`).
 pub unsafe fn create_foreignscan_path(
     root: *mut pg_sys::PlannerInfo,
     rel: *mut pg_sys::RelOptInfo,
@@ -60,6 +60,7 @@ pub unsafe fn create_foreignscan_path(
     startup_cost: f64,
     total_cost: f64,
     pathkeys: *mut pg_sys::List,
+    required_outer: pg_sys::Relids,
 ) -> *mut pg_sys::ForeignPath {
     #[cfg(feature = "pg18")]
     return pg_sys::create_foreignscan_path(
@@ -71,7 +72,7 @@ pub unsafe fn create_foreignscan_path(
         startup_cost,
         total_cost,
         pathkeys,
-        null_mut(),
+        required_outer,
         null_mut(),
         null_mut(),
         null_mut(),
@@ -85,7 +86,7 @@ pub unsafe fn create_foreignscan_path(
         startup_cost,
         total_cost,
         pathkeys,
-        null_mut(),
+        required_outer,
         null_mut(),
         null_mut(),
         null_mut(),
@@ -99,7 +100,7 @@ pub unsafe fn create_foreignscan_path(
         startup_cost,
         total_cost,
         pathkeys,
-        null_mut(),
+        required_outer,
         null_mut(),
         null_mut(),
     );

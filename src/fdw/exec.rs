@@ -31,6 +31,8 @@ struct ScanState {
     request: Option<ScanRequest>,
     /// With a sort read in two phases: the requests of the phases started so far.
     phases: Vec<ScanRequest>,
+    /// Scans started (more than one when rescanned, e.g. once per outer row of a parameterized join).
+    scans: u64,
     split: Option<LimitSplit>,
     scan: Option<Scan>,
     block: Block,
@@ -127,6 +129,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignSca
         columns,
         request: None,
         phases: Vec::new(),
+        scans: 0,
         split: None,
         scan: None,
         block: Block::default(),
@@ -219,6 +222,7 @@ unsafe fn evaluate_request(
 }
 
 unsafe fn start(state: &mut ScanState, node: *mut pg_sys::ForeignScanState) {
+    state.scans += 1;
     let Some((request, limit)) = evaluate_request(state, node) else {
         state.done = true;
         return;
@@ -490,10 +494,14 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
         explain_text(es, "Relations", &state.foreign.table.name);
     }
     let texts = expression_texts(node, es);
-    let request = state.request.clone().unwrap_or_else(|| plan_time_request(&state.plan, &texts));
+    // One scan shows its request as sent; rescans with other parameter values show the planned form.
+    let request = match &state.request {
+        Some(request) if state.scans == 1 => request.clone(),
+        _ => plan_time_request(&state.plan, &texts),
+    };
     // A split sort's phases: those sent, else both as planned.
     let requests = match &state.plan.null_split {
-        Some(_) if !state.phases.is_empty() => state.phases.clone(),
+        Some(_) if !state.phases.is_empty() && state.scans == 1 => state.phases.clone(),
         Some(null_split) => {
             let rows = request.limit.and_then(|l| l.rows_needed());
             vec![null_split.phase(&request, 0, rows), null_split.phase(&request, 1, rows)]

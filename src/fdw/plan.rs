@@ -8,6 +8,11 @@
 //! OFFSET are pushed through a path on the final upper relation, only when every condition was pushed and
 //! the query's order (if any) too. A plain `count(*)` (no GROUP BY, HAVING, FILTER or DISTINCT) becomes a
 //! path on the grouping relation when every condition was pushed and the table's answers tell a total.
+//!
+//! A join condition `column = <other table's expression>` on a column whose `=` is pushed gives a
+//! parameterized path (as postgres_fdw's): a Nested Loop rescans the foreign table once per outer row, and
+//! each scan sends the outer row's value, so a few keys cost a few requests instead of every page. Each
+//! request costs as much as a page of a full scan, so a full scan (and a hash join) wins for many keys.
 
 use super::catalog::{self, Foreign};
 use super::compat;
@@ -66,11 +71,13 @@ pub struct ScanPlan {
 }
 
 /// A restriction clause and, when it has a pushable shape, its parts.
+#[derive(Clone)]
 struct Condition {
     rinfo: *mut pg_sys::RestrictInfo,
     shape: Option<Shape>,
 }
 
+#[derive(Clone)]
 struct Shape {
     column: String,
     op: Op,
@@ -90,6 +97,10 @@ pub struct RelState {
     /// The query's ORDER BY as sorts, when every key is a plain column the provider can sort by.
     sorts: Vec<Sort>,
     rows: f64,
+    /// The provider's page size, when it pages (see `Table::rows_per_request`).
+    rows_per_request: Option<u64>,
+    /// The column that identifies a record (the write key), at most one row per value.
+    key_column: Option<String>,
 }
 
 /// Planner state of an upper relation we may scan: the base relation below it.
@@ -100,9 +111,16 @@ struct UpperState {
     count: bool,
 }
 
-const STARTUP_COST: f64 = 100.0;
+/// The cost of one request (one page); a scan starts with one.
+const REQUEST_COST: f64 = 100.0;
 const ROW_COST: f64 = 0.01;
 const DEFAULT_ROWS: f64 = 1000.0;
+
+/// Startup and total cost of a scan that fetches `rows` records, one request per page.
+fn scan_cost(rows: f64, rows_per_request: Option<u64>) -> (f64, f64) {
+    let requests = rows_per_request.map_or(1.0, |n| (rows / n as f64).ceil().max(1.0));
+    (REQUEST_COST, REQUEST_COST * requests + rows * ROW_COST)
+}
 
 fn is_builtin(oid: pg_sys::Oid) -> bool {
     oid.to_u32() < pg_sys::FirstGenbkiObjectId
@@ -132,6 +150,29 @@ unsafe fn is_scan_constant(node: *mut pg_sys::Node) -> bool {
     !pg_sys::contain_var_clause(node) && !pg_sys::contain_volatile_functions(node) && !pg_sys::contain_subplans(node)
 }
 
+/// Where a condition's value may come from.
+#[derive(Clone, Copy)]
+enum Values {
+    /// Fixed for one scan (`is_scan_constant`): a restriction of the relation.
+    Scan,
+    /// Also columns of other relations, which the join sets as parameters before each (re)scan: a join
+    /// condition moved into a parameterized scan.
+    Outer(*mut pg_sys::PlannerInfo),
+}
+
+impl Values {
+    unsafe fn allow(self, node: *mut pg_sys::Node, rel: *mut pg_sys::RelOptInfo) -> bool {
+        match self {
+            Values::Scan => is_scan_constant(node),
+            Values::Outer(root) => {
+                !pg_sys::contain_volatile_functions(node)
+                    && !pg_sys::contain_subplans(node)
+                    && !pg_sys::bms_is_member((*rel).relid as i32, pg_sys::pull_varnos(root, node))
+            }
+        }
+    }
+}
+
 unsafe fn operator(opno: pg_sys::Oid) -> Option<Op> {
     if !is_builtin(opno) {
         return None;
@@ -153,7 +194,12 @@ unsafe fn holds_for_every_value(op: Op, node: *mut pg_sys::Node) -> bool {
     connector_core::model::non_finite_condition(op, &value) == Some(true)
 }
 
-unsafe fn shape(clause: *mut pg_sys::Node, rel: *mut pg_sys::RelOptInfo, foreign: &Foreign) -> Option<Shape> {
+unsafe fn shape(
+    clause: *mut pg_sys::Node,
+    rel: *mut pg_sys::RelOptInfo,
+    foreign: &Foreign,
+    values: Values,
+) -> Option<Shape> {
     let column_name = |i: usize| foreign.table.columns[i].name.clone();
     let is_bool_column = |i: usize| foreign.attrs[i].type_oid == pg_sys::BOOLOID;
     if pgrx::is_a(clause, pg_sys::NodeTag::T_OpExpr) {
@@ -164,12 +210,12 @@ unsafe fn shape(clause: *mut pg_sys::Node, rel: *mut pg_sys::RelOptInfo, foreign
             return None;
         }
         if let Some(i) = own_column(args[0], rel, foreign) {
-            if is_scan_constant(args[1]) && !holds_for_every_value(op, args[1]) {
+            if values.allow(args[1], rel) && !holds_for_every_value(op, args[1]) {
                 return Some(Shape { column: column_name(i), op, value: args[1] as _, fixed: None });
             }
         }
         if let Some(i) = own_column(args[1], rel, foreign) {
-            if is_scan_constant(args[0]) && !holds_for_every_value(op.commuted(), args[0]) {
+            if values.allow(args[0], rel) && !holds_for_every_value(op.commuted(), args[0]) {
                 return Some(Shape { column: column_name(i), op: op.commuted(), value: args[0] as _, fixed: None });
             }
         }
@@ -182,7 +228,7 @@ unsafe fn shape(clause: *mut pg_sys::Node, rel: *mut pg_sys::RelOptInfo, foreign
             return None;
         }
         let i = own_column(args[0], rel, foreign)?;
-        return is_scan_constant(args[1]).then(|| Shape {
+        return values.allow(args[1], rel).then(|| Shape {
             column: column_name(i),
             op: Op::In,
             value: args[1] as _,
@@ -286,7 +332,7 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
     let caps = foreign.handle.capabilities();
     let conditions: Vec<Condition> = list_ptrs::<pg_sys::RestrictInfo>((*rel).baserestrictinfo)
         .into_iter()
-        .map(|rinfo| Condition { rinfo, shape: shape((*rinfo).clause as _, rel, &foreign) })
+        .map(|rinfo| Condition { rinfo, shape: shape((*rinfo).clause as _, rel, &foreign, Values::Scan) })
         .collect();
     let candidates: Vec<Option<Candidate>> =
         conditions.iter().map(|c| c.shape.as_ref().map(|s| Candidate { column: s.column.clone(), op: s.op })).collect();
@@ -322,8 +368,14 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
     );
     let rows = (DEFAULT_ROWS * selectivity).max(1.0);
     (*rel).rows = rows;
+    // The table size Postgres' join estimates start from (rows per key of a join: tuples / distinct values).
+    if (*rel).tuples <= 0.0 {
+        (*rel).tuples = DEFAULT_ROWS;
+    }
     let sorts = if decision.sort_pushed { sorts } else { Vec::new() };
-    let state = RelState { foreign, caps, conditions, decision, columns, sorts, rows };
+    let rows_per_request = foreign.handle.rows_per_request();
+    let key_column = foreign.handle.writer().map(|w| w.key_column().to_string());
+    let state = RelState { foreign, caps, conditions, decision, columns, sorts, rows, rows_per_request, key_column };
     (*rel).fdw_private = PgMemoryContexts::CurrentMemoryContext.leak_and_drop_on_delete(state) as *mut _;
 }
 
@@ -334,14 +386,162 @@ pub unsafe extern "C-unwind" fn get_foreign_paths(
     _relid: pg_sys::Oid,
 ) {
     let state = &*((*rel).fdw_private as *mut RelState);
-    let total = STARTUP_COST + state.rows * ROW_COST;
-    let path = compat::create_foreignscan_path(root, rel, state.rows, STARTUP_COST, total, std::ptr::null_mut());
+    let (startup, total) = scan_cost(state.rows, state.rows_per_request);
+    let (no_keys, no_outer) = (std::ptr::null_mut(), std::ptr::null_mut());
+    let path = compat::create_foreignscan_path(root, rel, state.rows, startup, total, no_keys, no_outer);
     pg_sys::add_path(rel, path as _);
     if !state.sorts.is_empty() {
         // Presorted by the provider: the planner can drop its Sort node.
         let sorted =
-            compat::create_foreignscan_path(root, rel, state.rows, STARTUP_COST, total, (*root).query_pathkeys);
+            compat::create_foreignscan_path(root, rel, state.rows, startup, total, (*root).query_pathkeys, no_outer);
         pg_sys::add_path(rel, sorted as _);
+    }
+    if PUSHDOWN.get() {
+        add_parameterized_paths(root, rel, state);
+    }
+}
+
+/// What `generate_implied_equalities_for_column` looks for: one column of this relation at a time whose
+/// `=` can parameterize the scan (postgres_fdw's `ec_member_matches_foreign`).
+struct EcSearch<'a> {
+    state: &'a RelState,
+    others_sent: bool,
+    current: *mut pg_sys::Expr,
+    done: Vec<*mut pg_sys::Expr>,
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn ec_member_matches(
+    _root: *mut pg_sys::PlannerInfo,
+    rel: *mut pg_sys::RelOptInfo,
+    _ec: *mut pg_sys::EquivalenceClass,
+    em: *mut pg_sys::EquivalenceMember,
+    arg: *mut std::ffi::c_void,
+) -> bool {
+    let search = &mut *(arg as *mut EcSearch);
+    let expr = (*em).em_expr;
+    if !search.current.is_null() {
+        return pg_sys::equal(expr as _, search.current as _);
+    }
+    if search.done.iter().any(|d| pg_sys::equal(expr as _, *d as _)) {
+        return false;
+    }
+    let foreign = &search.state.foreign;
+    let usable = own_column(expr as _, rel, foreign).is_some_and(|i| {
+        pushdown::parameterizable(&search.state.caps, &foreign.table.columns[i].name, search.others_sent, true)
+    });
+    if usable {
+        search.current = expr;
+    }
+    usable
+}
+
+/// The conditions of a scan: the relation's restrictions, then the join conditions a parameterized path
+/// moved into it (`clauses` holds both), with the pushdown decision over all of them.
+unsafe fn scan_conditions(
+    root: *mut pg_sys::PlannerInfo,
+    rel: *mut pg_sys::RelOptInfo,
+    state: &RelState,
+    clauses: &[*mut pg_sys::RestrictInfo],
+) -> (Vec<Condition>, Decision) {
+    let mut conditions = state.conditions.clone();
+    for &rinfo in clauses {
+        if !(*rinfo).pseudoconstant && !state.conditions.iter().any(|c| c.rinfo == rinfo) {
+            conditions.push(Condition {
+                rinfo,
+                shape: shape((*rinfo).clause as _, rel, &state.foreign, Values::Outer(root)),
+            });
+        }
+    }
+    let candidates: Vec<Option<Candidate>> =
+        conditions.iter().map(|c| c.shape.as_ref().map(|s| Candidate { column: s.column.clone(), op: s.op })).collect();
+    let decision = pushdown::decide(&state.caps, &candidates, &[], false, PUSHDOWN.get());
+    (conditions, decision)
+}
+
+/// Parameterized paths for the join conditions `column = <outer expression>` whose `=` is pushed, found
+/// among the relation's join clauses and its equivalence classes as postgres_fdw does. Each path costs
+/// one request per rescan (per outer row, fewer under a Memoize).
+unsafe fn add_parameterized_paths(root: *mut pg_sys::PlannerInfo, rel: *mut pg_sys::RelOptInfo, state: &RelState) {
+    let others_sent = state.decision.sent_ops.iter().any(Option::is_some);
+    let mut infos: Vec<*mut pg_sys::ParamPathInfo> = Vec::new();
+    let mut consider = |rinfo: *mut pg_sys::RestrictInfo| {
+        if !pg_sys::join_clause_is_movable_to(rinfo, rel) {
+            return;
+        }
+        let Some(shape) = shape((*rinfo).clause as _, rel, &state.foreign, Values::Outer(root)) else { return };
+        if shape.op != Op::Eq || !pushdown::parameterizable(&state.caps, &shape.column, others_sent, true) {
+            return;
+        }
+        let required = pg_sys::bms_union((*rinfo).clause_relids, (*rel).lateral_relids);
+        let required = pg_sys::bms_del_member(required, (*rel).relid as i32);
+        if pg_sys::bms_num_members(required) == 0 {
+            return;
+        }
+        let info = pg_sys::get_baserel_parampathinfo(root, rel, required);
+        if !infos.contains(&info) {
+            infos.push(info);
+        }
+    };
+    for rinfo in list_ptrs::<pg_sys::RestrictInfo>((*rel).joininfo) {
+        consider(rinfo);
+    }
+    if (*rel).has_eclass_joins {
+        let mut search = EcSearch { state, others_sent, current: std::ptr::null_mut(), done: Vec::new() };
+        loop {
+            search.current = std::ptr::null_mut();
+            let clauses = pg_sys::generate_implied_equalities_for_column(
+                root,
+                rel,
+                Some(ec_member_matches),
+                &mut search as *mut EcSearch as *mut std::ffi::c_void,
+                (*rel).lateral_referencers,
+            );
+            if search.current.is_null() {
+                break;
+            }
+            for rinfo in list_ptrs::<pg_sys::RestrictInfo>(clauses) {
+                consider(rinfo);
+            }
+            search.done.push(search.current);
+        }
+    }
+    for info in infos {
+        let clauses = list_ptrs::<pg_sys::RestrictInfo>((*info).ppi_clauses);
+        let (conditions, decision) = scan_conditions(root, rel, state, &clauses);
+        let sent: Vec<&Shape> = conditions
+            .iter()
+            .zip(&decision.sent_ops)
+            .filter(|(_, op)| op.is_some())
+            .filter_map(|(c, _)| c.shape.as_ref())
+            .collect();
+        // Each join condition sent must still be one a rescan serves with a request for its key (an item
+        // lookup serves its key only alone).
+        let joined = &conditions[state.conditions.len()..];
+        let keys: Vec<&str> = joined
+            .iter()
+            .filter_map(|c| c.shape.as_ref())
+            .filter(|s| s.op == Op::Eq && sent.iter().any(|t| std::ptr::eq(*t, *s)))
+            .map(|s| s.column.as_str())
+            .collect();
+        if keys.is_empty() || !keys.iter().all(|k| pushdown::parameterizable(&state.caps, k, sent.len() > 1, true)) {
+            continue;
+        }
+        // One record per value of the table's key, else Postgres' estimate (rows / distinct values).
+        let rows =
+            if keys.iter().any(|k| state.key_column.as_deref() == Some(*k)) { 1.0 } else { (*info).ppi_rows.max(1.0) };
+        (*info).ppi_rows = rows;
+        let (startup, total) = scan_cost(rows, state.rows_per_request);
+        let path = compat::create_foreignscan_path(
+            root,
+            rel,
+            rows,
+            startup,
+            total,
+            std::ptr::null_mut(),
+            (*info).ppi_req_outer,
+        );
+        pg_sys::add_path(rel, path as _);
     }
 }
 
@@ -438,8 +638,8 @@ unsafe fn add_final_path(
         output,
         target,
         rows,
-        STARTUP_COST * 0.5,
-        STARTUP_COST * 0.5 + rows * ROW_COST,
+        REQUEST_COST * 0.5,
+        REQUEST_COST * 0.5 + rows * ROW_COST,
         if ordered { (*root).sort_pathkeys } else { std::ptr::null_mut() },
     );
     let upper = UpperState { base, ordered, count: false };
@@ -504,8 +704,8 @@ unsafe fn add_count_path(
         output,
         target,
         1.0,
-        STARTUP_COST * 0.5,
-        STARTUP_COST * 0.5 + ROW_COST,
+        REQUEST_COST * 0.5,
+        REQUEST_COST * 0.5 + ROW_COST,
         std::ptr::null_mut(),
     );
     let upper = UpperState { base, ordered: false, count: true };
@@ -558,12 +758,13 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
         (rel, !(*best_path).path.pathkeys.is_null(), false)
     };
     let state = &*((*base).fdw_private as *mut RelState);
+    // A parameterized path's clauses include the join conditions it moved into the scan.
+    let clauses = if upper { Vec::new() } else { list_ptrs::<pg_sys::RestrictInfo>(scan_clauses) };
+    let (conditions, decision) = scan_conditions(root, base, state, &clauses);
     let mut exprs = Exprs { list: Vec::new() };
     let mut quals = Vec::new();
     let mut local = Vec::new();
-    for ((condition, placement), sent) in
-        state.conditions.iter().zip(&state.decision.placements).zip(&state.decision.sent_ops)
-    {
+    for ((condition, placement), sent) in conditions.iter().zip(&decision.placements).zip(&decision.sent_ops) {
         if let Some(op) = sent {
             let shape = condition.shape.as_ref().expect("pushed conditions have a shape");
             quals.push(planned_qual(shape, *op, &mut exprs));
@@ -611,13 +812,24 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
         local_clauses = std::ptr::null_mut();
     } else {
         limit = None;
-        columns = state.columns.clone();
+        let mut used = state.columns.clone();
+        let all = state.foreign.table.columns.len();
+        for rinfo in &clauses {
+            if !state.conditions.iter().any(|c| c.rinfo == *rinfo) {
+                columns_used((**rinfo).clause as _, (*rel).relid, all, &mut used);
+            }
+        }
+        used.sort_unstable();
+        used.dedup();
+        used.retain(|&i| !state.foreign.attrs[i].dropped);
+        columns = used;
         slots = columns.clone();
         scan_tlist = std::ptr::null_mut();
         scan_relid = (*rel).relid;
-        let kept: Vec<*mut pg_sys::RestrictInfo> = list_ptrs::<pg_sys::RestrictInfo>(scan_clauses)
-            .into_iter()
-            .filter(|r| !(**r).pseudoconstant && (local.contains(r) || !state.conditions.iter().any(|c| c.rinfo == *r)))
+        let kept: Vec<*mut pg_sys::RestrictInfo> = clauses
+            .iter()
+            .copied()
+            .filter(|r| !(**r).pseudoconstant && (local.contains(r) || !conditions.iter().any(|c| c.rinfo == *r)))
             .collect();
         local_clauses = pg_sys::extract_actual_clauses(make_list(kept), false);
     }

@@ -13,6 +13,8 @@
 //! - LIMIT/OFFSET are pushed only when every condition was pushed exactly and, with ORDER BY, the sort too;
 //! - `count(*)` is answered from the provider's total only when every condition was pushed exactly and the
 //!   table declares that its answers carry a total of the rows the request matches.
+//! - a join condition `column = <other table's column>` parameterizes the scan (one scan, so one request
+//!   for a key, per outer row) only where `=` on the column is pushed as above (see [`parameterizable`]).
 
 use crate::model::{NullSplit, Op, Sort};
 
@@ -78,6 +80,9 @@ pub struct Capabilities {
     /// Answers tell the total of the rows the request matches (not only of the page).
     total: bool,
     required: Vec<Requirement>,
+    /// Columns whose `=` is served by an item lookup only when it is the scan's only condition (with
+    /// others the list is read whole).
+    lookup_only: Vec<String>,
 }
 
 impl Default for Capabilities {
@@ -92,6 +97,7 @@ impl Default for Capabilities {
             offset: false,
             total: false,
             required: Vec::new(),
+            lookup_only: Vec::new(),
         }
     }
 }
@@ -117,6 +123,14 @@ impl Capabilities {
         for &op in ops {
             self.filters.retain(|f| !(f.column == column && f.op == op));
             self.filters.push(FilterCap { column: column.to_string(), op, support });
+        }
+    }
+
+    /// Declare that `column = value` is served by one item request (`GET /customers/{id}`) only when it is
+    /// the scan's only condition; with other conditions the provider reads the list and Postgres rechecks.
+    pub fn add_lookup_only(&mut self, column: &str) {
+        if !self.lookup_only.iter().any(|c| c == column) {
+            self.lookup_only.push(column.to_string());
         }
     }
 
@@ -329,6 +343,17 @@ fn null_split(caps: &Capabilities, sorts: &[Sort], never_null: &[&str]) -> Optio
         .then(|| NullSplit { column: first.column.clone(), nulls_first: first.nulls_first })
 }
 
+/// Whether a scan may be parameterized by the join condition `column = <outer value>`: run once per outer
+/// row with the value sent as `=`, which costs one request (for a key) instead of reading the whole table
+/// once. Only where `=` on the column is pushed (an exact or superset match; a superset is rechecked as
+/// any pushed condition), and, for a column the provider serves by an item lookup alone, when no other
+/// condition is sent (`others_sent`), else each outer row would read the whole list.
+pub fn parameterizable(caps: &Capabilities, column: &str, others_sent: bool, enabled: bool) -> bool {
+    enabled
+        && caps.filter_support(column, Op::Eq).is_some()
+        && !(others_sent && caps.lookup_only.iter().any(|c| c == column))
+}
+
 /// The requirement the pushed conditions do not satisfy, if any.
 pub fn unmet_requirement<'a>(caps: &'a Capabilities, pushed: &[Candidate]) -> Option<&'a Requirement> {
     caps.required.iter().find(|r| !pushed.iter().any(|c| c.column == r.column && r.ops.contains(&c.op)))
@@ -512,6 +537,20 @@ mod tests {
         let d = decide(&c, &[cand("channel", Op::Eq), cand("ts", Op::Gt)], &[], false, false);
         assert_eq!(d.placements, vec![Placement::RemoteAndLocal, Placement::Local]);
         assert!(!d.limit_pushable);
+    }
+
+    #[test]
+    fn joins_parameterize_only_columns_with_a_pushed_equality() {
+        let c = caps().filter("id", &[Op::In]);
+        assert!(parameterizable(&c, "country", false, true));
+        assert!(parameterizable(&c, "name", true, true), "a superset is sent and rechecked");
+        assert!(!parameterizable(&c, "amount", false, true), "only >= and <= are declared");
+        assert!(!parameterizable(&c, "id", false, true), "IN alone is no `=`");
+        assert!(!parameterizable(&c, "country", false, false), "pushdown off");
+        let mut c = Capabilities::new().filter_superset("id", &[Op::Eq]);
+        c.add_lookup_only("id");
+        assert!(parameterizable(&c, "id", false, true));
+        assert!(!parameterizable(&c, "id", true, true), "the lookup serves the key alone");
     }
 
     #[test]

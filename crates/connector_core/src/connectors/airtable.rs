@@ -605,6 +605,10 @@ impl Table for AirtableTable {
         }))
     }
 
+    fn rows_per_request(&self) -> Option<u64> {
+        Some(self.page_size)
+    }
+
     fn writer(&self) -> Option<Arc<dyn Writer>> {
         Some(Arc::new(AirtableWriter { table: self.clone() }))
     }

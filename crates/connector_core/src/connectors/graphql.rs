@@ -387,6 +387,10 @@ impl Table for GraphQlTable {
     fn scan(&self, request: &ScanRequest) -> Result<Arc<dyn PageSource>> {
         Ok(Arc::new(self.source(request)))
     }
+
+    fn rows_per_request(&self) -> Option<u64> {
+        (!matches!(self.paging, GraphQlPaging::Single)).then_some(self.page_size)
+    }
 }
 
 struct GraphQlSource {

@@ -230,6 +230,11 @@ pub trait Table: Send + Sync {
     fn describe(&self, request: &ScanRequest) -> Vec<String>;
     /// A page source for one scan.
     fn scan(&self, request: &ScanRequest) -> Result<Arc<dyn PageSource>>;
+    /// The most records one request returns (the page size) when the provider pages, `None` when one
+    /// request returns them all: the planner's count of requests a full scan costs.
+    fn rows_per_request(&self) -> Option<u64> {
+        None
+    }
     /// The write side, when the provider accepts writes.
     fn writer(&self) -> Option<Arc<dyn crate::write::Writer>> {
         None

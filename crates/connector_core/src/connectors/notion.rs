@@ -788,6 +788,10 @@ impl Table for NotionTable {
         Ok(Arc::new(NotionSource { table: self.clone(), body: self.body(request)?, columns: request.columns.clone() }))
     }
 
+    fn rows_per_request(&self) -> Option<u64> {
+        Some(self.page_size)
+    }
+
     fn writer(&self) -> Option<Arc<dyn Writer>> {
         Some(Arc::new(NotionWriter { table: self.clone() }))
     }

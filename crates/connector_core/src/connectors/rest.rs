@@ -1235,6 +1235,7 @@ impl Table for RestTable {
         let key = &self.writes.key_column;
         if self.item_lookup && !self.filters.iter().any(|f| f.column == *key && f.op == Op::Eq) {
             caps.add_filters(key, &[Op::Eq], crate::pushdown::Support::Superset);
+            caps.add_lookup_only(key);
         }
         for (column, _) in &self.sortable {
             caps.add_sortable(column);
@@ -1264,6 +1265,10 @@ impl Table for RestTable {
 
     fn scan(&self, request: &ScanRequest) -> Result<Arc<dyn PageSource>> {
         Ok(Arc::new(self.source(request)))
+    }
+
+    fn rows_per_request(&self) -> Option<u64> {
+        (!matches!(self.pagination, Pagination::None)).then_some(self.page_size)
     }
 
     fn writer(&self) -> Option<Arc<dyn Writer>> {

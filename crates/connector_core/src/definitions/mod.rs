@@ -523,6 +523,10 @@ impl Table for DefinedTable {
         Ok(Arc::new(Rekeyed { inner, renames: self.renames.clone() }))
     }
 
+    fn rows_per_request(&self) -> Option<u64> {
+        self.inner.rows_per_request()
+    }
+
     fn writer(&self) -> Option<Arc<dyn Writer>> {
         let inner = self.inner.writer().filter(|_| self.writable)?;
         if self.renames.is_empty() {
