@@ -33,16 +33,28 @@ pub struct Route {
     pub style: Style,
     /// The raw `{id}` segment of an item route.
     pub id: Option<String>,
+    /// `/norange`: range filters (`f_gt`, `f_gte`, `f_lt`, `f_lte`) are accepted and ignored, as by a
+    /// provider that does not know them.
+    pub ignore_ranges: bool,
 }
 
 /// `None` means 404.
 pub fn parse(path: &str) -> Option<Route> {
     let mut segs = path.trim_end_matches('/').split('/').skip(1);
-    let mut route = Route { n: DEFAULT_N, delay_ms: 0, auth: None, fault: None, style: Style::Plain, id: None };
+    let mut route = Route {
+        n: DEFAULT_N,
+        delay_ms: 0,
+        auth: None,
+        fault: None,
+        style: Style::Plain,
+        id: None,
+        ignore_ranges: false,
+    };
     loop {
         match segs.next()? {
             "n" => route.n = segs.next()?.parse().ok().filter(|n| *n <= MAX_N)?,
             "delay" => route.delay_ms = segs.next()?.parse().ok()?,
+            "norange" => route.ignore_ranges = true,
             "auth" => {
                 route.auth = Some(match segs.next()? {
                     "bearer" => Auth::Bearer,
@@ -85,6 +97,8 @@ mod tests {
         assert_eq!(r.style, Style::Page);
         assert_eq!(r.id.as_deref(), Some("7"));
         assert!(r.fault.is_some());
+        assert!(!r.ignore_ranges);
+        assert!(parse("/norange/n/10/cursor/customers").unwrap().ignore_ranges);
         assert_eq!(parse("/auth/oauth/page/customers").unwrap().auth, Some(Auth::OAuthToken));
         assert_eq!(parse("/cursor/customers/").unwrap().id, None);
         assert!(parse("/x").is_none());

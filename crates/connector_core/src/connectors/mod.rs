@@ -191,6 +191,10 @@ pub trait Table: Send + Sync {
     fn describe(&self, request: &ScanRequest) -> Vec<String>;
     /// A page source for one scan.
     fn scan(&self, request: &ScanRequest) -> Result<Arc<dyn PageSource>>;
+    /// How a scan of `request` is split into range windows, for EXPLAIN (see [`PageSource::partitioner`]).
+    fn partitioner(&self, _request: &ScanRequest) -> Option<Arc<dyn crate::scan::Partitioner>> {
+        None
+    }
     /// The write side, when the provider accepts writes.
     fn writer(&self) -> Option<Arc<dyn crate::write::Writer>> {
         None

@@ -11,11 +11,11 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::http::{redact_url, Counters, EndpointLimit, Http, Request};
 use crate::jsonpath::JsonPath;
 use crate::model::Value as SqlValue;
-use crate::model::{Op, ScanRequest, TableDef};
+use crate::model::{ColumnType, Op, Qual, ScanRequest, TableDef};
 use crate::options::{Kind, OptionSpec, Options, Scope};
 use crate::prune::Shape;
 use crate::pushdown::Capabilities;
-use crate::scan::{Page, PageSource, PageToken, Paging};
+use crate::scan::{Page, PageSource, PageToken, Paging, Partitioner};
 use crate::write::{WriteOp, Writer};
 use async_trait::async_trait;
 use reqwest::Method;
@@ -105,6 +105,10 @@ impl Connector for Rest {
             text("search_join"),
             text("search_cursor_param"),
             path("search_cursor_path"),
+            // Range partitioning of cursor scans: a column the provider filters by range, and where its
+            // records start.
+            text("partition_column"),
+            text("partition_start"),
             // Writes.
             text("key_column"),
             text("item_path"),
@@ -378,6 +382,130 @@ struct RestTable {
     /// Each column's path inside a record, by column index.
     column_paths: Vec<JsonPath>,
     writes: WriteConfig,
+    partition: Option<PartitionSpec>,
+}
+
+/// `partition_column`: a column the provider filters by range (`>=` and `<` or `<=`) and that never changes
+/// for a record, which splits a cursor scan into windows walked concurrently.
+#[derive(Clone, Debug)]
+struct PartitionSpec {
+    column: String,
+    ty: ColumnType,
+    path: JsonPath,
+    /// `partition_start` as a key: where the records start when the query gives no lower bound.
+    start: Option<i64>,
+    /// Only `filter_param_lte` bounds the column from above.
+    upper_inclusive: bool,
+}
+
+impl PartitionSpec {
+    fn parse(options: &Options, table: &TableDef, pagination: &Pagination, filters: &[Filter]) -> Result<Option<Self>> {
+        let Some(name) = non_empty(options.get("partition_column")) else {
+            if options.get("partition_start").is_some() {
+                return Err(misplaced("partition_start", "needs partition_column"));
+            }
+            return Ok(None);
+        };
+        let Some(column) = table.column(&name) else {
+            return Err(Error::option_value(
+                "partition_column",
+                format!("foreign table \"{}\" has no column \"{name}\"", table.name),
+            ));
+        };
+        if !crate::partition::partitionable(&column.ty) {
+            return Err(Error::option_value(
+                "partition_column",
+                format!("column \"{name}\" is of type {}, which cannot be split into ranges", column.ty.sql_name()),
+            )
+            .with_hint("Name a column of an integer, date or timestamp type, such as a creation time."));
+        }
+        let declared = |op: Op| filters.iter().any(|f| f.column == name && f.op == op);
+        if !declared(Op::Ge) || !(declared(Op::Lt) || declared(Op::Le)) {
+            return Err(Error::option_value(
+                "partition_column",
+                format!("column \"{name}\" is not declared range-filterable"),
+            )
+            .with_hint(format!(
+                "Declare the provider's range parameters on the column, e.g. ALTER FOREIGN TABLE {} ALTER COLUMN {name} OPTIONS (ADD filter_param_gte '{name}_gte', ADD filter_param_lt '{name}_lt').",
+                crate::model::quote_ident(&table.name)
+            )));
+        }
+        if !matches!(pagination, Pagination::Cursor { .. } | Pagination::Link { .. }) {
+            return Err(misplaced(
+                "partition_column",
+                "applies to pagination 'cursor' or 'link' (numbered pages are fetched concurrently already)",
+            ));
+        }
+        let start = match options.get("partition_start") {
+            None => None,
+            Some(text) => Some(
+                crate::partition::key_of_value(&column.ty, &SqlValue::Text(text.to_string())).ok_or_else(|| {
+                    Error::option_value(
+                        "partition_start",
+                        format!("\"{text}\" is not a value of column \"{name}\" ({})", column.ty.sql_name()),
+                    )
+                })?,
+            ),
+        };
+        let path = match column.option("path") {
+            Some(p) => JsonPath::parse(p).map_err(|e| Error::option_value("path", e))?,
+            None => JsonPath::key(&name),
+        };
+        let upper_inclusive = !declared(Op::Lt);
+        Ok(Some(PartitionSpec { column: name, ty: column.ty.clone(), path, start, upper_inclusive }))
+    }
+}
+
+/// A scan split into windows of the partition column (see [`Partitioner`]).
+struct RestPartitioner {
+    table: RestTable,
+    spec: PartitionSpec,
+    /// The scan's request without its range conditions on the column.
+    request: ScanRequest,
+    /// The query's range conditions on the column: the first window takes the lower ones, the last the
+    /// upper ones.
+    lower: Vec<Qual>,
+    upper: Vec<Qual>,
+    range: (i64, i64),
+    descending: bool,
+}
+
+impl Partitioner for RestPartitioner {
+    fn column(&self) -> &str {
+        &self.spec.column
+    }
+    fn range(&self) -> (i64, i64) {
+        self.range
+    }
+    fn unit(&self) -> i64 {
+        crate::partition::unit(&self.spec.ty)
+    }
+    fn descending(&self) -> bool {
+        self.descending
+    }
+    fn upper_inclusive(&self) -> bool {
+        self.spec.upper_inclusive
+    }
+    fn window(&self, lower: Option<i64>, upper: Option<i64>) -> Arc<dyn PageSource> {
+        let bound = |op: Op, key: i64| Qual {
+            column: self.spec.column.clone(),
+            op,
+            value: crate::partition::value_of_key(&self.spec.ty, key),
+        };
+        let mut request = self.request.clone();
+        match lower {
+            Some(key) => request.quals.push(bound(Op::Ge, key)),
+            None => request.quals.extend(self.lower.iter().cloned()),
+        }
+        match upper {
+            Some(key) => request.quals.push(bound(if self.spec.upper_inclusive { Op::Le } else { Op::Lt }, key)),
+            None => request.quals.extend(self.upper.iter().cloned()),
+        }
+        Arc::new(self.table.plain_source(&request))
+    }
+    fn key(&self, record: &Value) -> Option<i64> {
+        crate::partition::key_of_json(&self.spec.ty, self.spec.path.get(record)?.clone())
+    }
 }
 
 /// A search endpoint (Stripe's `GET /v1/charges/search?query=status:'failed' AND amount>1000`): its URL,
@@ -670,6 +798,7 @@ impl RestTable {
                 sortable.push((column.name.clone(), remote));
             }
         }
+        let partition = PartitionSpec::parse(&options, table, &pagination, &filters)?;
         if options.get("write_format") == Some("form")
             && (options.int("batch_size")?.unwrap_or(1) > 1 || options.get("insert_wrapper").is_some())
         {
@@ -871,6 +1000,7 @@ impl RestTable {
                     None => Ok(JsonPath::key(&c.name)),
                 })
                 .collect::<Result<_>>()?,
+            partition,
         })
     }
 
@@ -1009,9 +1139,51 @@ impl RestTable {
         Some((table, recheck))
     }
 
+    /// The scan's source, split into windows of the partition column when the scan can be.
     fn source(&self, request: &ScanRequest) -> RestSource {
+        let source = self.plain_source(request);
+        // A looked-up record or a search's results are one walk.
+        let partitioner = match source.lookup.is_none() && self.searching(request).is_none() {
+            true => self.partitioner(request, source.page_size).map(|p| Arc::new(p) as Arc<dyn Partitioner>),
+            false => None,
+        };
+        RestSource { partitioner, ..source }
+    }
+
+    /// The windows' partitioner for `request`, when the table has a partition column, the scan has a lower
+    /// bound on it (the query's or `partition_start`), no condition picks single values of it, any pushed
+    /// sort starts with it, and a pushed LIMIT needs more than one page.
+    fn partitioner(&self, request: &ScanRequest, page_size: u64) -> Option<RestPartitioner> {
+        let spec = self.partition.clone()?;
+        if request.sorts.first().is_some_and(|s| s.column != spec.column)
+            || request.limit.and_then(|l| l.rows_needed()).is_some_and(|n| n <= page_size)
+        {
+            return None;
+        }
+        let mut base = request.clone();
+        let (mut lower, mut upper) = (Vec::new(), Vec::new());
+        base.quals.clear();
+        for qual in &request.quals {
+            match qual.op {
+                _ if qual.column != spec.column => base.quals.push(qual.clone()),
+                Op::Ge | Op::Gt => lower.push(qual.clone()),
+                Op::Lt | Op::Le => upper.push(qual.clone()),
+                Op::Ne | Op::IsNotNull => base.quals.push(qual.clone()),
+                Op::Eq | Op::In | Op::IsNull => return None,
+            }
+        }
+        let key = |q: &Qual| crate::partition::key_of_value(&spec.ty, &q.value);
+        let keys = |quals: &[Qual]| quals.iter().map(key).collect::<Option<Vec<i64>>>();
+        let low = keys(&lower)?.into_iter().max().or(spec.start)?;
+        let high = keys(&upper)?.into_iter().min().unwrap_or_else(|| crate::partition::now_key(&spec.ty));
+        let descending = request.sorts.first().is_some_and(|s| s.desc);
+        Some(RestPartitioner { table: self.clone(), spec, request: base, lower, upper, range: (low, high), descending })
+    }
+
+    /// The scan's source, read in one walk.
+    fn plain_source(&self, request: &ScanRequest) -> RestSource {
         if let Some((table, recheck)) = self.searching(request) {
-            return RestSource { recheck, ..table.source(request) };
+            return RestSource { recheck, ..table.plain_source(request) };
         }
         let rows_needed = request.limit.and_then(|l| l.rows_needed());
         let offset_pushed = matches!(self.pagination, Pagination::Offset { .. }) && request.limit.is_some();
@@ -1100,6 +1272,7 @@ impl RestTable {
             lookup,
             expanded,
             recheck: Vec::new(),
+            partitioner: None,
         }
     }
 
@@ -1255,6 +1428,10 @@ impl Table for RestTable {
 
     fn scan(&self, request: &ScanRequest) -> Result<Arc<dyn PageSource>> {
         Ok(Arc::new(self.source(request)))
+    }
+
+    fn partitioner(&self, request: &ScanRequest) -> Option<Arc<dyn Partitioner>> {
+        self.source(request).partitioner
     }
 
     fn writer(&self) -> Option<Arc<dyn Writer>> {
@@ -1422,6 +1599,7 @@ struct RestSource {
     expanded: Vec<(String, String)>,
     /// Text conditions checked again on a search's records.
     recheck: Vec<Recheck>,
+    partitioner: Option<Arc<dyn Partitioner>>,
 }
 
 /// A text condition checked again on a search's records: (path, `=` or `<>`, value).
@@ -1597,6 +1775,10 @@ fn next_link(header: &str) -> Option<String> {
 
 #[async_trait]
 impl PageSource for RestSource {
+    fn partitioner(&self) -> Option<Arc<dyn Partitioner>> {
+        self.partitioner.clone()
+    }
+
     fn paging(&self) -> Paging {
         match self.table.pagination {
             _ if self.lookup.is_some() => Paging::Chained,
