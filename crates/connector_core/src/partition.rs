@@ -3,7 +3,7 @@
 //! time bounds them, as Stripe's `created`), dates are days and timestamps microseconds since 2000-01-01,
 //! as Postgres stores them.
 
-use crate::convert::{convert, Cell};
+use crate::convert::{convert, timestamp_to_iso, Cell};
 use crate::model::{ColumnType, Value as SqlValue};
 use serde_json::Value;
 
@@ -54,9 +54,22 @@ pub fn key_of_value(ty: &ColumnType, value: &SqlValue) -> Option<i64> {
     key_of_json(ty, json)
 }
 
+/// The key of `partition_start`. It only places split points (the first window is open below), so a
+/// time without a zone, or a date, is read as UTC midnight for a timestamptz column.
+pub fn start_key(ty: &ColumnType, text: &str) -> Option<i64> {
+    let value = |t: &str| SqlValue::Text(t.to_string());
+    key_of_value(ty, &value(text)).or_else(|| match ty {
+        ColumnType::Timestamp | ColumnType::TimestampTz => {
+            let naive = &ColumnType::Timestamp;
+            key_of_value(naive, &value(text))
+                .or_else(|| key_of_value(naive, &value(&format!("{}T00:00:00", text.trim()))))
+        }
+        _ => None,
+    })
+}
+
 /// The condition value of a key, as the planner would have given it.
 pub fn value_of_key(ty: &ColumnType, key: i64) -> SqlValue {
-    let time = || chrono::DateTime::from_timestamp_micros(key.saturating_add(POSTGRES_EPOCH * 1_000_000));
     match ty {
         ColumnType::Date => {
             let date = chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
@@ -64,12 +77,8 @@ pub fn value_of_key(ty: &ColumnType, key: i64) -> SqlValue {
                 .unwrap_or_default();
             SqlValue::Date(date.format("%Y-%m-%d").to_string())
         }
-        ColumnType::Timestamp => {
-            SqlValue::Timestamp(time().unwrap_or_default().format("%Y-%m-%dT%H:%M:%S%.f").to_string())
-        }
-        ColumnType::TimestampTz => {
-            SqlValue::TimestampTz(time().unwrap_or_default().format("%Y-%m-%dT%H:%M:%S%.fZ").to_string())
-        }
+        ColumnType::Timestamp => SqlValue::Timestamp(timestamp_to_iso(key, false).unwrap_or_default()),
+        ColumnType::TimestampTz => SqlValue::TimestampTz(timestamp_to_iso(key, true).unwrap_or_default()),
         _ => SqlValue::Int(key),
     }
 }
@@ -97,13 +106,19 @@ mod tests {
             (ColumnType::Date, SqlValue::Date("2024-02-29".into())),
             (ColumnType::Timestamp, SqlValue::Timestamp("2024-01-01T00:10:00".into())),
             (ColumnType::TimestampTz, SqlValue::TimestampTz("2024-01-01T00:10:00Z".into())),
-            (ColumnType::TimestampTz, SqlValue::TimestampTz("2024-01-01T00:10:00.25Z".into())),
+            (ColumnType::TimestampTz, SqlValue::TimestampTz("2024-01-01T00:10:00.250001Z".into())),
         ] {
             let key = key_of_value(&ty, &value).unwrap();
             assert_eq!(value_of_key(&ty, key), value, "{ty:?}");
         }
         assert_eq!(key_of_value(&ColumnType::Date, &SqlValue::Date("2000-01-02".into())), Some(1));
         assert_eq!(key_of_value(&ColumnType::Int4, &SqlValue::Text("x".into())), None);
+        let midnight = key_of_value(&ColumnType::TimestampTz, &SqlValue::TimestampTz("2024-01-01T00:00:00Z".into()));
+        assert_eq!(start_key(&ColumnType::TimestampTz, "2024-01-01"), midnight);
+        assert_eq!(start_key(&ColumnType::TimestampTz, "2024-01-01 00:00:00"), midnight);
+        assert_eq!(start_key(&ColumnType::TimestampTz, "2024-01-01 01:00:00+01"), midnight);
+        assert_eq!(start_key(&ColumnType::Date, "2000-01-03"), Some(2));
+        assert_eq!(start_key(&ColumnType::Int8, "soon"), None);
     }
 
     #[test]
