@@ -20,7 +20,7 @@ SELECT request FROM requests;
 
 -- Documented filters and created ranges (Unix seconds) are pushed; id = … is one retrieve.
 SELECT reset_mock();
-SELECT id, email FROM s.customers WHERE email = 'customer3@example.com' AND created >= '2024-01-02';
+SELECT id, email FROM s.customers WHERE email = 'customer3@example.com' AND created >= '2024-01-02' AND created < '2024-03-01';
 SELECT id, email, created FROM s.customers WHERE id = 'cus_0003';
 SELECT id FROM s.customers WHERE id = 'cus_9999';
 SELECT request FROM requests;

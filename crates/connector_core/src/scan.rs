@@ -400,9 +400,9 @@ enum WindowMessage {
     Block(Block),
     /// The window is exhausted.
     End,
-    /// The provider returned a record outside the window: it ignores the range parameters. Holds the
-    /// record's key (`None`: it has none).
-    Outside(Option<i64>),
+    /// The provider returned a record outside the window (or without a value in the column): it ignores
+    /// the range parameters.
+    Outside,
 }
 
 /// The window walks of a scan, aborted when dropped.
@@ -441,20 +441,20 @@ async fn walk_window(
         };
         counters.pages.fetch_add(1, Ordering::Relaxed);
         http.counters.pages.fetch_add(1, Ordering::Relaxed);
-        let mut outside: Option<Option<i64>> = None;
+        let mut outside = false;
         let mut records = page.records;
         records.retain(|record| match partitioner.key(record) {
             Some(key) if lower.is_none_or(|l| key >= l) && upper.is_none_or(|u| key < u) => true,
             // Asked for with `<=`: the next window reads it.
             Some(key) if inclusive && upper == Some(key) => false,
-            key => {
-                outside.get_or_insert(key);
+            _ => {
+                outside = true;
                 false
             }
         });
         let message = match outside {
-            Some(key) => Ok(WindowMessage::Outside(key)),
-            None => projector.project(records).map(WindowMessage::Block),
+            true => Ok(WindowMessage::Outside),
+            false => projector.project(records).map(WindowMessage::Block),
         };
         let stop = !matches!(message, Ok(WindowMessage::Block(_)));
         if let Ok(WindowMessage::Block(block)) = &message {
@@ -508,12 +508,11 @@ async fn produce_partitioned(
     let mut firsts = Vec::with_capacity(receivers.len());
     for receiver in &mut receivers {
         match receiver.recv().await.ok_or_else(closed)?? {
-            WindowMessage::Outside(key) => {
+            WindowMessage::Outside => {
                 drop(walks);
                 let warning = format!(
-                    "the provider ignored the range of partition column \"{}\" (a record {} was returned outside its window); the scan reads it in one sequential walk",
+                    "the provider ignored the range of partition column \"{}\" (it returned a record outside the window asked for); the scan reads it in one sequential walk",
                     partitioner.column(),
-                    key.map_or("without a value".into(), |k| format!("with key {k}")),
                 );
                 if let Ok(mut w) = warnings.lock() {
                     w.push(warning);
@@ -537,7 +536,7 @@ async fn produce_partitioned(
                 }
                 WindowMessage::End => break,
                 // Rows were delivered already: falling back now would duplicate them.
-                WindowMessage::Outside(_) => {
+                WindowMessage::Outside => {
                     return Err(Error::new(
                         crate::ErrorKind::Remote,
                         format!(

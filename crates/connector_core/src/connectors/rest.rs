@@ -390,6 +390,8 @@ struct RestTable {
 #[derive(Clone, Debug)]
 struct PartitionSpec {
     column: String,
+    /// The column's index: windows read it to check each record against their range.
+    index: usize,
     ty: ColumnType,
     path: JsonPath,
     /// `partition_start` as a key: where the records start when the query gives no lower bound.
@@ -406,12 +408,13 @@ impl PartitionSpec {
             }
             return Ok(None);
         };
-        let Some(column) = table.column(&name) else {
+        let Some(index) = table.columns.iter().position(|c| c.name == name) else {
             return Err(Error::option_value(
                 "partition_column",
                 format!("foreign table \"{}\" has no column \"{name}\"", table.name),
             ));
         };
+        let column = &table.columns[index];
         if !crate::partition::partitionable(&column.ty) {
             return Err(Error::option_value(
                 "partition_column",
@@ -450,7 +453,7 @@ impl PartitionSpec {
             None => JsonPath::key(&name),
         };
         let upper_inclusive = !declared(Op::Lt);
-        Ok(Some(PartitionSpec { column: name, ty: column.ty.clone(), path, start, upper_inclusive }))
+        Ok(Some(PartitionSpec { column: name, index, ty: column.ty.clone(), path, start, upper_inclusive }))
     }
 }
 
@@ -1161,6 +1164,10 @@ impl RestTable {
         let mut base = request.clone();
         let (mut lower, mut upper) = (Vec::new(), Vec::new());
         base.quals.clear();
+        // Windows read the column (`fields_param`, pruned parsing) whether or not the query does.
+        if !base.columns.contains(&spec.index) {
+            base.columns.push(spec.index);
+        }
         for qual in &request.quals {
             match qual.op {
                 _ if qual.column != spec.column => base.quals.push(qual.clone()),
@@ -2124,6 +2131,16 @@ mod tests {
             let asked = queries(&mock);
             assert!(asked.iter().all(|q| q.contains("_gte=") || q.contains("_lt")), "{asked:?}");
         }
+        // A query that does not read the column: windows still read it to check their records.
+        mock.reset();
+        let table = partitioned_customers(
+            "/n/1000/cursor/customers",
+            &[("partition_column", "created_at"), ("partition_start", "2024-01-01")],
+        );
+        let req = ScanRequest { columns: vec![0], quals: vec![], sorts: vec![], limit: None };
+        let (mut ids, warnings, windows) = run_windows(&mock.url(), &table, &req, 8);
+        ids.sort();
+        assert_eq!((ids, warnings, windows > 0), ((1..=1000).collect::<Vec<_>>(), vec![], true));
         // The window requests, and a pushed descending sort delivering the windows from the top.
         mock.reset();
         let table = partitioned_customers("/n/1000/cursor/customers", &[("partition_column", "id")]);

@@ -445,6 +445,7 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
             "search",
             "terms",
             "rate_limit",
+            "partition_column",
         ],
     )?;
     let name = object.required_string("name")?;
@@ -501,6 +502,10 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
     }
     if let Some(rate) = object.option("rate_limit", &crate::options::RATE_LIMIT)? {
         options.insert("rate_limit".into(), rate);
+    }
+    // Checked with the columns when the table opens: a range-filterable integer, date or timestamp.
+    if let Some(column) = object.string("partition_column")? {
+        options.insert("partition_column".into(), column);
     }
     if let Some(expand) = object.get("expand") {
         let expand = Object::new(object.at("expand"), expand, &["param", "prefix"])?;
@@ -967,7 +972,16 @@ fn check_as_rest_table(path: &str, connector: &str, base_url: Option<&str>, reso
         .iter()
         .map(|c| ColumnDef {
             name: c.name.clone(),
-            ty: ColumnType::Other(c.sql_type.clone()),
+            // The types a partition column may have are checked as such; the others need no more than a name.
+            ty: match c.sql_type.as_str() {
+                "smallint" => ColumnType::Int2,
+                "integer" => ColumnType::Int4,
+                "bigint" => ColumnType::Int8,
+                "date" => ColumnType::Date,
+                "timestamp" => ColumnType::Timestamp,
+                "timestamptz" => ColumnType::TimestampTz,
+                other => ColumnType::Other(other.to_string()),
+            },
             options: c.options.clone(),
         })
         .collect();
