@@ -79,6 +79,9 @@ pub trait Partitioner: Send + Sync {
     fn range(&self) -> (i64, i64);
     /// Split points are multiples of this (whole seconds for timestamps, as some providers take seconds).
     fn unit(&self) -> i64;
+    /// A sort on the column is pushed: windows are delivered one after another, in its order. Otherwise
+    /// pages are delivered as they arrive, whichever window they belong to.
+    fn ordered(&self) -> bool;
     /// Windows are delivered from the highest keys down (a pushed descending sort on the column).
     fn descending(&self) -> bool;
     /// The provider's upper bound is inclusive (only `_lte` is declared): a window asks for `<= upper` and
@@ -311,17 +314,24 @@ async fn produce(
     let outcome = match AssertUnwindSafe(run).catch_unwind().await {
         Ok(Ok(())) => Ok(None),
         Ok(Err(e)) => Err(e),
-        Err(panic) => {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(Error::internal(format!("connector_fdw bug: a scan worker panicked: {why}")))
-        }
+        Err(panic) => Err(panicked(panic)),
     };
     // The receiver may be gone (the scan ended early); nothing left to tell then.
     let _ = sender.send(outcome).await;
+}
+
+/// The error of a scan task that panicked.
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> Error {
+    let why = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+    Error::internal(format!("connector_fdw bug: a scan worker panicked: {}", why.unwrap_or_default()))
+}
+
+/// The error of a task that did not finish.
+fn joined(e: tokio::task::JoinError) -> Error {
+    match e.try_into_panic() {
+        Ok(panic) => panicked(panic),
+        Err(e) => Error::internal(format!("page task failed: {e}")),
+    }
 }
 
 /// Fetch and project one page on a worker; returns the block and the page's paging facts.
@@ -369,20 +379,48 @@ async fn produce_chained(
     counters: &Arc<Counters>,
     sender: &mpsc::Sender<Message>,
 ) -> Result<()> {
-    let mut token = PageToken::First;
-    let mut rows: u64 = 0;
-    loop {
-        let (block, next, _, _, _) =
-            fetch_block(http.clone(), source.clone(), projector.clone(), counters.clone(), token).await?;
-        rows += block.rows() as u64;
+    // The next request leaves as soon as a page is parsed: its records are converted on another worker
+    // while it is in flight. At most a few pages wait converted (or converting) for delivery.
+    let (pages, mut converting) = mpsc::channel::<Result<JoinHandle<Result<Block>>>>(2);
+    let walk = {
+        let (http, source, projector, counters) = (http.clone(), source.clone(), projector.clone(), counters.clone());
+        let rows_needed = settings.rows_needed;
+        tokio::spawn(async move {
+            let mut token = PageToken::First;
+            let mut rows: u64 = 0;
+            loop {
+                let page = match source.fetch(&http, token, &counters).await {
+                    Ok(page) => page,
+                    Err(e) => {
+                        let _ = pages.send(Err(e)).await;
+                        return;
+                    }
+                };
+                counters.pages.fetch_add(1, Ordering::Relaxed);
+                http.counters.pages.fetch_add(1, Ordering::Relaxed);
+                rows += page.records.len() as u64;
+                let (projector, records) = (projector.clone(), page.records);
+                if pages.send(Ok(tokio::spawn(async move { projector.project(records) }))).await.is_err() {
+                    return;
+                }
+                match page.next {
+                    Some(next) if !rows_needed.is_some_and(|n| rows >= n) => token = PageToken::Next(next),
+                    _ => return,
+                }
+            }
+        })
+    };
+    let mut walk = Walks(vec![walk]);
+    while let Some(page) = converting.recv().await {
+        let block = page?.await.map_err(joined)??;
         if sender.send(Ok(Some(block))).await.is_err() {
             return Ok(());
         }
-        let satisfied = settings.rows_needed.is_some_and(|n| rows >= n);
-        match next {
-            Some(next) if !satisfied => token = PageToken::Next(next),
-            _ => return Ok(()),
-        }
+    }
+    // The walk closes the queue after the last page, and also when it panics, which is not the end of the data.
+    match walk.0.pop() {
+        Some(handle) => handle.await.map_err(joined),
+        None => Ok(()),
     }
 }
 
@@ -523,29 +561,66 @@ async fn produce_partitioned(
         }
     }
     counters.windows.store(windows.len() as u64, Ordering::Relaxed);
+    let outside = || {
+        Error::new(
+            crate::ErrorKind::Remote,
+            format!(
+                "the provider returned a record outside its window of partition column \"{}\" after rows were delivered",
+                partitioner.column()
+            ),
+        )
+        .with_hint("The provider does not apply the column's range parameters: remove the table's partition_column.")
+    };
     let mut rows: u64 = 0;
+    // Deliver a block; `false` once the scan needs no more.
+    let mut deliver = async |block: Block| {
+        rows += block.rows() as u64;
+        sender.send(Ok(Some(block))).await.is_ok() && !settings.rows_needed.is_some_and(|n| rows >= n)
+    };
+    if !partitioner.ordered() {
+        // No order to keep: every window streams at its own pace, each holding at most a few pages.
+        let mut ended = 0;
+        for first in firsts {
+            match first {
+                WindowMessage::Block(block) => {
+                    if !deliver(block).await {
+                        return Ok(());
+                    }
+                }
+                WindowMessage::End => ended += 1,
+                WindowMessage::Outside => return Err(outside()),
+            }
+        }
+        let streams = receivers.into_iter().map(|receiver| {
+            futures::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|m| (m, r)) }).boxed()
+        });
+        let mut merged = futures::stream::select_all(streams);
+        while let Some(message) = merged.next().await {
+            match message? {
+                WindowMessage::Block(block) => {
+                    if !deliver(block).await {
+                        return Ok(());
+                    }
+                }
+                WindowMessage::End => ended += 1,
+                WindowMessage::Outside => return Err(outside()),
+            }
+        }
+        // A window's queue closes after its end marker, or when its walk died.
+        return if ended == windows.len() { Ok(()) } else { Err(closed()) };
+    }
     for (receiver, first) in receivers.iter_mut().zip(firsts) {
         let mut message = first;
         loop {
             match message {
                 WindowMessage::Block(block) => {
-                    rows += block.rows() as u64;
-                    if sender.send(Ok(Some(block))).await.is_err() || settings.rows_needed.is_some_and(|n| rows >= n) {
+                    if !deliver(block).await {
                         return Ok(());
                     }
                 }
                 WindowMessage::End => break,
                 // Rows were delivered already: falling back now would duplicate them.
-                WindowMessage::Outside => {
-                    return Err(Error::new(
-                        crate::ErrorKind::Remote,
-                        format!(
-                            "the provider returned a record outside its window of partition column \"{}\" after rows were delivered",
-                            partitioner.column()
-                        ),
-                    )
-                    .with_hint("The provider does not apply the column's range parameters: remove the table's partition_column."))
-                }
+                WindowMessage::Outside => return Err(outside()),
             }
             message = receiver.recv().await.ok_or_else(closed)??;
         }
@@ -828,6 +903,7 @@ mod tests {
         range: (i64, i64),
         ignore: bool,
         inclusive: bool,
+        ordered: bool,
         descending: bool,
         asked: Arc<Mutex<Vec<(Option<i64>, Option<i64>)>>>,
     }
@@ -841,6 +917,7 @@ mod tests {
                 range,
                 ignore: false,
                 inclusive: false,
+                ordered: false,
                 descending: false,
                 asked: Default::default(),
             }
@@ -878,6 +955,9 @@ mod tests {
         }
         fn unit(&self) -> i64 {
             1
+        }
+        fn ordered(&self) -> bool {
+            self.ordered
         }
         fn descending(&self) -> bool {
             self.descending
@@ -956,15 +1036,16 @@ mod tests {
         keys.extend(std::iter::repeat_n(437, 300)); // one very dense window
         keys.extend([-50, -1, 1000, 1001, 5000]); // below and above the split range
         for inclusive in [false, true] {
-            for descending in [false, true] {
+            for (ordered, descending) in [(false, false), (true, false), (true, true)] {
                 for max_concurrency in [1, 2, 3, 8, 64] {
                     for range in [(0, 1000), (430, 440), (2000, 3000)] {
                         let mut source = Ranged::new(keys.clone(), range);
                         source.inclusive = inclusive;
+                        source.ordered = ordered;
                         source.descending = descending;
                         let (ids, warnings, windows) =
                             collect_scan(Arc::new(source.clone()), settings(max_concurrency, None));
-                        let case = format!("inclusive={inclusive} descending={descending} max_concurrency={max_concurrency} range={range:?}");
+                        let case = format!("inclusive={inclusive} ordered={ordered} descending={descending} max_concurrency={max_concurrency} range={range:?}");
                         let mut sorted = ids.clone();
                         sorted.sort();
                         assert_eq!(sorted, (0..keys.len() as i64).collect::<Vec<_>>(), "{case}");
@@ -974,7 +1055,10 @@ mod tests {
                         if max_concurrency == 1 {
                             assert_eq!(windows, 0, "max_concurrency 1 is one sequential walk");
                         }
-                        // Delivered in the column's order, windows in order.
+                        // With an order, delivered in the column's order, windows in order.
+                        if !ordered {
+                            continue;
+                        }
                         let delivered: Vec<i64> = ids.iter().map(|&id| keys[id as usize]).collect();
                         let mut ordered = delivered.clone();
                         ordered.sort_by_key(|&k| if descending { -k } else { k });
@@ -1003,11 +1087,13 @@ mod tests {
 
     #[test]
     fn a_limit_stops_a_partitioned_scan_early() {
-        let source = Ranged::new(0..1000, (0, 1000));
+        let mut source = Ranged::new(0..1000, (0, 1000));
         let (ids, _, windows) = collect_scan(Arc::new(source.clone()), settings(4, Some(10)));
         assert_eq!(windows, 4);
-        assert!(ids.len() >= 10 && ids.len() < 20, "{}", ids.len());
-        assert_eq!(ids[..10], (0..10).collect::<Vec<_>>());
+        assert!(ids.len() >= 10 && ids.len() < 10 + 7, "one page past the limit at most: {}", ids.len());
+        source.ordered = true;
+        let (ids, _, _) = collect_scan(Arc::new(source.clone()), settings(4, Some(10)));
+        assert_eq!(ids[..10], (0..10).collect::<Vec<_>>(), "ordered: from the first window");
     }
 
     struct Panicking;

@@ -154,8 +154,17 @@ impl ResourceSpec {
 
 /// Table options a foreign table of a defined connector may set besides `resource`: where a DBA points a
 /// resource elsewhere (another folder's path, extra query parameters, body members) or tunes it.
-const TABLE_OVERRIDES: [&str; 7] =
-    ["path", "query", "body", "page_size", "batch_size", "idempotency_key", "rate_limit"];
+const TABLE_OVERRIDES: [&str; 9] = [
+    "path",
+    "query",
+    "body",
+    "page_size",
+    "batch_size",
+    "idempotency_key",
+    "rate_limit",
+    "partition_column",
+    "partition_start",
+];
 
 /// The connector a definition describes.
 pub struct DefinedConnector {
@@ -251,6 +260,13 @@ impl DefinedConnector {
                 column
             })
             .collect();
+        // The resource's partition column partitions tables that have it; a table of some columns only is
+        // read in one walk. A table's own partition_column is checked as given.
+        if !table.options.contains_key("partition_column")
+            && options.get("partition_column").is_some_and(|c| table.column(c).is_none())
+        {
+            options.remove("partition_column");
+        }
         Ok(TableDef { name: table.name.clone(), options, columns })
     }
 

@@ -970,20 +970,7 @@ fn check_as_rest_table(path: &str, connector: &str, base_url: Option<&str>, reso
     let columns = resource
         .columns
         .iter()
-        .map(|c| ColumnDef {
-            name: c.name.clone(),
-            // The types a partition column may have are checked as such; the others need no more than a name.
-            ty: match c.sql_type.as_str() {
-                "smallint" => ColumnType::Int2,
-                "integer" => ColumnType::Int4,
-                "bigint" => ColumnType::Int8,
-                "date" => ColumnType::Date,
-                "timestamp" => ColumnType::Timestamp,
-                "timestamptz" => ColumnType::TimestampTz,
-                other => ColumnType::Other(other.to_string()),
-            },
-            options: c.options.clone(),
-        })
+        .map(|c| ColumnDef { name: c.name.clone(), ty: ColumnType::from_name(&c.sql_type), options: c.options.clone() })
         .collect();
     let table = TableDef { name: resource.name.clone(), options: resource.options.clone(), columns };
     rest::open_table(connector, &server, &table).map(|_| ()).map_err(|e| invalid(path, e.message))
@@ -1141,7 +1128,7 @@ mod tests {
         doc["resources"][0]["paginaton"] = json!({});
         assert_eq!(
             error(doc),
-            "resources[0].paginaton: unknown field (known: name, description, path, rows, query, method, body, item_path, filter_join, sort, pagination, columns, write, item_lookup, success_path, error_path, fields_param, custom_fields, expand, search, terms, rate_limit)"
+            "resources[0].paginaton: unknown field (known: name, description, path, rows, query, method, body, item_path, filter_join, sort, pagination, columns, write, item_lookup, success_path, error_path, fields_param, custom_fields, expand, search, terms, rate_limit, partition_column)"
         );
         let mut doc = valid();
         doc["resources"][0]["columns"][0]["filter"] = json!("id");
