@@ -28,7 +28,7 @@ use crate::jsonpath::JsonPath;
 use crate::model::{ScanRequest, TableDef, Value as SqlValue};
 use crate::options::{OptionMap, OptionSpec, Options, Scope};
 use crate::pushdown::Capabilities;
-use crate::scan::{Page, PageSource, PageToken, Paging};
+use crate::scan::{Page, PageSource, PageToken, Paging, Partitioner};
 use crate::write::{WriteOp, Writer};
 use async_trait::async_trait;
 use once_cell::sync::Lazy;
@@ -539,6 +539,14 @@ impl Table for DefinedTable {
         Ok(Arc::new(Rekeyed { inner, renames: self.renames.clone() }))
     }
 
+    fn partitioner(&self, request: &ScanRequest) -> Option<Arc<dyn Partitioner>> {
+        let inner = self.inner.partitioner(request)?;
+        if self.renames.is_empty() {
+            return Some(inner);
+        }
+        Some(Arc::new(RekeyedPartitioner { inner, renames: self.renames.clone() }))
+    }
+
     fn writer(&self) -> Option<Arc<dyn Writer>> {
         let inner = self.inner.writer().filter(|_| self.writable)?;
         if self.renames.is_empty() {
@@ -589,6 +597,43 @@ impl PageSource for Rekeyed {
             rekey(record, &self.renames);
         }
         Ok(page)
+    }
+
+    fn partitioner(&self) -> Option<Arc<dyn Partitioner>> {
+        Some(Arc::new(RekeyedPartitioner { inner: self.inner.partitioner()?, renames: self.renames.clone() }))
+    }
+}
+
+/// Windows whose records are renamed like the table's, so keys are read where the columns read them.
+struct RekeyedPartitioner {
+    inner: Arc<dyn Partitioner>,
+    renames: Renames,
+}
+
+impl Partitioner for RekeyedPartitioner {
+    fn column(&self) -> &str {
+        self.inner.column()
+    }
+    fn range(&self) -> (i64, i64) {
+        self.inner.range()
+    }
+    fn unit(&self) -> i64 {
+        self.inner.unit()
+    }
+    fn ordered(&self) -> bool {
+        self.inner.ordered()
+    }
+    fn descending(&self) -> bool {
+        self.inner.descending()
+    }
+    fn upper_inclusive(&self) -> bool {
+        self.inner.upper_inclusive()
+    }
+    fn window(&self, lower: Option<i64>, upper: Option<i64>) -> Arc<dyn PageSource> {
+        Arc::new(Rekeyed { inner: self.inner.window(lower, upper), renames: self.renames.clone() })
+    }
+    fn key(&self, record: &Value) -> Option<i64> {
+        self.inner.key(record)
     }
 }
 
