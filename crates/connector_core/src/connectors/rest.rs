@@ -428,10 +428,20 @@ impl PartitionSpec {
                 "partition_column",
                 format!("column \"{name}\" is not declared range-filterable"),
             )
-            .with_hint(format!(
-                "Declare the provider's range parameters on the column, e.g. ALTER FOREIGN TABLE {} ALTER COLUMN {name} OPTIONS (ADD filter_param_gte '{name}_gte', ADD filter_param_lt '{name}_lt').",
-                crate::model::quote_ident(&table.name)
-            )));
+            .with_hint({
+                let mut missing = Vec::new();
+                if !declared(Op::Ge) {
+                    missing.push(format!("ADD filter_param_gte '{name}_gte'"));
+                }
+                if !(declared(Op::Lt) || declared(Op::Le)) {
+                    missing.push(format!("ADD filter_param_lt '{name}_lt'"));
+                }
+                format!(
+                    "Declare the provider's range parameters on the column (>= and < or <=), e.g. ALTER FOREIGN TABLE {} ALTER COLUMN {name} OPTIONS ({}).",
+                    crate::model::quote_ident(&table.name),
+                    missing.join(", ")
+                )
+            }));
         }
         if !matches!(pagination, Pagination::Cursor { .. } | Pagination::Link { .. }) {
             return Err(misplaced(
@@ -2257,7 +2267,7 @@ mod tests {
             message,
             "invalid value for option \"partition_column\": column \"amount\" is not declared range-filterable"
         );
-        assert!(hint.contains("ADD filter_param_gte 'amount_gte', ADD filter_param_lt 'amount_lt'"), "{hint}");
+        assert!(hint.ends_with("OPTIONS (ADD filter_param_lt 'amount_lt')."), "{hint}");
         assert_eq!(
             check("/c", &[("partition_column", "id"), ("partition_start", "soon")]).unwrap_err().0,
             "invalid value for option \"partition_start\": \"soon\" is not a value of column \"id\" (integer)"
