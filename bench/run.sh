@@ -11,12 +11,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
 ensure_deps
 build_and_install
+(cd "$ROOT" && cargo build --release -q -p mockapi --example cursor_walk) || die "building the cursor walk failed"
 trap 'stop_mock; stop_cluster' EXIT
 start_cluster "shared_preload_libraries = 'connector_fdw'" "shared_buffers = '256MB'"
 start_mock
 
 sql() { psql -X -q -At -d postgres -v ON_ERROR_STOP=1 "$@"; }
 now() { date +%s.%N; }
+# One wall-clock run of one query, in seconds.
+once() { local start; start=$(now); sql -c "$1" >/dev/null; printf '%.3f' "$(echo "$(now) - $start" | bc -l)"; }
 # Best of three wall-clock runs of one query, in seconds.
 best_of_3() {
   local best=999999 start end t
@@ -50,6 +53,17 @@ ALTER FOREIGN TABLE cached_100k OPTIONS (ADD cache_ttl '3600');
 CREATE FOREIGN TABLE cached_cursor (id int, name text, email text, country text, amount numeric)
   SERVER bench OPTIONS (path '/delay/50/n/10000/cursor/customers', rows '\$.data', pagination 'cursor',
   page_size_param 'limit', page_size '100', cursor_path '\$.next_cursor', has_more_path '\$.has_more', cache_ttl '3600');
+CREATE FUNCTION cursor_table(name text, path text) RETURNS void LANGUAGE plpgsql AS \$\$
+BEGIN
+  EXECUTE format(\$f\$CREATE FOREIGN TABLE %I (id int OPTIONS (filter_param_gte 'id_gte', filter_param_lt 'id_lt'),
+    name text, email text, country text, amount numeric)
+    SERVER bench OPTIONS (path %L, rows '\$.data', pagination 'cursor', page_size_param 'limit', page_size '100',
+    cursor_path '\$.next_cursor')\$f\$, name, path);
+END \$\$;
+SELECT cursor_table('cursor_one_walk', '/delay/50/n/10000/cursor/customers');
+SELECT cursor_table('cursor_windows', '/delay/50/n/10000/cursor/customers');
+ALTER FOREIGN TABLE cursor_windows OPTIONS (ADD partition_column 'id');
+SELECT cursor_table('cursor_1000', '/n/100000/cursor/customers');
 CREATE FOREIGN TABLE sync_source (id int, name text, email text, country text, amount numeric,
   updated_at timestamptz OPTIONS (filter_param_gt 'updated_at_gt'))
   SERVER bench OPTIONS (path '/n/100000/page/customers', rows '\$.data[*]', pagination 'page', page_param '_page',
@@ -71,6 +85,20 @@ conc_s=$(best_of_3 "SELECT count(t) FROM slow_concurrent t")
 seq_start=$(now); sql -c "SELECT count(t) FROM slow_sequential t" >/dev/null; seq_s=$(echo "$(now) - $seq_start" | bc -l)
 hundred_s=$(best_of_3 "SELECT count(t) FROM slow_100 t")
 
+log "100 cursor pages at 50 ms each: one walk vs 8 windows of id (max_concurrency 8)"
+window_where="WHERE id >= 1 AND id < 10001"
+one_walk_s=$(once "SELECT count(t) FROM cursor_one_walk t $window_where")
+windows_s=$(best_of_3 "SELECT count(t) FROM cursor_windows t $window_where")
+
+log "1,000 cursor pages, no latency: the scan vs a bare client walking the same cursors"
+cursor_scan_s=$(best_of_3 "SELECT count(t) FROM cursor_1000 t")
+walk_best=999999
+for _ in 1 2 3; do
+  read -r t _ < <("${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/cursor_walk" "$MOCK_URL" /n/100000/cursor/customers 100)
+  walk_best=$(echo "if ($t < $walk_best) $t else $walk_best" | bc -l)
+done
+walk_s=$(printf '%.3f' "$walk_best")
+
 log "LIMIT 5 over a 100-page source"
 curl -s "$MOCK_URL/__admin/reset" >/dev/null
 sql -c "SELECT * FROM pages_100 LIMIT 5" >/dev/null
@@ -80,7 +108,6 @@ sql -c "SELECT * FROM pages_100 LIMIT 1" >/dev/null
 limit1_requests=$(requests)
 
 log "response cache: a 100,000-row scan, then the same in a new session; 100 cursor pages at 50 ms"
-once() { local start; start=$(now); sql -c "$1" >/dev/null; printf '%.3f' "$(echo "$(now) - $start" | bc -l)"; }
 sql -c "SELECT connector_fdw.cache_clear()" >/dev/null
 cache_first_s=$(once "SELECT count(t) FROM cached_100k t")
 cache_again_s=$(best_of_3 "SELECT count(t) FROM cached_100k t")
@@ -129,6 +156,8 @@ Benchmark of $(date -u +%Y-%m-%d) on $(nproc) cores ($cpu), PostgreSQL $(sql -c 
 | \`SELECT\` 100,000 rows × 5 columns, 100 per page, no latency | $(printf '%.0f' "$fdw_rps") rows/s ($fdw_s s) | json_to_recordset(pg_read_file()) on the same $((json_bytes / 1048576)) MiB: $(printf '%.0f' "$jtr_rps") rows/s ($jtr_s s); ratio $(printf '%.2f' "$(echo "$fdw_rps / $jtr_rps" | bc -l)")× | ≥ 1.0× |
 | 200 pages at 50 ms latency, \`max_concurrency\` 8 vs 1 | $conc_s s | $(printf '%.3f' "$seq_s") s sequential; ratio $(printf '%.2f' "$(echo "$conc_s / $seq_s" | bc -l)") | ≤ 0.15 |
 | 100 pages at 50 ms latency, \`max_concurrency\` 8 | $hundred_s s | 5.3–5.5 s for the alternatives | ≤ 0.8 s |
+| 100 cursor pages at 50 ms latency, \`max_concurrency\` 8: 8 windows of \`partition_column\` vs one walk | $windows_s s | $one_walk_s s in one walk; ratio $(printf '%.2f' "$(echo "$windows_s / $one_walk_s" | bc -l)") | ≤ 0.25 |
+| 1,000 cursor pages of 100 records, no latency: \`SELECT\` vs a bare keep-alive client walking the same cursors | $cursor_scan_s s | $walk_s s (\`cursor_walk\`); ratio $(printf '%.2f' "$(echo "$cursor_scan_s / $walk_s" | bc -l)") | ≤ 1.15 |
 | requests for \`LIMIT 5\` (and \`LIMIT 1\`) over a 100-page source | $limit_requests ($limit1_requests) | 100 | 1 |
 | repeated scan served by the response cache (\`cache_ttl\`), 100,000 rows, each run a new session | $cache_again_s s | first scan (fills the cache): $cache_first_s s | |
 | repeated scan from the cache, 100 cursor pages at 50 ms latency | $cursor_again_s s, $cursor_again_requests requests | first scan: $cursor_first_s s | |

@@ -61,6 +61,7 @@ impl ScanState {
             total.errors += now.errors;
             total.cache_hits += now.cache_hits;
             total.cache_bytes += now.cache_bytes;
+            total.windows += now.windows;
         }
         total
     }
@@ -312,7 +313,11 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
             state.done = true;
             return slot;
         };
-        match scan.next_block(WAIT_SLICE) {
+        let next = scan.next_block(WAIT_SLICE);
+        for warning in scan.take_warnings() {
+            pgrx::warning!("{warning}");
+        }
+        match next {
             Ok(Next::Block(block)) => {
                 state.block = block;
                 state.row = 0;
@@ -513,6 +518,19 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
         let readable = percent_encoding::percent_decode_str(&line).decode_utf8_lossy().into_owned();
         explain_text(es, "Remote request", &readable);
     }
+    // Range windows: how many the scan splits into with the server's max_concurrency.
+    let partitioned = state.foreign.handle.partitioner(&request).is_some_and(|partitioner| {
+        let max_concurrency = match &state.http {
+            Some(http) => http.settings().max_concurrency,
+            None => connector_core::connectors::http_settings(&state.foreign.server, state.foreign.connector.as_ref())
+                .map_or(1, |s| s.max_concurrency),
+        };
+        let windows = connector_core::scan::windows(partitioner.as_ref(), max_concurrency).len();
+        if windows > 0 {
+            explain_text(es, "Partitions", &format!("{windows} windows on {}", partitioner.column()));
+        }
+        windows > 0
+    });
     if (*es).verbose {
         let pushed: Vec<String> = state
             .plan
@@ -567,6 +585,9 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
             explain_int(es, "Cache hits", None, c.cache_hits);
         }
         explain_int(es, "Pages", None, c.pages);
+        if partitioned {
+            explain_int(es, "Windows", None, c.windows);
+        }
         explain_int(es, "Bytes", Some("bytes"), c.bytes);
         explain_int(es, "Retries", None, c.retries);
         explain_int(es, "Throttled", Some("ms"), c.throttled_us / 1000);

@@ -18,12 +18,14 @@ SELECT reset_mock();
 SELECT id FROM s.customers LIMIT 2;
 SELECT request FROM requests;
 
--- Documented filters and created ranges (Unix seconds) are pushed; id = … is one retrieve.
+-- Documented filters and created ranges (Unix seconds) are pushed; id = … is one retrieve. created is the
+-- lists' partition column.
 SELECT reset_mock();
-SELECT id, email FROM s.customers WHERE email = 'customer3@example.com' AND created >= '2024-01-02';
+SELECT id, email FROM s.customers WHERE email = 'customer3@example.com' AND created >= '2024-01-02' AND created < '2024-03-01';
 SELECT id, email, created FROM s.customers WHERE id = 'cus_0003';
 SELECT id FROM s.customers WHERE id = 'cus_9999';
-SELECT request FROM requests;
+-- The range is walked in 4 windows of created at once (max_concurrency 4), logged in any order.
+SELECT request FROM requests ORDER BY request;
 EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM s.customers WHERE created > '2024-01-04' AND created <= '2024-01-06';
 SELECT same_without_pushdown($$SELECT id, email, created FROM s.customers WHERE created > '2024-01-04 00:00:00.5+00' AND created <= '2024-01-09'$$);
 SELECT same_without_pushdown($$SELECT id, type FROM s.prices WHERE active AND type = 'recurring'$$);

@@ -160,6 +160,8 @@ pub struct Counters {
     /// Responses served from the response cache, and their bytes (not counted in `requests`/`bytes`).
     pub cache_hits: AtomicU64,
     pub cache_bytes: AtomicU64,
+    /// Windows a range-partitioned scan walked (0 when it walked sequentially).
+    pub windows: AtomicU64,
     /// How this scan uses the response cache (a scan's own; server counters leave it at its default).
     pub cache: CachePolicy,
 }
@@ -184,6 +186,7 @@ pub struct CounterSnapshot {
     pub pages: u64,
     pub cache_hits: u64,
     pub cache_bytes: u64,
+    pub windows: u64,
 }
 
 impl Counters {
@@ -197,6 +200,7 @@ impl Counters {
             pages: self.pages.load(Ordering::Relaxed),
             cache_hits: self.cache_hits.load(Ordering::Relaxed),
             cache_bytes: self.cache_bytes.load(Ordering::Relaxed),
+            windows: self.windows.load(Ordering::Relaxed),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod model;
 pub mod oauth;
 pub mod oauth_tokens;
 pub mod options;
+pub mod partition;
 pub mod proxy;
 pub mod prune;
 pub mod pushdown;

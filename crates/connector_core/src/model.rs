@@ -317,6 +317,28 @@ pub enum ColumnType {
 }
 
 impl ColumnType {
+    /// The type of a name as definitions and IMPORT FOREIGN SCHEMA spell it (`timestamptz`, `bigint`).
+    pub fn from_name(name: &str) -> ColumnType {
+        match name {
+            "text" => ColumnType::Text,
+            "smallint" => ColumnType::Int2,
+            "integer" => ColumnType::Int4,
+            "bigint" => ColumnType::Int8,
+            "real" => ColumnType::Float4,
+            "double precision" => ColumnType::Float8,
+            "numeric" => ColumnType::Numeric,
+            "boolean" => ColumnType::Bool,
+            "date" => ColumnType::Date,
+            "timestamp" => ColumnType::Timestamp,
+            "timestamptz" => ColumnType::TimestampTz,
+            "uuid" => ColumnType::Uuid,
+            "json" => ColumnType::Json,
+            "jsonb" => ColumnType::Jsonb,
+            "text[]" => ColumnType::TextArray,
+            other => ColumnType::Other(other.to_string()),
+        }
+    }
+
     pub fn sql_name(&self) -> &str {
         match self {
             ColumnType::Text => "text",

@@ -62,6 +62,75 @@ pub enum Paging {
 pub trait PageSource: Send + Sync {
     fn paging(&self) -> Paging;
     async fn fetch(&self, http: &Http, token: PageToken, counters: &Counters) -> Result<Page>;
+    /// A chained source whose records a range column splits into windows that can be walked concurrently.
+    fn partitioner(&self) -> Option<Arc<dyn Partitioner>> {
+        None
+    }
+}
+
+/// How a chained source is split by a range column (`partition_column`): a column the provider filters by
+/// range and that never changes for a record (a creation time). Values are integer keys: the integer
+/// itself, days or microseconds.
+pub trait Partitioner: Send + Sync {
+    /// The column's name, for EXPLAIN.
+    fn column(&self) -> &str;
+    /// The keys to split, `[lower, upper)`: from the query's bounds, else `partition_start` and the scan's
+    /// start time. Only split points depend on it; the first and last windows are open below and above.
+    fn range(&self) -> (i64, i64);
+    /// Split points are multiples of this (whole seconds for timestamps, as some providers take seconds).
+    fn unit(&self) -> i64;
+    /// A sort on the column is pushed: windows are delivered one after another, in its order. Otherwise
+    /// pages are delivered as they arrive, whichever window they belong to.
+    fn ordered(&self) -> bool;
+    /// Windows are delivered from the highest keys down (a pushed descending sort on the column).
+    fn descending(&self) -> bool;
+    /// The provider's upper bound is inclusive (only `_lte` is declared): a window asks for `<= upper` and
+    /// drops the records exactly on it, which the next window reads.
+    fn upper_inclusive(&self) -> bool;
+    /// A chained source of the records with keys in `[lower, upper)`, `None` being unbounded (there the
+    /// query's own conditions on the column apply).
+    fn window(&self, lower: Option<i64>, upper: Option<i64>) -> Arc<dyn PageSource>;
+    /// A record's key; `None` when it has none (null, or not a value of the column's type).
+    fn key(&self, record: &Value) -> Option<i64>;
+}
+
+/// The split points of `[lower, upper)` into at most `windows` windows: increasing multiples of `unit`
+/// strictly inside the range. Empty when the range is too narrow to split (one sequential walk).
+pub fn split_points(lower: i64, upper: i64, unit: i64, windows: usize) -> Vec<i64> {
+    let unit = unit.max(1) as i128;
+    let (lower, upper) = (lower as i128, upper as i128);
+    let mut points: Vec<i64> = Vec::new();
+    if upper <= lower {
+        return points;
+    }
+    let n = windows.max(1) as i128;
+    for k in 1..n {
+        let point = (lower + (upper - lower) * k / n).div_euclid(unit) * unit;
+        if point > lower && point < upper && points.last().is_none_or(|&last| (last as i128) < point) {
+            points.push(point as i64);
+        }
+    }
+    points
+}
+
+/// The windows a partitioned scan walks with `max_concurrency`, in delivery order.
+pub fn windows(partitioner: &dyn Partitioner, max_concurrency: usize) -> Vec<(Option<i64>, Option<i64>)> {
+    let (lower, upper) = partitioner.range();
+    let points = split_points(lower, upper, partitioner.unit(), max_concurrency);
+    if points.is_empty() {
+        return Vec::new();
+    }
+    let mut windows: Vec<(Option<i64>, Option<i64>)> = Vec::with_capacity(points.len() + 1);
+    let mut start = None;
+    for &point in &points {
+        windows.push((start, Some(point)));
+        start = Some(point);
+    }
+    windows.push((start, None));
+    if partitioner.descending() {
+        windows.reverse();
+    }
+    windows
 }
 
 /// Turns records into the cells of the columns a query reads.
@@ -180,6 +249,8 @@ pub struct Scan {
     pub counters: Arc<Counters>,
     /// A count ([`Scan::start_count`]) took the provider's total rather than reading every page.
     pub used_total: Arc<AtomicBool>,
+    /// Warnings for the backend to raise (a provider that ignores a partition's range).
+    warnings: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Drop for Scan {
@@ -199,8 +270,10 @@ impl Scan {
     ) -> Scan {
         let counters = Arc::new(Counters { cache: settings.cache, ..Counters::default() });
         let (sender, receiver) = mpsc::channel(2);
-        let task = runtime.spawn(produce(http, source, projector, settings, counters.clone(), sender));
-        Scan { receiver, task, runtime: runtime.clone(), counters, used_total: Arc::default() }
+        let warnings = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let task =
+            runtime.spawn(produce(http, source, projector, settings, counters.clone(), sender, warnings.clone()));
+        Scan { receiver, task, runtime: runtime.clone(), counters, used_total: Arc::default(), warnings }
     }
 
     /// Count the rows of a scan. `probe` is the scan asked for its smallest first page: when that answer
@@ -218,6 +291,8 @@ impl Scan {
         let used_total = Arc::new(AtomicBool::new(false));
         let (sender, receiver) = mpsc::channel(2);
         let (counting, flag) = (counters.clone(), used_total.clone());
+        let warnings = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let warned = warnings.clone();
         let task = runtime.spawn(async move {
             let token = match probe.paging() {
                 Paging::Numbered { .. } => PageToken::Number { page: 0, offset: 0 },
@@ -249,9 +324,14 @@ impl Scan {
                 }
             }
             let projector = Arc::new(Projector { table: String::new(), columns: Vec::new() });
-            produce(http, all, projector, settings, counting, sender).await
+            produce(http, all, projector, settings, counting, sender, warned).await
         });
-        Scan { receiver, task, runtime: runtime.clone(), counters, used_total }
+        Scan { receiver, task, runtime: runtime.clone(), counters, used_total, warnings }
+    }
+
+    /// Warnings raised since the last call.
+    pub fn take_warnings(&self) -> Vec<String> {
+        self.warnings.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default()
     }
 
     /// Wait up to `wait` for the next block. Never blocks longer, so the caller can honour cancels.
@@ -275,10 +355,17 @@ async fn produce(
     settings: ScanSettings,
     counters: Arc<Counters>,
     sender: mpsc::Sender<Message>,
+    warnings: Arc<std::sync::Mutex<Vec<String>>>,
 ) {
     let run = async {
         match source.paging() {
-            Paging::Chained => produce_chained(&http, &source, &projector, &settings, &counters, &sender).await,
+            Paging::Chained => match source.partitioner() {
+                Some(partitioner) => {
+                    let scan = Walk { http: &http, projector: &projector, settings: &settings, counters: &counters };
+                    produce_partitioned(scan, &source, partitioner, &sender, &warnings).await
+                }
+                None => produce_chained(&http, &source, &projector, &settings, &counters, &sender).await,
+            },
             Paging::Numbered { page_size } => {
                 produce_numbered(&http, &source, &projector, &settings, &counters, &sender, page_size.max(1)).await
             }
@@ -287,17 +374,24 @@ async fn produce(
     let outcome = match AssertUnwindSafe(run).catch_unwind().await {
         Ok(Ok(())) => Ok(None),
         Ok(Err(e)) => Err(e),
-        Err(panic) => {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(Error::internal(format!("connector_fdw bug: a scan worker panicked: {why}")))
-        }
+        Err(panic) => Err(panicked(panic)),
     };
     // The receiver may be gone (the scan ended early); nothing left to tell then.
     let _ = sender.send(outcome).await;
+}
+
+/// The error of a scan task that panicked.
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> Error {
+    let why = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+    Error::internal(format!("connector_fdw bug: a scan worker panicked: {}", why.unwrap_or_default()))
+}
+
+/// The error of a task that did not finish.
+fn joined(e: tokio::task::JoinError) -> Error {
+    match e.try_into_panic() {
+        Ok(panic) => panicked(panic),
+        Err(e) => Error::internal(format!("page task failed: {e}")),
+    }
 }
 
 /// Fetch and project one page on a worker; returns the block and the page's paging facts.
@@ -345,21 +439,254 @@ async fn produce_chained(
     counters: &Arc<Counters>,
     sender: &mpsc::Sender<Message>,
 ) -> Result<()> {
-    let mut token = PageToken::First;
-    let mut rows: u64 = 0;
-    loop {
-        let (block, next, _, _, _) =
-            fetch_block(http.clone(), source.clone(), projector.clone(), counters.clone(), token).await?;
-        rows += block.rows() as u64;
+    // The next request leaves as soon as a page is parsed: its records are converted on another worker
+    // while it is in flight. At most a few pages wait converted (or converting) for delivery.
+    let (pages, mut converting) = mpsc::channel::<Result<JoinHandle<Result<Block>>>>(2);
+    let walk = {
+        let (http, source, projector, counters) = (http.clone(), source.clone(), projector.clone(), counters.clone());
+        let rows_needed = settings.rows_needed;
+        tokio::spawn(async move {
+            let mut token = PageToken::First;
+            let mut rows: u64 = 0;
+            loop {
+                let page = match source.fetch(&http, token, &counters).await {
+                    Ok(page) => page,
+                    Err(e) => {
+                        let _ = pages.send(Err(e)).await;
+                        return;
+                    }
+                };
+                counters.pages.fetch_add(1, Ordering::Relaxed);
+                http.counters.pages.fetch_add(1, Ordering::Relaxed);
+                rows += page.records.len() as u64;
+                let (projector, records) = (projector.clone(), page.records);
+                if pages.send(Ok(tokio::spawn(async move { projector.project(records) }))).await.is_err() {
+                    return;
+                }
+                match page.next {
+                    Some(next) if rows_needed.is_none_or(|n| rows < n) => token = PageToken::Next(next),
+                    _ => return,
+                }
+            }
+        })
+    };
+    let mut walk = Walks(vec![walk]);
+    while let Some(page) = converting.recv().await {
+        let block = page?.await.map_err(joined)??;
         if sender.send(Ok(Some(block))).await.is_err() {
             return Ok(());
         }
-        let satisfied = settings.rows_needed.is_some_and(|n| rows >= n);
-        match next {
-            Some(next) if !satisfied => token = PageToken::Next(next),
-            _ => return Ok(()),
+    }
+    // The walk closes the queue after the last page, and also when it panics, which is not the end of the data.
+    match walk.0.pop() {
+        Some(handle) => handle.await.map_err(joined),
+        None => Ok(()),
+    }
+}
+
+/// What a partitioned scan shares with its windows.
+#[derive(Clone, Copy)]
+struct Walk<'a> {
+    http: &'a Arc<Http>,
+    projector: &'a Arc<Projector>,
+    settings: &'a ScanSettings,
+    counters: &'a Arc<Counters>,
+}
+
+/// What a window's walk hands the scan.
+enum WindowMessage {
+    Block(Block),
+    /// The window is exhausted.
+    End,
+    /// The provider returned a record outside the window (or without a value in the column): it ignores
+    /// the range parameters.
+    Outside,
+}
+
+/// The window walks of a scan, aborted when dropped.
+struct Walks(Vec<JoinHandle<()>>);
+
+impl Drop for Walks {
+    fn drop(&mut self) {
+        for walk in &self.0 {
+            walk.abort();
         }
     }
+}
+
+/// Walk one window's cursor chain, checking every record against the window and projecting pages on the
+/// worker. Stops once the window alone has the rows a pushed LIMIT needs.
+#[allow(clippy::too_many_arguments)]
+async fn walk_window(
+    http: Arc<Http>,
+    source: Arc<dyn PageSource>,
+    partitioner: Arc<dyn Partitioner>,
+    projector: Arc<Projector>,
+    counters: Arc<Counters>,
+    (lower, upper): (Option<i64>, Option<i64>),
+    rows_needed: Option<u64>,
+    sender: mpsc::Sender<Result<WindowMessage>>,
+) {
+    let inclusive = partitioner.upper_inclusive();
+    let mut token = PageToken::First;
+    let mut rows: u64 = 0;
+    loop {
+        let page = match source.fetch(&http, token, &counters).await {
+            Ok(page) => page,
+            Err(e) => {
+                let _ = sender.send(Err(e)).await;
+                return;
+            }
+        };
+        counters.pages.fetch_add(1, Ordering::Relaxed);
+        http.counters.pages.fetch_add(1, Ordering::Relaxed);
+        let mut outside = false;
+        let mut records = page.records;
+        records.retain(|record| match partitioner.key(record) {
+            Some(key) if lower.is_none_or(|l| key >= l) && upper.is_none_or(|u| key < u) => true,
+            // Asked for with `<=`: the next window reads it.
+            Some(key) if inclusive && upper == Some(key) => false,
+            _ => {
+                outside = true;
+                false
+            }
+        });
+        let message = match outside {
+            true => Ok(WindowMessage::Outside),
+            false => projector.project(records).map(WindowMessage::Block),
+        };
+        let stop = !matches!(message, Ok(WindowMessage::Block(_)));
+        if let Ok(WindowMessage::Block(block)) = &message {
+            rows += block.rows() as u64;
+        }
+        if sender.send(message).await.is_err() || stop {
+            return;
+        }
+        match page.next {
+            Some(next) if rows_needed.is_none_or(|n| rows < n) => token = PageToken::Next(next),
+            _ => break,
+        }
+    }
+    let _ = sender.send(Ok(WindowMessage::End)).await;
+}
+
+/// Walk the windows of a range-partitioned source concurrently and deliver them in order (the column's
+/// order when a sort on it is pushed). Each window holds at most a few pages ahead of delivery. Nothing is
+/// delivered before every window's first page is checked: a provider that ignores the range parameters
+/// returns records outside some window there, and the scan then falls back to one sequential walk with a
+/// warning, before any row could be duplicated.
+async fn produce_partitioned(
+    walk: Walk<'_>,
+    source: &Arc<dyn PageSource>,
+    partitioner: Arc<dyn Partitioner>,
+    sender: &mpsc::Sender<Message>,
+    warnings: &std::sync::Mutex<Vec<String>>,
+) -> Result<()> {
+    let Walk { http, projector, settings, counters } = walk;
+    let windows = windows(partitioner.as_ref(), settings.max_concurrency);
+    if windows.is_empty() {
+        return produce_chained(http, source, projector, settings, counters, sender).await;
+    }
+    let mut receivers = Vec::with_capacity(windows.len());
+    let mut walks = Walks(Vec::with_capacity(windows.len()));
+    for &(lower, upper) in &windows {
+        let (window_sender, receiver) = mpsc::channel(2);
+        walks.0.push(tokio::spawn(walk_window(
+            http.clone(),
+            partitioner.window(lower, upper),
+            partitioner.clone(),
+            projector.clone(),
+            counters.clone(),
+            (lower, upper),
+            settings.rows_needed,
+            window_sender,
+        )));
+        receivers.push(receiver);
+    }
+    let closed = || Error::internal("a partition window's worker stopped before the end of its data");
+    let mut firsts = Vec::with_capacity(receivers.len());
+    for receiver in &mut receivers {
+        match receiver.recv().await.ok_or_else(closed)?? {
+            WindowMessage::Outside => {
+                drop(walks);
+                let warning = format!(
+                    "the provider ignored the range of partition column \"{}\" (it returned a record outside the window asked for); the scan reads it in one sequential walk",
+                    partitioner.column(),
+                );
+                if let Ok(mut w) = warnings.lock() {
+                    w.push(warning);
+                }
+                return produce_chained(http, source, projector, settings, counters, sender).await;
+            }
+            first => firsts.push(first),
+        }
+    }
+    counters.windows.store(windows.len() as u64, Ordering::Relaxed);
+    let outside = || {
+        Error::new(
+            crate::ErrorKind::Remote,
+            format!(
+                "the provider returned a record outside its window of partition column \"{}\" after rows were delivered",
+                partitioner.column()
+            ),
+        )
+        .with_hint("The provider does not apply the column's range parameters: remove the table's partition_column.")
+    };
+    let mut rows: u64 = 0;
+    // Deliver a block; `false` once the scan needs no more.
+    let mut deliver = async |block: Block| {
+        rows += block.rows() as u64;
+        sender.send(Ok(Some(block))).await.is_ok() && settings.rows_needed.is_none_or(|n| rows < n)
+    };
+    if !partitioner.ordered() {
+        // No order to keep: every window streams at its own pace, each holding at most a few pages.
+        let mut ended = 0;
+        for first in firsts {
+            match first {
+                WindowMessage::Block(block) => {
+                    if !deliver(block).await {
+                        return Ok(());
+                    }
+                }
+                WindowMessage::End => ended += 1,
+                WindowMessage::Outside => return Err(outside()),
+            }
+        }
+        let streams = receivers.into_iter().map(|receiver| {
+            futures::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|m| (m, r)) }).boxed()
+        });
+        let mut merged = futures::stream::select_all(streams);
+        while let Some(message) = merged.next().await {
+            match message? {
+                WindowMessage::Block(block) => {
+                    if !deliver(block).await {
+                        return Ok(());
+                    }
+                }
+                WindowMessage::End => ended += 1,
+                WindowMessage::Outside => return Err(outside()),
+            }
+        }
+        // A window's queue closes after its end marker, or when its walk died.
+        return if ended == windows.len() { Ok(()) } else { Err(closed()) };
+    }
+    for (receiver, first) in receivers.iter_mut().zip(firsts) {
+        let mut message = first;
+        loop {
+            match message {
+                WindowMessage::Block(block) => {
+                    if !deliver(block).await {
+                        return Ok(());
+                    }
+                }
+                WindowMessage::End => break,
+                // Rows were delivered already: falling back now would duplicate them.
+                WindowMessage::Outside => return Err(outside()),
+            }
+            message = receiver.recv().await.ok_or_else(closed)??;
+        }
+    }
+    Ok(())
 }
 
 async fn produce_numbered(
@@ -673,6 +1000,197 @@ mod tests {
         // An empty result.
         let empty = |size| Numbered { total: 0, size, tell_total: true, ..Default::default() };
         assert_eq!(count(empty(1), empty(10)), (0, true, vec![0], vec![]));
+    }
+
+    /// A provider of records `{id, key}` that filters a key range, for partitioned scans: `ignore` makes
+    /// it ignore the range (every window gets every record), `inclusive` makes the upper bound `<=`.
+    #[derive(Clone)]
+    struct Ranged {
+        records: Vec<(i64, i64)>,
+        page: usize,
+        range: (i64, i64),
+        ignore: bool,
+        inclusive: bool,
+        ordered: bool,
+        descending: bool,
+    }
+
+    impl Ranged {
+        fn new(keys: impl IntoIterator<Item = i64>, range: (i64, i64)) -> Ranged {
+            let records = keys.into_iter().enumerate().map(|(i, k)| (i as i64, k)).collect();
+            Ranged { records, page: 7, range, ignore: false, inclusive: false, ordered: false, descending: false }
+        }
+    }
+
+    struct RangedWindow {
+        records: Vec<(i64, i64)>,
+        page: usize,
+    }
+
+    #[async_trait]
+    impl PageSource for RangedWindow {
+        fn paging(&self) -> Paging {
+            Paging::Chained
+        }
+        async fn fetch(&self, _: &Http, token: PageToken, _: &Counters) -> Result<Page> {
+            let start: usize = match token {
+                PageToken::First => 0,
+                PageToken::Next(s) => s.parse().unwrap(),
+                PageToken::Number { .. } => panic!("chained source got a page number"),
+            };
+            let end = (start + self.page).min(self.records.len());
+            let records = self.records[start..end].iter().map(|(id, key)| json!({"id": id, "key": key})).collect();
+            Ok(Page { records, next: (end < self.records.len()).then(|| end.to_string()), ..Page::default() })
+        }
+    }
+
+    impl Partitioner for Ranged {
+        fn column(&self) -> &str {
+            "key"
+        }
+        fn range(&self) -> (i64, i64) {
+            self.range
+        }
+        fn unit(&self) -> i64 {
+            1
+        }
+        fn ordered(&self) -> bool {
+            self.ordered
+        }
+        fn descending(&self) -> bool {
+            self.descending
+        }
+        fn upper_inclusive(&self) -> bool {
+            self.inclusive
+        }
+        fn window(&self, lower: Option<i64>, upper: Option<i64>) -> Arc<dyn PageSource> {
+            let mut records: Vec<(i64, i64)> = self
+                .records
+                .iter()
+                .copied()
+                .filter(|&(_, k)| {
+                    self.ignore
+                        || (lower.is_none_or(|l| k >= l)
+                            && upper.is_none_or(|u| if self.inclusive { k <= u } else { k < u }))
+                })
+                .collect();
+            records.sort_by_key(|&(id, k)| if self.descending { (-k, id) } else { (k, id) });
+            Arc::new(RangedWindow { records, page: self.page })
+        }
+        fn key(&self, record: &Value) -> Option<i64> {
+            record.get("key")?.as_i64()
+        }
+    }
+
+    #[async_trait]
+    impl PageSource for Ranged {
+        fn paging(&self) -> Paging {
+            Paging::Chained
+        }
+        async fn fetch(&self, http: &Http, token: PageToken, counters: &Counters) -> Result<Page> {
+            self.window(None, None).fetch(http, token, counters).await
+        }
+        fn partitioner(&self) -> Option<Arc<dyn Partitioner>> {
+            Some(Arc::new(self.clone()))
+        }
+    }
+
+    fn collect_scan(source: Arc<dyn PageSource>, settings: ScanSettings) -> (Vec<i64>, Vec<String>, u64) {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let http = Arc::new(Http::new(HttpSettings::default(), Auth::None, vec![]).unwrap());
+        let projector = Arc::new(Projector::new(&table(), &[0]).unwrap());
+        let mut scan = Scan::start(runtime.handle(), http, source, projector, settings);
+        let mut ids = Vec::new();
+        loop {
+            match scan.next_block(Duration::from_millis(50)).unwrap() {
+                Next::Block(b) => ids.extend(b.cells.iter().map(|c| match c {
+                    Cell::Int(i) => *i,
+                    other => panic!("{other:?}"),
+                })),
+                Next::Waiting => continue,
+                Next::Done => return (ids, scan.take_warnings(), scan.counters.snapshot().windows),
+            }
+        }
+    }
+
+    #[test]
+    fn split_points_are_inside_the_range_and_on_the_unit() {
+        assert_eq!(split_points(0, 100, 1, 4), vec![25, 50, 75]);
+        assert_eq!(split_points(0, 3, 1, 8), vec![1, 2], "no empty duplicate windows");
+        assert_eq!(split_points(5, 5, 1, 8), Vec::<i64>::new());
+        assert_eq!(split_points(9, 3, 1, 8), Vec::<i64>::new());
+        assert_eq!(split_points(0, 100, 1, 1), Vec::<i64>::new());
+        assert_eq!(split_points(1_500_000, 9_500_000, 1_000_000, 4), vec![3_000_000, 5_000_000, 7_000_000]);
+        assert_eq!(split_points(-10, 10, 1, 2), vec![0]);
+        assert_eq!(split_points(i64::MIN, i64::MAX, 1, 2).len(), 1, "no overflow");
+    }
+
+    /// Every record exactly once, whatever the windows: records on split points, outside the split range,
+    /// empty windows, one very dense window, an inclusive upper bound, a descending order.
+    #[test]
+    fn partitioned_scans_lose_and_duplicate_nothing_at_window_edges() {
+        let mut keys: Vec<i64> = (0..100).map(|k| k * 10).collect(); // on every split point of (0, 1000)
+        keys.extend(std::iter::repeat_n(437, 300)); // one very dense window
+        keys.extend([-50, -1, 1000, 1001, 5000]); // below and above the split range
+        for inclusive in [false, true] {
+            for (ordered, descending) in [(false, false), (true, false), (true, true)] {
+                for max_concurrency in [1, 2, 3, 8, 64] {
+                    for range in [(0, 1000), (430, 440), (2000, 3000)] {
+                        let mut source = Ranged::new(keys.clone(), range);
+                        source.inclusive = inclusive;
+                        source.ordered = ordered;
+                        source.descending = descending;
+                        let (ids, warnings, windows) =
+                            collect_scan(Arc::new(source.clone()), settings(max_concurrency, None));
+                        let case = format!("inclusive={inclusive} ordered={ordered} descending={descending} max_concurrency={max_concurrency} range={range:?}");
+                        let mut sorted = ids.clone();
+                        sorted.sort();
+                        assert_eq!(sorted, (0..keys.len() as i64).collect::<Vec<_>>(), "{case}");
+                        assert!(warnings.is_empty(), "{case}: {warnings:?}");
+                        let expected = windows_for(&source, max_concurrency);
+                        assert_eq!(windows, expected as u64, "{case}");
+                        if max_concurrency == 1 {
+                            assert_eq!(windows, 0, "max_concurrency 1 is one sequential walk");
+                        }
+                        // With an order, delivered in the column's order, windows in order.
+                        if !ordered {
+                            continue;
+                        }
+                        let delivered: Vec<i64> = ids.iter().map(|&id| keys[id as usize]).collect();
+                        let mut ordered = delivered.clone();
+                        ordered.sort_by_key(|&k| if descending { -k } else { k });
+                        assert_eq!(delivered, ordered, "{case}");
+                    }
+                }
+            }
+        }
+    }
+
+    fn windows_for(source: &Ranged, max_concurrency: usize) -> usize {
+        windows(source, max_concurrency).len()
+    }
+
+    #[test]
+    fn a_provider_ignoring_the_range_falls_back_to_one_walk() {
+        let mut source = Ranged::new((0..100).map(|k| k * 10), (0, 1000));
+        source.ignore = true;
+        let (mut ids, warnings, windows) = collect_scan(Arc::new(source.clone()), settings(8, None));
+        ids.sort();
+        assert_eq!(ids, (0..100).collect::<Vec<_>>());
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("ignored the range of partition column \"key\""), "{}", warnings[0]);
+        assert_eq!(windows, 0);
+    }
+
+    #[test]
+    fn a_limit_stops_a_partitioned_scan_early() {
+        let mut source = Ranged::new(0..1000, (0, 1000));
+        let (ids, _, windows) = collect_scan(Arc::new(source.clone()), settings(4, Some(10)));
+        assert_eq!(windows, 4);
+        assert!(ids.len() >= 10 && ids.len() < 10 + 7, "one page past the limit at most: {}", ids.len());
+        source.ordered = true;
+        let (ids, _, _) = collect_scan(Arc::new(source.clone()), settings(4, Some(10)));
+        assert_eq!(ids[..10], (0..10).collect::<Vec<_>>(), "ordered: from the first window");
     }
 
     struct Panicking;

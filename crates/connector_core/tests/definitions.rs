@@ -209,7 +209,7 @@ fn table_options_name_a_resource_and_a_few_overrides() {
     assert_eq!(e.kind, ErrorKind::InvalidOptionName);
     assert_eq!(
         e.hint.as_deref(),
-        Some("Valid options for a foreign table of connector \"gmail\" are: batch_size, body, cache_ttl, idempotency_key, object, page_size, path, query, rate_limit, resource.")
+        Some("Valid options for a foreign table of connector \"gmail\" are: batch_size, body, cache_ttl, idempotency_key, object, page_size, partition_column, partition_start, path, query, rate_limit, resource.")
     );
     // `object` names the resource as well (the word Stripe, Close and Slack use).
     table.options.remove("rows");

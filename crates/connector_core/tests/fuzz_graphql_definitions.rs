@@ -444,7 +444,7 @@ proptest! {
                     let columns = resource
                         .columns
                         .iter()
-                        .map(|c| ColumnDef { name: c.name.clone(), ty: ColumnType::Other(c.sql_type.clone()), options: c.options.clone() })
+                        .map(|c| ColumnDef { name: c.name.clone(), ty: ColumnType::from_name(&c.sql_type), options: c.options.clone() })
                         .collect();
                     let table = TableDef { name: resource.name.clone(), options: resource.table_options.clone(), columns };
                     let opened = connectors::validate_table(&server, &table);
@@ -478,7 +478,7 @@ proptest! {
                     let columns = resource
                         .columns
                         .iter()
-                        .map(|c| ColumnDef { name: c.name.clone(), ty: ColumnType::Other(c.sql_type.clone()), options: c.options.clone() })
+                        .map(|c| ColumnDef { name: c.name.clone(), ty: ColumnType::from_name(&c.sql_type), options: c.options.clone() })
                         .collect();
                     let table = TableDef { name: resource.name.clone(), options: map(&[("resource", &resource.name)]), columns };
                     let opened = connector.open(&server, &table);

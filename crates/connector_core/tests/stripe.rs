@@ -92,18 +92,35 @@ fn equality_filters_and_created_ranges_are_pushed_as_unix_seconds() {
     assert_eq!(p.placements(&table, &quals), vec![Placement::Remote; 3]);
     let rows = p.scan(&table, quals, None).unwrap();
     assert_eq!(texts(column(&table, &rows, "id")), vec!["cus_0003"]);
-    // A fraction of a second rounds so that the whole-second condition keeps what SQL keeps.
-    assert_eq!(p.sent(), vec!["GET /stripe/v1/customers?email=customer3%40example.com&created%5Bgte%5D=1704153600&created%5Blt%5D=1704844801&limit=100"]);
+    // A fraction of a second rounds so that the whole-second condition keeps what SQL keeps. `created` is the
+    // lists' partition column: the range is walked in 4 windows (max_concurrency), split on whole seconds,
+    // the first and last taking the query's own bounds.
+    let mut sent = p.sent();
+    sent.sort();
+    let window = |gte: &str, lt: &str| {
+        format!("GET /stripe/v1/customers?email=customer3%40example.com&created%5Bgte%5D={gte}&created%5Blt%5D={lt}&limit=100")
+    };
+    assert_eq!(
+        sent,
+        vec![
+            window("1704153600", "1704326400"),
+            window("1704326400", "1704499200"),
+            window("1704499200", "1704672000"),
+            window("1704672000", "1704844801"),
+        ]
+    );
     p.mock.reset();
-    // cus_0003 was created at 1704326400 exactly: not after 1704326400.5.
+    // cus_0003 was created at 1704326400 exactly: not after 1704326400.5. One walk, to see its request.
     let rows = p
-        .scan(
+        .scan_with(
             &table,
             vec![
                 qual("created", Op::Gt, at("2024-01-04T00:00:00.5Z")),
                 qual("created", Op::Le, at("2024-01-06T00:00:00Z")),
             ],
+            vec![],
             None,
+            1,
         )
         .unwrap();
     assert_eq!(texts(column(&table, &rows, "id")), vec!["cus_0005", "cus_0004"]);

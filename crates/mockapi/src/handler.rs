@@ -108,6 +108,9 @@ fn bad_request(msg: &str) -> Response {
 fn serve(state: &State, route: &Route, req: &Request) -> Result<Response, Response> {
     let mut params = parse_query(&req.query);
     check_auth(state, route.auth, req, &mut params)?;
+    if route.ignore_ranges {
+        params.retain(|(name, _)| !["_gt", "_gte", "_lt", "_lte"].iter().any(|s| name.ends_with(s)));
+    }
     let n = route.n;
     let Some(id) = &route.id else {
         return match req.method.as_str() {

@@ -48,6 +48,9 @@ pub struct Route {
     pub total: Total,
     /// The raw `{id}` segment of an item route.
     pub id: Option<String>,
+    /// `/norange`: range filters (`f_gt`, `f_gte`, `f_lt`, `f_lte`) are accepted and ignored, as by a
+    /// provider that does not know them.
+    pub ignore_ranges: bool,
 }
 
 /// `None` means 404.
@@ -61,11 +64,13 @@ pub fn parse(path: &str) -> Option<Route> {
         style: Style::Plain,
         total: Total::Exact,
         id: None,
+        ignore_ranges: false,
     };
     loop {
         match segs.next()? {
             "n" => route.n = segs.next()?.parse().ok().filter(|n| *n <= MAX_N)?,
             "delay" => route.delay_ms = segs.next()?.parse().ok()?,
+            "norange" => route.ignore_ranges = true,
             "auth" => {
                 route.auth = Some(match segs.next()? {
                     "bearer" => Auth::Bearer,
@@ -116,6 +121,8 @@ mod tests {
         assert_eq!(r.style, Style::Page);
         assert_eq!(r.id.as_deref(), Some("7"));
         assert!(r.fault.is_some());
+        assert!(!r.ignore_ranges);
+        assert!(parse("/norange/n/10/cursor/customers").unwrap().ignore_ranges);
         assert_eq!(parse("/auth/oauth/page/customers").unwrap().auth, Some(Auth::OAuthToken));
         assert_eq!(parse("/cursor/customers/").unwrap().id, None);
         assert!(parse("/x").is_none());

@@ -235,6 +235,10 @@ pub trait Table: Send + Sync {
     fn rows_per_request(&self) -> Option<u64> {
         None
     }
+    /// How a scan of `request` is split into range windows, for EXPLAIN (see [`PageSource::partitioner`]).
+    fn partitioner(&self, _request: &ScanRequest) -> Option<Arc<dyn crate::scan::Partitioner>> {
+        None
+    }
     /// The write side, when the provider accepts writes.
     fn writer(&self) -> Option<Arc<dyn crate::write::Writer>> {
         None

@@ -11,11 +11,11 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::http::{redact_url, Counters, EndpointLimit, Http, Request};
 use crate::jsonpath::JsonPath;
 use crate::model::Value as SqlValue;
-use crate::model::{Op, ScanRequest, TableDef};
+use crate::model::{ColumnType, Op, Qual, ScanRequest, TableDef};
 use crate::options::{Kind, OptionSpec, Options, Scope};
 use crate::prune::Shape;
 use crate::pushdown::Capabilities;
-use crate::scan::{Page, PageSource, PageToken, Paging};
+use crate::scan::{Page, PageSource, PageToken, Paging, Partitioner};
 use crate::write::{WriteOp, Writer};
 use async_trait::async_trait;
 use reqwest::Method;
@@ -106,6 +106,10 @@ impl Connector for Rest {
             text("search_join"),
             text("search_cursor_param"),
             path("search_cursor_path"),
+            // Range partitioning of cursor scans: a column the provider filters by range, and where its
+            // records start.
+            text("partition_column"),
+            text("partition_start"),
             // Writes.
             text("key_column"),
             text("item_path"),
@@ -381,6 +385,146 @@ struct RestTable {
     /// Each column's path inside a record, by column index.
     column_paths: Vec<JsonPath>,
     writes: WriteConfig,
+    partition: Option<PartitionSpec>,
+}
+
+/// `partition_column`: a column the provider filters by range (`>=` and `<` or `<=`) and that never changes
+/// for a record, which splits a cursor scan into windows walked concurrently.
+#[derive(Clone, Debug)]
+struct PartitionSpec {
+    column: String,
+    /// The column's index: windows read it to check each record against their range.
+    index: usize,
+    ty: ColumnType,
+    path: JsonPath,
+    /// `partition_start` as a key: where the records start when the query gives no lower bound.
+    start: Option<i64>,
+    /// Only `filter_param_lte` bounds the column from above.
+    upper_inclusive: bool,
+}
+
+impl PartitionSpec {
+    fn parse(options: &Options, table: &TableDef, pagination: &Pagination, filters: &[Filter]) -> Result<Option<Self>> {
+        let Some(name) = non_empty(options.get("partition_column")) else {
+            if options.get("partition_start").is_some() {
+                return Err(misplaced("partition_start", "needs partition_column"));
+            }
+            return Ok(None);
+        };
+        let Some(index) = table.columns.iter().position(|c| c.name == name) else {
+            return Err(Error::option_value(
+                "partition_column",
+                format!("foreign table \"{}\" has no column \"{name}\"", table.name),
+            ));
+        };
+        let column = &table.columns[index];
+        if !crate::partition::partitionable(&column.ty) {
+            return Err(Error::option_value(
+                "partition_column",
+                format!("column \"{name}\" is of type {}, which cannot be split into ranges", column.ty.sql_name()),
+            )
+            .with_hint("Name a column of an integer, date or timestamp type, such as a creation time."));
+        }
+        let declared = |op: Op| filters.iter().any(|f| f.column == name && f.op == op);
+        if !declared(Op::Ge) || !(declared(Op::Lt) || declared(Op::Le)) {
+            return Err(Error::option_value(
+                "partition_column",
+                format!("column \"{name}\" is not declared range-filterable"),
+            )
+            .with_hint({
+                let mut missing = Vec::new();
+                if !declared(Op::Ge) {
+                    missing.push(format!("ADD filter_param_gte '{name}_gte'"));
+                }
+                if !(declared(Op::Lt) || declared(Op::Le)) {
+                    missing.push(format!("ADD filter_param_lt '{name}_lt'"));
+                }
+                format!(
+                    "Declare the provider's range parameters on the column (>= and < or <=), e.g. ALTER FOREIGN TABLE {} ALTER COLUMN {name} OPTIONS ({}).",
+                    crate::model::quote_ident(&table.name),
+                    missing.join(", ")
+                )
+            }));
+        }
+        if !matches!(pagination, Pagination::Cursor { .. } | Pagination::Link { .. }) {
+            return Err(misplaced(
+                "partition_column",
+                "applies to pagination 'cursor' or 'link' (numbered pages are fetched concurrently already)",
+            ));
+        }
+        let start = match options.get("partition_start") {
+            None => None,
+            Some(text) => Some(crate::partition::start_key(&column.ty, text).ok_or_else(|| {
+                Error::option_value(
+                    "partition_start",
+                    format!("\"{text}\" is not a value of column \"{name}\" ({})", column.ty.sql_name()),
+                )
+            })?),
+        };
+        let path = match column.option("path") {
+            Some(p) => JsonPath::parse(p).map_err(|e| Error::option_value("path", e))?,
+            None => JsonPath::key(&name),
+        };
+        let upper_inclusive = !declared(Op::Lt);
+        Ok(Some(PartitionSpec { column: name, index, ty: column.ty.clone(), path, start, upper_inclusive }))
+    }
+}
+
+/// A scan split into windows of the partition column (see [`Partitioner`]).
+struct RestPartitioner {
+    table: RestTable,
+    spec: PartitionSpec,
+    /// The scan's request without its range conditions on the column.
+    request: ScanRequest,
+    /// The query's range conditions on the column: the first window takes the lower ones, the last the
+    /// upper ones.
+    lower: Vec<Qual>,
+    upper: Vec<Qual>,
+    range: (i64, i64),
+    /// A sort on the column is pushed (it is the first key).
+    ordered: bool,
+    descending: bool,
+}
+
+impl Partitioner for RestPartitioner {
+    fn column(&self) -> &str {
+        &self.spec.column
+    }
+    fn range(&self) -> (i64, i64) {
+        self.range
+    }
+    fn unit(&self) -> i64 {
+        crate::partition::unit(&self.spec.ty)
+    }
+    fn ordered(&self) -> bool {
+        self.ordered
+    }
+    fn descending(&self) -> bool {
+        self.descending
+    }
+    fn upper_inclusive(&self) -> bool {
+        self.spec.upper_inclusive
+    }
+    fn window(&self, lower: Option<i64>, upper: Option<i64>) -> Arc<dyn PageSource> {
+        let bound = |op: Op, key: i64| Qual {
+            column: self.spec.column.clone(),
+            op,
+            value: crate::partition::value_of_key(&self.spec.ty, key),
+        };
+        let mut request = self.request.clone();
+        match lower {
+            Some(key) => request.quals.push(bound(Op::Ge, key)),
+            None => request.quals.extend(self.lower.iter().cloned()),
+        }
+        match upper {
+            Some(key) => request.quals.push(bound(if self.spec.upper_inclusive { Op::Le } else { Op::Lt }, key)),
+            None => request.quals.extend(self.upper.iter().cloned()),
+        }
+        Arc::new(self.table.plain_source(&request))
+    }
+    fn key(&self, record: &Value) -> Option<i64> {
+        crate::partition::key_of_json(&self.spec.ty, self.spec.path.get(record)?.clone())
+    }
 }
 
 /// A search endpoint (Stripe's `GET /v1/charges/search?query=status:'failed' AND amount>1000`): its URL,
@@ -673,6 +817,7 @@ impl RestTable {
                 sortable.push((column.name.clone(), remote));
             }
         }
+        let partition = PartitionSpec::parse(&options, table, &pagination, &filters)?;
         if options.get("write_format") == Some("form")
             && (options.int("batch_size")?.unwrap_or(1) > 1 || options.get("insert_wrapper").is_some())
         {
@@ -875,6 +1020,7 @@ impl RestTable {
                     None => Ok(JsonPath::key(&c.name)),
                 })
                 .collect::<Result<_>>()?,
+            partition,
         })
     }
 
@@ -1014,9 +1160,64 @@ impl RestTable {
         Some((table, recheck))
     }
 
+    /// The scan's source, split into windows of the partition column when the scan can be.
     fn source(&self, request: &ScanRequest) -> RestSource {
+        let source = self.plain_source(request);
+        // A looked-up record or a search's results are one walk.
+        let partitioner = match source.lookup.is_none() && self.searching(request).is_none() {
+            true => self.partitioner(request, source.page_size).map(|p| Arc::new(p) as Arc<dyn Partitioner>),
+            false => None,
+        };
+        RestSource { partitioner, ..source }
+    }
+
+    /// The windows' partitioner for `request`, when the table has a partition column, the scan has a lower
+    /// bound on it (the query's or `partition_start`), no condition picks single values of it, any pushed
+    /// sort starts with it, and a pushed LIMIT needs more than one page.
+    fn partitioner(&self, request: &ScanRequest, page_size: u64) -> Option<RestPartitioner> {
+        let spec = self.partition.clone()?;
+        if request.sorts.first().is_some_and(|s| s.column != spec.column)
+            || request.limit.and_then(|l| l.rows_needed()).is_some_and(|n| n <= page_size)
+        {
+            return None;
+        }
+        let mut base = request.clone();
+        let (mut lower, mut upper) = (Vec::new(), Vec::new());
+        base.quals.clear();
+        // Windows read the column (`fields_param`, pruned parsing) whether or not the query does.
+        if !base.columns.contains(&spec.index) {
+            base.columns.push(spec.index);
+        }
+        for qual in &request.quals {
+            match qual.op {
+                _ if qual.column != spec.column => base.quals.push(qual.clone()),
+                Op::Ge | Op::Gt => lower.push(qual.clone()),
+                Op::Lt | Op::Le => upper.push(qual.clone()),
+                Op::Ne | Op::IsNotNull => base.quals.push(qual.clone()),
+                Op::Eq | Op::In | Op::IsNull => return None,
+            }
+        }
+        let key = |q: &Qual| crate::partition::key_of_value(&spec.ty, &q.value);
+        let keys = |quals: &[Qual]| quals.iter().map(key).collect::<Option<Vec<i64>>>();
+        let low = keys(&lower)?.into_iter().max().or(spec.start)?;
+        let high = keys(&upper)?.into_iter().min().unwrap_or_else(|| crate::partition::now_key(&spec.ty));
+        let (ordered, descending) = (!request.sorts.is_empty(), request.sorts.first().is_some_and(|s| s.desc));
+        Some(RestPartitioner {
+            table: self.clone(),
+            spec,
+            request: base,
+            lower,
+            upper,
+            range: (low, high),
+            ordered,
+            descending,
+        })
+    }
+
+    /// The scan's source, read in one walk.
+    fn plain_source(&self, request: &ScanRequest) -> RestSource {
         if let Some((table, recheck)) = self.searching(request) {
-            return RestSource { recheck, ..table.source(request) };
+            return RestSource { recheck, ..table.plain_source(request) };
         }
         let rows_needed = request.limit.and_then(|l| l.rows_needed());
         let offset_pushed = matches!(self.pagination, Pagination::Offset { .. }) && request.limit.is_some();
@@ -1105,6 +1306,7 @@ impl RestTable {
             lookup,
             expanded,
             recheck: Vec::new(),
+            partitioner: None,
         }
     }
 
@@ -1269,6 +1471,10 @@ impl Table for RestTable {
 
     fn rows_per_request(&self) -> Option<u64> {
         (!matches!(self.pagination, Pagination::None)).then_some(self.page_size)
+    }
+
+    fn partitioner(&self, request: &ScanRequest) -> Option<Arc<dyn Partitioner>> {
+        self.source(request).partitioner
     }
 
     fn writer(&self) -> Option<Arc<dyn Writer>> {
@@ -1436,6 +1642,7 @@ struct RestSource {
     expanded: Vec<(String, String)>,
     /// Text conditions checked again on a search's records.
     recheck: Vec<Recheck>,
+    partitioner: Option<Arc<dyn Partitioner>>,
 }
 
 /// A text condition checked again on a search's records: (path, `=` or `<>`, value).
@@ -1611,6 +1818,10 @@ fn next_link(header: &str) -> Option<String> {
 
 #[async_trait]
 impl PageSource for RestSource {
+    fn partitioner(&self) -> Option<Arc<dyn Partitioner>> {
+        self.partitioner.clone()
+    }
+
     fn paging(&self) -> Paging {
         match self.table.pagination {
             _ if self.lookup.is_some() => Paging::Chained,
@@ -1859,6 +2070,237 @@ mod tests {
                 "{options:?}: city comes from $.address.city"
             );
         }
+    }
+
+    /// The mock's cursor listing, with `id` and `created_at` range-filterable.
+    fn partitioned_customers(path: &str, partition: &[(&'static str, &'static str)]) -> TableDef {
+        let mut options = vec![
+            ("path", path),
+            ("rows", "$.data"),
+            ("pagination", "cursor"),
+            ("page_size_param", "limit"),
+            ("page_size", "10"),
+            ("cursor_path", "$.next_cursor"),
+        ];
+        options.extend_from_slice(partition);
+        TableDef {
+            name: "customers".into(),
+            options: map(&options),
+            columns: vec![
+                ColumnDef::new("id", ColumnType::Int4)
+                    .with_option("filter_param_gte", "id_gte")
+                    .with_option("filter_param_lt", "id_lt"),
+                ColumnDef::new("name", ColumnType::Text),
+                ColumnDef::new("created_at", ColumnType::TimestampTz)
+                    .with_option("filter_param_gte", "created_at_gte")
+                    .with_option("filter_param_lte", "created_at_lte"),
+            ],
+        }
+    }
+
+    /// Ids in delivery order, the scan's warnings and the windows it walked.
+    fn run_windows(
+        base: &str,
+        table: &TableDef,
+        req: &ScanRequest,
+        max_concurrency: usize,
+    ) -> (Vec<i64>, Vec<String>, u64) {
+        let t = Rest.open(&server(base), table).unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let http = Arc::new(http_client(&server(base), &OptionMap::new(), None).unwrap());
+        let projector = Arc::new(Projector::new(table, &req.columns).unwrap());
+        let rows_needed = req.limit.and_then(|l| l.rows_needed());
+        let settings = ScanSettings { max_concurrency, rows_needed, ..Default::default() };
+        let mut scan = Scan::start(runtime.handle(), http, t.scan(req).unwrap(), projector, settings);
+        let mut ids = Vec::new();
+        loop {
+            match scan.next_block(Duration::from_millis(100)).unwrap() {
+                Next::Block(b) => ids.extend((0..b.rows()).map(|i| match b.row(i)[0] {
+                    crate::convert::Cell::Int(id) => id,
+                    ref other => panic!("{other:?}"),
+                })),
+                Next::Waiting => {}
+                Next::Done => return (ids, scan.take_warnings(), scan.counters.snapshot().windows),
+            }
+        }
+    }
+
+    fn qual(column: &str, op: Op, value: V) -> Qual {
+        Qual { column: column.into(), op, value }
+    }
+
+    #[test]
+    fn partitioned_cursor_scans_read_every_record_once() {
+        let mock = mockapi::MockServer::start_blocking();
+        let columns = vec![0, 1, 2];
+        // On `id` with `<`; on `created_at` (a record every minute) with `<=` only, split on whole minutes so
+        // that records lie exactly on every boundary.
+        let cases: Vec<(TableDef, Vec<Qual>, Vec<i64>)> = vec![
+            (
+                partitioned_customers("/n/1000/cursor/customers", &[("partition_column", "id")]),
+                vec![qual("id", Op::Ge, V::Int(1)), qual("id", Op::Lt, V::Int(1001))],
+                (1..=1000).collect(),
+            ),
+            (
+                partitioned_customers(
+                    "/n/1000/cursor/customers",
+                    &[("partition_column", "id"), ("partition_start", "0")],
+                ),
+                vec![qual("id", Op::Lt, V::Int(801))],
+                (1..=800).collect(),
+            ),
+            (
+                partitioned_customers(
+                    "/n/1000/cursor/customers",
+                    &[("partition_column", "created_at"), ("partition_start", "2024-01-01 00:00:00+00")],
+                ),
+                vec![qual("created_at", Op::Le, V::TimestampTz("2024-01-01T16:00:00Z".into()))],
+                (1..=960).collect(),
+            ),
+        ];
+        for (table, quals, expected) in cases {
+            let req = ScanRequest { columns: columns.clone(), quals, sorts: vec![], limit: None };
+            mock.reset();
+            let (sequential, warnings, windows) = run_windows(&mock.url(), &table, &req, 1);
+            assert_eq!((sequential.clone(), warnings.len(), windows), (expected.clone(), 0, 0), "{:?}", table.options);
+            assert_eq!(mock.request_count(), expected.len() as u64 / 10, "one walk");
+            mock.reset();
+            let (mut partitioned, warnings, windows) = run_windows(&mock.url(), &table, &req, 8);
+            assert!(warnings.is_empty(), "{warnings:?}");
+            assert_eq!(windows, 8, "{:?}", table.options);
+            partitioned.sort();
+            assert_eq!(partitioned, expected, "{:?}", table.options);
+            let asked = queries(&mock);
+            assert!(asked.iter().all(|q| q.contains("_gte=") || q.contains("_lt")), "{asked:?}");
+        }
+        // A query that does not read the column: windows still read it to check their records.
+        mock.reset();
+        let table = partitioned_customers(
+            "/n/1000/cursor/customers",
+            &[("partition_column", "created_at"), ("partition_start", "2024-01-01")],
+        );
+        let req = ScanRequest { columns: vec![0], quals: vec![], sorts: vec![], limit: None };
+        let (mut ids, warnings, windows) = run_windows(&mock.url(), &table, &req, 8);
+        ids.sort();
+        assert_eq!((ids, warnings, windows > 0), ((1..=1000).collect::<Vec<_>>(), vec![], true));
+        // The window requests.
+        mock.reset();
+        let table = partitioned_customers("/n/1000/cursor/customers", &[("partition_column", "id")]);
+        let req = ScanRequest {
+            columns: columns.clone(),
+            quals: vec![qual("id", Op::Ge, V::Int(1)), qual("id", Op::Lt, V::Int(1001))],
+            sorts: vec![],
+            limit: None,
+        };
+        let (mut ids, _, _) = run_windows(&mock.url(), &table, &req, 4);
+        ids.sort();
+        assert_eq!(ids, (1..=1000).collect::<Vec<_>>());
+        let mut firsts: Vec<String> = queries(&mock).into_iter().filter(|q| !q.contains("cursor=")).collect();
+        firsts.sort();
+        assert_eq!(
+            firsts,
+            vec![
+                "/n/1000/cursor/customers?id_gte=1&id_lt=251&limit=10",
+                "/n/1000/cursor/customers?id_gte=251&id_lt=501&limit=10",
+                "/n/1000/cursor/customers?id_gte=501&id_lt=751&limit=10",
+                "/n/1000/cursor/customers?id_gte=751&id_lt=1001&limit=10",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_provider_ignoring_range_parameters_is_read_in_one_walk() {
+        let mock = mockapi::MockServer::start_blocking();
+        let table = partitioned_customers("/norange/n/300/cursor/customers", &[("partition_column", "id")]);
+        let req = ScanRequest {
+            columns: vec![0],
+            quals: vec![qual("id", Op::Ge, V::Int(1)), qual("id", Op::Lt, V::Int(301))],
+            sorts: vec![],
+            limit: None,
+        };
+        let (ids, warnings, windows) = run_windows(&mock.url(), &table, &req, 8);
+        assert_eq!(ids, (1..=300).collect::<Vec<_>>(), "no row lost or duplicated");
+        assert_eq!(windows, 0);
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].starts_with("the provider ignored the range of partition column \"id\""),
+            "{}",
+            warnings[0]
+        );
+    }
+
+    #[test]
+    fn scans_without_a_lower_bound_or_with_single_values_walk_once() {
+        let server = server("http://127.0.0.1:1");
+        let table = partitioned_customers("/cursor/customers", &[("partition_column", "id")]);
+        let t = Rest.open(&server, &table).unwrap();
+        let req = |quals: Vec<Qual>, sorts: Vec<Sort>, limit: Option<Limit>| ScanRequest {
+            columns: vec![0],
+            quals,
+            sorts,
+            limit,
+        };
+        let lower = || qual("id", Op::Ge, V::Int(1));
+        assert!(t.partitioner(&req(vec![], vec![], None)).is_none(), "no lower bound");
+        assert!(t.partitioner(&req(vec![lower()], vec![], None)).is_some());
+        let by_name = Sort { column: "name".into(), desc: false, nulls_first: false };
+        assert!(t.partitioner(&req(vec![lower()], vec![by_name], None)).is_none(), "another order");
+        let by_id = Sort { column: "id".into(), desc: true, nulls_first: true };
+        assert!(t.partitioner(&req(vec![lower()], vec![by_id], None)).is_some_and(|p| p.descending()));
+        let one_page = Some(Limit { count: Some(10), offset: 0 });
+        assert!(t.partitioner(&req(vec![lower()], vec![], one_page)).is_none(), "a LIMIT of one page");
+        let started =
+            partitioned_customers("/cursor/customers", &[("partition_column", "id"), ("partition_start", "1")]);
+        let t = Rest.open(&server, &started).unwrap();
+        let p = t.partitioner(&req(vec![], vec![], None)).unwrap();
+        assert_eq!(p.range().0, 1);
+        assert!(p.range().1 > 1_700_000_000, "integers are bounded by the start time in Unix seconds");
+    }
+
+    #[test]
+    fn partition_options_are_checked() {
+        let s = server("http://127.0.0.1:1");
+        let check = |path: &str, options: &[(&'static str, &'static str)]| {
+            let mut table = partitioned_customers(path, options);
+            table.columns.push(
+                ColumnDef::new("note", ColumnType::Text)
+                    .with_option("filter_param_gte", "note_gte")
+                    .with_option("filter_param_lt", "note_lt"),
+            );
+            table
+                .columns
+                .push(ColumnDef::new("amount", ColumnType::Int4).with_option("filter_param_gte", "amount_gte"));
+            validate_table(&s, &table).map_err(|e| (e.message, e.hint.unwrap_or_default()))
+        };
+        assert!(check("/c", &[("partition_column", "created_at"), ("partition_start", "2024-01-01")]).is_ok());
+        assert_eq!(
+            check("/c", &[("partition_column", "nope")]).unwrap_err().0,
+            "invalid value for option \"partition_column\": foreign table \"customers\" has no column \"nope\""
+        );
+        let (message, hint) = check("/c", &[("partition_column", "note")]).unwrap_err();
+        assert_eq!(message, "invalid value for option \"partition_column\": column \"note\" is of type text, which cannot be split into ranges");
+        assert_eq!(hint, "Name a column of an integer, date or timestamp type, such as a creation time.");
+        let (message, hint) = check("/c", &[("partition_column", "amount")]).unwrap_err();
+        assert_eq!(
+            message,
+            "invalid value for option \"partition_column\": column \"amount\" is not declared range-filterable"
+        );
+        assert!(hint.ends_with("OPTIONS (ADD filter_param_lt 'amount_lt')."), "{hint}");
+        assert_eq!(
+            check("/c", &[("partition_column", "id"), ("partition_start", "soon")]).unwrap_err().0,
+            "invalid value for option \"partition_start\": \"soon\" is not a value of column \"id\" (integer)"
+        );
+        assert_eq!(
+            check("/c", &[("partition_start", "1")]).unwrap_err().0,
+            "option \"partition_start\" needs partition_column"
+        );
+        let mut paged = partitioned_customers("/c", &[("partition_column", "id")]);
+        paged.options.insert("pagination".into(), "page".into());
+        paged.options.remove("cursor_path");
+        assert_eq!(
+            validate_table(&s, &paged).unwrap_err().message,
+            "option \"partition_column\" applies to pagination 'cursor' or 'link' (numbered pages are fetched concurrently already)"
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ use crate::jsonpath::JsonPath;
 use crate::model::{ScanRequest, TableDef, Value as SqlValue};
 use crate::options::{OptionMap, OptionSpec, Options, Scope};
 use crate::pushdown::Capabilities;
-use crate::scan::{Page, PageSource, PageToken, Paging};
+use crate::scan::{Page, PageSource, PageToken, Paging, Partitioner};
 use crate::write::{WriteOp, Writer};
 use async_trait::async_trait;
 use once_cell::sync::Lazy;
@@ -154,8 +154,17 @@ impl ResourceSpec {
 
 /// Table options a foreign table of a defined connector may set besides `resource`: where a DBA points a
 /// resource elsewhere (another folder's path, extra query parameters, body members) or tunes it.
-const TABLE_OVERRIDES: [&str; 7] =
-    ["path", "query", "body", "page_size", "batch_size", "idempotency_key", "rate_limit"];
+const TABLE_OVERRIDES: [&str; 9] = [
+    "path",
+    "query",
+    "body",
+    "page_size",
+    "batch_size",
+    "idempotency_key",
+    "rate_limit",
+    "partition_column",
+    "partition_start",
+];
 
 /// The connector a definition describes.
 pub struct DefinedConnector {
@@ -251,6 +260,13 @@ impl DefinedConnector {
                 column
             })
             .collect();
+        // The resource's partition column partitions tables that have it; a table of some columns only is
+        // read in one walk. A table's own partition_column is checked as given.
+        if !table.options.contains_key("partition_column")
+            && options.get("partition_column").is_some_and(|c| table.column(c).is_none())
+        {
+            options.remove("partition_column");
+        }
         Ok(TableDef { name: table.name.clone(), options, columns })
     }
 
@@ -527,6 +543,14 @@ impl Table for DefinedTable {
         self.inner.rows_per_request()
     }
 
+    fn partitioner(&self, request: &ScanRequest) -> Option<Arc<dyn Partitioner>> {
+        let inner = self.inner.partitioner(request)?;
+        if self.renames.is_empty() {
+            return Some(inner);
+        }
+        Some(Arc::new(RekeyedPartitioner { inner, renames: self.renames.clone() }))
+    }
+
     fn writer(&self) -> Option<Arc<dyn Writer>> {
         let inner = self.inner.writer().filter(|_| self.writable)?;
         if self.renames.is_empty() {
@@ -577,6 +601,43 @@ impl PageSource for Rekeyed {
             rekey(record, &self.renames);
         }
         Ok(page)
+    }
+
+    fn partitioner(&self) -> Option<Arc<dyn Partitioner>> {
+        Some(Arc::new(RekeyedPartitioner { inner: self.inner.partitioner()?, renames: self.renames.clone() }))
+    }
+}
+
+/// Windows whose records are renamed like the table's, so keys are read where the columns read them.
+struct RekeyedPartitioner {
+    inner: Arc<dyn Partitioner>,
+    renames: Renames,
+}
+
+impl Partitioner for RekeyedPartitioner {
+    fn column(&self) -> &str {
+        self.inner.column()
+    }
+    fn range(&self) -> (i64, i64) {
+        self.inner.range()
+    }
+    fn unit(&self) -> i64 {
+        self.inner.unit()
+    }
+    fn ordered(&self) -> bool {
+        self.inner.ordered()
+    }
+    fn descending(&self) -> bool {
+        self.inner.descending()
+    }
+    fn upper_inclusive(&self) -> bool {
+        self.inner.upper_inclusive()
+    }
+    fn window(&self, lower: Option<i64>, upper: Option<i64>) -> Arc<dyn PageSource> {
+        Arc::new(Rekeyed { inner: self.inner.window(lower, upper), renames: self.renames.clone() })
+    }
+    fn key(&self, record: &Value) -> Option<i64> {
+        self.inner.key(record)
     }
 }
 

@@ -445,6 +445,7 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
             "search",
             "terms",
             "rate_limit",
+            "partition_column",
         ],
     )?;
     let name = object.required_string("name")?;
@@ -501,6 +502,10 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
     }
     if let Some(rate) = object.option("rate_limit", &crate::options::RATE_LIMIT)? {
         options.insert("rate_limit".into(), rate);
+    }
+    // Checked with the columns when the table opens: a range-filterable integer, date or timestamp.
+    if let Some(column) = object.string("partition_column")? {
+        options.insert("partition_column".into(), column);
     }
     if let Some(expand) = object.get("expand") {
         let expand = Object::new(object.at("expand"), expand, &["param", "prefix"])?;
@@ -965,11 +970,7 @@ fn check_as_rest_table(path: &str, connector: &str, base_url: Option<&str>, reso
     let columns = resource
         .columns
         .iter()
-        .map(|c| ColumnDef {
-            name: c.name.clone(),
-            ty: ColumnType::Other(c.sql_type.clone()),
-            options: c.options.clone(),
-        })
+        .map(|c| ColumnDef { name: c.name.clone(), ty: ColumnType::from_name(&c.sql_type), options: c.options.clone() })
         .collect();
     let table = TableDef { name: resource.name.clone(), options: resource.options.clone(), columns };
     rest::open_table(connector, &server, &table).map(|_| ()).map_err(|e| invalid(path, e.message))
@@ -1127,7 +1128,7 @@ mod tests {
         doc["resources"][0]["paginaton"] = json!({});
         assert_eq!(
             error(doc),
-            "resources[0].paginaton: unknown field (known: name, description, path, rows, query, method, body, item_path, filter_join, sort, pagination, columns, write, item_lookup, success_path, error_path, fields_param, custom_fields, expand, search, terms, rate_limit)"
+            "resources[0].paginaton: unknown field (known: name, description, path, rows, query, method, body, item_path, filter_join, sort, pagination, columns, write, item_lookup, success_path, error_path, fields_param, custom_fields, expand, search, terms, rate_limit, partition_column)"
         );
         let mut doc = valid();
         doc["resources"][0]["columns"][0]["filter"] = json!("id");
