@@ -511,7 +511,7 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
             let rows = request.limit.and_then(|l| l.rows_needed());
             vec![null_split.phase(&request, 0, rows), null_split.phase(&request, 1, rows)]
         }
-        None => vec![request],
+        None => vec![request.clone()],
     };
     for line in requests.iter().flat_map(|r| state.foreign.handle.describe(r)) {
         // Decoded for reading: `_sort=amount,id` rather than `_sort=amount%2Cid`.
