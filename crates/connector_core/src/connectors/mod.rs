@@ -11,6 +11,7 @@ pub mod google_docs;
 pub mod google_sheets;
 pub mod graphql;
 pub mod notion;
+pub mod openapi;
 pub mod rest;
 
 use crate::error::{Error, ErrorKind, Result};

@@ -13,6 +13,7 @@ mod graph;
 mod graphql;
 mod hubspot;
 mod notion;
+mod openapi;
 mod sheets;
 mod slack;
 mod stripe;
@@ -68,6 +69,7 @@ pub fn handle(state: &State, req: &Request) -> Option<Response> {
         "notion" => Some(notion::handle(state, req, &rest)),
         "sheets" => Some(sheets::handle(state, req, &rest)),
         "gdocs" => Some(docs::handle(state, req, &rest)),
+        "openapi" => Some(openapi::handle(state, req, &rest)),
         // The providers' own paths at the mock's root, for servers whose base_url is the mock's origin.
         "v0" => Some(airtable::handle(state, req, &req.path)),
         "v1" => Some(notion::handle(state, req, &req.path)),
