@@ -3,8 +3,10 @@
 
 use super::catalog;
 use super::exec::run_interruptibly;
-use super::pg::{cstr, list_ptrs, make_list, pstrdup, quote_identifier as quote_ident, quote_literal, raise, OrRaise};
-use connector_core::connectors::{self, Resource, ServerDef};
+use super::pg::{
+    cstr, list_ptrs, make_list, options_to_map, pstrdup, quote_identifier as quote_ident, quote_literal, raise, OrRaise,
+};
+use connector_core::connectors::{self, openapi, Resource, ServerDef};
 use connector_core::http::{Counters, Http, Request};
 use connector_core::{Error, ErrorKind};
 use pgrx::pg_sys;
@@ -94,17 +96,47 @@ pub unsafe extern "C-unwind" fn import_foreign_schema(
         pg_sys::ImportForeignSchemaType::FDW_IMPORT_SCHEMA_EXCEPT => !listed.iter().any(|l| l == name),
         _ => true,
     };
-    // The remote schema may scope the import (Airtable: `IMPORT FOREIGN SCHEMA "app…"` names the base).
-    let scoped = match connectors::for_server(&server) {
-        Ok(connector) => connector.import_scope(&server, &cstr((*stmt).remote_schema)),
-        Err(_) => server.clone(),
+    let options = options_to_map((*stmt).options);
+    let remote_schema = cstr((*stmt).remote_schema);
+    let connector = connectors::for_server(&server).or_raise();
+    let found = if connector.name() == "rest" && remote_schema == openapi::REMOTE_SCHEMA {
+        import_openapi(server_oid, &server, &options)
+    } else {
+        openapi::no_import_options(&options, connector.name()).or_raise();
+        // The remote schema may scope the import (Airtable: `IMPORT FOREIGN SCHEMA "app…"` names the base).
+        resources(server_oid, &connector.import_scope(&server, &remote_schema))
     };
-    let commands: Vec<*mut std::ffi::c_char> = resources(server_oid, &scoped)
-        .iter()
-        .filter(|r| keep(&r.name))
-        .map(|r| pstrdup(&create_table_sql(r, &server.name)))
-        .collect();
+    let commands: Vec<*mut std::ffi::c_char> =
+        found.iter().filter(|r| keep(&r.name)).map(|r| pstrdup(&create_table_sql(r, &server.name))).collect();
     make_list(commands)
+}
+
+/// The tables of an OpenAPI document (`IMPORT FOREIGN SCHEMA openapi … OPTIONS (openapi_url | openapi_file
+/// …)`), after warnings for the operations left out. A document on the server's file system needs what a
+/// file table's path needs.
+unsafe fn import_openapi(
+    server_oid: pg_sys::Oid,
+    server: &ServerDef,
+    options: &connector_core::options::OptionMap,
+) -> Vec<Resource> {
+    let request = openapi::import_request(options).or_raise();
+    if let openapi::Source::File(path) = &request.source {
+        if !super::ddl::may_read_server_files(pg_sys::GetUserId()) {
+            raise(Error::new(
+                ErrorKind::InsufficientPrivilege,
+                format!(
+                    "only superusers or members of pg_read_server_files may import the OpenAPI document \"{path}\""
+                ),
+            ));
+        }
+    }
+    let http = client(server_oid, server);
+    let server = server.clone();
+    let found = run_interruptibly(async move { openapi::import(&server, &http, &request).await }).or_raise();
+    for skipped in &found.skipped {
+        pgrx::warning!("{skipped}");
+    }
+    found.resources
 }
 
 /// `connector_fdw.list_resources(server)`: what IMPORT FOREIGN SCHEMA would create.

@@ -6,7 +6,7 @@
 //! links (a `Link: rel="next"` header or a URL in the body) are followed one page after another. Reads are
 //! GETs, or POSTs with a JSON body for APIs that take a list's arguments (and its cursor) in the body.
 
-use super::{base_url, page_size, Connector, ServerDef, Table};
+use super::{base_url, page_size, Connector, Resource, ServerDef, Table};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{redact_url, Counters, EndpointLimit, Http, Request};
 use crate::jsonpath::JsonPath;
@@ -140,6 +140,18 @@ impl Connector for Rest {
 
     fn open(&self, server: &ServerDef, table: &TableDef) -> Result<Arc<dyn Table>> {
         open_table("rest", server, table)
+    }
+
+    /// A plain REST API says nothing about itself: its tables come from an OpenAPI document instead.
+    fn resources<'a>(
+        &'a self,
+        server: &'a ServerDef,
+        _http: &'a Http,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<Resource>>> {
+        Box::pin(async move {
+            Err(Error::not_supported("connector \"rest\" cannot list what the provider exposes without its OpenAPI document")
+                .with_hint(format!("IMPORT FOREIGN SCHEMA openapi FROM SERVER {} INTO <schema> OPTIONS (openapi_url '…') creates tables from an OpenAPI document; or create foreign tables by hand.", server.name)))
+        })
     }
 }
 
