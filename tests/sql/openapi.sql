@@ -43,7 +43,8 @@ SELECT * FROM imported WHERE schema = 'sw'::regnamespace;
 CREATE SCHEMA files;
 \set swagger_url :mock '/openapi/swagger.json'
 IMPORT FOREIGN SCHEMA openapi FROM SERVER mock INTO files
-  OPTIONS (openapi_url :'swagger_url', pagination 'offset', offset_param 'offset', limit_param 'limit');
+  OPTIONS (openapi_url :'swagger_url', pagination 'offset', offset_param 'offset', limit_param 'limit',
+           total_path '$.total');
 SELECT * FROM imported_tables WHERE schema = 'files'::regnamespace;
 SELECT reset_mock();
 SELECT id, name, country, address FROM files.customers WHERE country = 'SE' ORDER BY id LIMIT 2;

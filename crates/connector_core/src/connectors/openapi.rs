@@ -489,7 +489,7 @@ impl Document {
         let literal: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let summary = operation.str("summary").or_else(|| operation.str("operationId")).unwrap_or_default();
         Ok(Resource {
-            name: column_name(literal.last().copied().unwrap_or("root")),
+            name: snake_name(literal.last().copied().unwrap_or("root")),
             description: if summary.is_empty() { format!("GET {path}") } else { format!("GET {path}: {summary}") },
             table_options,
             columns,
@@ -717,7 +717,10 @@ mod tests {
     fn swagger_2_lists_become_tables() {
         let found = tables(SWAGGER, "/", &[]);
         let names: Vec<&str> = found.resources.iter().map(|r| r.name.as_str()).collect();
-        assert_eq!(names, ["pets", "stores"]);
+        assert_eq!(names, ["pets", "find_by_status", "stores"]);
+        let by_status = table(&found, "find_by_status");
+        assert_eq!(by_status.table_options, options(&[("path", "/api/pet/findByStatus")]));
+        assert_eq!(columns(by_status)[2], "status text filter_param=status,required=true");
         let pets = table(&found, "pets");
         assert_eq!(pets.table_options, options(&[("path", "/api/pets")]));
         assert_eq!(pets.description, "GET /pets: List pets");
@@ -928,7 +931,7 @@ mod tests {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/openapi");
         let request = import_request(&options(&[("openapi_file", &format!("{dir}/petstore_swagger2.json"))])).unwrap();
         let found = import(&s, &http, &request).await.unwrap();
-        assert_eq!(found.resources.len(), 2);
+        assert_eq!(found.resources.len(), 3);
         assert!(mock.requests().is_empty());
         let request = import_request(&options(&[("openapi_file", &format!("{dir}/malformed.json"))])).unwrap();
         let e = import(&s, &http, &request).await.unwrap_err();
