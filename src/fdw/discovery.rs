@@ -99,7 +99,10 @@ pub unsafe extern "C-unwind" fn import_foreign_schema(
     let options = options_to_map((*stmt).options);
     let remote_schema = cstr((*stmt).remote_schema);
     let connector = connectors::for_server(&server).or_raise();
-    let found = if connector.name() == "rest" && remote_schema == openapi::REMOTE_SCHEMA {
+    // A rest server imports only OpenAPI documents: the option naming one is enough, whatever the remote
+    // schema is called.
+    let names_document = options.contains_key("openapi_url") || options.contains_key("openapi_file");
+    let found = if connector.name() == "rest" && (remote_schema == openapi::REMOTE_SCHEMA || names_document) {
         import_openapi(server_oid, &server, &options)
     } else {
         openapi::no_import_options(&options, connector.name()).or_raise();

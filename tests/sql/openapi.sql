@@ -94,11 +94,16 @@ IMPORT FOREIGN SCHEMA openapi FROM SERVER mock INTO api OPTIONS (openapi_url '/o
 \echo :LAST_ERROR_SQLSTATE
 IMPORT FOREIGN SCHEMA openapi FROM SERVER mock INTO api OPTIONS (openapi_url '/openapi/nothing.json');
 \echo :LAST_ERROR_SQLSTATE
--- Another remote schema on a rest server, and import options where a connector takes none.
+-- Another remote schema on a rest server without a document, and import options where a connector takes none.
 IMPORT FOREIGN SCHEMA public FROM SERVER mock INTO api;
 \echo :LAST_ERROR_SQLSTATE
-IMPORT FOREIGN SCHEMA public FROM SERVER mock INTO api OPTIONS (openapi_url '/openapi/customers.json');
+CREATE SERVER files FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'file');
+IMPORT FOREIGN SCHEMA "/tmp" FROM SERVER files INTO api OPTIONS (openapi_url '/openapi/customers.json');
 \echo :LAST_ERROR_SQLSTATE
+-- On a rest server the option naming a document is enough, whatever the remote schema is called.
+CREATE SCHEMA other;
+IMPORT FOREIGN SCHEMA shop LIMIT TO (customers) FROM SERVER mock INTO other OPTIONS (openapi_url '/openapi/customers.json');
+SELECT relname FROM pg_class WHERE relnamespace = 'other'::regnamespace;
 
 -- A server file needs the privilege a file table's path needs, whatever the role's USAGE.
 CREATE ROLE cfdw_openapi_user;
