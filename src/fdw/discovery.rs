@@ -33,16 +33,19 @@ pub(super) unsafe fn client(server_oid: pg_sys::Oid, server: &ServerDef) -> Arc<
     catalog::http_client(server_oid, user, mapping, server, &options)
 }
 
-/// The resources the server's provider exposes (asking it, through the current user's mapping), after
-/// warnings for the sources left out.
-unsafe fn resources(server_oid: pg_sys::Oid, server: &ServerDef) -> Vec<Resource> {
+/// A filter of table names: IMPORT FOREIGN SCHEMA's `LIMIT TO` / `EXCEPT`.
+type Keep = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// The resources the server's provider exposes (asking it, through the current user's mapping) whose
+/// names `keep` keeps, after warnings for the sources left out.
+unsafe fn resources(server_oid: pg_sys::Oid, server: &ServerDef, keep: Keep) -> Vec<Resource> {
     let connector = connectors::for_server(server).or_raise();
     if connector.lists_server_files(server) && !super::ddl::may_read_server_files(pg_sys::GetUserId()) {
         raise(list_files_privilege_error(server));
     }
     let http = client(server_oid, server);
     let server = server.clone();
-    let found = run_interruptibly(async move { connector.discover(&server, &http).await }).or_raise();
+    let found = run_interruptibly(async move { connector.discover_only(&server, &http, &*keep).await }).or_raise();
     for skipped in &found.skipped {
         pgrx::warning!("{skipped}");
     }
@@ -89,21 +92,19 @@ pub unsafe extern "C-unwind" fn import_foreign_schema(
     let server = catalog::server_def(server_oid);
     let listed: Vec<String> =
         list_ptrs::<pg_sys::RangeVar>((*stmt).table_list).into_iter().map(|rv| cstr((*rv).relname)).collect();
-    let keep = |name: &str| match (*stmt).list_type {
+    let list_type = (*stmt).list_type;
+    let keep: Keep = Arc::new(move |name: &str| match list_type {
         pg_sys::ImportForeignSchemaType::FDW_IMPORT_SCHEMA_LIMIT_TO => listed.iter().any(|l| l == name),
         pg_sys::ImportForeignSchemaType::FDW_IMPORT_SCHEMA_EXCEPT => !listed.iter().any(|l| l == name),
         _ => true,
-    };
+    });
     // The remote schema may scope the import (Airtable: `IMPORT FOREIGN SCHEMA "app…"` names the base).
     let scoped = match connectors::for_server(&server) {
         Ok(connector) => connector.import_scope(&server, &cstr((*stmt).remote_schema)),
         Err(_) => server.clone(),
     };
-    let commands: Vec<*mut std::ffi::c_char> = resources(server_oid, &scoped)
-        .iter()
-        .filter(|r| keep(&r.name))
-        .map(|r| pstrdup(&create_table_sql(r, &server.name)))
-        .collect();
+    let commands: Vec<*mut std::ffi::c_char> =
+        resources(server_oid, &scoped, keep).iter().map(|r| pstrdup(&create_table_sql(r, &server.name))).collect();
     make_list(commands)
 }
 
@@ -114,7 +115,7 @@ fn list_resources(
 ) -> TableIterator<'static, (name!(name, String), name!(description, String), name!(columns, i32))> {
     let rows: Vec<_> = unsafe {
         let (oid, def) = server_by_name(server);
-        resources(oid, &def)
+        resources(oid, &def, Arc::new(|_: &str| true))
     }
     .into_iter()
     .map(|r| (r.name, r.description, r.columns.len() as i32))
