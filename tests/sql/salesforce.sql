@@ -94,7 +94,7 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER sf_exhausted OPTIONS (token 'test-to
 CREATE FOREIGN TABLE exhausted (id text) SERVER sf_exhausted OPTIONS (object 'Account');
 SELECT * FROM exhausted;
 \echo :LAST_ERROR_SQLSTATE
-ALTER USER MAPPING FOR CURRENT_USER SERVER sf OPTIONS (SET token 'expired');
+ALTER USER MAPPING FOR CURRENT_USER SERVER sf OPTIONS (SET token 'not-a-valid-token');
 SELECT id FROM accounts LIMIT 1;
 ALTER SERVER sf OPTIONS (ADD api_version 'latest');
 ALTER FOREIGN TABLE accounts OPTIONS (SET page_size '50');
