@@ -534,15 +534,18 @@ impl PageSource for SfSource {
     }
 
     async fn fetch(&self, http: &Http, token: PageToken, counters: &Counters) -> Result<Page> {
-        let url = match &token {
-            PageToken::Next(next) => {
-                // `nextRecordsUrl` is a path on the instance; anything else is not followed.
-                let url = self.url.join(next).ok().filter(|u| u.origin() == self.url.origin()).ok_or_else(|| {
+        let previous = match &token {
+            PageToken::Next(next) => Some(next.as_str()),
+            _ => None,
+        };
+        let url = match previous {
+            // `nextRecordsUrl` is a path on the instance; anything else is not followed.
+            Some(next) => {
+                self.url.join(next).ok().filter(|u| u.origin() == self.url.origin()).ok_or_else(|| {
                     Error::bad_response(format!("Salesforce named a next page off the instance: {next}"))
-                })?;
-                url
+                })?
             }
-            _ => self.url.clone(),
+            None => self.url.clone(),
         };
         let request = Request::get(url).header("Sforce-Query-Options", &format!("batchSize={}", self.table.page_size));
         let (response, body) = http.send_json(&request, counters).await.map_err(|e| self.table.explain(e))?;
@@ -556,7 +559,7 @@ impl PageSource for SfSource {
             (Some(false), Some(next)) if !records.is_empty() => Some(next.to_string()),
             _ => None,
         };
-        if next.is_some() && next.as_deref() == if let PageToken::Next(p) = &token { Some(p.as_str()) } else { None } {
+        if next.is_some() && next.as_deref() == previous {
             return Err(Error::bad_response(format!("response to {} names itself as the next page", response.request)));
         }
         let records = records.iter().map(|r| self.table.flatten(r, &self.columns)).collect();

@@ -201,7 +201,10 @@ pub fn handle(state: &State, req: &Request, path: &str, prefix: &str) -> Respons
         let Ok(mut body) = serde_json::from_slice::<Value>(&response.body) else { return response };
         if response.status == 200 {
             body["instance_url"] = json!(format!("{}{prefix}", state.base_url));
-            body.as_object_mut().map(|b| b.remove("expires_in"));
+            // Salesforce's token responses say nothing of when the token expires.
+            if let Some(members) = body.as_object_mut() {
+                members.remove("expires_in");
+            }
         }
         return json(response.status, &body);
     }
