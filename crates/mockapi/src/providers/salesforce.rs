@@ -892,7 +892,7 @@ mod tests {
         let ne = run("SELECT Id FROM Account WHERE AnnualRevenue != 1500").unwrap().len();
         assert_eq!(ne, ACCOUNTS - 1);
         let all = run("SELECT Id, AnnualRevenue FROM Account ORDER BY AnnualRevenue DESC NULLS LAST LIMIT 3").unwrap();
-        assert_eq!(all[0]["AnnualRevenue"], json!(449.0 * 1500.0));
+        assert_eq!(all[0]["AnnualRevenue"], json!(450.0 * 1500.0));
         let first = run("SELECT Id FROM Account ORDER BY AnnualRevenue").unwrap();
         assert_eq!(first[0]["Id"], id("001", 7), "NULLs first by default");
         assert_eq!(run("SELECT Id FROM Account WHERE CreatedDate > 2024-01-01T05:00:00Z").unwrap().len(), ACCOUNTS - 1);
