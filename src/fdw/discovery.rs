@@ -35,16 +35,19 @@ pub(super) unsafe fn client(server_oid: pg_sys::Oid, server: &ServerDef) -> Arc<
     catalog::http_client(server_oid, user, mapping, server, &options)
 }
 
-/// The resources the server's provider exposes (asking it, through the current user's mapping), after
-/// warnings for the sources left out.
-unsafe fn resources(server_oid: pg_sys::Oid, server: &ServerDef) -> Vec<Resource> {
+/// A filter of table names: IMPORT FOREIGN SCHEMA's `LIMIT TO` / `EXCEPT`.
+type Keep = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// The resources the server's provider exposes (asking it, through the current user's mapping) whose
+/// names `keep` keeps, after warnings for the sources left out.
+unsafe fn resources(server_oid: pg_sys::Oid, server: &ServerDef, keep: Keep) -> Vec<Resource> {
     let connector = connectors::for_server(server).or_raise();
     if connector.lists_server_files(server) && !super::ddl::may_read_server_files(pg_sys::GetUserId()) {
         raise(list_files_privilege_error(server));
     }
     let http = client(server_oid, server);
     let server = server.clone();
-    let found = run_interruptibly(async move { connector.discover(&server, &http).await }).or_raise();
+    let found = run_interruptibly(async move { connector.discover_only(&server, &http, &*keep).await }).or_raise();
     for skipped in &found.skipped {
         pgrx::warning!("{skipped}");
     }
@@ -91,26 +94,27 @@ pub unsafe extern "C-unwind" fn import_foreign_schema(
     let server = catalog::server_def(server_oid);
     let listed: Vec<String> =
         list_ptrs::<pg_sys::RangeVar>((*stmt).table_list).into_iter().map(|rv| cstr((*rv).relname)).collect();
-    let keep = |name: &str| match (*stmt).list_type {
+    let list_type = (*stmt).list_type;
+    let keep: Keep = Arc::new(move |name: &str| match list_type {
         pg_sys::ImportForeignSchemaType::FDW_IMPORT_SCHEMA_LIMIT_TO => listed.iter().any(|l| l == name),
         pg_sys::ImportForeignSchemaType::FDW_IMPORT_SCHEMA_EXCEPT => !listed.iter().any(|l| l == name),
         _ => true,
-    };
+    });
     let options = options_to_map((*stmt).options);
     let remote_schema = cstr((*stmt).remote_schema);
     let connector = connectors::for_server(&server).or_raise();
     // A rest server imports only OpenAPI documents: the option naming one is enough, whatever the remote
     // schema is called.
     let names_document = options.contains_key("openapi_url") || options.contains_key("openapi_file");
-    let found = if connector.name() == "rest" && (remote_schema == openapi::REMOTE_SCHEMA || names_document) {
-        import_openapi(server_oid, &server, &options)
+    let found: Vec<Resource> = if connector.name() == "rest" && (remote_schema == openapi::REMOTE_SCHEMA || names_document) {
+        import_openapi(server_oid, &server, &options).into_iter().filter(|r| keep(&r.name)).collect()
     } else {
         openapi::no_import_options(&options, connector.name()).or_raise();
         // The remote schema may scope the import (Airtable: `IMPORT FOREIGN SCHEMA "app…"` names the base).
-        resources(server_oid, &connector.import_scope(&server, &remote_schema))
+        resources(server_oid, &connector.import_scope(&server, &remote_schema), keep)
     };
     let commands: Vec<*mut std::ffi::c_char> =
-        found.iter().filter(|r| keep(&r.name)).map(|r| pstrdup(&create_table_sql(r, &server.name))).collect();
+        found.iter().map(|r| pstrdup(&create_table_sql(r, &server.name))).collect();
     make_list(commands)
 }
 
@@ -149,7 +153,7 @@ fn list_resources(
 ) -> TableIterator<'static, (name!(name, String), name!(description, String), name!(columns, i32))> {
     let rows: Vec<_> = unsafe {
         let (oid, def) = server_by_name(server);
-        resources(oid, &def)
+        resources(oid, &def, Arc::new(|_: &str| true))
     }
     .into_iter()
     .map(|r| (r.name, r.description, r.columns.len() as i32))

@@ -1136,6 +1136,13 @@ pub fn form_encode(body: &Value) -> String {
 fn provider_message(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let Ok(json) = serde_json::from_slice::<Value>(body) else { return text.trim().to_string() };
+    // Salesforce answers a list of errors, each with its code: `[{"message": …, "errorCode": …}]`.
+    if let Some(message) = json.pointer("/0/message").and_then(Value::as_str) {
+        return match json.pointer("/0/errorCode").and_then(Value::as_str) {
+            Some(code) => format!("{code}: {message}"),
+            None => message.to_string(),
+        };
+    }
     let candidates = [
         "/error/message",
         "/error_description",
@@ -1252,6 +1259,10 @@ mod tests {
         assert_eq!(provider_message(br#"{"message":"nope"}"#), "nope");
         assert_eq!(provider_message(br#"{"error":"invalid_grant","error_description":"expired"}"#), "expired");
         assert_eq!(provider_message(b"<html>oops</html>"), "<html>oops</html>");
+        assert_eq!(
+            provider_message(br#"[{"message":"No such column 'x'","errorCode":"INVALID_FIELD"}]"#),
+            "INVALID_FIELD: No such column 'x'"
+        );
         // Dropbox: a tagged union under "error", the readable form beside it.
         assert_eq!(
             provider_message(br#"{"error_summary":"path/not_found/..","error":{".tag":"path"}}"#),

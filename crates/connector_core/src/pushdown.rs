@@ -36,6 +36,8 @@ pub enum NullOrder {
     Smallest,
     /// Nulls come last whichever the direction (Notion's empty values).
     Last,
+    /// The provider places nulls where each sort key asks (SOQL's `NULLS FIRST | NULLS LAST`).
+    AsAsked,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -211,6 +213,7 @@ impl Capabilities {
                     NullOrder::Largest => s.desc,
                     NullOrder::Smallest => !s.desc,
                     NullOrder::Last => false,
+                    NullOrder::AsAsked => s.nulls_first,
                 };
                 self.sortable.contains(&s.column)
                     && (s.nulls_first == provider_nulls_first
@@ -431,6 +434,10 @@ mod tests {
         assert!(c.can_sort(&[Sort { column: "amount".into(), desc: false, nulls_first: false }]));
         assert!(c.can_sort(&[Sort { column: "amount".into(), desc: true, nulls_first: false }]));
         assert!(!c.can_sort(&[Sort { column: "amount".into(), desc: true, nulls_first: true }]));
+        let c = c.null_order(NullOrder::AsAsked);
+        for (desc, nulls_first) in [(false, false), (false, true), (true, false), (true, true)] {
+            assert!(c.can_sort(&[Sort { column: "amount".into(), desc, nulls_first }]));
+        }
     }
 
     #[test]

@@ -36,6 +36,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use crate::log::RecordedRequest;
+pub use crate::providers::SALESFORCE_ACCOUNTS;
 pub use crate::providers::STRIPE_KEY;
 pub use crate::providers::TEST_TOKEN;
 use handler::State;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::http::{parse_query, Request};
 
 /// Headers worth asserting on; others are not recorded.
-const LOGGED_HEADERS: [&str; 7] = [
+const LOGGED_HEADERS: [&str; 8] = [
     "authorization",
     "x-api-key",
     "content-type",
@@ -17,6 +17,7 @@ const LOGGED_HEADERS: [&str; 7] = [
     "notion-version",
     "stripe-version",
     "x-api-version",
+    "sforce-query-options",
 ];
 
 /// One received request, as served by `GET /__admin/requests`.

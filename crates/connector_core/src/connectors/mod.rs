@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod notion;
 pub mod openapi;
 pub mod rest;
+pub mod salesforce;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Auth, CredentialScope, Http, HttpSettings, Secret};
@@ -148,6 +149,21 @@ pub trait Connector: Send + Sync {
     ) -> futures::future::BoxFuture<'a, Result<Discovery>> {
         Box::pin(async move { Ok(Discovery { resources: self.resources(server, http).await?, skipped: Vec::new() }) })
     }
+    /// [`Connector::discover`] for IMPORT FOREIGN SCHEMA's `LIMIT TO` / `EXCEPT`: `keep` tells which foreign
+    /// table names are wanted, so a connector that reads each table's schema with a request of its own
+    /// reads only theirs. By default everything is discovered, then filtered.
+    fn discover_only<'a>(
+        &'a self,
+        server: &'a ServerDef,
+        http: &'a Http,
+        keep: &'a (dyn Fn(&str) -> bool + Send + Sync),
+    ) -> futures::future::BoxFuture<'a, Result<Discovery>> {
+        Box::pin(async move {
+            let mut found = self.discover(server, http).await?;
+            found.resources.retain(|r| keep(&r.name));
+            Ok(found)
+        })
+    }
     /// Whether discovery on this server reads the database server's file system (a directory import): the
     /// role asking then needs the privilege a server file path needs.
     fn lists_server_files(&self, _server: &ServerDef) -> bool {
@@ -256,6 +272,7 @@ pub fn builtin() -> Vec<Arc<dyn Connector>> {
         Arc::new(google_sheets::GoogleSheets),
         Arc::new(google_docs::GoogleDocs),
         Arc::new(graphql::GraphQl),
+        Arc::new(salesforce::Salesforce),
     ]
 }
 

@@ -14,6 +14,7 @@ mod graphql;
 mod hubspot;
 mod notion;
 mod openapi;
+mod salesforce;
 mod sheets;
 mod slack;
 mod stripe;
@@ -33,6 +34,9 @@ pub const TEST_TOKEN: &str = "test-token";
 
 /// A Stripe secret key of Stripe's form (`sk_test_…`) the Stripe mock accepts, besides `test-token`.
 pub use stripe::KEY as STRIPE_KEY;
+
+/// Records of the Salesforce mock's `Account` object.
+pub use salesforce::ACCOUNTS as SALESFORCE_ACCOUNTS;
 
 /// Records the provider mocks change (labels, CRM objects), seeded on first use; `reset` restores the seeds.
 #[derive(Default)]
@@ -70,10 +74,12 @@ pub fn handle(state: &State, req: &Request) -> Option<Response> {
         "sheets" => Some(sheets::handle(state, req, &rest)),
         "gdocs" => Some(docs::handle(state, req, &rest)),
         "openapi" => Some(openapi::handle(state, req, &rest)),
+        "salesforce" => Some(salesforce::handle(state, req, &rest, "/salesforce")),
         // The providers' own paths at the mock's root, for servers whose base_url is the mock's origin.
         "v0" => Some(airtable::handle(state, req, &req.path)),
         "v1" => Some(notion::handle(state, req, &req.path)),
         "v4" => Some(sheets::handle(state, req, &req.path)),
+        "services" => Some(salesforce::handle(state, req, &req.path, "")),
         _ => None,
     }
 }
