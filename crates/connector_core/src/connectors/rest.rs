@@ -15,7 +15,7 @@ use crate::model::{ColumnType, Op, Qual, ScanRequest, TableDef};
 use crate::options::{Kind, OptionSpec, Options, Scope};
 use crate::prune::Shape;
 use crate::pushdown::Capabilities;
-use crate::scan::{Page, PageSource, PageToken, Paging, Partitioner};
+use crate::scan::{Page, PageSource, PageToken, Paging, Partitioner, WalkOrder};
 use crate::write::{WriteOp, Writer};
 use async_trait::async_trait;
 use reqwest::Method;
@@ -110,6 +110,7 @@ impl Connector for Rest {
             // records start.
             text("partition_column"),
             text("partition_start"),
+            OptionSpec::one_of("partition_order", &PARTITION_ORDERS),
             // Writes.
             text("key_column"),
             text("item_path"),
@@ -388,6 +389,10 @@ struct RestTable {
     partition: Option<PartitionSpec>,
 }
 
+/// `partition_order`: the order of a list's records on its partition column (`asc` oldest first, `desc`
+/// newest first, as Stripe's), so a long window can be split while it runs.
+pub const PARTITION_ORDERS: [&str; 2] = ["asc", "desc"];
+
 /// `partition_column`: a column the provider filters by range (`>=` and `<` or `<=`) and that never changes
 /// for a record, which splits a cursor scan into windows walked concurrently.
 #[derive(Clone, Debug)]
@@ -401,13 +406,17 @@ struct PartitionSpec {
     start: Option<i64>,
     /// Only `filter_param_lte` bounds the column from above.
     upper_inclusive: bool,
+    /// `partition_order`: the order of a window's records on the column when no sort is pushed.
+    order: Option<WalkOrder>,
 }
 
 impl PartitionSpec {
     fn parse(options: &Options, table: &TableDef, pagination: &Pagination, filters: &[Filter]) -> Result<Option<Self>> {
         let Some(name) = non_empty(options.get("partition_column")) else {
-            if options.get("partition_start").is_some() {
-                return Err(misplaced("partition_start", "needs partition_column"));
+            for option in ["partition_start", "partition_order"] {
+                if options.get(option).is_some() {
+                    return Err(misplaced(option, "needs partition_column"));
+                }
             }
             return Ok(None);
         };
@@ -466,7 +475,12 @@ impl PartitionSpec {
             None => JsonPath::key(&name),
         };
         let upper_inclusive = !declared(Op::Lt);
-        Ok(Some(PartitionSpec { column: name, index, ty: column.ty.clone(), path, start, upper_inclusive }))
+        let order = match options.get("partition_order") {
+            Some("asc") => Some(WalkOrder::Ascending),
+            Some("desc") => Some(WalkOrder::Descending),
+            _ => None,
+        };
+        Ok(Some(PartitionSpec { column: name, index, ty: column.ty.clone(), path, start, upper_inclusive, order }))
     }
 }
 
@@ -524,6 +538,10 @@ impl Partitioner for RestPartitioner {
     }
     fn key(&self, record: &Value) -> Option<i64> {
         crate::partition::key_of_json(&self.spec.ty, self.spec.path.get(record)?.clone())
+    }
+    fn walk_order(&self) -> Option<WalkOrder> {
+        // A pushed sort orders the records itself.
+        self.spec.order.filter(|_| !self.ordered)
     }
 }
 
@@ -898,17 +916,14 @@ impl RestTable {
             .filter(|c| required.contains(&c.name))
             .filter_map(|c| Some((c.name.clone(), non_empty(c.option("required_hint"))?)))
             .collect();
-        let terms = match text("terms_param") {
-            Some(param) => Some(Terms {
-                param,
-                join: options.get("terms_join").filter(|j| !j.is_empty()).unwrap_or(" ").to_string(),
-                quote: options.get("terms_quote").unwrap_or("\"").to_string(),
-                escape: text("terms_escape"),
-                minutes: options.get("terms_time_precision") == Some("minute"),
-                sort: text("terms_sort"),
-            }),
-            None => None,
-        };
+        let terms = text("terms_param").map(|param| Terms {
+            param,
+            join: options.get("terms_join").filter(|j| !j.is_empty()).unwrap_or(" ").to_string(),
+            quote: options.get("terms_quote").unwrap_or("\"").to_string(),
+            escape: text("terms_escape"),
+            minutes: options.get("terms_time_precision") == Some("minute"),
+            sort: text("terms_sort"),
+        });
         let mut column_terms = Vec::new();
         for column in &table.columns {
             for (option, op) in TERM_OPTIONS {
@@ -2129,6 +2144,25 @@ mod tests {
         Qual { column: column.into(), op, value }
     }
 
+    /// Every record in the first of 8 windows: with the list's order declared, the idle windows' slots take
+    /// over the part of it not yet read.
+    #[test]
+    fn a_dense_window_is_split_when_the_order_is_declared() {
+        let mock = mockapi::MockServer::start_blocking();
+        let quals = vec![qual("id", Op::Ge, V::Int(1)), qual("id", Op::Lt, V::Int(100_000))];
+        let req = ScanRequest { columns: vec![0, 1, 2], quals, sorts: vec![], limit: None };
+        for (order, split) in [(None, false), (Some("asc"), true)] {
+            let mut options = vec![("partition_column", "id")];
+            options.extend(order.map(|o| ("partition_order", o)));
+            let table = partitioned_customers("/n/1000/cursor/customers", &options);
+            let (mut ids, warnings, windows) = run_windows(&mock.url(), &table, &req, 8);
+            ids.sort();
+            assert_eq!(ids, (1..=1000).collect::<Vec<_>>(), "{order:?}");
+            assert!(warnings.is_empty(), "{warnings:?}");
+            assert_eq!(windows > 8, split, "{order:?}: {windows} windows");
+        }
+    }
+
     #[test]
     fn partitioned_cursor_scans_read_every_record_once() {
         let mock = mockapi::MockServer::start_blocking();
@@ -2294,6 +2328,11 @@ mod tests {
             check("/c", &[("partition_start", "1")]).unwrap_err().0,
             "option \"partition_start\" needs partition_column"
         );
+        assert_eq!(
+            check("/c", &[("partition_order", "desc")]).unwrap_err().0,
+            "option \"partition_order\" needs partition_column"
+        );
+        assert!(check("/c", &[("partition_column", "id"), ("partition_order", "desc")]).is_ok());
         let mut paged = partitioned_customers("/c", &[("partition_column", "id")]);
         paged.options.insert("pagination".into(), "page".into());
         paged.options.remove("cursor_path");

@@ -446,6 +446,7 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
             "terms",
             "rate_limit",
             "partition_column",
+            "partition_order",
         ],
     )?;
     let name = object.required_string("name")?;
@@ -506,6 +507,10 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
     // Checked with the columns when the table opens: a range-filterable integer, date or timestamp.
     if let Some(column) = object.string("partition_column")? {
         options.insert("partition_column".into(), column);
+    }
+    let orders = Kind::OneOf(crate::connectors::rest::PARTITION_ORDERS.to_vec());
+    if let Some(order) = object.option("partition_order", &orders)? {
+        options.insert("partition_order".into(), order);
     }
     if let Some(expand) = object.get("expand") {
         let expand = Object::new(object.at("expand"), expand, &["param", "prefix"])?;
@@ -1128,7 +1133,7 @@ mod tests {
         doc["resources"][0]["paginaton"] = json!({});
         assert_eq!(
             error(doc),
-            "resources[0].paginaton: unknown field (known: name, description, path, rows, query, method, body, item_path, filter_join, sort, pagination, columns, write, item_lookup, success_path, error_path, fields_param, custom_fields, expand, search, terms, rate_limit, partition_column)"
+            "resources[0].paginaton: unknown field (known: name, description, path, rows, query, method, body, item_path, filter_join, sort, pagination, columns, write, item_lookup, success_path, error_path, fields_param, custom_fields, expand, search, terms, rate_limit, partition_column, partition_order)"
         );
         let mut doc = valid();
         doc["resources"][0]["columns"][0]["filter"] = json!("id");
