@@ -18,6 +18,7 @@ use crate::pushdown::Capabilities;
 use crate::scan::{Page, PageSource, PageToken, Paging, Partitioner, WalkOrder};
 use crate::write::{WriteOp, Writer};
 use async_trait::async_trait;
+use futures::{StreamExt, TryStreamExt};
 use reqwest::Method;
 use serde_json::Value;
 use std::sync::Arc;
@@ -111,6 +112,9 @@ impl Connector for Rest {
             text("partition_column"),
             text("partition_start"),
             OptionSpec::one_of("partition_order", &PARTITION_ORDERS),
+            // Per-record detail requests for the columns marked `detail` (Gmail's messages.get).
+            text("detail_query"),
+            OptionSpec::one_of("detail_decoder", &DETAIL_DECODERS),
             // Writes.
             text("key_column"),
             text("item_path"),
@@ -136,6 +140,8 @@ impl Connector for Rest {
         specs.push(OptionSpec::text("required_hint"));
         specs.push(OptionSpec::text("search"));
         specs.push(OptionSpec::text("expand"));
+        specs.push(OptionSpec::new("detail", Kind::Bool));
+        specs.push(OptionSpec::text("detail_query"));
         specs
     }
 
@@ -387,6 +393,64 @@ struct RestTable {
     column_paths: Vec<JsonPath>,
     writes: WriteConfig,
     partition: Option<PartitionSpec>,
+    detail: Option<DetailSpec>,
+}
+
+/// `detail_decoder`: how a provider's record resource becomes columns.
+pub const DETAIL_DECODERS: [&str; 1] = ["gmail"];
+
+/// Columns with `detail` read each listed record's own resource (`item_path` with the record's key), fetched
+/// concurrently for the records of each page when a scan reads one of them: lists that give ids only
+/// (Gmail's messages.list) then show contents.
+#[derive(Clone, Debug)]
+struct DetailSpec {
+    /// The columns that read the detail, each with its own `detail_query` if it has one (a column needing
+    /// more of the record: Gmail's body needs `format=full`).
+    columns: Vec<(usize, Option<String>)>,
+    /// The table's `detail_query`, for columns without their own.
+    query: String,
+    /// `detail_decoder 'gmail'`: the decoded message's members join the record; without a decoder, the
+    /// resource's own members do.
+    gmail: bool,
+}
+
+impl DetailSpec {
+    fn parse(options: &Options, table: &TableDef) -> Result<Option<Self>> {
+        let mut columns = Vec::new();
+        for (i, column) in table.columns.iter().enumerate() {
+            match column.option("detail") {
+                Some(flag) if flag.eq_ignore_ascii_case("true") => {
+                    columns.push((i, column.option("detail_query").map(str::to_string)));
+                }
+                _ if column.option("detail_query").is_some() => {
+                    return Err(misplaced("detail_query", "is a column option of columns with detail 'true'"));
+                }
+                _ => {}
+            }
+        }
+        if columns.is_empty() {
+            return Ok(None);
+        }
+        let query = options.get("detail_query").unwrap_or("").to_string();
+        Ok(Some(DetailSpec { columns, query, gmail: options.get("detail_decoder") == Some("gmail") }))
+    }
+
+    /// The query of the detail requests of a scan reading `columns`: a read column's own, else the
+    /// table's; `None` when the scan reads no detail column.
+    fn query(&self, columns: &[usize]) -> Option<String> {
+        let mut read = self.columns.iter().filter(|(i, _)| columns.contains(i)).peekable();
+        read.peek()?;
+        Some(read.find_map(|(_, own)| own.clone()).unwrap_or_else(|| self.query.clone()))
+    }
+
+    /// The members a record's detail adds to it.
+    fn members(&self, detail: Value) -> serde_json::Map<String, Value> {
+        match detail {
+            _ if self.gmail => crate::gmail::decode_message(&detail),
+            Value::Object(members) => members,
+            _ => serde_json::Map::new(),
+        }
+    }
 }
 
 /// `partition_order`: the order of a list's records on its partition column (`asc` oldest first, `desc`
@@ -1036,6 +1100,7 @@ impl RestTable {
                 })
                 .collect::<Result<_>>()?,
             partition,
+            detail: DetailSpec::parse(&options, table)?,
         })
     }
 
@@ -1300,6 +1365,11 @@ impl RestTable {
                 lookup.query_pairs_mut().append_pair(&self.expand_param, member);
             }
         }
+        let detail_query = self.detail.as_ref().and_then(|d| d.query(&request.columns));
+        // A looked-up record is its own detail.
+        if let (Some(lookup), Some(query)) = (&mut lookup, &detail_query) {
+            lookup.query_pairs_mut().extend_pairs(url::form_urlencoded::parse(query.as_bytes()));
+        }
         // A looked-up record is the whole body.
         let rows = if lookup.is_some() { None } else { self.rows.as_ref() };
         let shape = Shape::new(rows, kept, read);
@@ -1322,6 +1392,7 @@ impl RestTable {
             expanded,
             recheck: Vec::new(),
             partitioner: None,
+            detail_query,
         }
     }
 
@@ -1658,6 +1729,8 @@ struct RestSource {
     /// Text conditions checked again on a search's records.
     recheck: Vec<Recheck>,
     partitioner: Option<Arc<dyn Partitioner>>,
+    /// The query of each record's detail request, when the scan reads a `detail` column.
+    detail_query: Option<String>,
 }
 
 /// A text condition checked again on a search's records: (path, `=` or `<>`, value).
@@ -1859,6 +1932,14 @@ impl PageSource for RestSource {
         }
         if self.lookup.is_some() {
             let mut records = if body.is_null() { Vec::new() } else { vec![body] };
+            if let (Some(detail), Some(_)) = (&self.table.detail, &self.detail_query) {
+                for record in &mut records {
+                    let members = detail.members(record.clone());
+                    if let Value::Object(record) = record {
+                        record.extend(members);
+                    }
+                }
+            }
             for record in &mut records {
                 place_expanded(record, &self.expanded);
             }
@@ -1929,7 +2010,67 @@ impl PageSource for RestSource {
             }
         }
         let next = if listed == 0 { None } else { next };
+        if let Some(query) = &self.detail_query {
+            records = self.with_details(http, counters, records, query).await?;
+        }
         Ok(Page { last: has_more == Some(false), total, next, records })
+    }
+}
+
+/// How many detail requests of a page are prepared at once; the server's `max_concurrency` and rate limit
+/// decide how many are in flight.
+const DETAIL_REQUESTS_AHEAD: usize = 16;
+
+impl RestSource {
+    /// Each record with its detail's members added (`detail` columns): the record at `item_path` with the
+    /// record's key, asked for with `query`. A record deleted since it was listed (404) is left out, as a
+    /// later list would not show it.
+    async fn with_details(
+        &self,
+        http: &Http,
+        counters: &Counters,
+        records: Vec<Value>,
+        query: &str,
+    ) -> Result<Vec<Value>> {
+        let Some(detail) = &self.table.detail else { return Ok(records) };
+        let writer = RestWriter { table: self.table.clone() };
+        let key_column = &writer.config().key_column;
+        let key_path = match self.table.column_names.iter().position(|c| c == key_column) {
+            Some(i) => self.table.column_paths[i].clone(),
+            None => JsonPath::key(key_column),
+        };
+        let requests = records.into_iter().map(|record| {
+            let key = match key_path.get(&record) {
+                Some(Value::String(s)) => Some(SqlValue::Text(s.clone())),
+                Some(Value::Number(n)) => Some(SqlValue::Text(n.to_string())),
+                _ => None,
+            };
+            let url = key.map(|key| writer.item(&key)).transpose();
+            async move {
+                let Some(mut url) = url? else {
+                    return Err(Error::bad_response(format!(
+                        "a record listed by {} has no key \"{key_column}\" to read its detail with",
+                        redact_url(&self.url, None)
+                    )));
+                };
+                url.query_pairs_mut().extend_pairs(url::form_urlencoded::parse(query.as_bytes()));
+                let request = Request::get(url).read_only().limited(self.table.endpoint_limit.clone());
+                match http.send_json_shaped(&request, counters, None).await {
+                    Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e),
+                    Ok((_, body)) => {
+                        let mut record = record;
+                        if let Value::Object(members) = &mut record {
+                            members.extend(detail.members(body));
+                        }
+                        Ok(Some(record))
+                    }
+                }
+            }
+        });
+        let detailed: Vec<Option<Value>> =
+            futures::stream::iter(requests).buffered(DETAIL_REQUESTS_AHEAD).try_collect().await?;
+        Ok(detailed.into_iter().flatten().collect())
     }
 }
 
@@ -2392,6 +2533,16 @@ mod tests {
         let rows = run(&mock.url(), &table, &req, 4).unwrap();
         assert_eq!(rows.len(), 3);
         assert_eq!(queries(&mock), vec!["/offset/customers?country=DE&country=FR&offset=10&limit=3"]);
+    }
+
+    /// Google's APIs refuse a request over a rate quota with 403 `rateLimitExceeded`, to be retried like a 429.
+    #[test]
+    fn googles_403_rate_limit_is_retried() {
+        let mock = mockapi::MockServer::start_blocking();
+        let req = request(vec![], vec![], None);
+        let rows = run(&mock.url(), &customers(&[("path", "/fault/google403/1/plain/customers")]), &req, 1).unwrap();
+        assert!(!rows.is_empty());
+        assert_eq!(mock.request_count(), 2, "refused once, then served");
     }
 
     #[test]
