@@ -63,6 +63,8 @@ END \$\$;
 SELECT cursor_table('cursor_one_walk', '/delay/50/n/10000/cursor/customers');
 SELECT cursor_table('cursor_windows', '/delay/50/n/10000/cursor/customers');
 ALTER FOREIGN TABLE cursor_windows OPTIONS (ADD partition_column 'id');
+SELECT cursor_table('cursor_dense', '/delay/50/n/10000/cursor/customers');
+ALTER FOREIGN TABLE cursor_dense OPTIONS (ADD partition_column 'id', partition_order 'asc');
 SELECT cursor_table('cursor_1000', '/n/100000/cursor/customers');
 CREATE FOREIGN TABLE sync_source (id int, name text, email text, country text, amount numeric,
   updated_at timestamptz OPTIONS (filter_param_gt 'updated_at_gt'))
@@ -89,6 +91,11 @@ log "100 cursor pages at 50 ms each: one walk vs 8 windows of id (max_concurrenc
 window_where="WHERE id >= 1 AND id < 10001"
 one_walk_s=$(once "SELECT count(t) FROM cursor_one_walk t $window_where")
 windows_s=$(best_of_3 "SELECT count(t) FROM cursor_windows t $window_where")
+
+log "the same 100 pages all in the first of 8 windows: split while it runs (partition_order) or not"
+dense_where="WHERE id >= 1 AND id < 80001"
+dense_plain_s=$(once "SELECT count(t) FROM cursor_windows t $dense_where")
+dense_split_s=$(best_of_3 "SELECT count(t) FROM cursor_dense t $dense_where")
 
 log "1,000 cursor pages, no latency: the scan vs a bare client walking the same cursors"
 cursor_scan_s=$(best_of_3 "SELECT count(t) FROM cursor_1000 t")
@@ -157,6 +164,7 @@ Benchmark of $(date -u +%Y-%m-%d) on $(nproc) cores ($cpu), PostgreSQL $(sql -c 
 | 200 pages at 50 ms latency, \`max_concurrency\` 8 vs 1 | $conc_s s | $(printf '%.3f' "$seq_s") s sequential; ratio $(printf '%.2f' "$(echo "$conc_s / $seq_s" | bc -l)") | ≤ 0.15 |
 | 100 pages at 50 ms latency, \`max_concurrency\` 8 | $hundred_s s | 5.3–5.5 s for the alternatives | ≤ 0.8 s |
 | 100 cursor pages at 50 ms latency, \`max_concurrency\` 8: 8 windows of \`partition_column\` vs one walk | $windows_s s | $one_walk_s s in one walk; ratio $(printf '%.2f' "$(echo "$windows_s / $one_walk_s" | bc -l)") | ≤ 0.25 |
+| the same 100 pages all in the first of 8 windows: a long window split while it runs (\`partition_order\`) vs not | $dense_split_s s | $dense_plain_s s unsplit; ratio $(printf '%.2f' "$(echo "$dense_split_s / $dense_plain_s" | bc -l)") | |
 | 1,000 cursor pages of 100 records, no latency: \`SELECT\` vs a bare keep-alive client walking the same cursors | $cursor_scan_s s | $walk_s s (\`cursor_walk\`); ratio $(printf '%.2f' "$(echo "$cursor_scan_s / $walk_s" | bc -l)") | ≤ 1.15 |
 | requests for \`LIMIT 5\` (and \`LIMIT 1\`) over a 100-page source | $limit_requests ($limit1_requests) | 100 | 1 |
 | repeated scan served by the response cache (\`cache_ttl\`), 100,000 rows, each run a new session | $cache_again_s s | first scan (fills the cache): $cache_first_s s | |

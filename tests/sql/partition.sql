@@ -94,12 +94,24 @@ BEGIN
 END $$;
 SELECT explain_windows('SELECT count(*) FROM ignores_ranges WHERE id >= 1 AND id < 2001');
 
+-- A long window is split while it runs when the list's order on the column is declared (partition_order):
+-- every record lies in the first of 8 windows, and the idle slots take over the part it has not reached.
+SELECT cursor_table('dense_8', 'concurrent', '/cursor/customers', 'id');
+ALTER FOREIGN TABLE dense_8 OPTIONS (ADD partition_order 'asc');
+SELECT same_on_both('by_id_1', 'dense_8', 'WHERE id >= 1 AND id < 100000');
+SELECT line FROM explain_windows('SELECT * FROM dense_8 WHERE id >= 1 AND id < 100000') line WHERE line LIKE 'Partitions:%';
+SELECT (regexp_match(line, 'Windows: (\d+)'))[1]::int > 8 AS split_while_running
+  FROM explain_windows('SELECT * FROM dense_8 WHERE id >= 1 AND id < 100000') line WHERE line LIKE 'Windows:%';
+
 -- Bad options are refused when the table is defined.
 ALTER FOREIGN TABLE by_id_8 OPTIONS (SET partition_column 'name');
 CREATE FOREIGN TABLE lower_only (id int OPTIONS (filter_param_gte 'id_gte')) SERVER concurrent
   OPTIONS (path '/cursor/customers', pagination 'cursor', cursor_path '$.next_cursor', partition_column 'id');
 ALTER FOREIGN TABLE by_id_8 OPTIONS (SET partition_column 'nope');
 ALTER FOREIGN TABLE by_id_8 OPTIONS (ADD partition_start 'yesterday');
+ALTER FOREIGN TABLE by_id_8 OPTIONS (ADD partition_order 'newest');
 ALTER FOREIGN TABLE by_id_8 OPTIONS (SET pagination 'page');
 CREATE FOREIGN TABLE started_only (id int) SERVER concurrent OPTIONS (path '/cursor/customers', pagination 'cursor',
   cursor_path '$.next_cursor', partition_start '1');
+CREATE FOREIGN TABLE ordered_only (id int) SERVER concurrent OPTIONS (path '/cursor/customers', pagination 'cursor',
+  cursor_path '$.next_cursor', partition_order 'desc');

@@ -921,7 +921,7 @@ impl Http {
     /// Whether and when to retry a failed attempt.
     fn retry_delay(&self, req: &Request, failure: &Failure, attempt: u32, scan: &Counters) -> Retry {
         let told = match failure {
-            Failure::Status(r) if matches!(r.status, 429 | 529 | 503) => {
+            Failure::Status(r) if matches!(r.status, 429 | 529 | 503) || google_rate_limited(r) => {
                 if !req.retry_safe() && r.status == 503 {
                     return Retry::No;
                 }
@@ -1177,6 +1177,19 @@ pub fn redact_url(url: &Url, extra_secret_param: Option<&str>) -> String {
         shown.query_pairs_mut().clear().extend_pairs(pairs);
     }
     shown.to_string()
+}
+
+/// Google's APIs (Gmail, Sheets, Drive) refuse a request over a rate quota with a 403 whose reason is
+/// `rateLimitExceeded` or `userRateLimitExceeded`, and document it like a 429: back off and retry.
+fn google_rate_limited(response: &Response) -> bool {
+    if response.status != 403 {
+        return false;
+    }
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(&response.body) else { return false };
+    let reasons = body.pointer("/error/errors").and_then(|e| e.as_array());
+    reasons.into_iter().flatten().any(|e| {
+        matches!(e.get("reason").and_then(|r| r.as_str()), Some("rateLimitExceeded" | "userRateLimitExceeded"))
+    })
 }
 
 #[cfg(test)]

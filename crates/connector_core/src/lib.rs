@@ -12,6 +12,7 @@ pub mod convert;
 pub mod credentials;
 pub mod definitions;
 pub mod error;
+pub mod gmail;
 pub mod http;
 pub mod jsonpath;
 pub mod model;

@@ -16,7 +16,7 @@ use futures::stream::{FuturesOrdered, StreamExt};
 use futures::FutureExt;
 use serde_json::Value;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::runtime::Handle;
@@ -92,6 +92,52 @@ pub trait Partitioner: Send + Sync {
     fn window(&self, lower: Option<i64>, upper: Option<i64>) -> Arc<dyn PageSource>;
     /// A record's key; `None` when it has none (null, or not a value of the column's type).
     fn key(&self, record: &Value) -> Option<i64>;
+    /// The order in which a window's walk returns the column's keys, when the provider documents one
+    /// (`partition_order`). Then the part of a long window its walk has not reached can be split off into
+    /// new windows while it runs.
+    fn walk_order(&self) -> Option<WalkOrder> {
+        None
+    }
+}
+
+/// A window's keys, `[lower, upper)`, `None` being unbounded.
+pub type Bounds = (Option<i64>, Option<i64>);
+
+/// The order of a window walk's keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WalkOrder {
+    Ascending,
+    Descending,
+}
+
+/// Split the rest of a window whose walk, going in `order`, has reached key `last`, into `parts` windows
+/// on multiples of `unit`. Returns the cut, where the walk now stops (ascending: it keeps `[last, cut)`;
+/// descending: `[cut, last]`, so records tied with `last` stay with it), and the new windows. `range` gives
+/// the scan's bounds where the window is open. `None` when the rest is too narrow to split.
+pub fn split_rest(
+    order: WalkOrder,
+    last: i64,
+    (lower, upper): (Option<i64>, Option<i64>),
+    (low, high): (i64, i64),
+    unit: i64,
+    parts: usize,
+) -> Option<(i64, Vec<Bounds>)> {
+    match order {
+        WalkOrder::Ascending => {
+            let points = split_points(last, upper.unwrap_or(high), unit, parts);
+            let cut = *points.first()?;
+            let mut bounds: Vec<Option<i64>> = points.into_iter().map(Some).collect();
+            bounds.push(upper);
+            Some((cut, bounds.windows(2).map(|w| (w[0], w[1])).collect()))
+        }
+        WalkOrder::Descending => {
+            let points = split_points(lower.unwrap_or(low), last.saturating_add(1), unit, parts);
+            let cut = *points.last()?;
+            let mut bounds = vec![lower];
+            bounds.extend(points.into_iter().map(Some));
+            Some((cut, bounds.windows(2).map(|w| (w[0], w[1])).collect()))
+        }
+    }
 }
 
 /// The split points of `[lower, upper)` into at most `windows` windows: increasing multiples of `unit`
@@ -501,6 +547,9 @@ enum WindowMessage {
     /// The provider returned a record outside the window (or without a value in the column): it ignores
     /// the range parameters.
     Outside,
+    /// The answer to a request to split: the windows split off the rest of this one (none when it could
+    /// not be split).
+    Split(Vec<Bounds>),
 }
 
 /// The window walks of a scan, aborted when dropped.
@@ -514,22 +563,56 @@ impl Drop for Walks {
     }
 }
 
+/// One window of a partitioned scan.
+struct Window {
+    /// Set by the scan to ask the walk to split its rest into this many windows; read between pages.
+    split: Arc<AtomicUsize>,
+    receiver: mpsc::Receiver<Result<WindowMessage>>,
+}
+
+impl Window {
+    /// Start walking the window `bounds`.
+    fn start(
+        walk: Walk<'_>,
+        partitioner: &Arc<dyn Partitioner>,
+        bounds: (Option<i64>, Option<i64>),
+        walks: &mut Walks,
+    ) -> Window {
+        let (sender, receiver) = mpsc::channel(2);
+        let split = Arc::new(AtomicUsize::new(0));
+        walks.0.push(tokio::spawn(walk_window(
+            walk.http.clone(),
+            partitioner.clone(),
+            walk.projector.clone(),
+            walk.counters.clone(),
+            (bounds, split.clone()),
+            walk.settings.rows_needed,
+            sender,
+        )));
+        Window { split, receiver }
+    }
+}
+
 /// Walk one window's cursor chain, checking every record against the window and projecting pages on the
-/// worker. Stops once the window alone has the rows a pushed LIMIT needs.
-#[allow(clippy::too_many_arguments)]
+/// worker. Stops once the window alone has the rows a pushed LIMIT needs. Asked to split (and walking in a
+/// declared order that the records so far kept), it hands the part it has not reached to new windows and
+/// stops at the cut.
 async fn walk_window(
     http: Arc<Http>,
-    source: Arc<dyn PageSource>,
     partitioner: Arc<dyn Partitioner>,
     projector: Arc<Projector>,
     counters: Arc<Counters>,
-    (lower, upper): (Option<i64>, Option<i64>),
+    ((lower, upper), split): ((Option<i64>, Option<i64>), Arc<AtomicUsize>),
     rows_needed: Option<u64>,
     sender: mpsc::Sender<Result<WindowMessage>>,
 ) {
+    let source = partitioner.window(lower, upper);
     let inclusive = partitioner.upper_inclusive();
+    let order = partitioner.walk_order();
     let mut token = PageToken::First;
     let mut rows: u64 = 0;
+    // The last key read, whether the keys kept the declared order so far, and where a split stops the walk.
+    let (mut last, mut in_order, mut cut): (Option<i64>, bool, Option<i64>) = (None, order.is_some(), None);
     loop {
         let page = match source.fetch(&http, token, &counters).await {
             Ok(page) => page,
@@ -540,10 +623,25 @@ async fn walk_window(
         };
         counters.pages.fetch_add(1, Ordering::Relaxed);
         http.counters.pages.fetch_add(1, Ordering::Relaxed);
-        let mut outside = false;
+        let (mut outside, mut past_cut) = (false, false);
         let mut records = page.records;
         records.retain(|record| match partitioner.key(record) {
-            Some(key) if lower.is_none_or(|l| key >= l) && upper.is_none_or(|u| key < u) => true,
+            Some(key) if lower.is_none_or(|l| key >= l) && upper.is_none_or(|u| key < u) => {
+                in_order &= match (order, last) {
+                    (Some(WalkOrder::Ascending), Some(last)) => key >= last,
+                    (Some(WalkOrder::Descending), Some(last)) => key <= last,
+                    _ => true,
+                };
+                last = Some(key);
+                // Split off: a new window reads it.
+                let split_off = match (order, cut) {
+                    (Some(WalkOrder::Ascending), Some(cut)) => key >= cut,
+                    (Some(WalkOrder::Descending), Some(cut)) => key < cut,
+                    _ => false,
+                };
+                past_cut |= split_off;
+                !split_off
+            }
             // Asked for with `<=`: the next window reads it.
             Some(key) if inclusive && upper == Some(key) => false,
             _ => {
@@ -562,9 +660,37 @@ async fn walk_window(
         if sender.send(message).await.is_err() || stop {
             return;
         }
-        match page.next {
-            Some(next) if rows_needed.is_none_or(|n| rows < n) => token = PageToken::Next(next),
-            _ => break,
+        let Some(next) = page.next.filter(|_| !past_cut && rows_needed.is_none_or(|n| rows < n)) else {
+            break;
+        };
+        token = PageToken::Next(next);
+        let parts = split.swap(0, Ordering::Relaxed);
+        if parts > 0 {
+            let rest = match (order, last) {
+                // Split again, the rest is what lies before the cut.
+                (Some(order), Some(last)) if in_order => split_rest(
+                    order,
+                    last,
+                    match order {
+                        WalkOrder::Ascending => (lower, cut.or(upper)),
+                        WalkOrder::Descending => (cut.or(lower), upper),
+                    },
+                    partitioner.range(),
+                    partitioner.unit(),
+                    parts,
+                ),
+                _ => None,
+            };
+            let windows = match rest {
+                Some((at, windows)) => {
+                    cut = Some(at);
+                    windows
+                }
+                None => Vec::new(),
+            };
+            if sender.send(Ok(WindowMessage::Split(windows))).await.is_err() {
+                return;
+            }
         }
     }
     let _ = sender.send(Ok(WindowMessage::End)).await;
@@ -587,26 +713,13 @@ async fn produce_partitioned(
     if windows.is_empty() {
         return produce_chained(http, source, projector, settings, counters, sender).await;
     }
-    let mut receivers = Vec::with_capacity(windows.len());
     let mut walks = Walks(Vec::with_capacity(windows.len()));
-    for &(lower, upper) in &windows {
-        let (window_sender, receiver) = mpsc::channel(2);
-        walks.0.push(tokio::spawn(walk_window(
-            http.clone(),
-            partitioner.window(lower, upper),
-            partitioner.clone(),
-            projector.clone(),
-            counters.clone(),
-            (lower, upper),
-            settings.rows_needed,
-            window_sender,
-        )));
-        receivers.push(receiver);
-    }
+    let mut started: Vec<Window> =
+        windows.iter().map(|&bounds| Window::start(walk, &partitioner, bounds, &mut walks)).collect();
     let closed = || Error::internal("a partition window's worker stopped before the end of its data");
-    let mut firsts = Vec::with_capacity(receivers.len());
-    for receiver in &mut receivers {
-        match receiver.recv().await.ok_or_else(closed)?? {
+    let mut firsts = Vec::with_capacity(started.len());
+    for window in &mut started {
+        match window.receiver.recv().await.ok_or_else(closed)?? {
             WindowMessage::Outside => {
                 drop(walks);
                 let warning = format!(
@@ -639,38 +752,71 @@ async fn produce_partitioned(
         sender.send(Ok(Some(block))).await.is_ok() && settings.rows_needed.is_none_or(|n| rows < n)
     };
     if !partitioner.ordered() {
-        // No order to keep: every window streams at its own pace, each holding at most a few pages.
-        let mut ended = 0;
-        for first in firsts {
-            match first {
+        // No order to keep: every window streams at its own pace, each holding at most a few pages. When a
+        // window ends, the busiest one still walking is asked to split its rest over the idle slots.
+        let mut state: Vec<WindowState> = Vec::new();
+        let mut merged = futures::stream::SelectAll::new();
+        let follow = |index: usize, receiver: mpsc::Receiver<Result<WindowMessage>>| {
+            futures::stream::unfold(receiver, move |mut r| async move { r.recv().await.map(|m| ((index, m), r)) })
+                .boxed()
+        };
+        for (index, window) in started.into_iter().enumerate() {
+            state.push(WindowState { split: window.split, pages: 0, ended: false, asked: false, declined: false });
+            merged.push(follow(index, window.receiver));
+        }
+        let mut firsts = firsts.into_iter().enumerate();
+        let mut asking = false;
+        loop {
+            let (index, message) = match firsts.next() {
+                Some(first) => first,
+                None => match merged.next().await {
+                    Some((index, message)) => (index, message?),
+                    None => break,
+                },
+            };
+            let window = &mut state[index];
+            match message {
                 WindowMessage::Block(block) => {
+                    window.pages += 1;
                     if !deliver(block).await {
                         return Ok(());
                     }
                 }
-                WindowMessage::End => ended += 1,
+                WindowMessage::End => {
+                    window.ended = true;
+                    asking &= !std::mem::take(&mut window.asked);
+                }
+                WindowMessage::Split(rest) => {
+                    window.asked = false;
+                    window.declined = rest.is_empty();
+                    asking = false;
+                    counters.windows.fetch_add(rest.len() as u64, Ordering::Relaxed);
+                    for bounds in rest {
+                        let new = Window::start(walk, &partitioner, bounds, &mut walks);
+                        merged.push(follow(state.len(), new.receiver));
+                        let fresh =
+                            WindowState { split: new.split, pages: 0, ended: false, asked: false, declined: false };
+                        state.push(fresh);
+                    }
+                }
                 WindowMessage::Outside => return Err(outside()),
             }
-        }
-        let streams = receivers.into_iter().map(|receiver| {
-            futures::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|m| (m, r)) }).boxed()
-        });
-        let mut merged = futures::stream::select_all(streams);
-        while let Some(message) = merged.next().await {
-            match message? {
-                WindowMessage::Block(block) => {
-                    if !deliver(block).await {
-                        return Ok(());
-                    }
-                }
-                WindowMessage::End => ended += 1,
-                WindowMessage::Outside => return Err(outside()),
+            let walking = state.iter().filter(|w| !w.ended).count();
+            let idle = settings.max_concurrency.saturating_sub(walking);
+            if asking || idle == 0 {
+                continue;
+            }
+            let busiest = state.iter_mut().filter(|w| !w.ended && !w.declined && w.pages > 0).max_by_key(|w| w.pages);
+            if let Some(window) = busiest {
+                window.asked = true;
+                window.split.store(idle + 1, Ordering::Relaxed);
+                asking = true;
             }
         }
         // A window's queue closes after its end marker, or when its walk died.
-        return if ended == windows.len() { Ok(()) } else { Err(closed()) };
+        return if state.iter().all(|w| w.ended) { Ok(()) } else { Err(closed()) };
     }
-    for (receiver, first) in receivers.iter_mut().zip(firsts) {
+    for (window, first) in started.iter_mut().zip(firsts) {
         let mut message = first;
         loop {
             match message {
@@ -682,11 +828,23 @@ async fn produce_partitioned(
                 WindowMessage::End => break,
                 // Rows were delivered already: falling back now would duplicate them.
                 WindowMessage::Outside => return Err(outside()),
+                WindowMessage::Split(_) => return Err(Error::internal("an ordered partition window split unasked")),
             }
-            message = receiver.recv().await.ok_or_else(closed)??;
+            message = window.receiver.recv().await.ok_or_else(closed)??;
         }
     }
     Ok(())
+}
+
+/// What the scan knows of a window it walks unordered.
+struct WindowState {
+    split: Arc<AtomicUsize>,
+    pages: u64,
+    ended: bool,
+    /// Asked to split and not answered yet.
+    asked: bool,
+    /// Could not split: not asked again.
+    declined: bool,
 }
 
 async fn produce_numbered(
@@ -1013,12 +1171,29 @@ mod tests {
         inclusive: bool,
         ordered: bool,
         descending: bool,
+        /// The walk order declared to the scan (windows return keys ascending, or descending with
+        /// `descending`, unless `scrambled`).
+        walk: Option<WalkOrder>,
+        scrambled: bool,
+        /// Every window fetched, by its bounds.
+        asked: Arc<std::sync::Mutex<Vec<Bounds>>>,
     }
 
     impl Ranged {
         fn new(keys: impl IntoIterator<Item = i64>, range: (i64, i64)) -> Ranged {
             let records = keys.into_iter().enumerate().map(|(i, k)| (i as i64, k)).collect();
-            Ranged { records, page: 7, range, ignore: false, inclusive: false, ordered: false, descending: false }
+            Ranged {
+                records,
+                page: 7,
+                range,
+                ignore: false,
+                inclusive: false,
+                ordered: false,
+                descending: false,
+                walk: None,
+                scrambled: false,
+                asked: Arc::default(),
+            }
         }
     }
 
@@ -1075,10 +1250,19 @@ mod tests {
                 })
                 .collect();
             records.sort_by_key(|&(id, k)| if self.descending { (-k, id) } else { (k, id) });
+            if self.scrambled {
+                // Out of order from the second page on.
+                let tail = records.len().min(self.page);
+                records[tail..].reverse();
+            }
+            self.asked.lock().unwrap().push((lower, upper));
             Arc::new(RangedWindow { records, page: self.page })
         }
         fn key(&self, record: &Value) -> Option<i64> {
             record.get("key")?.as_i64()
+        }
+        fn walk_order(&self) -> Option<WalkOrder> {
+            self.walk
         }
     }
 
@@ -1133,13 +1317,19 @@ mod tests {
         keys.extend(std::iter::repeat_n(437, 300)); // one very dense window
         keys.extend([-50, -1, 1000, 1001, 5000]); // below and above the split range
         for inclusive in [false, true] {
-            for (ordered, descending) in [(false, false), (true, false), (true, true)] {
+            for (ordered, descending) in [(false, false), (false, true), (true, false), (true, true)] {
                 for max_concurrency in [1, 2, 3, 8, 64] {
                     for range in [(0, 1000), (430, 440), (2000, 3000)] {
                         let mut source = Ranged::new(keys.clone(), range);
                         source.inclusive = inclusive;
                         source.ordered = ordered;
                         source.descending = descending;
+                        // Unordered, windows walk in the column's order and may be split while they run.
+                        source.walk = match (ordered, descending) {
+                            (true, _) => None,
+                            (false, false) => Some(WalkOrder::Ascending),
+                            (false, true) => Some(WalkOrder::Descending),
+                        };
                         let (ids, warnings, windows) =
                             collect_scan(Arc::new(source.clone()), settings(max_concurrency, None));
                         let case = format!("inclusive={inclusive} ordered={ordered} descending={descending} max_concurrency={max_concurrency} range={range:?}");
@@ -1147,8 +1337,11 @@ mod tests {
                         sorted.sort();
                         assert_eq!(sorted, (0..keys.len() as i64).collect::<Vec<_>>(), "{case}");
                         assert!(warnings.is_empty(), "{case}: {warnings:?}");
-                        let expected = windows_for(&source, max_concurrency);
-                        assert_eq!(windows, expected as u64, "{case}");
+                        let expected = windows_for(&source, max_concurrency) as u64;
+                        match ordered {
+                            true => assert_eq!(windows, expected, "{case}"),
+                            false => assert!(windows >= expected, "{case}: {windows} windows"),
+                        }
                         if max_concurrency == 1 {
                             assert_eq!(windows, 0, "max_concurrency 1 is one sequential walk");
                         }
@@ -1164,6 +1357,62 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_rest_of_a_window_is_split_on_the_unit_and_keeps_ties_on_one_side() {
+        use WalkOrder::*;
+        // Ascending at 10 in [0, 100): the walk keeps [10, 40), new windows [40, 70) and [70, 100).
+        assert_eq!(
+            split_rest(Ascending, 10, (Some(0), Some(100)), (0, 1000), 1, 3),
+            Some((40, vec![(Some(40), Some(70)), (Some(70), Some(100))]))
+        );
+        // The last window is open above and stays so; split points come from the scan's upper bound.
+        assert_eq!(
+            split_rest(Ascending, 500, (Some(0), None), (0, 1000), 100, 2),
+            Some((700, vec![(Some(700), None)]))
+        );
+        // Descending at 90 in [0, 100): the walk keeps [60, 90] with the records tied at 90.
+        assert_eq!(
+            split_rest(Descending, 90, (Some(0), Some(100)), (0, 1000), 1, 3),
+            Some((60, vec![(Some(0), Some(30)), (Some(30), Some(60))]))
+        );
+        // The first window is open below and stays so.
+        assert_eq!(split_rest(Descending, 90, (None, Some(100)), (0, 1000), 1, 2), Some((45, vec![(None, Some(45))])));
+        // Nothing left to split: at the window's end, or no multiple of the unit in between.
+        assert_eq!(split_rest(Ascending, 99, (Some(0), Some(100)), (0, 1000), 1, 4), None);
+        assert_eq!(split_rest(Descending, 0, (Some(0), Some(100)), (0, 1000), 1, 4), None);
+        assert_eq!(split_rest(Ascending, 1, (Some(0), Some(100)), (0, 1000), 1000, 4), None);
+    }
+
+    /// One dense window and empty others: the idle slots take over the rest of the dense one.
+    #[test]
+    fn a_long_window_is_split_while_it_runs() {
+        let keys: Vec<i64> = (0..2000).map(|k| k % 250).collect();
+        for order in [WalkOrder::Ascending, WalkOrder::Descending] {
+            let mut source = Ranged::new(keys.clone(), (0, 1000));
+            source.walk = Some(order);
+            source.descending = order == WalkOrder::Descending;
+            let (mut ids, warnings, windows) = collect_scan(Arc::new(source.clone()), settings(4, None));
+            ids.sort();
+            assert_eq!(ids, (0..2000).collect::<Vec<_>>(), "{order:?}");
+            assert!(warnings.is_empty(), "{warnings:?}");
+            assert!(windows > 4, "{order:?}: {windows} windows");
+            let asked = source.asked.lock().unwrap().clone();
+            assert_eq!(asked.len() as u64, windows, "{order:?}: {asked:?}");
+        }
+    }
+
+    #[test]
+    fn a_window_out_of_its_declared_order_is_not_split() {
+        let keys: Vec<i64> = (0..2000).map(|k| k % 250).collect();
+        let mut source = Ranged::new(keys, (0, 1000));
+        source.walk = Some(WalkOrder::Ascending);
+        source.scrambled = true;
+        let (mut ids, _, windows) = collect_scan(Arc::new(source.clone()), settings(4, None));
+        ids.sort();
+        assert_eq!(ids, (0..2000).collect::<Vec<_>>());
+        assert_eq!(windows, 4);
     }
 
     fn windows_for(source: &Ranged, max_concurrency: usize) -> usize {

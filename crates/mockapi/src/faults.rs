@@ -14,6 +14,8 @@ pub enum FaultKind {
     TooManyRequests,
     /// 429 with `X-RateLimit-Reset: <unix now + 1>` and no Retry-After.
     RateLimit,
+    /// Google's rate-quota refusal: 403 with reason `rateLimitExceeded`.
+    GoogleRateLimit,
     /// 500, 502 or 503 with a JSON error body.
     Status(u16),
     /// Head with the full Content-Length, half the body, then a TCP RST.
@@ -40,6 +42,7 @@ impl Fault {
         let kind = match kind {
             "429" => FaultKind::TooManyRequests,
             "ratelimit" => FaultKind::RateLimit,
+            "google403" => FaultKind::GoogleRateLimit,
             "500" => FaultKind::Status(500),
             "502" => FaultKind::Status(502),
             "503" => FaultKind::Status(503),
@@ -99,6 +102,11 @@ pub fn early(kind: FaultKind) -> Option<Action> {
             let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
             Response::error(429, "rate limit exceeded")
                 .with_header("X-RateLimit-Reset", (now.as_secs() + 1).to_string())
+        }
+        FaultKind::GoogleRateLimit => {
+            let body = serde_json::json!({ "error": { "code": 403, "message": "Rate Limit Exceeded", "status": "PERMISSION_DENIED",
+                "errors": [{ "message": "Rate Limit Exceeded", "domain": "usageLimits", "reason": "rateLimitExceeded" }] } });
+            Response::new(403, "application/json; charset=UTF-8", body.to_string().into_bytes())
         }
         FaultKind::Status(code) => Response::error(code, &format!("injected fault {code}")),
         FaultKind::NotJson => Response::new(

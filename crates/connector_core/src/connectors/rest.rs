@@ -15,9 +15,10 @@ use crate::model::{ColumnType, Op, Qual, ScanRequest, TableDef};
 use crate::options::{Kind, OptionSpec, Options, Scope};
 use crate::prune::Shape;
 use crate::pushdown::Capabilities;
-use crate::scan::{Page, PageSource, PageToken, Paging, Partitioner};
+use crate::scan::{Page, PageSource, PageToken, Paging, Partitioner, WalkOrder};
 use crate::write::{WriteOp, Writer};
 use async_trait::async_trait;
+use futures::{StreamExt, TryStreamExt};
 use reqwest::Method;
 use serde_json::Value;
 use std::sync::Arc;
@@ -110,6 +111,10 @@ impl Connector for Rest {
             // records start.
             text("partition_column"),
             text("partition_start"),
+            OptionSpec::one_of("partition_order", &PARTITION_ORDERS),
+            // Per-record detail requests for the columns marked `detail` (Gmail's messages.get).
+            text("detail_query"),
+            OptionSpec::one_of("detail_decoder", &DETAIL_DECODERS),
             // Writes.
             text("key_column"),
             text("item_path"),
@@ -135,6 +140,8 @@ impl Connector for Rest {
         specs.push(OptionSpec::text("required_hint"));
         specs.push(OptionSpec::text("search"));
         specs.push(OptionSpec::text("expand"));
+        specs.push(OptionSpec::new("detail", Kind::Bool));
+        specs.push(OptionSpec::text("detail_query"));
         specs
     }
 
@@ -398,7 +405,69 @@ struct RestTable {
     column_paths: Vec<JsonPath>,
     writes: WriteConfig,
     partition: Option<PartitionSpec>,
+    detail: Option<DetailSpec>,
 }
+
+/// `detail_decoder`: how a provider's record resource becomes columns.
+pub const DETAIL_DECODERS: [&str; 1] = ["gmail"];
+
+/// Columns with `detail` read each listed record's own resource (`item_path` with the record's key), fetched
+/// concurrently for the records of each page when a scan reads one of them: lists that give ids only
+/// (Gmail's messages.list) then show contents.
+#[derive(Clone, Debug)]
+struct DetailSpec {
+    /// The columns that read the detail, each with its own `detail_query` if it has one (a column needing
+    /// more of the record: Gmail's body needs `format=full`).
+    columns: Vec<(usize, Option<String>)>,
+    /// The table's `detail_query`, for columns without their own.
+    query: String,
+    /// `detail_decoder 'gmail'`: the decoded message's members join the record; without a decoder, the
+    /// resource's own members do.
+    gmail: bool,
+}
+
+impl DetailSpec {
+    fn parse(options: &Options, table: &TableDef) -> Result<Option<Self>> {
+        let mut columns = Vec::new();
+        for (i, column) in table.columns.iter().enumerate() {
+            match column.option("detail") {
+                Some(flag) if flag.eq_ignore_ascii_case("true") => {
+                    columns.push((i, column.option("detail_query").map(str::to_string)));
+                }
+                _ if column.option("detail_query").is_some() => {
+                    return Err(misplaced("detail_query", "is a column option of columns with detail 'true'"));
+                }
+                _ => {}
+            }
+        }
+        if columns.is_empty() {
+            return Ok(None);
+        }
+        let query = options.get("detail_query").unwrap_or("").to_string();
+        Ok(Some(DetailSpec { columns, query, gmail: options.get("detail_decoder") == Some("gmail") }))
+    }
+
+    /// The query of the detail requests of a scan reading `columns`: a read column's own, else the
+    /// table's; `None` when the scan reads no detail column.
+    fn query(&self, columns: &[usize]) -> Option<String> {
+        let mut read = self.columns.iter().filter(|(i, _)| columns.contains(i)).peekable();
+        read.peek()?;
+        Some(read.find_map(|(_, own)| own.clone()).unwrap_or_else(|| self.query.clone()))
+    }
+
+    /// The members a record's detail adds to it.
+    fn members(&self, detail: Value) -> serde_json::Map<String, Value> {
+        match detail {
+            _ if self.gmail => crate::gmail::decode_message(&detail),
+            Value::Object(members) => members,
+            _ => serde_json::Map::new(),
+        }
+    }
+}
+
+/// `partition_order`: the order of a list's records on its partition column (`asc` oldest first, `desc`
+/// newest first, as Stripe's), so a long window can be split while it runs.
+pub const PARTITION_ORDERS: [&str; 2] = ["asc", "desc"];
 
 /// `partition_column`: a column the provider filters by range (`>=` and `<` or `<=`) and that never changes
 /// for a record, which splits a cursor scan into windows walked concurrently.
@@ -413,13 +482,17 @@ struct PartitionSpec {
     start: Option<i64>,
     /// Only `filter_param_lte` bounds the column from above.
     upper_inclusive: bool,
+    /// `partition_order`: the order of a window's records on the column when no sort is pushed.
+    order: Option<WalkOrder>,
 }
 
 impl PartitionSpec {
     fn parse(options: &Options, table: &TableDef, pagination: &Pagination, filters: &[Filter]) -> Result<Option<Self>> {
         let Some(name) = non_empty(options.get("partition_column")) else {
-            if options.get("partition_start").is_some() {
-                return Err(misplaced("partition_start", "needs partition_column"));
+            for option in ["partition_start", "partition_order"] {
+                if options.get(option).is_some() {
+                    return Err(misplaced(option, "needs partition_column"));
+                }
             }
             return Ok(None);
         };
@@ -478,7 +551,12 @@ impl PartitionSpec {
             None => JsonPath::key(&name),
         };
         let upper_inclusive = !declared(Op::Lt);
-        Ok(Some(PartitionSpec { column: name, index, ty: column.ty.clone(), path, start, upper_inclusive }))
+        let order = match options.get("partition_order") {
+            Some("asc") => Some(WalkOrder::Ascending),
+            Some("desc") => Some(WalkOrder::Descending),
+            _ => None,
+        };
+        Ok(Some(PartitionSpec { column: name, index, ty: column.ty.clone(), path, start, upper_inclusive, order }))
     }
 }
 
@@ -536,6 +614,10 @@ impl Partitioner for RestPartitioner {
     }
     fn key(&self, record: &Value) -> Option<i64> {
         crate::partition::key_of_json(&self.spec.ty, self.spec.path.get(record)?.clone())
+    }
+    fn walk_order(&self) -> Option<WalkOrder> {
+        // A pushed sort orders the records itself.
+        self.spec.order.filter(|_| !self.ordered)
     }
 }
 
@@ -910,17 +992,14 @@ impl RestTable {
             .filter(|c| required.contains(&c.name))
             .filter_map(|c| Some((c.name.clone(), non_empty(c.option("required_hint"))?)))
             .collect();
-        let terms = match text("terms_param") {
-            Some(param) => Some(Terms {
-                param,
-                join: options.get("terms_join").filter(|j| !j.is_empty()).unwrap_or(" ").to_string(),
-                quote: options.get("terms_quote").unwrap_or("\"").to_string(),
-                escape: text("terms_escape"),
-                minutes: options.get("terms_time_precision") == Some("minute"),
-                sort: text("terms_sort"),
-            }),
-            None => None,
-        };
+        let terms = text("terms_param").map(|param| Terms {
+            param,
+            join: options.get("terms_join").filter(|j| !j.is_empty()).unwrap_or(" ").to_string(),
+            quote: options.get("terms_quote").unwrap_or("\"").to_string(),
+            escape: text("terms_escape"),
+            minutes: options.get("terms_time_precision") == Some("minute"),
+            sort: text("terms_sort"),
+        });
         let mut column_terms = Vec::new();
         for column in &table.columns {
             for (option, op) in TERM_OPTIONS {
@@ -1033,6 +1112,7 @@ impl RestTable {
                 })
                 .collect::<Result<_>>()?,
             partition,
+            detail: DetailSpec::parse(&options, table)?,
         })
     }
 
@@ -1297,6 +1377,11 @@ impl RestTable {
                 lookup.query_pairs_mut().append_pair(&self.expand_param, member);
             }
         }
+        let detail_query = self.detail.as_ref().and_then(|d| d.query(&request.columns));
+        // A looked-up record is its own detail.
+        if let (Some(lookup), Some(query)) = (&mut lookup, &detail_query) {
+            lookup.query_pairs_mut().extend_pairs(url::form_urlencoded::parse(query.as_bytes()));
+        }
         // A looked-up record is the whole body.
         let rows = if lookup.is_some() { None } else { self.rows.as_ref() };
         let shape = Shape::new(rows, kept, read);
@@ -1319,6 +1404,7 @@ impl RestTable {
             expanded,
             recheck: Vec::new(),
             partitioner: None,
+            detail_query,
         }
     }
 
@@ -1655,6 +1741,8 @@ struct RestSource {
     /// Text conditions checked again on a search's records.
     recheck: Vec<Recheck>,
     partitioner: Option<Arc<dyn Partitioner>>,
+    /// The query of each record's detail request, when the scan reads a `detail` column.
+    detail_query: Option<String>,
 }
 
 /// A text condition checked again on a search's records: (path, `=` or `<>`, value).
@@ -1856,6 +1944,14 @@ impl PageSource for RestSource {
         }
         if self.lookup.is_some() {
             let mut records = if body.is_null() { Vec::new() } else { vec![body] };
+            if let (Some(detail), Some(_)) = (&self.table.detail, &self.detail_query) {
+                for record in &mut records {
+                    let members = detail.members(record.clone());
+                    if let Value::Object(record) = record {
+                        record.extend(members);
+                    }
+                }
+            }
             for record in &mut records {
                 place_expanded(record, &self.expanded);
             }
@@ -1926,7 +2022,67 @@ impl PageSource for RestSource {
             }
         }
         let next = if listed == 0 { None } else { next };
+        if let Some(query) = &self.detail_query {
+            records = self.with_details(http, counters, records, query).await?;
+        }
         Ok(Page { last: has_more == Some(false), total, next, records })
+    }
+}
+
+/// How many detail requests of a page are prepared at once; the server's `max_concurrency` and rate limit
+/// decide how many are in flight.
+const DETAIL_REQUESTS_AHEAD: usize = 16;
+
+impl RestSource {
+    /// Each record with its detail's members added (`detail` columns): the record at `item_path` with the
+    /// record's key, asked for with `query`. A record deleted since it was listed (404) is left out, as a
+    /// later list would not show it.
+    async fn with_details(
+        &self,
+        http: &Http,
+        counters: &Counters,
+        records: Vec<Value>,
+        query: &str,
+    ) -> Result<Vec<Value>> {
+        let Some(detail) = &self.table.detail else { return Ok(records) };
+        let writer = RestWriter { table: self.table.clone() };
+        let key_column = &writer.config().key_column;
+        let key_path = match self.table.column_names.iter().position(|c| c == key_column) {
+            Some(i) => self.table.column_paths[i].clone(),
+            None => JsonPath::key(key_column),
+        };
+        let requests = records.into_iter().map(|record| {
+            let key = match key_path.get(&record) {
+                Some(Value::String(s)) => Some(SqlValue::Text(s.clone())),
+                Some(Value::Number(n)) => Some(SqlValue::Text(n.to_string())),
+                _ => None,
+            };
+            let url = key.map(|key| writer.item(&key)).transpose();
+            async move {
+                let Some(mut url) = url? else {
+                    return Err(Error::bad_response(format!(
+                        "a record listed by {} has no key \"{key_column}\" to read its detail with",
+                        redact_url(&self.url, None)
+                    )));
+                };
+                url.query_pairs_mut().extend_pairs(url::form_urlencoded::parse(query.as_bytes()));
+                let request = Request::get(url).read_only().limited(self.table.endpoint_limit.clone());
+                match http.send_json_shaped(&request, counters, None).await {
+                    Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e),
+                    Ok((_, body)) => {
+                        let mut record = record;
+                        if let Value::Object(members) = &mut record {
+                            members.extend(detail.members(body));
+                        }
+                        Ok(Some(record))
+                    }
+                }
+            }
+        });
+        let detailed: Vec<Option<Value>> =
+            futures::stream::iter(requests).buffered(DETAIL_REQUESTS_AHEAD).try_collect().await?;
+        Ok(detailed.into_iter().flatten().collect())
     }
 }
 
@@ -2141,6 +2297,25 @@ mod tests {
         Qual { column: column.into(), op, value }
     }
 
+    /// Every record in the first of 8 windows: with the list's order declared, the idle windows' slots take
+    /// over the part of it not yet read.
+    #[test]
+    fn a_dense_window_is_split_when_the_order_is_declared() {
+        let mock = mockapi::MockServer::start_blocking();
+        let quals = vec![qual("id", Op::Ge, V::Int(1)), qual("id", Op::Lt, V::Int(100_000))];
+        let req = ScanRequest { columns: vec![0, 1, 2], quals, sorts: vec![], limit: None };
+        for (order, split) in [(None, false), (Some("asc"), true)] {
+            let mut options = vec![("partition_column", "id")];
+            options.extend(order.map(|o| ("partition_order", o)));
+            let table = partitioned_customers("/n/1000/cursor/customers", &options);
+            let (mut ids, warnings, windows) = run_windows(&mock.url(), &table, &req, 8);
+            ids.sort();
+            assert_eq!(ids, (1..=1000).collect::<Vec<_>>(), "{order:?}");
+            assert!(warnings.is_empty(), "{warnings:?}");
+            assert_eq!(windows > 8, split, "{order:?}: {windows} windows");
+        }
+    }
+
     #[test]
     fn partitioned_cursor_scans_read_every_record_once() {
         let mock = mockapi::MockServer::start_blocking();
@@ -2306,6 +2481,11 @@ mod tests {
             check("/c", &[("partition_start", "1")]).unwrap_err().0,
             "option \"partition_start\" needs partition_column"
         );
+        assert_eq!(
+            check("/c", &[("partition_order", "desc")]).unwrap_err().0,
+            "option \"partition_order\" needs partition_column"
+        );
+        assert!(check("/c", &[("partition_column", "id"), ("partition_order", "desc")]).is_ok());
         let mut paged = partitioned_customers("/c", &[("partition_column", "id")]);
         paged.options.insert("pagination".into(), "page".into());
         paged.options.remove("cursor_path");
@@ -2365,6 +2545,16 @@ mod tests {
         let rows = run(&mock.url(), &table, &req, 4).unwrap();
         assert_eq!(rows.len(), 3);
         assert_eq!(queries(&mock), vec!["/offset/customers?country=DE&country=FR&offset=10&limit=3"]);
+    }
+
+    /// Google's APIs refuse a request over a rate quota with 403 `rateLimitExceeded`, to be retried like a 429.
+    #[test]
+    fn googles_403_rate_limit_is_retried() {
+        let mock = mockapi::MockServer::start_blocking();
+        let req = request(vec![], vec![], None);
+        let rows = run(&mock.url(), &customers(&[("path", "/fault/google403/1/plain/customers")]), &req, 1).unwrap();
+        assert!(!rows.is_empty());
+        assert_eq!(mock.request_count(), 2, "refused once, then served");
     }
 
     #[test]

@@ -28,7 +28,7 @@ use crate::jsonpath::JsonPath;
 use crate::model::{ScanRequest, TableDef, Value as SqlValue};
 use crate::options::{OptionMap, OptionSpec, Options, Scope};
 use crate::pushdown::Capabilities;
-use crate::scan::{Page, PageSource, PageToken, Paging, Partitioner};
+use crate::scan::{Page, PageSource, PageToken, Paging, Partitioner, WalkOrder};
 use crate::write::{WriteOp, Writer};
 use async_trait::async_trait;
 use once_cell::sync::Lazy;
@@ -154,7 +154,7 @@ impl ResourceSpec {
 
 /// Table options a foreign table of a defined connector may set besides `resource`: where a DBA points a
 /// resource elsewhere (another folder's path, extra query parameters, body members) or tunes it.
-const TABLE_OVERRIDES: [&str; 9] = [
+const TABLE_OVERRIDES: [&str; 10] = [
     "path",
     "query",
     "body",
@@ -164,6 +164,7 @@ const TABLE_OVERRIDES: [&str; 9] = [
     "rate_limit",
     "partition_column",
     "partition_start",
+    "partition_order",
 ];
 
 /// The connector a definition describes.
@@ -266,6 +267,7 @@ impl DefinedConnector {
             && options.get("partition_column").is_some_and(|c| table.column(c).is_none())
         {
             options.remove("partition_column");
+            options.remove("partition_order");
         }
         Ok(TableDef { name: table.name.clone(), options, columns })
     }
@@ -635,6 +637,9 @@ impl Partitioner for RekeyedPartitioner {
     }
     fn window(&self, lower: Option<i64>, upper: Option<i64>) -> Arc<dyn PageSource> {
         Arc::new(Rekeyed { inner: self.inner.window(lower, upper), renames: self.renames.clone() })
+    }
+    fn walk_order(&self) -> Option<WalkOrder> {
+        self.inner.walk_order()
     }
     fn key(&self, record: &Value) -> Option<i64> {
         self.inner.key(record)

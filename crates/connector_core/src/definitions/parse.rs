@@ -446,6 +446,8 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
             "terms",
             "rate_limit",
             "partition_column",
+            "partition_order",
+            "detail",
         ],
     )?;
     let name = object.required_string("name")?;
@@ -506,6 +508,21 @@ fn resource(path: &str, value: &Value, connector: &str, base_url: Option<&str>) 
     // Checked with the columns when the table opens: a range-filterable integer, date or timestamp.
     if let Some(column) = object.string("partition_column")? {
         options.insert("partition_column".into(), column);
+    }
+    let orders = Kind::OneOf(crate::connectors::rest::PARTITION_ORDERS.to_vec());
+    if let Some(order) = object.option("partition_order", &orders)? {
+        options.insert("partition_order".into(), order);
+    }
+    // Each record's own resource at item_path, for the columns marked "detail".
+    if let Some(detail) = object.get("detail") {
+        let detail = Object::new(object.at("detail"), detail, &["query", "decoder"])?;
+        if let Some(query) = detail.string("query")? {
+            options.insert("detail_query".into(), query);
+        }
+        let decoders = Kind::OneOf(crate::connectors::rest::DETAIL_DECODERS.to_vec());
+        if let Some(decoder) = detail.option("decoder", &decoders)? {
+            options.insert("detail_decoder".into(), decoder);
+        }
     }
     if let Some(expand) = object.get("expand") {
         let expand = Object::new(object.at("expand"), expand, &["param", "prefix"])?;
@@ -847,6 +864,7 @@ fn column(path: &str, value: &Value, sortable_resource: bool) -> Result<ColumnSp
             "required_hint",
             "expand",
             "search",
+            "detail",
         ],
     )?;
     let name = object.required_string("name")?;
@@ -944,6 +962,23 @@ fn column(path: &str, value: &Value, sortable_resource: bool) -> Result<ColumnSp
             return Err(invalid(&object.at("required"), "needs \"filters\": the condition it requires must be pushed"));
         }
         options.insert("required".into(), required);
+    }
+    // true, or the detail query this column needs (more of the record than the resource's query gives).
+    match object.get("detail") {
+        None | Some(Value::Bool(false)) => {}
+        Some(Value::Bool(true)) => {
+            options.insert("detail".into(), "true".into());
+        }
+        Some(Value::String(query)) if !query.is_empty() => {
+            options.insert("detail".into(), "true".into());
+            options.insert("detail_query".into(), query.clone());
+        }
+        Some(other) => {
+            return Err(invalid(
+                &object.at("detail"),
+                format!("must be true or the query the column's detail needs, not {}", describe(other)),
+            ))
+        }
     }
     if let Some(field) = object.string("search")? {
         if field.is_empty() {
@@ -1128,7 +1163,7 @@ mod tests {
         doc["resources"][0]["paginaton"] = json!({});
         assert_eq!(
             error(doc),
-            "resources[0].paginaton: unknown field (known: name, description, path, rows, query, method, body, item_path, filter_join, sort, pagination, columns, write, item_lookup, success_path, error_path, fields_param, custom_fields, expand, search, terms, rate_limit, partition_column)"
+            "resources[0].paginaton: unknown field (known: name, description, path, rows, query, method, body, item_path, filter_join, sort, pagination, columns, write, item_lookup, success_path, error_path, fields_param, custom_fields, expand, search, terms, rate_limit, partition_column, partition_order, detail)"
         );
         let mut doc = valid();
         doc["resources"][0]["columns"][0]["filter"] = json!("id");

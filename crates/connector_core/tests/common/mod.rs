@@ -172,15 +172,7 @@ pub fn record(table: &TableDef, values: &[(&str, Value)]) -> Value {
 }
 
 pub fn column_type(sql: &str) -> ColumnType {
-    match sql {
-        "text" => ColumnType::Text,
-        "integer" => ColumnType::Int4,
-        "bigint" => ColumnType::Int8,
-        "boolean" => ColumnType::Bool,
-        "numeric" => ColumnType::Numeric,
-        "timestamptz" => ColumnType::TimestampTz,
-        other => ColumnType::Other(other.to_string()),
-    }
+    ColumnType::from_name(sql)
 }
 
 pub fn qual(column: &str, op: Op, value: V) -> Qual {

@@ -109,9 +109,7 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
     match (req.method.as_str(), segments.as_slice()) {
         ("GET", ["messages"]) => list(req, "messages"),
         ("GET", ["threads"]) => list(req, "threads"),
-        ("GET", ["messages", id]) => {
-            messages().iter().find(|m| m.id == *id).map_or_else(not_found, |m| json(200, &full(m)))
-        }
+        ("GET", ["messages", id]) => get_message(req, id),
         ("GET", ["threads", id]) => {
             let members: Vec<Value> = messages().iter().rev().filter(|m| m.thread_id == *id).map(full).collect();
             match members.last() {
@@ -136,14 +134,98 @@ pub fn handle(state: &State, req: &Request, path: &str) -> Response {
     }
 }
 
-/// messages.get in the default format, headers only.
+/// messages.get: `format` `full` (the default: the MIME tree with bodies), `metadata` (headers only, those
+/// named by repeated `metadataHeaders`, or all), `minimal` (no payload) or `raw` (not served here).
+fn get_message(req: &Request, id: &str) -> Response {
+    let params = parse_query(&req.query);
+    if let Some((name, _)) = params.iter().find(|(k, _)| !["format", "metadataHeaders"].contains(&k.as_str())) {
+        return unknown_parameter(name);
+    }
+    let format = param(&params, "format").unwrap_or("full");
+    if !["full", "metadata", "minimal", "raw"].contains(&format) {
+        return bad_request(&format!("Invalid value at 'format' ({format})"));
+    }
+    let Some(m) = messages().into_iter().find(|m| m.id == id) else { return not_found() };
+    let mut message = full(&m);
+    match format {
+        "minimal" | "raw" => {
+            message.as_object_mut().expect("an object").remove("payload");
+        }
+        "metadata" => {
+            // Headers only: the parts and bodies go, and only the named headers stay when some are named.
+            let named: Vec<String> =
+                params.iter().filter(|(k, _)| k == "metadataHeaders").map(|(_, v)| v.to_ascii_lowercase()).collect();
+            let payload = &mut message["payload"];
+            let headers = payload["headers"].as_array().cloned().unwrap_or_default();
+            let kept: Vec<Value> = headers
+                .into_iter()
+                .filter(|h| named.is_empty() || named.contains(&h["name"].as_str().unwrap_or("").to_ascii_lowercase()))
+                .collect();
+            *payload = json!({ "mimeType": payload["mimeType"], "headers": kept });
+        }
+        _ => {}
+    }
+    json(200, &message)
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE.encode(bytes)
+}
+
+/// A leaf part: its headers and its content in base64url, as Gmail gives it.
+fn leaf(mime: &str, charset: &str, content: &[u8]) -> Value {
+    json!({ "partId": "", "mimeType": mime, "filename": "",
+            "headers": [{ "name": "Content-Type", "value": format!("{mime}; charset=\"{charset}\"") }],
+            "body": { "size": content.len(), "data": base64url(content) } })
+}
+
+/// messages.get in the default format. Bodies vary by message: plain and HTML alternatives (every fourth,
+/// with an attachment), HTML only, plain text in ISO-8859-1, plain text in UTF-8.
 fn full(m: &Message) -> Value {
+    let i = messages().iter().position(|x| x.id == m.id).map_or(0, |p| MESSAGES - p);
+    let text = format!("Hello from {}.\nThis is message {i}.", m.from);
+    let html =
+        format!("<html><body><p>Hello from <b>{}</b>.</p><p>This is message {i} &amp; more.</p></body></html>", m.from);
+    let (mime, mut payload) = match i % 4 {
+        0 => {
+            let alternative = json!({ "mimeType": "multipart/alternative", "filename": "", "headers": [],
+                "body": { "size": 0 }, "parts": [leaf("text/plain", "UTF-8", text.as_bytes()), leaf("text/html", "UTF-8", html.as_bytes())] });
+            let attachment = json!({ "mimeType": "application/pdf", "filename": "invoice.pdf", "headers": [],
+                "body": { "attachmentId": format!("att-{i}"), "size": 52_000 } });
+            ("multipart/mixed", json!({ "body": { "size": 0 }, "parts": [alternative, attachment] }))
+        }
+        1 => ("text/html", leaf("text/html", "UTF-8", html.as_bytes())),
+        2 => {
+            // "Café" in Latin-1: é is one byte, 0xE9.
+            let mut latin1 = format!("Caf\u{e9} for message {i}.").chars().map(|c| c as u32 as u8).collect::<Vec<u8>>();
+            latin1.push(b'\n');
+            ("text/plain", leaf("text/plain", "ISO-8859-1", &latin1))
+        }
+        _ => ("text/plain", leaf("text/plain", "UTF-8", text.as_bytes())),
+    };
+    // A single-part message's payload carries the message's headers, its Content-Type with the charset.
+    let content_type = payload["headers"][0]["value"].as_str().unwrap_or(mime).to_string();
+    let mut headers = vec![
+        json!({ "name": "From", "value": m.from }),
+        json!({ "name": "To", "value": "me@example.com" }),
+        json!({ "name": "Subject", "value": m.subject }),
+        json!({ "name": "Date", "value": "Mon, 1 Jan 2024 00:00:00 +0000" }),
+        json!({ "name": "Content-Type", "value": content_type }),
+    ];
+    if i == 7 {
+        // A header as written in the message: an RFC 2047 encoded word.
+        headers[2] = json!({ "name": "Subject", "value": "=?UTF-8?B?Q2Fmw6kgbWVudQ==?=" });
+        headers.push(json!({ "name": "Cc", "value": "dave@example.com" }));
+    }
+    payload["mimeType"] = json!(mime);
+    payload["headers"] = Value::Array(headers);
+    payload["partId"] = json!("");
+    payload["filename"] = json!("");
     json!({
         "id": m.id, "threadId": m.thread_id, "labelIds": m.labels, "snippet": m.snippet,
         "historyId": m.history_id.to_string(), "internalDate": m.internal_date.to_string(), "sizeEstimate": 2048,
-        "payload": { "mimeType": "text/plain", "headers": [
-            { "name": "From", "value": m.from }, { "name": "To", "value": "me@example.com" }, { "name": "Subject", "value": m.subject }
-        ] }
+        "payload": payload
     })
 }
 
