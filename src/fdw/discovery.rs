@@ -106,13 +106,14 @@ pub unsafe extern "C-unwind" fn import_foreign_schema(
     // A rest server imports only OpenAPI documents: the option naming one is enough, whatever the remote
     // schema is called.
     let names_document = options.contains_key("openapi_url") || options.contains_key("openapi_file");
-    let found: Vec<Resource> = if connector.name() == "rest" && (remote_schema == openapi::REMOTE_SCHEMA || names_document) {
-        import_openapi(server_oid, &server, &options).into_iter().filter(|r| keep(&r.name)).collect()
-    } else {
-        openapi::no_import_options(&options, connector.name()).or_raise();
-        // The remote schema may scope the import (Airtable: `IMPORT FOREIGN SCHEMA "app…"` names the base).
-        resources(server_oid, &connector.import_scope(&server, &remote_schema), keep)
-    };
+    let found: Vec<Resource> =
+        if connector.name() == "rest" && (remote_schema == openapi::REMOTE_SCHEMA || names_document) {
+            import_openapi(server_oid, &server, &options).into_iter().filter(|r| keep(&r.name)).collect()
+        } else {
+            openapi::no_import_options(&options, connector.name()).or_raise();
+            // The remote schema may scope the import (Airtable: `IMPORT FOREIGN SCHEMA "app…"` names the base).
+            resources(server_oid, &connector.import_scope(&server, &remote_schema), keep)
+        };
     let commands: Vec<*mut std::ffi::c_char> =
         found.iter().map(|r| pstrdup(&create_table_sql(r, &server.name))).collect();
     make_list(commands)
