@@ -214,9 +214,9 @@ unsafe fn shape(
                 return Some(Shape { column: column_name(i), op, value: args[1] as _, fixed: None });
             }
         }
-        if let Some(i) = own_column(args[1], rel, foreign) {
-            if values.allow(args[0], rel) && !holds_for_every_value(op.commuted(), args[0]) {
-                return Some(Shape { column: column_name(i), op: op.commuted(), value: args[0] as _, fixed: None });
+        if let (Some(i), Some(op)) = (own_column(args[1], rel, foreign), op.commuted()) {
+            if values.allow(args[0], rel) && !holds_for_every_value(op, args[0]) {
+                return Some(Shape { column: column_name(i), op, value: args[0] as _, fixed: None });
             }
         }
         return None;

@@ -60,6 +60,20 @@ SELECT soql FROM soql;
 EXPLAIN (VERBOSE, COSTS OFF) SELECT name FROM accounts WHERE name = 'acme' AND industry <> 'Retail' LIMIT 1;
 SELECT same_without_pushdown($$SELECT name, industry FROM accounts WHERE industry = 'finance' OR industry IS NULL$$);
 
+-- LIKE: SOQL's ignores case, so it is sent as a superset and rechecked; escaped wildcards stay literal,
+-- a quote cannot end the literal; ILIKE is sent only for an ASCII pattern; 'x' LIKE column stays local.
+SELECT reset_mock();
+SELECT name FROM accounts WHERE name LIKE 'Acm_' ORDER BY name;
+SELECT name FROM accounts WHERE name ILIKE 'acm%' ORDER BY name;
+SELECT name FROM accounts WHERE name LIKE 'O''Brien \\%';
+SELECT name FROM accounts WHERE name LIKE 'Account 00_\%';
+SELECT name FROM accounts WHERE name ILIKE 'ıacme';
+SELECT count(*) FROM accounts WHERE 'Account 001' LIKE name;
+SELECT soql FROM soql;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT name FROM accounts WHERE name LIKE 'Acme%' LIMIT 1;
+SELECT same_without_pushdown($$SELECT id, name FROM accounts WHERE name LIKE '%0_' AND industry ILIKE 'f%'$$);
+SELECT same_without_pushdown($$SELECT id FROM accounts WHERE name NOT LIKE 'Account%'$$);
+
 -- IMPORT FOREIGN SCHEMA: LIMIT TO describes only the object asked for.
 CREATE SCHEMA crm;
 SELECT reset_mock();

@@ -109,7 +109,7 @@ pub fn non_finite_condition(op: Op, value: &Value) -> Option<bool> {
         Op::Ne => true,
         Op::Lt | Op::Le => above,
         Op::Gt | Op::Ge => !above,
-        Op::IsNull | Op::IsNotNull => return None,
+        Op::IsNull | Op::IsNotNull | Op::Like | Op::ILike => return None,
     })
 }
 
@@ -130,9 +130,14 @@ pub enum Op {
     In,
     IsNull,
     IsNotNull,
+    /// `col LIKE pattern` (`~~`), the pattern with Postgres' default escape, the backslash.
+    Like,
+    /// `col ILIKE pattern` (`~~*`).
+    ILike,
 }
 
 impl Op {
+    /// The comparison operators (pattern matches are declared one by one).
     pub const ALL: [Op; 9] = [Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge, Op::In, Op::IsNull, Op::IsNotNull];
 
     /// The weaker operator whose rows include this one's (`>=` for `>`), for providers without it.
@@ -152,19 +157,23 @@ impl Op {
             "<=" => Op::Le,
             ">" => Op::Gt,
             ">=" => Op::Ge,
+            "~~" => Op::Like,
+            "~~*" => Op::ILike,
             _ => return None,
         })
     }
 
-    /// The operator with its operands swapped (`5 < col` is `col > 5`).
-    pub fn commuted(self) -> Op {
-        match self {
+    /// The operator with its operands swapped (`5 < col` is `col > 5`); none for a pattern match, where
+    /// `'abc' LIKE col` makes the column the pattern.
+    pub fn commuted(self) -> Option<Op> {
+        Some(match self {
             Op::Lt => Op::Gt,
             Op::Le => Op::Ge,
             Op::Gt => Op::Lt,
             Op::Ge => Op::Le,
+            Op::Like | Op::ILike => return None,
             other => other,
-        }
+        })
     }
 
     pub fn sql(self) -> &'static str {
@@ -178,6 +187,8 @@ impl Op {
             Op::In => "IN",
             Op::IsNull => "IS NULL",
             Op::IsNotNull => "IS NOT NULL",
+            Op::Like => "LIKE",
+            Op::ILike => "ILIKE",
         }
     }
 }
@@ -440,9 +451,10 @@ mod tests {
 
     #[test]
     fn commuting_swaps_inequalities_only() {
-        assert_eq!(Op::Lt.commuted(), Op::Gt);
-        assert_eq!(Op::Ge.commuted(), Op::Le);
-        assert_eq!(Op::Eq.commuted(), Op::Eq);
+        assert_eq!(Op::Lt.commuted(), Some(Op::Gt));
+        assert_eq!(Op::Ge.commuted(), Some(Op::Le));
+        assert_eq!(Op::Eq.commuted(), Some(Op::Eq));
+        assert_eq!(Op::Like.commuted(), None);
     }
 
     #[test]

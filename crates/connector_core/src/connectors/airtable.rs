@@ -361,6 +361,7 @@ fn condition(column: &Column, op: Op, value: &SqlValue) -> Option<String> {
         Op::Ge => ">=",
         Op::IsNull => return Some(blank),
         Op::IsNotNull => return Some(present),
+        Op::Like | Op::ILike => return None,
         Op::In => {
             let SqlValue::List(items) = value else { return None };
             // NaN and infinities equal no number Airtable holds.

@@ -420,6 +420,7 @@ impl Column {
         Some(match op {
             Op::IsNull => single("is_empty", json!(true)),
             Op::IsNotNull => present(),
+            Op::Like | Op::ILike => return None,
             Op::Eq => equals(value)?,
             Op::In => {
                 let SqlValue::List(items) = value else { return None };

@@ -1286,7 +1286,7 @@ impl RestTable {
                 Op::Ge | Op::Gt => lower.push(qual.clone()),
                 Op::Lt | Op::Le => upper.push(qual.clone()),
                 Op::Ne | Op::IsNotNull => base.quals.push(qual.clone()),
-                Op::Eq | Op::In | Op::IsNull => return None,
+                Op::Eq | Op::In | Op::IsNull | Op::Like | Op::ILike => return None,
             }
         }
         let key = |q: &Qual| crate::partition::key_of_value(&spec.ty, &q.value);

@@ -202,22 +202,49 @@ fn resource(object: &str, describe: &Value) -> Resource {
 pub fn quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('\'');
-    for c in text.chars() {
+    text.chars().for_each(|c| escape(c, &mut out));
+    out.push('\'');
+    out
+}
+
+/// One character inside a SOQL string literal.
+fn escape(c: char, out: &mut String) {
+    match c {
+        '\\' => out.push_str("\\\\"),
+        '\'' => out.push_str("\\'"),
+        '"' => out.push_str("\\\""),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\u{8}' => out.push_str("\\b"),
+        '\u{c}' => out.push_str("\\f"),
+        c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+        c => out.push(c),
+    }
+}
+
+/// A Postgres LIKE pattern (backslash escapes, the default) as a SOQL LIKE literal: the wildcards `%` and
+/// `_` kept, escaped ones as SOQL's `\%` and `\_`, every other character escaped as in [`quote`]. `None` for
+/// a pattern ending in a lone backslash, which Postgres itself refuses.
+fn like_literal(pattern: &str) -> Option<String> {
+    let mut out = String::with_capacity(pattern.len() + 2);
+    out.push('\'');
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
         match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+            '%' | '_' => out.push(c),
+            '\\' => match chars.next()? {
+                c @ ('%' | '_') => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                c => escape(c, &mut out),
+            },
+            c => escape(c, &mut out),
         }
     }
     out.push('\'');
-    out
+    Some(out)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -314,6 +341,16 @@ impl Column {
             Op::Ge => ">=",
             Op::IsNull => return Some(format!("{f} = null")),
             Op::IsNotNull => return Some(format!("{f} != null")),
+            // SOQL's LIKE ignores case, so it returns a superset of LIKE's rows, and of ILIKE's where case
+            // is ASCII's (other scripts may fold case differently). Otherwise, and for a pattern Postgres
+            // will refuse, the superset sent is every non-null value.
+            Op::Like | Op::ILike => {
+                let SqlValue::Text(pattern) = value else { return None };
+                return Some(match like_literal(pattern) {
+                    Some(literal) if op == Op::Like || pattern.is_ascii() => format!("{f} LIKE {literal}"),
+                    _ => format!("{f} != null"),
+                });
+            }
             Op::In => {
                 let SqlValue::List(items) = value else { return None };
                 let items: Vec<String> = items
@@ -490,8 +527,8 @@ impl Table for SfTable {
             let (ops, support) = column.operators();
             caps.add_filters(&column.name, ops, support);
             if column.class == Class::Text {
-                // SOQL's `=` and `IN` ignore case.
-                caps.add_filters(&column.name, &[Op::Eq, Op::In], Support::Superset);
+                // SOQL's `=`, `IN` and `LIKE` ignore case.
+                caps.add_filters(&column.name, &[Op::Eq, Op::In, Op::Like, Op::ILike], Support::Superset);
             }
             if column.sortable() {
                 caps.add_sortable(&column.name);
@@ -772,6 +809,15 @@ mod tests {
         );
         assert_eq!(created.condition(Op::Eq, &at("2024-01-31T10:00:00.2501Z")).unwrap(), "Id = null");
         assert_eq!(day.condition(Op::Eq, &SqlValue::Date("2024-01-31".into())).unwrap(), "CloseDate = 2024-01-31");
+        let like = |op: Op, p: &str| name.condition(op, &SqlValue::Text(p.into())).unwrap();
+        assert_eq!(like(Op::Like, "Ac%me_"), "Name LIKE 'Ac%me_'");
+        // Escaped wildcards stay literal, a quote cannot end the literal, an escaped backslash stays one.
+        assert_eq!(like(Op::Like, r"100\%\_x' OR Id != null"), r"Name LIKE '100\%\_x\' OR Id != null'");
+        assert_eq!(like(Op::Like, r"a\\%"), r"Name LIKE 'a\\%'");
+        assert_eq!(like(Op::Like, r"\a"), "Name LIKE 'a'");
+        assert_eq!(like(Op::Like, "a\\"), "Name != null", "Postgres refuses a trailing escape");
+        assert_eq!(like(Op::ILike, "acme%"), "Name LIKE 'acme%'");
+        assert_eq!(like(Op::ILike, "ı%"), "Name != null", "case folding outside ASCII may differ");
         assert_eq!(day.condition(Op::Eq, &SqlValue::Date("0044-03-15 BC".into())), None);
         assert_eq!(sql_name("CreatedDate"), "created_date");
         assert_eq!(sql_name("Region__c"), "region__c");

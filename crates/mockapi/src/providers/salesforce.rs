@@ -324,12 +324,81 @@ enum Cond {
     Not(Box<Cond>),
     Cmp(String, String, Lit),
     In(String, Vec<Lit>),
+    Like(String, Vec<Piece>),
+}
+
+/// A decoded character of a string literal; in a LIKE pattern, the unescaped wildcards.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Piece {
+    Char(char),
+    AnyRun,
+    AnyOne,
+}
+
+/// A string literal's text as written between the quotes, decoded by SOQL's escape rules.
+fn decode(raw: &str, like: bool) -> Result<Vec<Piece>, Response> {
+    let chars: Vec<char> = raw.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        i += 1;
+        out.push(match c {
+            '%' if like => Piece::AnyRun,
+            '_' if like => Piece::AnyOne,
+            '\\' => {
+                let escaped = chars.get(i).copied();
+                i += 1;
+                Piece::Char(match escaped {
+                    Some('n' | 'N') => '\n',
+                    Some('r' | 'R') => '\r',
+                    Some('t' | 'T') => '\t',
+                    Some('b' | 'B') => '\u{8}',
+                    Some('f' | 'F') => '\u{c}',
+                    Some(c @ ('\'' | '"' | '\\')) => c,
+                    Some(c @ ('%' | '_')) if like => c,
+                    Some('u') => {
+                        let hex: String = chars.get(i..i + 4).unwrap_or(&[]).iter().collect();
+                        i += 4;
+                        u32::from_str_radix(&hex, 16)
+                            .ok()
+                            .and_then(char::from_u32)
+                            .ok_or_else(|| malformed("bad \\u escape"))?
+                    }
+                    _ => return Err(malformed("Invalid string literal: illegal escape sequence")),
+                })
+            }
+            c => Piece::Char(c),
+        });
+    }
+    Ok(out)
+}
+
+fn text(pieces: &[Piece]) -> String {
+    pieces.iter().map(|p| if let Piece::Char(c) = p { *c } else { '?' }).collect()
+}
+
+/// SOQL LIKE: `%` any run, `_` any one character, the rest without regard to case.
+fn like(value: &[char], pattern: &[Piece]) -> bool {
+    match pattern.split_first() {
+        None => value.is_empty(),
+        Some((Piece::AnyRun, rest)) => (0..=value.len()).any(|skip| like(&value[skip..], rest)),
+        Some((piece, rest)) => value.split_first().is_some_and(|(c, value)| {
+            let same = match piece {
+                Piece::Char(p) => p.to_lowercase().eq(c.to_lowercase()),
+                _ => true,
+            };
+            same && like(value, rest)
+        }),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
     Word(String),
     Lit(Lit),
+    /// A string literal as written.
+    Str(String),
     Sym(String),
 }
 
@@ -346,39 +415,24 @@ fn tokens(text: &str) -> Result<Vec<Tok>, Response> {
         if c.is_whitespace() {
             i += 1;
         } else if c == '\'' {
-            let mut s = String::new();
+            // Kept as written: escapes are decoded where the literal is used (`\%` is valid in LIKE only).
+            let mut raw = String::new();
             i += 1;
             loop {
                 match chars.get(i) {
                     None => return Err(malformed("unterminated string literal")),
                     Some('\'') => break,
                     Some('\\') => {
-                        s.push(match chars.get(i + 1) {
-                            Some('n' | 'N') => '\n',
-                            Some('r' | 'R') => '\r',
-                            Some('t' | 'T') => '\t',
-                            Some('b' | 'B') => '\u{8}',
-                            Some('f' | 'F') => '\u{c}',
-                            Some(c @ ('\'' | '"' | '\\')) => *c,
-                            Some('u') => {
-                                let hex: String = chars.get(i + 2..i + 6).unwrap_or(&[]).iter().collect();
-                                i += 4;
-                                u32::from_str_radix(&hex, 16)
-                                    .ok()
-                                    .and_then(char::from_u32)
-                                    .ok_or_else(|| malformed("bad \\u escape"))?
-                            }
-                            _ => return Err(malformed("Invalid string literal: illegal escape sequence")),
-                        });
+                        raw.extend(chars.get(i..(i + 2).min(chars.len())).unwrap_or(&[]));
                         i += 2;
                         continue;
                     }
-                    Some(c) => s.push(*c),
+                    Some(c) => raw.push(*c),
                 }
                 i += 1;
             }
             i += 1;
-            out.push(Tok::Lit(Lit::Str(s)));
+            out.push(Tok::Str(raw));
         } else if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
             let start = i;
             i += 1;
@@ -473,7 +527,11 @@ impl Parser {
     }
 
     fn literal(&mut self, field: (&str, &str)) -> Result<Lit, Response> {
-        let Some(Tok::Lit(lit)) = self.toks.get(self.at).cloned() else { return Err(malformed("expecting a value")) };
+        let lit = match self.toks.get(self.at).cloned() {
+            Some(Tok::Lit(lit)) => lit,
+            Some(Tok::Str(raw)) => Lit::Str(text(&decode(&raw, false)?)),
+            _ => return Err(malformed("expecting a value")),
+        };
         self.at += 1;
         let expected = match field.1 {
             "boolean" => "boolean",
@@ -547,6 +605,17 @@ impl Parser {
                 items.push(self.literal(field)?);
             }
             return if self.sym(")") { Ok(Cond::In(field.0.into(), items)) } else { Err(malformed("expecting ')'")) };
+        }
+        if self.peek_word("LIKE") {
+            self.at += 1;
+            if !matches!(field.1, "string" | "id" | "reference" | "email" | "phone" | "url" | "picklist" | "textarea") {
+                return Err(error(400, "INVALID_FIELD", &format!("invalid operator on field '{}': LIKE", field.0)));
+            }
+            let Some(Tok::Str(raw)) = self.toks.get(self.at).cloned() else {
+                return Err(malformed("expecting a string value for LIKE"));
+            };
+            self.at += 1;
+            return Ok(Cond::Like(field.0.into(), decode(&raw, true)?));
         }
         let op = match self.toks.get(self.at) {
             Some(Tok::Sym(s)) if ["=", "!=", "<>", "<", "<=", ">", ">="].contains(&s.as_str()) => s.clone(),
@@ -701,6 +770,9 @@ fn holds(cond: &Cond, record: &Value) -> bool {
         Cond::And(a, b) => holds(a, record) && holds(b, record),
         Cond::Or(a, b) => holds(a, record) || holds(b, record),
         Cond::Not(a) => !holds(a, record),
+        Cond::Like(f, pattern) => {
+            record[f.as_str()].as_str().is_some_and(|v| like(&v.chars().collect::<Vec<_>>(), pattern))
+        }
         Cond::In(f, items) => items.iter().any(|l| holds(&Cond::Cmp(f.clone(), "=".into(), l.clone()), record)),
         Cond::Cmp(f, op, lit) => {
             let value = &record[f.as_str()];
@@ -901,5 +973,11 @@ mod tests {
         assert_eq!(run("SELECT Nope FROM Account"), Err(400));
         assert_eq!(run("SELECT Id FROM Nope"), Err(400));
         assert_eq!(run("SELECT Id FROM Account WHERE Name = 'a\\q'"), Err(400));
+        // LIKE ignores case; `\%` and `\_` are literal there, and only there.
+        assert_eq!(run("SELECT Id FROM Account WHERE Name LIKE 'ACM_%'").unwrap().len(), 2);
+        assert_eq!(run("SELECT Id FROM Account WHERE Name LIKE 'o\\'brien%'").unwrap().len(), 1);
+        assert_eq!(run("SELECT Id FROM Account WHERE Name LIKE 'Acme\\%'").unwrap().len(), 0);
+        assert_eq!(run("SELECT Id FROM Account WHERE Name = 'Acme\\%'"), Err(400));
+        assert_eq!(run("SELECT Id FROM Account WHERE AnnualRevenue LIKE '1%'"), Err(400));
     }
 }
