@@ -52,6 +52,11 @@ pub trait TokenProvider: Send + Sync {
     async fn refused(&self, refused: &Secret) -> Result<()>;
     /// The credentials it holds now, so messages quoting remote data can be scrubbed of them.
     fn current_secrets(&self) -> Vec<String>;
+    /// The API host the token endpoint named with the current tokens (Salesforce's `instance_url`), once
+    /// one was obtained; an error when it named one that may not receive them.
+    fn instance(&self) -> Result<Option<Url>> {
+        Ok(None)
+    }
 }
 
 /// A token provider in an `Auth`: compared by identity, never printed.
@@ -466,6 +471,8 @@ pub enum CredentialScope {
     Origins(Vec<url::Origin>),
     /// None: the server has no `base_url` (a file server's URLs are anyone's).
     Nowhere,
+    /// Requests to the origin of the instance the OAuth token endpoint named (see [`Http::token_instance`]).
+    TokenInstance,
 }
 
 impl fmt::Debug for Http {
@@ -556,7 +563,21 @@ impl Http {
             CredentialScope::Origin(origin) => url.origin() == *origin,
             CredentialScope::Origins(origins) => origins.contains(&url.origin()),
             CredentialScope::Nowhere => false,
+            CredentialScope::TokenInstance => match &self.auth {
+                Auth::OAuth2(OAuth(provider)) => {
+                    provider.instance().ok().flatten().is_some_and(|instance| instance.origin() == url.origin())
+                }
+                _ => false,
+            },
         }
+    }
+
+    /// The API host the OAuth token endpoint named for this server's tokens (Salesforce's instance URL),
+    /// obtaining a token first if none is held; None without OAuth or when the endpoint named none.
+    pub async fn token_instance(&self) -> Result<Option<Url>> {
+        let Auth::OAuth2(OAuth(provider)) = &self.auth else { return Ok(None) };
+        provider.access_token().await?;
+        provider.instance()
     }
 
     pub fn settings(&self) -> &HttpSettings {

@@ -9,12 +9,17 @@
 use crate::error::{snippet, Error, ErrorKind, Result};
 use crate::http::{redact_url, Secret};
 use crate::scrub::{Credential, Scrubber};
-use oauth2::basic::{BasicClient, BasicErrorResponse, BasicErrorResponseType, BasicTokenResponse};
+use oauth2::basic::{
+    BasicClient, BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
+    BasicTokenIntrospectionResponse, BasicTokenType,
+};
 use oauth2::{
     AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, HttpClientError, HttpRequest, HttpResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
+    EndpointSet, ExtraTokenFields, HttpClientError, HttpRequest, HttpResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, RefreshToken, RequestTokenError, Scope, StandardRevocableToken, StandardTokenResponse, TokenResponse,
+    TokenUrl,
 };
+use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
@@ -76,6 +81,39 @@ pub struct Tokens {
     pub refresh_token: Option<Secret>,
     /// Unix seconds; None when the provider did not say (then only a 401 tells the token is stale).
     pub expires_at: Option<i64>,
+    /// The API host the tokens are for, where the provider names it in its token response (Salesforce's
+    /// `instance_url`); unchecked here (see [`checked_instance`]).
+    pub instance_url: Option<String>,
+}
+
+/// Members of a token response beyond RFC 6749's that a provider may add.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct ProviderFields {
+    #[serde(default)]
+    instance_url: Option<String>,
+}
+
+impl ExtraTokenFields for ProviderFields {}
+
+type ProviderTokenResponse = StandardTokenResponse<ProviderFields, BasicTokenType>;
+
+/// An instance URL the token endpoint at `token_url` named, if it may receive the tokens: an https URL, or
+/// one on the token endpoint's own scheme and host (a test server's plain http). The token endpoint is
+/// trusted with the credentials; a plain-http host it names is not.
+pub fn checked_instance(text: &str, token_url: &str) -> Result<url::Url> {
+    let refused = |why: &str| {
+        let shown = url::Url::parse(token_url).map(|u| redact_url(&u, None)).unwrap_or_default();
+        Error::bad_response(format!("the OAuth token endpoint {shown} named an instance URL that {why}"))
+    };
+    let url = url::Url::parse(text).map_err(|_| refused("is not a URL"))?;
+    let same_host = url::Url::parse(token_url).is_ok_and(|t| t.scheme() == url.scheme() && t.host() == url.host());
+    if url.scheme() != "https" && !same_host {
+        return Err(refused("is not https"));
+    }
+    if url.host().is_none() || !url.username().is_empty() || url.password().is_some() {
+        return Err(refused("has no plain host"));
+    }
+    Ok(url)
 }
 
 impl Tokens {
@@ -159,7 +197,20 @@ pub async fn client_credentials(config: &OAuthConfig) -> Result<Tokens> {
     endpoint.tokens(request.request_async(&endpoint).await)
 }
 
-type TokenClient = BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+/// A client whose token responses keep the provider's extra members.
+type ProviderClient<HasTokenUrl = EndpointNotSet> = oauth2::Client<
+    BasicErrorResponse,
+    ProviderTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    HasTokenUrl,
+>;
+type TokenClient = ProviderClient<EndpointSet>;
 
 fn token_client(config: &OAuthConfig) -> Result<TokenClient> {
     let url = TokenUrl::new(config.token_url.clone()).map_err(|e| invalid_url("token", &config.token_url, e))?;
@@ -168,7 +219,7 @@ fn token_client(config: &OAuthConfig) -> Result<TokenClient> {
         ClientAuth::RequestBody => AuthType::RequestBody,
     };
     let mut client =
-        BasicClient::new(ClientId::new(config.client_id.clone())).set_token_uri(url).set_auth_type(auth_type);
+        ProviderClient::new(ClientId::new(config.client_id.clone())).set_token_uri(url).set_auth_type(auth_type);
     if let Some(secret) = &config.client_secret {
         client = client.set_client_secret(ClientSecret::new(secret.expose().to_string()));
     }
@@ -199,7 +250,7 @@ enum Grant {
 }
 
 type TokenResult =
-    std::result::Result<BasicTokenResponse, RequestTokenError<HttpClientError<reqwest::Error>, BasicErrorResponse>>;
+    std::result::Result<ProviderTokenResponse, RequestTokenError<HttpClientError<reqwest::Error>, BasicErrorResponse>>;
 
 /// One request to the token endpoint: the HTTP client, the status of its response (so an error whose body
 /// is not an OAuth error can still say what the endpoint answered), and what errors must not quote.
@@ -389,12 +440,13 @@ impl<'c> AsyncHttpClient<'c> for Endpoint {
     }
 }
 
-fn tokens_of(response: &BasicTokenResponse, now: SystemTime) -> Tokens {
+fn tokens_of(response: &ProviderTokenResponse, now: SystemTime) -> Tokens {
     let lifetime = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
     Tokens {
         access_token: Secret::new(response.access_token().secret().clone()),
         refresh_token: response.refresh_token().map(|t| Secret::new(t.secret().clone())),
         expires_at: response.expires_in().map(|d| unix_seconds(now).saturating_add(lifetime(d))),
+        instance_url: response.extra_fields().instance_url.clone(),
     }
 }
 
@@ -405,6 +457,19 @@ mod tests {
     use serde_json::Value;
 
     const CLIENT_SECRET: &str = "mock-secret";
+
+    #[test]
+    fn an_instance_url_must_be_https_or_the_token_endpoints_own_host() {
+        let token_url = "http://127.0.0.1:9/services/oauth2/token";
+        let ok = |text: &str| checked_instance(text, token_url).map(|u| u.to_string());
+        assert_eq!(ok("https://acme.my.salesforce.com").unwrap(), "https://acme.my.salesforce.com/");
+        assert_eq!(ok("http://127.0.0.1:9/sf").unwrap(), "http://127.0.0.1:9/sf");
+        for refused in ["http://evil.example", "http://localhost:9/sf", "https://u:p@acme.my.salesforce.com", "acme"] {
+            let e = ok(refused).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::BadResponse, "{refused}");
+            assert!(e.message.starts_with("the OAuth token endpoint http://127.0.0.1:9/services/oauth2/token named"));
+        }
+    }
 
     fn config(m: &MockServer) -> OAuthConfig {
         OAuthConfig {
@@ -560,7 +625,8 @@ mod tests {
         let (status, body) = get(&format!("{}/oauth/me", m.url()), Some(&tokens.access_token)).await;
         assert_eq!((status, body["error"]["message"].as_str()), (401, Some("invalid or expired token")));
 
-        let unknown = Tokens { access_token: Secret::new("t"), refresh_token: None, expires_at: None };
+        let unknown =
+            Tokens { access_token: Secret::new("t"), refresh_token: None, expires_at: None, instance_url: None };
         assert!(!unknown.needs_refresh(SystemTime::now(), DEFAULT_REFRESH_SKEW));
     }
 

@@ -26,6 +26,9 @@ struct Stored {
     access_token: String,
     refresh_token: Option<String>,
     expires_at: Option<i64>,
+    /// Missing in files written before instance URLs were kept.
+    #[serde(default)]
+    instance_url: Option<String>,
 }
 
 /// The token file of one user mapping.
@@ -76,6 +79,7 @@ impl TokenFile {
             access_token: Secret::new(stored.access_token),
             refresh_token: stored.refresh_token.map(Secret::new),
             expires_at: stored.expires_at,
+            instance_url: stored.instance_url,
         }))
     }
 
@@ -85,6 +89,7 @@ impl TokenFile {
             access_token: tokens.access_token.expose().to_string(),
             refresh_token: tokens.refresh_token.as_ref().map(|t| t.expose().to_string()),
             expires_at: tokens.expires_at,
+            instance_url: tokens.instance_url.clone(),
         };
         let plain = serde_json::to_string(&stored).map_err(|e| Error::internal(e.to_string()))?;
         let encrypted = secrets::encrypt(&self.keys.ring()?, &plain);
@@ -111,6 +116,8 @@ pub struct MappingTokens {
     fingerprint: String,
     current: tokio::sync::Mutex<Option<Tokens>>,
     secrets: std::sync::Mutex<Vec<String>>,
+    /// The current tokens' instance URL, readable without waiting for a refresh.
+    instance_url: std::sync::Mutex<Option<String>>,
 }
 
 impl MappingTokens {
@@ -127,6 +134,7 @@ impl MappingTokens {
             fingerprint,
             current: tokio::sync::Mutex::new(None),
             secrets: std::sync::Mutex::new(Vec::new()),
+            instance_url: std::sync::Mutex::new(None),
         }
     }
 
@@ -146,7 +154,7 @@ impl MappingTokens {
             return Ok(tokens.clone());
         }
         let refresh_token = newest.as_ref().and_then(|t| t.refresh_token.clone());
-        let fresh = match (&refresh_token, &self.config.client_secret) {
+        let mut fresh = match (&refresh_token, &self.config.client_secret) {
             (Some(refresh_token), _) => oauth::refresh(&self.config, refresh_token).await?,
             (None, Some(_)) => oauth::client_credentials(&self.config).await?,
             (None, None) => {
@@ -154,12 +162,17 @@ impl MappingTokens {
                     .with_hint("Run SELECT connector_fdw.oauth_authorize_url(server, redirect_uri), then connector_fdw.oauth_exchange_code(server, code, state)."))
             }
         };
+        // A refresh answer may leave out the instance the tokens were first issued for.
+        if fresh.instance_url.is_none() {
+            fresh.instance_url = newest.and_then(|t| t.instance_url);
+        }
         self.file.save(&self.fingerprint, &fresh)?;
         drop(lock);
         Ok(fresh)
     }
 
     fn remember(&self, tokens: &Tokens) {
+        *self.instance_url.lock().unwrap_or_else(|p| p.into_inner()) = tokens.instance_url.clone();
         let mut secrets = self.secrets.lock().unwrap_or_else(|p| p.into_inner());
         secrets.push(tokens.access_token.expose().to_string());
         if let Some(refresh) = &tokens.refresh_token {
@@ -207,6 +220,11 @@ impl TokenProvider for MappingTokens {
             all.extend(initial.refresh_token.as_ref().map(|t| t.expose().to_string()));
         }
         all
+    }
+
+    fn instance(&self) -> Result<Option<url::Url>> {
+        let instance = self.instance_url.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        instance.map(|text| oauth::checked_instance(&text, &self.config.token_url)).transpose()
     }
 }
 

@@ -184,6 +184,7 @@ fn holds(cell: &Cell, op: Op, value: &V) -> bool {
             V::List(items) => items.iter().any(|v| order(v) == Some(Ordering::Equal)),
             _ => unreachable!(),
         },
+        Op::Like | Op::ILike => unreachable!("Airtable declares no pattern match"),
     }
 }
 

@@ -194,3 +194,48 @@ fn errors_carry_salesforce_codes_and_hints() {
     let e = Provider::start("salesforce", "/salesforce", &[], &[("token", "wrong")]).scan(&accounts(), vec![], None);
     assert_eq!(e.unwrap_err().kind, ErrorKind::Authorization);
 }
+
+/// A server with `auth 'oauth2'` and no `base_url`: the API host is the `instance_url` of Salesforce's token
+/// response, and the token goes to that host only.
+#[test]
+fn without_base_url_the_token_response_names_the_instance() {
+    use connector_core::connectors::{self, http_client, oauth_config, validate_server, ServerDef};
+    use connector_core::credentials::KeyFile;
+    use connector_core::http::OAuth;
+    use connector_core::model::ScanRequest;
+    use connector_core::oauth_tokens::{MappingTokens, TokenFile};
+    use connector_core::scan::PageToken;
+    use std::sync::Arc;
+
+    let mock = mockapi::MockServer::start_blocking();
+    let token_url = format!("{}/salesforce/services/oauth2/token", mock.url());
+    let options = [("connector", "salesforce"), ("auth", "oauth2"), ("token_url", token_url.as_str())];
+    let server = ServerDef { name: "sf".into(), options: map(&options) };
+    validate_server(&server).unwrap();
+    // Without OAuth there is no token response to name the instance: base_url stays required.
+    let bearer = ServerDef { name: "sf".into(), options: map(&[("connector", "salesforce")]) };
+    assert_eq!(validate_server(&bearer).unwrap_err().kind, ErrorKind::MissingOption);
+
+    let user = map(&[("client_id", "mock-client"), ("client_secret", "mock-secret")]);
+    let dir = std::env::temp_dir().join(format!("cfdw-sf-instance-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let keys = Arc::new(KeyFile::new(dir.join("key")));
+    let tokens = MappingTokens::new(oauth_config(&server, &user).unwrap(), None, TokenFile::new(dir.join("t"), keys));
+    let http = http_client(&server, &user, Some(OAuth(Arc::new(tokens)))).unwrap();
+
+    let connector = connectors::for_server(&server).unwrap();
+    let table = connector.open(&server, &accounts()).unwrap();
+    let quals = vec![qual("name", Op::Eq, V::Text("Acme".into()))];
+    let request = ScanRequest { columns: vec![0, 1], quals, sorts: vec![], limit: None };
+    assert_eq!(
+        table.describe(&request),
+        ["GET <instance_url>/services/data/v60.0/query?q=SELECT id, name FROM Account WHERE name = 'Acme'"]
+    );
+    let page = block(table.scan(&request).unwrap().fetch(&http, PageToken::First, &counters())).unwrap();
+    assert_eq!(page.records.len(), 2, "Acme and ACME");
+    let requests = mock.requests();
+    let query = requests.iter().find(|r| r.path.ends_with("/query")).unwrap();
+    assert_eq!(query.path, "/salesforce/services/data/v60.0/query", "under the instance the token response named");
+    assert!(query.header("authorization").is_some_and(|h| h.starts_with("Bearer ")));
+    std::fs::remove_dir_all(&dir).ok();
+}

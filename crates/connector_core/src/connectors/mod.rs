@@ -91,6 +91,11 @@ pub trait Connector: Send + Sync {
     fn uses_http(&self) -> bool {
         true
     }
+    /// Whether, with `auth 'oauth2'` and no `base_url`, the API host is the instance the token endpoint
+    /// names (Salesforce's `instance_url`).
+    fn host_from_token(&self) -> bool {
+        false
+    }
     /// Whether scanning this table reads a file on the database server: Postgres then requires the
     /// table's creator to be a superuser or a member of pg_read_server_files, as file_fdw does.
     fn reads_server_files(&self, _table: &TableDef) -> bool {
@@ -393,7 +398,11 @@ pub fn validate_server(server: &ServerDef) -> Result<()> {
     let context = connector_context(connector.name());
     crate::options::validate(Scope::Server, &context, &server.options, &server_option_specs(connector.as_ref()))?;
     crate::webhooks::validate_options(&server.options)?;
-    if connector.uses_http() && connector.defaults().base_url.is_none() && server.option("base_url").is_none() {
+    if connector.uses_http()
+        && connector.defaults().base_url.is_none()
+        && server.option("base_url").is_none()
+        && !host_from_token(server, connector.as_ref())
+    {
         return Err(crate::options::missing_option(Scope::Server, &context, "base_url"));
     }
     Ok(())
@@ -547,12 +556,15 @@ pub fn mapping_tokens(user: &OptionMap) -> Option<crate::oauth::Tokens> {
     let refresh_token = user.get("refresh_token").map(|t| Secret::new(t.clone()));
     let expires_at = user.get("token_expires_at").and_then(|t| t.parse().ok());
     match (access_token, refresh_token) {
-        (Some(access_token), refresh_token) => Some(crate::oauth::Tokens { access_token, refresh_token, expires_at }),
+        (Some(access_token), refresh_token) => {
+            Some(crate::oauth::Tokens { access_token, refresh_token, expires_at, instance_url: None })
+        }
         // Only a refresh token: treat the (absent) access token as expired so the first use refreshes.
         (None, Some(refresh_token)) => Some(crate::oauth::Tokens {
             access_token: Secret::new(""),
             refresh_token: Some(refresh_token),
             expires_at: Some(0),
+            instance_url: None,
         }),
         (None, None) => None,
     }
@@ -635,6 +647,13 @@ pub fn auth(
     })
 }
 
+/// Whether the server's API host comes from its OAuth token responses (see [`Connector::host_from_token`]).
+pub fn host_from_token(server: &ServerDef, connector: &dyn Connector) -> bool {
+    connector.host_from_token()
+        && server.option("base_url").is_none()
+        && server.option("auth").unwrap_or(connector.defaults().auth) == "oauth2"
+}
+
 /// An HTTP client for a server and a role's mapping (`oauth`: the mapping's token provider, for servers
 /// with `auth 'oauth2'`).
 pub fn http_client(server: &ServerDef, user: &OptionMap, oauth: Option<crate::http::OAuth>) -> Result<Http> {
@@ -652,6 +671,7 @@ pub fn http_client(server: &ServerDef, user: &OptionMap, oauth: Option<crate::ht
                 CredentialScope::Origins([vec![origin], others].concat())
             }
         }
+        None if host_from_token(server, connector.as_ref()) => CredentialScope::TokenInstance,
         None => CredentialScope::Nowhere,
     };
     Ok(Http::new(settings, auth, connector.fixed_headers(server))?.with_credential_scope(scope))

@@ -61,6 +61,10 @@ impl Connector for Salesforce {
         Defaults { auth: "bearer", page_size: MAX_BATCH as u64, options, ..Defaults::default() }
     }
 
+    fn host_from_token(&self) -> bool {
+        true
+    }
+
     fn server_options(&self) -> Vec<OptionSpec> {
         let version = Pattern::new(r"v?[0-9]{2,3}\.0").expect("a valid pattern");
         vec![OptionSpec::new("api_version", Kind::Matches(version))]
@@ -101,7 +105,7 @@ impl Connector for Salesforce {
         keep: &'a (dyn Fn(&str) -> bool + Send + Sync),
     ) -> BoxFuture<'a, Result<Discovery>> {
         Box::pin(async move {
-            let api = api_url(server)?;
+            let api = Api::of(server)?.url(http).await?;
             let (_, body) = http.send_json(&Request::get(join(&api, &["sobjects"])), &Counters::default()).await?;
             let objects = body["sobjects"]
                 .as_array()
@@ -127,17 +131,65 @@ impl Connector for Salesforce {
 
 /// `/services/data/{version}` after the server's base URL path.
 fn api_path(server: &ServerDef) -> Result<String> {
-    let version = server.option("api_version").unwrap_or(DEFAULT_API_VERSION);
-    let version = if version.starts_with('v') { version.to_string() } else { format!("v{version}") };
     let base = super::base_url(server, &Salesforce)?;
-    Ok(format!("{}/services/data/{version}", base.path().trim_end_matches('/')))
+    Ok(under(&base, &api_version(server)))
 }
 
-/// The REST API root: the instance (`base_url`), `/services/data/` and the API version.
-fn api_url(server: &ServerDef) -> Result<Url> {
-    let mut url = super::base_url(server, &Salesforce)?;
-    url.set_path(&api_path(server)?);
-    Ok(url)
+fn api_version(server: &ServerDef) -> String {
+    let version = server.option("api_version").unwrap_or(DEFAULT_API_VERSION);
+    if version.starts_with('v') {
+        version.to_string()
+    } else {
+        format!("v{version}")
+    }
+}
+
+fn under(instance: &Url, version: &str) -> String {
+    format!("{}/services/data/{version}", instance.path().trim_end_matches('/'))
+}
+
+/// The REST API root: the instance, `/services/data/` and the API version. The instance is the server's
+/// `base_url`, or, with `auth 'oauth2'` and no `base_url`, the `instance_url` of Salesforce's token response.
+#[derive(Clone, Debug)]
+struct Api {
+    /// `None`: the token response's instance.
+    fixed: Option<Url>,
+    version: String,
+}
+
+impl Api {
+    fn of(server: &ServerDef) -> Result<Api> {
+        let fixed = if super::host_from_token(server, &Salesforce) {
+            None
+        } else {
+            let mut url = super::base_url(server, &Salesforce)?;
+            url.set_path(&api_path(server)?);
+            Some(url)
+        };
+        Ok(Api { fixed, version: api_version(server) })
+    }
+
+    async fn url(&self, http: &Http) -> Result<Url> {
+        if let Some(url) = &self.fixed {
+            return Ok(url.clone());
+        }
+        let mut url = http.token_instance().await?.ok_or_else(|| {
+            Error::new(ErrorKind::Authorization, "Salesforce's token response named no instance_url")
+                .with_hint("Set the server's base_url to the org's instance URL (https://<domain>.my.salesforce.com).")
+        })?;
+        url.set_path(&under(&url, &self.version));
+        url.set_query(None);
+        url.set_fragment(None);
+        Ok(url)
+    }
+
+    /// The root as EXPLAIN shows it, where the instance is not known before a token is.
+    fn shown(&self, parts: &[&str]) -> String {
+        match &self.fixed {
+            Some(url) => join(url, parts).to_string(),
+            None => format!("<instance_url>/services/data/{}/{}", self.version, parts.join("/")),
+        }
+    }
 }
 
 fn join(url: &Url, parts: &[&str]) -> Url {
@@ -388,7 +440,7 @@ fn datetime(text: &str) -> Option<(String, bool)> {
 struct SfTable {
     table_name: String,
     object: String,
-    api: Url,
+    api: Api,
     page_size: i64,
     batch_size: usize,
     columns: Vec<Column>,
@@ -413,7 +465,7 @@ impl SfTable {
         Ok(SfTable {
             table_name: table.name.clone(),
             object: object.to_string(),
-            api: api_url(server)?,
+            api: Api::of(server)?,
             page_size: super::page_size(server, table, &Salesforce)?.clamp(MIN_BATCH as u64, MAX_BATCH as u64) as i64,
             batch_size: options.int("batch_size")?.map_or(MAX_WRITE_BATCH, |n| n.clamp(1, 200) as usize),
             columns,
@@ -467,12 +519,6 @@ impl SfTable {
             soql.push_str(&format!(" LIMIT {n}"));
         }
         Ok(soql)
-    }
-
-    fn query_url(&self, soql: &str) -> Url {
-        let mut url = join(&self.api, &["query"]);
-        url.query_pairs_mut().append_pair("q", soql);
-        url
     }
 
     /// Salesforce's error with a hint: the object or a field it does not know, a refused query, the org's
@@ -539,14 +585,14 @@ impl Table for SfTable {
 
     fn describe(&self, request: &ScanRequest) -> Vec<String> {
         match self.soql(request) {
-            Ok(soql) => vec![format!("GET {}?q={soql}", join(&self.api, &["query"]))],
+            Ok(soql) => vec![format!("GET {}?q={soql}", self.api.shown(&["query"]))],
             Err(e) => vec![format!("(cannot build the request: {e})")],
         }
     }
 
     fn scan(&self, request: &ScanRequest) -> Result<Arc<dyn PageSource>> {
-        let url = self.query_url(&self.soql(request)?);
-        Ok(Arc::new(SfSource { table: self.clone(), url, columns: request.columns.clone() }))
+        let soql = self.soql(request)?;
+        Ok(Arc::new(SfSource { table: self.clone(), soql, columns: request.columns.clone() }))
     }
 
     fn rows_per_request(&self) -> Option<u64> {
@@ -560,7 +606,7 @@ impl Table for SfTable {
 
 struct SfSource {
     table: SfTable,
-    url: Url,
+    soql: String,
     columns: Vec<usize>,
 }
 
@@ -575,15 +621,19 @@ impl PageSource for SfSource {
             PageToken::Next(next) => Some(next.as_str()),
             _ => None,
         };
-        let url = match previous {
-            // `nextRecordsUrl` is a path on the instance; anything else is not followed.
-            Some(next) => {
-                self.url.join(next).ok().filter(|u| u.origin() == self.url.origin()).ok_or_else(|| {
+        let api = self.table.api.url(http).await?;
+        let url =
+            match previous {
+                // `nextRecordsUrl` is a path on the instance; anything else is not followed.
+                Some(next) => api.join(next).ok().filter(|u| u.origin() == api.origin()).ok_or_else(|| {
                     Error::bad_response(format!("Salesforce named a next page off the instance: {next}"))
-                })?
-            }
-            None => self.url.clone(),
-        };
+                })?,
+                None => {
+                    let mut url = join(&api, &["query"]);
+                    url.query_pairs_mut().append_pair("q", &self.soql);
+                    url
+                }
+            };
         let request = Request::get(url).header("Sforce-Query-Options", &format!("batchSize={}", self.table.page_size));
         let (response, body) = http.send_json(&request, counters).await.map_err(|e| self.table.explain(e))?;
         let records = body["records"].as_array().ok_or_else(|| {
@@ -610,8 +660,8 @@ struct SfWriter {
 }
 
 impl SfWriter {
-    fn url(&self) -> Url {
-        join(&self.table.api, &["composite", "sobjects"])
+    async fn url(&self, http: &Http) -> Result<Url> {
+        Ok(join(&self.table.api.url(http).await?, &["composite", "sobjects"]))
     }
 
     /// An sObject of a flat record (one member per column), fields by their API names.
@@ -694,12 +744,12 @@ impl SfWriter {
             .map(|(key, changes)| self.sobject(changes, Some(Self::id(&key)?)))
             .collect::<Result<Vec<_>>>()?;
         let body = json!({ "allOrNone": true, "records": records });
-        self.send(http, Request::new(Method::PATCH, self.url()).json(body), counters).await
+        self.send(http, Request::new(Method::PATCH, self.url(http).await?).json(body), counters).await
     }
 
     async fn remove(&self, http: &Http, keys: Vec<SqlValue>, counters: &Counters) -> Result<Vec<Value>> {
         let ids = keys.iter().map(Self::id).collect::<Result<Vec<_>>>()?;
-        let mut url = self.url();
+        let mut url = self.url(http).await?;
         url.query_pairs_mut().append_pair("ids", &ids.join(",")).append_pair("allOrNone", "true");
         self.send(http, Request::new(Method::DELETE, url), counters).await
     }
@@ -716,7 +766,7 @@ impl Writer for SfWriter {
     }
 
     fn describe(&self, op: WriteOp) -> String {
-        let url = self.url();
+        let url = self.table.api.shown(&["composite", "sobjects"]);
         match op {
             WriteOp::Insert => format!("POST {url}"),
             WriteOp::Update => format!("PATCH {url}"),
@@ -729,7 +779,8 @@ impl Writer for SfWriter {
         for chunk in records.chunks(self.table.batch_size) {
             let objects = chunk.iter().map(|r| self.sobject(r.clone(), None)).collect::<Result<Vec<_>>>()?;
             let body = json!({ "allOrNone": true, "records": objects });
-            let results = self.send(http, Request::new(Method::POST, self.url()).json(body), counters).await?;
+            let results =
+                self.send(http, Request::new(Method::POST, self.url(http).await?).json(body), counters).await?;
             // Salesforce answers the new Ids: RETURNING sees the row as sent, with its Id.
             for (record, result) in chunk.iter().zip(results) {
                 let mut answered = record.clone();
