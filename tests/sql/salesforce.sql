@@ -112,3 +112,16 @@ ALTER USER MAPPING FOR CURRENT_USER SERVER sf OPTIONS (SET token 'not-a-valid-to
 SELECT id FROM accounts LIMIT 1;
 ALTER SERVER sf OPTIONS (ADD api_version 'latest');
 ALTER FOREIGN TABLE accounts OPTIONS (SET page_size '50');
+
+-- OAuth without base_url: the token response's instance_url is the API host (the mock's token endpoint
+-- answers with its own /salesforce). Without OAuth, base_url stays required.
+CREATE SERVER sf_nobase FOREIGN DATA WRAPPER connector_fdw OPTIONS (connector 'salesforce');
+SELECT :'sf_url' || '/services/oauth2/token' AS sf_token_url \gset
+CREATE SERVER sf_oauth FOREIGN DATA WRAPPER connector_fdw
+  OPTIONS (connector 'salesforce', auth 'oauth2', token_url :'sf_token_url', rate_limit '1000');
+CREATE USER MAPPING FOR CURRENT_USER SERVER sf_oauth OPTIONS (client_id 'mock-client', client_secret 'mock-secret');
+CREATE FOREIGN TABLE oauth_accounts (id text, name text) SERVER sf_oauth OPTIONS (object 'Account');
+EXPLAIN (VERBOSE, COSTS OFF) SELECT name FROM oauth_accounts WHERE name = 'acme';
+SELECT reset_mock();
+SELECT name FROM oauth_accounts WHERE name ILIKE 'acme' ORDER BY name;
+SELECT method, regexp_replace(path, '01gMock[0-9]+', '01gMock…') AS path FROM mock_requests ORDER BY seq;
