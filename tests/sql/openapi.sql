@@ -33,6 +33,24 @@ SELECT id, name, country FROM api.plain_customers WHERE country = 'FR' AND activ
 SELECT request FROM requests;
 SELECT same_without_pushdown($$SELECT id, amount FROM api.customers WHERE country = 'GB' AND id < 200$$);
 
+-- The same document in YAML imports the same tables (the differences of the two imports: none).
+CREATE SCHEMA api_yaml;
+IMPORT FOREIGN SCHEMA openapi LIMIT TO (customers) FROM SERVER mock INTO api_yaml
+  OPTIONS (openapi_url '/openapi/customers.yaml', pagination 'page', page_param '_page', page_size_param '_limit',
+           page_size '50', total_path '$.total');
+IMPORT FOREIGN SCHEMA openapi EXCEPT (customers) FROM SERVER mock INTO api_yaml OPTIONS (openapi_url '/openapi/customers.yaml');
+CREATE VIEW import_columns AS
+  SELECT c.relnamespace::regnamespace::text AS schema, c.relname, a.attnum, a.attname,
+         format_type(a.atttypid, a.atttypmod) AS type, a.attfdwoptions, ft.ftoptions
+  FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 JOIN pg_foreign_table ft ON ft.ftrelid = c.oid;
+SELECT count(*) AS yaml_columns FROM import_columns WHERE schema = 'api_yaml';
+(SELECT relname, attnum, attname, type, attfdwoptions, ftoptions FROM import_columns WHERE schema = 'api'
+ EXCEPT SELECT relname, attnum, attname, type, attfdwoptions, ftoptions FROM import_columns WHERE schema = 'api_yaml')
+UNION ALL
+(SELECT relname, attnum, attname, type, attfdwoptions, ftoptions FROM import_columns WHERE schema = 'api_yaml'
+ EXCEPT SELECT relname, attnum, attname, type, attfdwoptions, ftoptions FROM import_columns WHERE schema = 'api');
+SELECT count(*) FROM api_yaml.customers;
+
 -- Swagger 2.0 from a server file (what a file table's path needs: superuser or pg_read_server_files).
 CREATE SCHEMA sw;
 \set swagger :data '/openapi/petstore_swagger2.json'

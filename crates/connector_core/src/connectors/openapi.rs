@@ -1,6 +1,6 @@
 //! `IMPORT FOREIGN SCHEMA openapi FROM SERVER <rest server> INTO s OPTIONS (openapi_url '…' | openapi_file
 //! '…', <paging options>)`: one foreign table per GET operation of an OpenAPI (Swagger 2.0, OpenAPI 3.0 or
-//! 3.1) JSON document that returns a list, with columns from the list items' schema.
+//! 3.1) JSON or YAML document that returns a list, with columns from the list items' schema.
 //!
 //! A list is a JSON array, or an object with an array member (the table's `rows` then points into it).
 //! Operations with path parameters (`/users/{id}/posts`) are left out with a warning: the REST connector
@@ -299,17 +299,18 @@ fn escape(token: &str) -> String {
 type Skip = String;
 
 impl Document {
-    /// Parse `body` (JSON) as an OpenAPI document; `origin` names it in errors.
+    /// Parse `body` as an OpenAPI document, JSON (it starts with `{`) or YAML; `origin` names it in errors.
     pub fn parse(body: &[u8], origin: &str, malformed: ErrorKind) -> Result<Document> {
-        let root: Node = serde_json::from_slice(body).map_err(|e| {
-            let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
-            let error = Error::new(malformed, format!("{origin} does not parse as JSON: {e}"));
-            if !matches!(first, Some(b'{') | Some(b'[')) {
-                error.with_hint("Only JSON documents are read; convert a YAML document to JSON first.")
-            } else {
-                error
-            }
-        })?;
+        let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+        let root: Node = if matches!(first, Some(b'{') | Some(b'[')) {
+            serde_json::from_slice(body)
+                .map_err(|e| Error::new(malformed, format!("{origin} does not parse as JSON: {e}")))?
+        } else {
+            let text = std::str::from_utf8(body)
+                .map_err(|e| Error::new(malformed, format!("{origin} is not UTF-8 text: {e}")))?;
+            super::openapi_yaml::parse(text)
+                .map_err(|why| Error::new(malformed, format!("{origin} does not parse as YAML: {why}")))?
+        };
         let not_openapi = |why: &str| Error::new(malformed, format!("{origin} is not an OpenAPI document: {why}"));
         if !matches!(root, Node::Map(_)) {
             return Err(not_openapi("its top level is not an object"));
@@ -687,6 +688,7 @@ mod tests {
     const SWAGGER: &[u8] = include_bytes!("../../../../tests/data/openapi/petstore_swagger2.json");
     const OPENAPI_31: &[u8] = include_bytes!("../../../../tests/data/openapi/shop_openapi31.json");
     const MALFORMED: &[u8] = include_bytes!("../../../../tests/data/openapi/malformed.json");
+    const SWAGGER_YAML: &[u8] = include_bytes!("../../../../tests/data/openapi/petstore_swagger2.yaml");
 
     fn tables(body: &[u8], base_path: &str, paging: &[(&str, &str)]) -> Discovery {
         let paging: OptionMap = paging.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -711,6 +713,14 @@ mod tests {
 
     fn options(pairs: &[(&str, &str)]) -> OptionMap {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn a_yaml_document_imports_like_its_json() {
+        let (json, yaml) = (tables(SWAGGER, "/", &[]), tables(SWAGGER_YAML, "/", &[]));
+        assert_eq!(json.resources, yaml.resources);
+        assert_eq!(json.skipped, yaml.skipped);
+        assert!(!yaml.resources.is_empty());
     }
 
     #[test]
@@ -805,9 +815,10 @@ mod tests {
             e.message,
             "OpenAPI document \"/x.json\" does not parse as JSON: expected `,` or `}` at line 7 column 55"
         );
-        let e = Document::parse(b"openapi: 3.1.0\npaths: {}\n", "doc", ErrorKind::BadResponse).err().unwrap();
+        let e = Document::parse(b"openapi: 3.1.0\npaths: {a: [1\n", "doc", ErrorKind::BadResponse).err().unwrap();
         assert_eq!(e.kind, ErrorKind::BadResponse);
-        assert!(e.hint.unwrap().contains("YAML"));
+        assert!(e.message.starts_with("doc does not parse as YAML: "), "{}", e.message);
+        assert!(e.message.contains(" line 3 column "), "{}", e.message);
         let e = Document::parse(br#"{"openapi": "3.2.0"}"#, "doc", ErrorKind::BadResponse).err().unwrap();
         assert_eq!(e.kind, ErrorKind::NotSupported);
         assert_eq!(

@@ -3,6 +3,7 @@
 //! - `GET /openapi/customers.json`: OpenAPI 3.1 — `/page/customers` (an object whose `data` member is the
 //!   list, `$ref`s and `allOf`), `/plain/customers` (an array), `/page/customers/{id}` (a path parameter),
 //!   `/page/customers/stats` (not a list), a POST;
+//! - `GET /openapi/customers.yaml`: the same document in YAML;
 //! - `GET /openapi/swagger.json`: Swagger 2.0 — `/offset/customers` (`items` member, `basePath` `/`);
 //! - `GET /openapi/private/customers.json`: the 3.1 document, only with `Authorization: Bearer test-token`;
 //! - `GET /openapi/broken.json`: JSON cut off in the middle; `GET /openapi/v4.json`: `"openapi": "4.0.0"`.
@@ -14,6 +15,7 @@ use crate::http::{Request, Response};
 // Kept as files, not built with `json!`, so that members stay in the order an API document has them.
 const OPENAPI_31: &str = include_str!("openapi/customers.json");
 const SWAGGER_2: &str = include_str!("openapi/swagger.json");
+const OPENAPI_31_YAML: &str = include_str!("openapi/customers.yaml");
 
 pub fn handle(_state: &State, req: &Request, path: &str) -> Response {
     if req.method != "GET" {
@@ -21,6 +23,7 @@ pub fn handle(_state: &State, req: &Request, path: &str) -> Response {
     }
     match path {
         "/customers.json" => Response::json(200, OPENAPI_31),
+        "/customers.yaml" => Response::new(200, "application/yaml", OPENAPI_31_YAML.into()),
         "/private/customers.json" if bearer(req) == Some(TEST_TOKEN) => Response::json(200, OPENAPI_31),
         "/private/customers.json" => Response::error(401, "missing or invalid bearer token"),
         "/swagger.json" => Response::json(200, SWAGGER_2),
