@@ -63,7 +63,13 @@ SELECT dblink_exec('other', 'COMMIT');
 CREATE FOREIGN TABLE slow_customers (id int, name text) SERVER mock OPTIONS (path '/delay/200/n/2000/page/customers',
   rows '$.data[*]', pagination 'page', page_param '_page', page_size_param '_limit', page_size '100');
 SELECT dblink_send_query('other', $$SELECT status FROM connector_fdw.sync('slow_customers', 'local_slow', key => '{id}', mode => 'full')$$);
-SELECT pg_sleep(0.6);
+-- Wait (up to 30 s) for it to start rather than for a fixed time.
+DO $$ BEGIN
+  FOR i IN 1 .. 3000 LOOP
+    EXIT WHEN EXISTS (SELECT FROM connector_fdw.sync_progress WHERE source::text = 'slow_customers');
+    PERFORM pg_sleep(0.01);
+  END LOOP;
+END $$;
 SELECT source, target, pid <> pg_backend_pid() AS other_session, elapsed > '0' AS elapsing FROM connector_fdw.sync_progress;
 SELECT * FROM dblink_get_result('other') AS r(status text);
 SELECT * FROM dblink_get_result('other') AS r(status text);
