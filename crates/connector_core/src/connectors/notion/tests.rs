@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::{ColumnType, Op};
 
 fn column(kind: &str, ty: ColumnType) -> Column {
     Column {
