@@ -12,7 +12,6 @@ pub mod google_sheets;
 pub mod graphql;
 pub mod notion;
 pub mod openapi;
-mod openapi_yaml;
 pub mod rest;
 pub mod salesforce;
 

@@ -6,7 +6,7 @@
 //! them: `true`/`false` as booleans, null forms as nothing, every other scalar as text (so an unquoted
 //! `openapi: 3.1` or a response code `200:` key reads as the text it is written as).
 
-use super::openapi::Node;
+use super::Node;
 use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
