@@ -6,6 +6,9 @@
 //! [`definitions`]. They build HTTP requests through [`http::Http`], which owns authentication, retries,
 //! limits and redaction.
 
+// Everything that needs `unsafe` (Postgres) lives in the extension crate's src/fdw.
+#![forbid(unsafe_code)]
+
 pub mod cache;
 pub mod connectors;
 pub mod convert;
