@@ -24,12 +24,14 @@ thread_local! {
 const CATALOG: &str = "connector_fdw.definitions";
 
 fn current_transaction() -> pg_sys::LocalTransactionId {
+    // SAFETY: reads this backend's own PGPROC, which exists for the life of the backend.
     unsafe { super::compat::local_transaction_id() }
 }
 
 /// Whether this database has the extension's definitions table (not during CREATE EXTENSION's first steps,
 /// nor in a database without the extension where the library is preloaded).
 fn catalog_exists() -> bool {
+    // SAFETY: static C strings; both lookups take missing_ok and return InvalidOid rather than raise.
     unsafe {
         let namespace = pg_sys::get_namespace_oid(c"connector_fdw".as_ptr(), true);
         namespace != pg_sys::InvalidOid
