@@ -65,7 +65,7 @@ pub fn refresh() {
     let parsed = rows
         .into_iter()
         .filter_map(|(name, JsonB(json))| match Definition::parse(&json) {
-            Ok(_) if registry::is_builtin(name) => {
+            Ok(_) if registry::is_builtin(&name) => {
                 pgrx::warning!("connector definition \"{name}\" is ignored: a built-in connector has that name now");
                 None
             }
