@@ -51,6 +51,10 @@ ensure_deps() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
   command -v cargo >/dev/null || die "cargo not found: install Rust (rustup) first"
+  if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+    log "installing rustfmt and clippy"
+    rustup component add rustfmt clippy >/dev/null
+  fi
   if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
     log "installing cargo-pgrx $PGRX_VERSION (compiles for several minutes, once)"
     cargo install cargo-pgrx --version "=$PGRX_VERSION" --locked >/dev/null

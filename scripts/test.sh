@@ -3,7 +3,7 @@
 # (tests/sql/*.sql, compared with tests/expected/*.out) and the scenarios (tests/scenarios/*.sh) against a
 # throwaway cluster and the mock API.
 #
-#   bash scripts/test.sh            everything, on PostgreSQL 15 and 18
+#   bash scripts/test.sh            everything, on PostgreSQL 15 and 18 (first cargo fmt --check and clippy)
 #   bash scripts/test.sh pushdown   only tests/sql/pushdown.sql (no unit tests, extension rebuilt)
 #   bash scripts/test.sh webhooks   only tests/scenarios/webhooks.sh (a name with no SQL test is a scenario)
 #   PG_VERSIONS=18 bash scripts/test.sh …   only on PostgreSQL 18 (or 15)
@@ -12,6 +12,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ensure_deps
 if [ $# -eq 0 ]; then
+  # Cheap checks first, so that a formatting slip or a lint fails in a minute, not after the build.
+  log "formatting (cargo fmt --all --check)"
+  (cd "$ROOT" && cargo fmt --all --check) || die "code is not formatted as rustfmt.toml says: run cargo fmt --all"
+  log "lints (cargo clippy -D warnings)"
+  # The release profile, as the unit tests and the extension build below, so its dependencies are shared.
+  (cd "$ROOT" && cargo clippy --release -q --all-targets -p connector_core -p mockapi -- -D warnings) \
+    || die "clippy found problems in connector_core or mockapi (listed above)"
   log "unit tests (connector_core, mockapi)"
   (cd "$ROOT" && cargo test --release -q -p connector_core -p mockapi 2>&1 | grep -E "^test result|FAILED|panicked|error" ) \
     || die "unit tests failed"

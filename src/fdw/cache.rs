@@ -42,6 +42,7 @@ pub fn init() {
 
 /// The cluster's cache directory (beside the data files: the cluster's owner only may read it).
 fn root() -> PathBuf {
+    // SAFETY: DataDir is set at startup to a NUL-terminated path and never freed.
     let data_dir = unsafe { std::ffi::CStr::from_ptr(pg_sys::DataDir) };
     PathBuf::from(data_dir.to_string_lossy().as_ref()).join("connector_fdw_cache")
 }
@@ -66,6 +67,7 @@ pub fn attach(
 ) -> Http {
     let ttl = connectors::cache_ttl(options).ok().flatten().unwrap_or_default();
     let identity = format!("role {} mapping {}", userid.to_u32(), mapping.map_or(0, |m| m.to_u32()));
+    // SAFETY: MyDatabaseId is a plain global set at connection; read on the backend thread.
     let database = unsafe { pg_sys::MyDatabaseId }.to_u32();
     http.with_cache(ResponseCache::new(root(), database, server_oid.to_u32(), identity, ttl, max_bytes()))
 }
@@ -86,11 +88,14 @@ pub fn caches(server_options: &OptionMap, table_options: &OptionMap) -> bool {
 /// returns how many were dropped.
 #[pg_extern(name = "cache_clear")]
 fn cache_clear(server: default!(Option<&str>, "NULL")) -> i64 {
+    // SAFETY: MyDatabaseId is a plain global set at connection; read on the backend thread.
     let database = unsafe { pg_sys::MyDatabaseId }.to_u32();
     let servers: Vec<pg_sys::Oid> = match server {
         Some(name) => {
             let name = std::ffi::CString::new(name).unwrap_or_default();
+            // SAFETY: `name` is a live C string; with missing_ok false a missing server raises, so `found` is never NULL.
             let found = unsafe { pg_sys::GetForeignServerByName(name.as_ptr(), false) };
+            // SAFETY: `found` is the non-NULL ForeignServer just returned.
             vec![unsafe { (*found).serverid }]
         }
         None => Spi::connect(|client| {

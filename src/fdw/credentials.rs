@@ -10,6 +10,7 @@
 //!   the same key (see `connector_core::oauth_tokens`).
 
 use super::catalog;
+use super::clients;
 use super::pg::{cstr, list_ptrs, options_to_map, pstrdup, raise, OrRaise};
 use connector_core::connectors;
 use connector_core::credentials::{self as creds, is_secret_option, KeyFile};
@@ -26,6 +27,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 fn data_dir() -> PathBuf {
+    // SAFETY: DataDir is set at startup to a NUL-terminated path and never freed.
     PathBuf::from(cstr(unsafe { pg_sys::DataDir }))
 }
 
@@ -37,6 +39,7 @@ pub fn key_file() -> Arc<KeyFile> {
 
 /// Where the token file of a user mapping lives.
 pub fn token_path(mapping: pg_sys::Oid) -> PathBuf {
+    // SAFETY: MyDatabaseId is a plain global set at connection; read on the backend thread.
     let database = unsafe { pg_sys::MyDatabaseId }.to_u32();
     data_dir().join("connector_fdw_tokens").join(format!("{database}_{}.tok", mapping.to_u32()))
 }
@@ -50,6 +53,7 @@ pub unsafe fn is_our_server(server: *mut pg_sys::ForeignServer) -> bool {
 static mut PREVIOUS_PROCESS_UTILITY: pg_sys::ProcessUtility_hook_type = None;
 
 pub fn install_hook() {
+    // SAFETY: _PG_init runs once per process on its only Postgres thread; the previous hook is kept and called.
     unsafe {
         PREVIOUS_PROCESS_UTILITY = pg_sys::ProcessUtility_hook;
         pg_sys::ProcessUtility_hook = Some(process_utility);
@@ -281,6 +285,7 @@ pub unsafe fn rebind_server(server: pg_sys::Oid, old_name: &str) {
 }
 
 fn require_superuser(what: &str) {
+    // SAFETY: a SQL function: on the backend thread, in a transaction, as catalog lookups need.
     if !unsafe { pg_sys::superuser() } {
         raise(Error::new(ErrorKind::InsufficientPrivilege, format!("only superusers may {what}")));
     }
@@ -316,8 +321,10 @@ fn rotate_key() -> i64 {
             .unwrap_or_default()
     });
     for server in servers {
+        // SAFETY: `server` is an oid read from the catalog in this transaction.
         unsafe { super::webhook::reseal_secret(server) };
     }
+    // SAFETY: each mapping oid was just read from pg_user_mapping in this transaction.
     mappings.into_iter().filter(|m| unsafe { encrypt_mapping(*m, Reencrypt::NotCurrent) }).count() as i64
 }
 
@@ -361,6 +368,7 @@ unsafe fn oauth_server(name: &str) -> (pg_sys::Oid, connectors::ServerDef) {
 /// random state); `oauth_exchange_code` completes the flow within 15 minutes.
 #[pg_extern(name = "oauth_authorize_url", strict)]
 fn oauth_authorize_url(server: &str, redirect_uri: &str) -> String {
+    // SAFETY: a SQL function: on the backend thread, in a transaction, as the catalog lookups need.
     unsafe {
         let (server_oid, def) = oauth_server(server);
         let user = pg_sys::GetUserId();
@@ -394,6 +402,7 @@ fn oauth_authorize_url(server: &str, redirect_uri: &str) -> String {
 /// store the tokens (encrypted) in the caller's user mapping.
 #[pg_extern(name = "oauth_exchange_code", strict)]
 fn oauth_exchange_code(server: &str, code: &str, state: &str) -> String {
+    // SAFETY: a SQL function: on the backend thread, in a transaction, as the catalog lookups need.
     unsafe {
         let (server_oid, def) = oauth_server(server);
         let user = pg_sys::GetUserId();
@@ -419,7 +428,7 @@ fn oauth_exchange_code(server: &str, code: &str, state: &str) -> String {
         let (own_mapping, options) = user_mapping(server_oid, user);
         let config = connectors::oauth_config(&def, &options).or_raise();
         let verifier = connector_core::http::Secret::new(pending.verifier);
-        let tokens = catalog::runtime()
+        let tokens = clients::runtime()
             .block_on(oauth::exchange_code(&config, code, &verifier, Some(&pending.redirect_uri)))
             .or_raise();
         let mut stored = options.clone();

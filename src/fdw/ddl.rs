@@ -37,6 +37,7 @@ pub unsafe fn validate(options_datum: pg_sys::Datum, catalog: pg_sys::Oid) {
 /// definitions, with `check_function_bodies` off (as it is for function bodies that refer to objects not
 /// restored yet). Then a server of a connector not defined yet is taken as it is: it is checked when used.
 fn restoring_undefined_connector(server: &ServerDef) -> bool {
+    // SAFETY: check_function_bodies is a plain GUC variable; read on the backend thread.
     let restoring = unsafe { !pg_sys::check_function_bodies };
     restoring && server.option("connector").is_some() && connectors::for_server(server).is_err()
 }

@@ -7,8 +7,8 @@
 
 use super::pg::{raise, OrRaise};
 use super::privileges::{as_owner_of, current_role_name};
-use connector_core::connectors;
-use connector_core::definitions::{self, Definition};
+use connector_core::definitions::Definition;
+use connector_core::registry;
 use connector_core::{Error, ErrorKind};
 use pgrx::prelude::*;
 use pgrx::spi::Spi;
@@ -24,12 +24,14 @@ thread_local! {
 const CATALOG: &str = "connector_fdw.definitions";
 
 fn current_transaction() -> pg_sys::LocalTransactionId {
+    // SAFETY: reads this backend's own PGPROC, which exists for the life of the backend.
     unsafe { super::compat::local_transaction_id() }
 }
 
 /// Whether this database has the extension's definitions table (not during CREATE EXTENSION's first steps,
 /// nor in a database without the extension where the library is preloaded).
 fn catalog_exists() -> bool {
+    // SAFETY: static C strings; both lookups take missing_ok and return InvalidOid rather than raise.
     unsafe {
         let namespace = pg_sys::get_namespace_oid(c"connector_fdw".as_ptr(), true);
         namespace != pg_sys::InvalidOid
@@ -63,7 +65,7 @@ pub fn refresh() {
     let parsed = rows
         .into_iter()
         .filter_map(|(name, JsonB(json))| match Definition::parse(&json) {
-            Ok(_) if connectors::builtin().iter().any(|c| c.name() == name) => {
+            Ok(_) if registry::is_builtin(&name) => {
                 pgrx::warning!("connector definition \"{name}\" is ignored: a built-in connector has that name now");
                 None
             }
@@ -74,7 +76,7 @@ pub fn refresh() {
             }
         })
         .collect();
-    definitions::replace_registered(parsed).or_raise();
+    registry::replace_registered(parsed).or_raise();
     LOADED_IN.with(|loaded| loaded.set(Some(now)));
 }
 
@@ -108,7 +110,7 @@ pub fn define_connector(name: &str, definition: JsonB) -> String {
         ))),
     }
     let parsed = Definition::parse(&json).or_raise();
-    if connectors::builtin().iter().any(|c| c.name() == name) {
+    if registry::is_builtin(name) {
         raise(definition_error(format!("connector \"{name}\" is built in; a definition needs another name")));
     }
     let version = parsed.version.clone();
@@ -177,9 +179,7 @@ pub fn drop_connector(name: &str) {
         .unwrap_or(None)
     });
     if deleted.unwrap_or(0) == 0 {
-        let hint = if definitions::shipped().iter().any(|d| d.name == name)
-            || connectors::builtin().iter().any(|c| c.name() == name)
-        {
+        let hint = if registry::shipped().iter().any(|d| d.name == name) || registry::is_builtin(name) {
             "It ships with the extension and cannot be dropped."
         } else {
             "See connector_fdw.connectors for the connectors there are."
@@ -209,7 +209,7 @@ pub fn connector_list() -> TableIterator<
     ),
 > {
     refresh();
-    let mut rows: Vec<_> = connectors::builtin()
+    let mut rows: Vec<_> = registry::builtin()
         .iter()
         .map(|c| {
             (
@@ -221,8 +221,8 @@ pub fn connector_list() -> TableIterator<
             )
         })
         .collect();
-    let registered = definitions::registered_names();
-    rows.extend(definitions::all().iter().map(|d| {
+    let registered = registry::registered_names();
+    rows.extend(registry::definitions().iter().map(|d| {
         let kind = if registered.contains(&d.name) { "defined" } else { "shipped" };
         (
             d.name.clone(),

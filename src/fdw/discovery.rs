@@ -2,6 +2,7 @@
 //! `connector_fdw.test_connection(server)`.
 
 use super::catalog;
+use super::clients;
 use super::exec::run_interruptibly;
 use super::pg::{
     cstr, list_ptrs, make_list, options_to_map, pstrdup, quote_identifier as quote_ident, quote_literal, raise, OrRaise,
@@ -32,7 +33,7 @@ pub(super) unsafe fn server_by_name(name: &str) -> (pg_sys::Oid, ServerDef) {
 pub(super) unsafe fn client(server_oid: pg_sys::Oid, server: &ServerDef) -> Arc<Http> {
     let user = pg_sys::GetUserId();
     let (mapping, options) = super::credentials::user_mapping(server_oid, user);
-    catalog::http_client(server_oid, user, mapping, server, &options)
+    clients::http_client(server_oid, user, mapping, server, &options)
 }
 
 /// A filter of table names: IMPORT FOREIGN SCHEMA's `LIMIT TO` / `EXCEPT`.
@@ -152,6 +153,7 @@ unsafe fn import_openapi(
 fn list_resources(
     server: &str,
 ) -> TableIterator<'static, (name!(name, String), name!(description, String), name!(columns, i32))> {
+    // SAFETY: a SQL function: on the backend thread, in a transaction, as the catalog lookups need.
     let rows: Vec<_> = unsafe {
         let (oid, def) = server_by_name(server);
         resources(oid, &def, Arc::new(|_: &str| true))
@@ -166,14 +168,17 @@ fn list_resources(
 /// credentials, and what it said.
 #[pg_extern(name = "test_connection", strict)]
 fn test_connection(server: &str) -> TableIterator<'static, (name!(ok, bool), name!(detail, String))> {
+    // SAFETY: a SQL function: on the backend thread, in a transaction, as the catalog lookups need.
     let (oid, def) = unsafe { server_by_name(server) };
     let connector = connectors::for_server(&def).or_raise();
     if let (true, Some(directory)) = (connector.lists_server_files(&def), def.option("directory")) {
         // A directory server: whether its directory can be listed, and what an import would make of it.
+        // SAFETY: a catalog lookup of the current role, in this function's transaction.
         if !unsafe { super::ddl::may_read_server_files(pg_sys::GetUserId()) } {
             raise(list_files_privilege_error(&def));
         }
         let (directory, server) = (directory.to_string(), def.clone());
+        // SAFETY: `oid` and `def` are the server just looked up in this transaction.
         let http = unsafe { client(oid, &def) };
         let row = match run_interruptibly(async move { connector.discover(&server, &http).await }) {
             Ok(found) => (
@@ -194,6 +199,7 @@ fn test_connection(server: &str) -> TableIterator<'static, (name!(ok, bool), nam
             format!("connector \"{}\" reads files; there is nothing to connect to", connector.name()),
         )]);
     }
+    // SAFETY: `oid` and `def` are the server just looked up in this transaction.
     let http = unsafe { client(oid, &def) };
     let base = connectors::base_url(&def, connector.as_ref()).or_raise();
     let request = match connector.probe_path(&def) {

@@ -3,6 +3,7 @@
 //! so query cancel and statement_timeout end a scan promptly however slow the provider is.
 
 use super::catalog::{self, Foreign};
+use super::clients;
 use super::datum::{datum_to_value, OutColumn};
 use super::pg::{cstr, list_ptrs, raise, OrRaise};
 use super::plan::{scan_plan, Planned, PlannedLimit, ScanPlan};
@@ -106,7 +107,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignSca
     let http = (!explain_only).then(|| {
         let user = scan_user(node);
         let (mapping, options) = super::credentials::user_mapping(foreign.server_oid, user);
-        catalog::http_client(foreign.server_oid, user, mapping, &foreign.server, &options)
+        clients::http_client(foreign.server_oid, user, mapping, &foreign.server, &options)
     });
     let exprs = if explain_only {
         Vec::new()
@@ -264,7 +265,7 @@ unsafe fn start_phase(state: &mut ScanState) -> bool {
         rows_needed,
         cache: super::cache::policy(&state.foreign.table.options),
     };
-    state.scan = Some(Scan::start(catalog::runtime().handle(), http, source, projector, settings));
+    state.scan = Some(Scan::start(clients::runtime().handle(), http, source, projector, settings));
     true
 }
 
@@ -374,7 +375,7 @@ unsafe fn count_rows(state: &mut ScanState, request: ScanRequest) -> u64 {
         rows_needed: None,
         cache: super::cache::policy(&state.foreign.table.options),
     };
-    state.scan = Some(Scan::start_count(catalog::runtime().handle(), http, probe_source, all, settings));
+    state.scan = Some(Scan::start_count(clients::runtime().handle(), http, probe_source, all, settings));
     state.request = Some(probe);
     let mut rows: u64 = 0;
     let used_total = loop {
@@ -603,7 +604,7 @@ pub fn run_interruptibly<T: Send + 'static>(work: impl std::future::Future<Outpu
             self.0.abort();
         }
     }
-    let runtime = catalog::runtime();
+    let runtime = clients::runtime();
     let mut handle = runtime.spawn(work);
     let _abort = AbortOnDrop(handle.abort_handle());
     loop {

@@ -1,8 +1,17 @@
 //! The FDW layer: the only code that touches Postgres internals. It reads catalogs into
 //! `connector_core` values, plans pushdown, runs scans and reports errors; connectors never see `pg_sys`.
+//!
+//! Safety: each `unsafe` block says why it is sound in a `// SAFETY:` note (clippy checks there is one).
+//! The `unsafe fn`s share one contract, so it is stated here once: call them on the backend's own thread
+//! (never from the I/O runtime's threads), inside a transaction, with pointers Postgres handed to the
+//! current callback (plan, executor or DDL nodes, valid until it returns) or palloc'd in the current memory
+//! context; an FDW callback gets exactly these from Postgres.
+
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod cache;
 pub mod catalog;
+mod clients;
 mod compat;
 mod credentials;
 mod datum;

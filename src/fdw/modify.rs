@@ -8,6 +8,7 @@
 //! provider answered.
 
 use super::catalog::{self, Foreign};
+use super::clients;
 use super::datum::{datum_to_json, datum_to_value, store_cells, OutColumn};
 use super::exec::run_interruptibly;
 use super::pg::{cstr, deform_slot, list_ptrs, make_list, pstrdup, raise, slot_attr, OrRaise};
@@ -169,7 +170,7 @@ unsafe fn begin(
     let http = (!explain_only).then(|| {
         let user = super::compat::result_rel_user(rinfo, estate);
         let (mapping, options) = super::credentials::user_mapping(foreign.server_oid, user);
-        catalog::http_client(foreign.server_oid, user, mapping, &foreign.server, &options)
+        clients::http_client(foreign.server_oid, user, mapping, &foreign.server, &options)
     });
     let (mut key_attno, mut key_type) = (0, pg_sys::InvalidOid);
     if matches!(plan.op, Op::Update | Op::Delete) && !subplan.is_null() {

@@ -63,6 +63,7 @@ pub unsafe fn slot_attr(slot: *mut pg_sys::TupleTableSlot, attno: i32) -> (pg_sy
 /// A palloc'd C string.
 pub fn pstrdup(text: &str) -> *mut std::ffi::c_char {
     let c = CString::new(text.replace('\0', "")).expect("NULs removed");
+    // SAFETY: `c` is NUL-terminated and alive for the call; pstrdup copies it into the current memory context.
     unsafe { pg_sys::pstrdup(c.as_ptr()) }
 }
 
@@ -70,6 +71,7 @@ pub fn cstr(ptr: *const std::ffi::c_char) -> String {
     if ptr.is_null() {
         String::new()
     } else {
+        // SAFETY: `ptr` is not NULL (checked) and callers pass NUL-terminated strings from Postgres.
         unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
     }
 }
@@ -111,6 +113,7 @@ impl<T> OrRaise<T> for Result<T, Error> {
 /// Block every signal in the calling thread. Runtime threads call this as they start so that Postgres'
 /// signal handlers (query cancel, statement_timeout, shutdown) always run on the backend's own thread.
 pub fn block_signals_in_this_thread() {
+    // SAFETY: a zeroed sigset_t is valid; the calls change only this thread's signal mask.
     unsafe {
         let mut all: libc::sigset_t = std::mem::zeroed();
         libc::sigfillset(&mut all);
@@ -131,6 +134,7 @@ pub fn missing_server_option(server: &connector_core::connectors::ServerDef, nam
 /// An identifier quoted as Postgres quotes it (reserved words too), for generated SQL.
 pub fn quote_identifier(name: &str) -> String {
     let c = std::ffi::CString::new(name).unwrap_or_default();
+    // SAFETY: `c` is NUL-terminated and outlives the call; the result (`c` itself or palloc'd) is copied at once.
     cstr(unsafe { pg_sys::quote_identifier(c.as_ptr()) })
 }
 
@@ -138,5 +142,6 @@ pub fn quote_identifier(name: &str) -> String {
 /// same whatever standard_conforming_strings says), for generated SQL.
 pub fn quote_literal(text: &str) -> String {
     let c = std::ffi::CString::new(text.replace('\0', "")).unwrap_or_default();
+    // SAFETY: `c` is NUL-terminated and outlives the call; the palloc'd result is copied at once.
     cstr(unsafe { pg_sys::quote_literal_cstr(c.as_ptr()) })
 }

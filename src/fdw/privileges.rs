@@ -30,11 +30,13 @@ pub fn may_sync(target: &str) -> bool {
 /// Whether the current role has the privileges of `role` (as for another backend's query text in
 /// pg_stat_activity).
 pub fn has_privileges_of(role: pg_sys::Oid) -> bool {
+    // SAFETY: catalog lookups of the current role, on the backend thread in a transaction.
     unsafe { pg_sys::has_privs_of_role(pg_sys::GetUserId(), role) }
 }
 
 /// The current role's name.
 pub fn current_role_name() -> String {
+    // SAFETY: catalog lookups of the current role, on the backend thread in a transaction.
     unsafe { super::pg::cstr(pg_sys::GetUserNameFromId(pg_sys::GetUserId(), false)) }
 }
 
@@ -50,6 +52,7 @@ pub fn as_owner_of<R>(relation: &str, body: impl FnOnce() -> R) -> R {
     .flatten();
     let Some(owner) = owner else { return body() };
     let (mut user, mut context) = (pg_sys::InvalidOid, 0);
+    // SAFETY: out-pointers to locals; the role and context read here are restored by `finally` below, on error too.
     unsafe {
         pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
         pg_sys::SetUserIdAndSecContext(
@@ -58,6 +61,7 @@ pub fn as_owner_of<R>(relation: &str, body: impl FnOnce() -> R) -> R {
         );
     }
     PgTryBuilder::new(std::panic::AssertUnwindSafe(body))
+        // SAFETY: restores exactly the role and context read above.
         .finally(|| unsafe { pg_sys::SetUserIdAndSecContext(user, context) })
         .execute()
 }

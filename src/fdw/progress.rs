@@ -45,6 +45,7 @@ impl Default for Progress {
 // SAFETY: plain atomics, valid at the same address in every backend.
 unsafe impl PGRXSharedMemory for Progress {}
 
+// SAFETY: a static name; pg_shmem_init! attaches the memory before any backend uses it.
 static PROGRESS: PgAtomic<Progress> = unsafe { PgAtomic::new(c"connector_fdw sync progress") };
 /// This backend's slot, plus one; 0 when no sync runs here.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
@@ -53,6 +54,7 @@ static BACKEND_REQUESTS: AtomicU64 = AtomicU64::new(0);
 static CALLBACK_REGISTERED: AtomicBool = AtomicBool::new(false);
 
 pub fn init() {
+    // SAFETY: a plain global of the postmaster, read in _PG_init.
     if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
         pg_shmem_init!(PROGRESS);
     }
@@ -116,8 +118,10 @@ pub fn sync_begin(source: pg_sys::Oid, target: &str) {
         return;
     }
     if !CALLBACK_REGISTERED.swap(true, Ordering::Relaxed) {
+        // SAFETY: a #[pg_guard] function that lives as long as the process; registered once (the flag above).
         unsafe { pg_sys::RegisterXactCallback(Some(at_transaction_end), std::ptr::null_mut()) };
     }
+    // SAFETY: MyProcPid is a plain global set at backend start.
     let pid = unsafe { pg_sys::MyProcPid };
     for (index, slot) in PROGRESS.get().slots.iter().enumerate() {
         if slot.pid.load(Ordering::Acquire) != 0 {
@@ -127,6 +131,7 @@ pub fn sync_begin(source: pg_sys::Oid, target: &str) {
         if slot.pid.compare_exchange(0, -1, Ordering::AcqRel, Ordering::Acquire).is_err() {
             continue;
         }
+        // SAFETY: GetUserId reads a backend global.
         slot.role.store(unsafe { pg_sys::GetUserId() }.to_u32(), Ordering::Relaxed);
         slot.source.store(source.to_u32(), Ordering::Relaxed);
         let bytes = target.as_bytes();
@@ -137,6 +142,7 @@ pub fn sync_begin(source: pg_sys::Oid, target: &str) {
             }
             word.store(u64::from_le_bytes(chunk), Ordering::Relaxed);
         }
+        // SAFETY: GetCurrentTimestamp only reads the clock.
         slot.started_us.store(unsafe { pg_sys::GetCurrentTimestamp() }, Ordering::Relaxed);
         for counter in [&slot.rows, &slot.pages, &slot.requests] {
             counter.store(0, Ordering::Relaxed);
@@ -199,6 +205,7 @@ pub fn sync_progress_info() -> TableIterator<
                 .flat_map(|w| w.load(Ordering::Relaxed).to_le_bytes())
                 .take_while(|b| *b != 0)
                 .collect();
+            // SAFETY: the value is the TimestampTz (an i64, by value, never NULL) stored by sync_begin.
             let started = unsafe {
                 pgrx::datum::TimestampWithTimeZone::from_datum(
                     pg_sys::Datum::from(slot.started_us.load(Ordering::Relaxed)),

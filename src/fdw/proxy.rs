@@ -25,6 +25,7 @@ fn prepare(
     query: Option<JsonB>,
 ) -> (std::sync::Arc<Http>, Request) {
     let (server, method, path) = (required(server, "server"), required(method, "method"), required(path, "path"));
+    // SAFETY: a SQL function: on the backend thread, in a transaction, as the catalog lookups need.
     let (oid, def) = unsafe { server_by_name(server) };
     let connector = connectors::for_server(&def).or_raise();
     if !connector.uses_http() {
@@ -36,6 +37,7 @@ fn prepare(
     let base = connectors::base_url(&def, connector.as_ref()).or_raise();
     let request =
         proxy::build_request(&base, method, path, body.map(|JsonB(b)| b), query.map(|JsonB(q)| q).as_ref()).or_raise();
+    // SAFETY: `oid` and `def` are the server just looked up in this transaction.
     let http = unsafe { client(oid, &def) };
     // A proxied POST/PATCH has no idempotency key: it is resent only when it never reached the provider.
     (http, request)

@@ -7,6 +7,7 @@
 //! of a refused batch should be given `batch_size '1'`.
 
 use super::catalog;
+use super::clients;
 use super::datum::datum_to_json;
 use super::exec::run_interruptibly;
 use super::pg::{raise, OrRaise};
@@ -32,6 +33,7 @@ fn push(
     stop_on_error: bool,
 ) -> TableIterator<'static, (name!(rows_sent, i64), name!(rows_failed, i64), name!(failures, pgrx::datum::JsonB))> {
     check_target(target);
+    // SAFETY: check_target made sure `target` is a foreign table of ours; in this function's transaction.
     let foreign = unsafe { catalog::load(target) };
     let writer = foreign.handle.writer().unwrap_or_else(|| {
         raise(Error::not_supported(format!(
@@ -40,10 +42,11 @@ fn push(
             foreign.connector.name()
         )))
     });
+    // SAFETY: catalog lookups of the server just loaded and the current role, in this transaction.
     let http = unsafe {
         let user = pg_sys::GetUserId();
         let (mapping, options) = super::credentials::user_mapping(foreign.server_oid, user);
-        catalog::http_client(foreign.server_oid, user, mapping, &foreign.server, &options)
+        clients::http_client(foreign.server_oid, user, mapping, &foreign.server, &options)
     };
     let counters = Arc::new(Counters::default());
     let batch_size = writer.batch_size().max(1);
@@ -103,6 +106,7 @@ fn push(
                     .enumerate()
                     .map(|(i, (index, type_oid))| {
                         let datum = table.get_datum_by_ordinal(i + 1).or_raise_spi();
+                        // SAFETY: SPI returned `datum` for a column of type `type_oid`; it stays valid while the SPI connection is open.
                         (*index, unsafe {
                             datum_to_json(datum.unwrap_or(pg_sys::Datum::from(0)), datum.is_none(), *type_oid)
                         })
@@ -173,8 +177,10 @@ fn push(
 /// does, so it needs what INSERT needs (the privilege on the table, or on each column written, checked
 /// with the query's columns), and nothing is sent otherwise.
 fn check_target(target: pg_sys::Oid) {
+    // SAFETY: get_rel_relkind returns 0 for an oid that is no relation.
     let relkind = unsafe { pg_sys::get_rel_relkind(target) };
     if relkind != pg_sys::RELKIND_FOREIGN_TABLE as std::ffi::c_char
+        // SAFETY: reached only for a foreign table (relkind checked first), so its catalog entries exist.
         || !unsafe {
             super::credentials::is_our_server(pg_sys::GetForeignServer((*pg_sys::GetForeignTable(target)).serverid))
         }
@@ -216,6 +222,7 @@ fn may_insert_column(target: pg_sys::Oid, table: &str, column: &str) {
 
 /// A relation's name as messages show it ("relation 1234" for a dropped one).
 fn relation_name(relid: pg_sys::Oid) -> String {
+    // SAFETY: get_rel_name returns NULL for an unknown oid, checked below.
     let name = unsafe { pg_sys::get_rel_name(relid) };
     if name.is_null() {
         format!("relation {}", relid.to_u32())

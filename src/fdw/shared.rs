@@ -62,12 +62,14 @@ impl Default for Servers {
 // SAFETY: plain atomics, no pointers; valid at the same address in every backend.
 unsafe impl PGRXSharedMemory for Servers {}
 
+// SAFETY: a static name; pg_shmem_init! attaches the memory before any backend uses it.
 static SERVERS: PgAtomic<Servers> = unsafe { PgAtomic::new(c"connector_fdw servers") };
 /// Set in the postmaster when the library is preloaded; backends inherit it.
 static AVAILABLE: AtomicBool = AtomicBool::new(false);
 
 /// Request the shared memory; only possible while shared_preload_libraries are loaded.
 pub fn init() {
+    // SAFETY: a plain global of the postmaster, read in _PG_init.
     if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
         pg_shmem_init!(SERVERS);
         AVAILABLE.store(true, Ordering::Relaxed);
@@ -89,6 +91,7 @@ pub fn slot(server: pg_sys::Oid) -> Option<(usize, &'static Slot)> {
         return None;
     }
     register_exit_cleanup();
+    // SAFETY: MyDatabaseId is a plain global set at connection; read on the backend thread.
     let wanted = key(unsafe { pg_sys::MyDatabaseId }, server);
     // Every backend scans in the same order, so two claiming the same server meet at the same free slot.
     for (index, slot) in SERVERS.get().slots.iter().enumerate() {
@@ -108,6 +111,7 @@ pub fn endpoint_gates(server: pg_sys::Oid) -> Option<EndpointGates> {
     if !available() {
         return None;
     }
+    // SAFETY: MyDatabaseId is a plain global set at connection; read on the backend thread.
     let server_key = key(unsafe { pg_sys::MyDatabaseId }, server);
     Some(Arc::new(move |limit: &EndpointLimit| {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -134,6 +138,7 @@ pub fn database_slots() -> Vec<(pg_sys::Oid, &'static Slot)> {
     if !available() {
         return Vec::new();
     }
+    // SAFETY: MyDatabaseId is a plain global set at connection; read on the backend thread.
     let database = u64::from(unsafe { pg_sys::MyDatabaseId }.to_u32());
     SERVERS
         .get()
@@ -176,6 +181,7 @@ const POLL: Duration = Duration::from_millis(5);
 
 fn register_exit_cleanup() {
     if !CLEANUP_REGISTERED.swap(true, Ordering::Relaxed) {
+        // SAFETY: a #[pg_guard] function that lives as long as the process; registered once (the flag).
         unsafe { pg_sys::before_shmem_exit(Some(return_held_slots), pg_sys::Datum::from(0)) };
     }
 }

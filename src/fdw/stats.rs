@@ -45,6 +45,7 @@ fn server_stats() -> TableIterator<
     let rows: Vec<_> = shared::database_slots()
         .into_iter()
         .filter_map(|(oid, slot)| {
+            // SAFETY: with FSV_MISSING_OK a dropped server is NULL, checked below.
             let server = unsafe { pg_sys::GetForeignServerExtended(oid, pg_sys::FSV_MISSING_OK as pg_sys::bits16) };
             if server.is_null() || !may_use_server(oid) {
                 return None;
@@ -52,6 +53,7 @@ fn server_stats() -> TableIterator<
             let c = &slot.counters;
             let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as i64;
             Some((
+                // SAFETY: `server` is not NULL (checked above) and palloc'd in this function's context.
                 cstr(unsafe { (*server).servername }),
                 get(&c.requests),
                 get(&c.pages),

@@ -31,6 +31,7 @@ pub fn init() {
         GucFlags::UNIT_BYTE,
     );
     // Settings of the postmaster can only be defined while it loads shared_preload_libraries.
+    // SAFETY: a plain global of the postmaster, read in _PG_init.
     if !unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
         return;
     }
@@ -123,6 +124,7 @@ fn set_webhook_secret(server: Option<&str>, secret: Option<&str>) {
         raise(Error::new(ErrorKind::InvalidParameter, "set_webhook_secret needs a server name"))
     };
     let name = CString::new(server).unwrap_or_default();
+    // SAFETY: a SQL function in a transaction; with missing_ok false a missing server raises, never NULL.
     let options = unsafe {
         let found = pg_sys::GetForeignServerByName(name.as_ptr(), false);
         if !is_our_server(found) {

@@ -105,6 +105,7 @@ pub extern "C-unwind" fn connector_fdw_webhook_main(_arg: pg_sys::Datum) {
 
     serve_jobs(&queue, &max_body);
     // Exit code 1: the postmaster starts the worker again (unless it is shutting down).
+    // SAFETY: ends the process; the worker holds no transaction here.
     unsafe { pg_sys::proc_exit(1) };
 }
 
@@ -115,6 +116,7 @@ fn serve_jobs(queue: &Receiver<Job>, max_body: &AtomicU64) {
             return;
         }
         if BackgroundWorker::sighup_received() {
+            // SAFETY: the worker's own thread, between transactions, as Postgres' workers reload their settings.
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
             max_body.store(webhook::max_body(), Ordering::Relaxed);
         }
@@ -141,6 +143,7 @@ struct Failure {
 /// returned, so one bad job does not end the worker.
 fn in_transaction<R>(activity: &str, body: impl FnOnce() -> R) -> Result<R, Failure> {
     let activity = std::ffi::CString::new(activity).unwrap_or_default();
+    // SAFETY: the worker's own thread, outside any transaction (jobs run one at a time).
     unsafe {
         pg_sys::SetCurrentStatementStartTimestamp();
         pg_sys::StartTransactionCommand();
@@ -149,6 +152,7 @@ fn in_transaction<R>(activity: &str, body: impl FnOnce() -> R) -> Result<R, Fail
     }
     let outcome = PgTryBuilder::new(AssertUnwindSafe(|| {
         let value = body();
+        // SAFETY: the transaction and snapshot started above are open (the body returned normally).
         unsafe {
             pg_sys::PopActiveSnapshot();
             pg_sys::CommitTransactionCommand();
@@ -166,6 +170,7 @@ fn in_transaction<R>(activity: &str, body: impl FnOnce() -> R) -> Result<R, Fail
         Err(Failure { data_exception, message: report.message().to_string() })
     })
     .execute();
+    // SAFETY: aborts the transaction started above when the body failed; the reports are plain calls.
     unsafe {
         if outcome.is_err() {
             pg_sys::AbortCurrentTransaction();

@@ -3,8 +3,11 @@
 //! The FDW layer (the `connector_fdw` crate) turns a Postgres plan into a [`model::ScanRequest`], asks the
 //! table's [`pushdown::Capabilities`] what may be pushed (through [`pushdown::decide`]), and reads converted
 //! rows from a [`scan::Scan`]. Connectors live in [`connectors`]; REST providers described as data, in
-//! [`definitions`]. They build HTTP requests through [`http::Http`], which owns authentication, retries,
+//! [`definitions`]; which of them exist, in [`registry`]. They build HTTP requests through [`http::Http`], which owns authentication, retries,
 //! limits and redaction.
+
+// Everything that needs `unsafe` (Postgres) lives in the extension crate's src/fdw.
+#![forbid(unsafe_code)]
 
 pub mod cache;
 pub mod connectors;
@@ -23,6 +26,7 @@ pub mod partition;
 pub mod proxy;
 pub mod prune;
 pub mod pushdown;
+pub mod registry;
 pub mod scan;
 pub mod scrub;
 pub mod secrets;

@@ -2,195 +2,40 @@
 //! queries (formula, sort, maxRecords, fields[], offset paging), results identical to filtering locally,
 //! type conversion, writes in batches of 10, discovery, error bodies, the rate limit and bad options.
 
-use connector_core::connectors::{self, http_client, validate_server, validate_table, Connector, ServerDef};
+mod common;
+
+use common::*;
+use connector_core::connectors::validate_table;
 use connector_core::convert::Cell;
-use connector_core::http::{Counters, Http};
+use connector_core::http::Counters;
 use connector_core::model::{ColumnDef, ColumnType, Limit, Op, Qual, ScanRequest, Sort, TableDef, Value as V};
-use connector_core::options::OptionMap;
-use connector_core::pushdown::{decide, Candidate, Placement};
-use connector_core::scan::{Next, Projector, Scan, ScanSettings};
 use connector_core::write::WriteOp;
-use connector_core::{ErrorKind, Result};
-use mockapi::{MockServer, RecordedRequest};
+use connector_core::ErrorKind;
+use mockapi::RecordedRequest;
 use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::Duration;
 
 const BASE: &str = "appMockBase000001";
 
-fn map(pairs: &[(&str, &str)]) -> OptionMap {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+/// A server on the mock's Airtable base, all requests through one client.
+fn airtable(extra: &[(&str, &str)]) -> Provider {
+    airtable_as(extra, mockapi::TEST_TOKEN)
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+fn airtable_as(extra: &[(&str, &str)], token: &str) -> Provider {
+    let mut options = vec![("base_id", BASE)];
+    options.extend_from_slice(extra);
+    Provider::start("airtable", "/airtable/v0", &options, &[("api_key", token)]).keep_one_client()
 }
 
-struct Airtable {
-    mock: MockServer,
-    server: ServerDef,
-    connector: Arc<dyn Connector>,
-    /// One client for the test, as the extension keeps one per server and role: its gate spaces requests.
-    http: Arc<Http>,
-}
-
-impl Airtable {
-    fn start(extra: &[(&str, &str)]) -> Airtable {
-        Airtable::start_as(extra, mockapi::TEST_TOKEN)
-    }
-
-    fn start_as(extra: &[(&str, &str)], token: &str) -> Airtable {
-        let mock = MockServer::start_blocking();
-        let base_url = format!("{}/airtable/v0", mock.url());
-        let mut options = map(&[("connector", "airtable"), ("base_url", &base_url), ("base_id", BASE)]);
-        options.extend(map(extra));
-        let server = ServerDef { name: "air".into(), options };
-        validate_server(&server).unwrap();
-        let connector = connectors::for_server(&server).unwrap();
-        let http = Arc::new(http_client(&server, &map(&[("api_key", token)]), None).unwrap());
-        Airtable { mock, server, connector, http }
-    }
-
-    fn http(&self) -> Arc<Http> {
-        self.http.clone()
-    }
-
-    fn resources(&self) -> Vec<connectors::Resource> {
-        runtime().block_on(self.connector.resources(&self.server, &self.http())).unwrap()
-    }
-
-    /// The foreign table IMPORT FOREIGN SCHEMA creates for `name`, plus `options`.
-    fn imported(&self, name: &str, options: &[(&str, &str)]) -> TableDef {
-        let found =
-            self.resources().into_iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no resource {name}"));
-        let mut table_options = found.table_options;
-        table_options.extend(map(options));
-        let columns = found
-            .columns
-            .into_iter()
-            .map(|c| ColumnDef { name: c.name, ty: column_type(&c.sql_type), options: c.options })
-            .collect();
-        TableDef { name: found.name, options: table_options, columns }
-    }
-
-    fn scan(
-        &self,
-        table: &TableDef,
-        quals: Vec<Qual>,
-        sorts: Vec<Sort>,
-        limit: Option<Limit>,
-    ) -> Result<Vec<Vec<Cell>>> {
-        self.scan_columns(table, (0..table.columns.len()).collect(), quals, sorts, limit)
-    }
-
-    fn scan_columns(
-        &self,
-        table: &TableDef,
-        columns: Vec<usize>,
-        quals: Vec<Qual>,
-        sorts: Vec<Sort>,
-        limit: Option<Limit>,
-    ) -> Result<Vec<Vec<Cell>>> {
-        validate_table(&self.server, table)?;
-        let opened = self.connector.open(&self.server, table)?;
-        let candidates: Vec<Option<Candidate>> =
-            quals.iter().map(|q| Some(Candidate { column: q.column.clone(), op: q.op })).collect();
-        let decision = decide(&opened.capabilities(), &candidates, &sorts, !sorts.is_empty(), true);
-        assert!(decision.placements.iter().all(|p| *p == Placement::Remote), "not all pushable: {quals:?}");
-        assert_eq!(decision.sort_pushed, !sorts.is_empty(), "sort not pushable: {sorts:?}");
-        let request = ScanRequest { columns, quals, sorts, limit };
-        let runtime = runtime();
-        let projector = Arc::new(Projector::new(table, &request.columns)?);
-        let rows_needed = limit.and_then(|l| l.split(opened.capabilities().supports_offset()).source_rows);
-        let settings = ScanSettings { max_concurrency: 4, rows_needed, ..Default::default() };
-        let mut scan = Scan::start(runtime.handle(), self.http(), opened.scan(&request)?, projector, settings);
-        let mut rows = Vec::new();
-        loop {
-            match scan.next_block(Duration::from_millis(100))? {
-                Next::Block(b) => rows.extend((0..b.rows()).map(|i| b.row(i).to_vec())),
-                Next::Waiting => {}
-                Next::Done => return Ok(rows),
-            }
-        }
-    }
-
-    /// The requests of scans and writes (discovery's are left out).
-    fn requests(&self) -> Vec<RecordedRequest> {
-        self.mock.requests().into_iter().filter(|r| !r.path.contains("/meta/")).collect()
-    }
-}
-
-fn column_type(sql: &str) -> ColumnType {
-    match sql {
-        "text" => ColumnType::Text,
-        "integer" => ColumnType::Int4,
-        "bigint" => ColumnType::Int8,
-        "boolean" => ColumnType::Bool,
-        "numeric" => ColumnType::Numeric,
-        "date" => ColumnType::Date,
-        "timestamptz" => ColumnType::TimestampTz,
-        "jsonb" => ColumnType::Jsonb,
-        "text[]" => ColumnType::TextArray,
-        other => panic!("unexpected type {other}"),
-    }
-}
-
-fn at(table: &TableDef, name: &str) -> usize {
-    table.columns.iter().position(|c| c.name == name).unwrap_or_else(|| panic!("no column {name}"))
-}
-
-fn text(s: &str) -> V {
-    V::Text(s.into())
-}
-
-fn qual(column: &str, op: Op, value: V) -> Qual {
-    Qual { column: column.into(), op, value }
-}
-
-fn ids(table: &TableDef, rows: &[Vec<Cell>]) -> Vec<String> {
-    let i = at(table, "id");
-    rows.iter()
-        .map(|r| match &r[i] {
-            Cell::Text(s) => s.clone(),
-            other => panic!("{other:?}"),
-        })
-        .collect()
-}
-
-/// Whether a cell satisfies a condition as Postgres would (NULL matches only IS NULL).
-fn holds(cell: &Cell, op: Op, value: &V) -> bool {
-    use std::cmp::Ordering;
-    let order = |v: &V| -> Option<Ordering> {
-        match (cell, v) {
-            (Cell::Text(a), V::Text(b)) => Some(a.as_str().cmp(b.as_str())),
-            (Cell::Numeric(a), V::Numeric(b)) => a.parse::<f64>().unwrap().partial_cmp(&b.parse::<f64>().unwrap()),
-            (Cell::Numeric(a), V::Int(b)) => a.parse::<f64>().unwrap().partial_cmp(&(*b as f64)),
-            (Cell::Int(a), V::Int(b)) => Some(a.cmp(b)),
-            (Cell::Bool(a), V::Bool(b)) => Some(a.cmp(b)),
-            (Cell::Null, _) => None,
-            other => panic!("cannot compare {other:?}"),
-        }
-    };
-    match op {
-        Op::IsNull => *cell == Cell::Null,
-        Op::IsNotNull => *cell != Cell::Null,
-        Op::Eq => order(value) == Some(Ordering::Equal),
-        Op::Ne => order(value).is_some_and(|o| o != Ordering::Equal),
-        Op::Lt => order(value) == Some(Ordering::Less),
-        Op::Le => order(value).is_some_and(|o| o != Ordering::Greater),
-        Op::Gt => order(value) == Some(Ordering::Greater),
-        Op::Ge => order(value).is_some_and(|o| o != Ordering::Less),
-        Op::In => match value {
-            V::List(items) => items.iter().any(|v| order(v) == Some(Ordering::Equal)),
-            _ => unreachable!(),
-        },
-        Op::Like | Op::ILike => unreachable!("Airtable declares no pattern match"),
-    }
+/// The requests of scans and writes (discovery's are left out).
+fn requests(air: &Provider) -> Vec<RecordedRequest> {
+    air.mock.requests().into_iter().filter(|r| !r.path.contains("/meta/")).collect()
 }
 
 #[test]
 fn discovery_maps_field_types() {
-    let air = Airtable::start(&[]);
+    let air = airtable(&[]);
     let resources = air.resources();
     assert_eq!(
         air.mock.requests().iter().map(|r| (r.method.as_str(), r.path.as_str())).collect::<Vec<_>>(),
@@ -242,11 +87,11 @@ fn discovery_maps_field_types() {
 
 #[test]
 fn scans_page_with_offset_and_ask_for_the_fields_they_read() {
-    let air = Airtable::start(&[]);
+    let air = airtable(&[]);
     let table = air.imported("projects", &[("page_size", "10")]);
-    let rows = air.scan(&table, vec![], vec![], None).unwrap();
+    let rows = air.scan_planned(&table, vec![], vec![], None).unwrap();
     assert_eq!(rows.len(), 25);
-    let log = air.requests();
+    let log = requests(&air);
     assert_eq!(log.len(), 3);
     let fields = vec!["Name", "Status", "Budget", "Hours", "Done", "Due date", "Tags", "Owner", "Notes", "Score"];
     for (i, r) in log.iter().enumerate() {
@@ -274,16 +119,16 @@ fn scans_page_with_offset_and_ask_for_the_fields_they_read() {
 
     // A query reading two columns asks for their fields only (the record id is always there).
     air.mock.reset();
-    let rows = air.scan_columns(&table, vec![at(&table, "id"), at(&table, "budget")], vec![], vec![], None).unwrap();
+    let rows = air.scan_planned_columns(&table, &["id", "budget"], vec![], vec![], None).unwrap();
     assert_eq!(rows.len(), 25);
-    assert_eq!(air.requests()[0].query, "fields%5B%5D=Budget&pageSize=10");
+    assert_eq!(requests(&air)[0].query, "fields%5B%5D=Budget&pageSize=10");
 }
 
 #[test]
 fn conditions_become_one_formula_with_the_rows_postgres_would_keep() {
-    let air = Airtable::start(&[]);
+    let air = airtable(&[]);
     let table = air.imported("projects", &[]);
-    let all = air.scan(&table, vec![], vec![], None).unwrap();
+    let all = air.scan_planned(&table, vec![], vec![], None).unwrap();
     let cases: Vec<(Qual, &str)> = vec![
         (qual("name", Op::Eq, text("O'Brien's plan")), r"{Name}='O\'Brien\'s plan'"),
         (
@@ -310,30 +155,30 @@ fn conditions_become_one_formula_with_the_rows_postgres_would_keep() {
         air.mock.reset();
         let column = at(&table, &q.column);
         let expected: Vec<&Vec<Cell>> = all.iter().filter(|r| holds(&r[column], q.op, &q.value)).collect();
-        let rows = air.scan(&table, vec![q.clone()], vec![], None).unwrap();
-        assert_eq!(air.requests()[0].param("filterByFormula").as_deref(), Some(formula), "{q}");
+        let rows = air.scan_planned(&table, vec![q.clone()], vec![], None).unwrap();
+        assert_eq!(requests(&air)[0].param("filterByFormula").as_deref(), Some(formula), "{q}");
         assert_eq!(rows.iter().collect::<Vec<_>>(), expected, "{q}");
         assert!(!rows.is_empty() || q.column == "name", "{q} should match something");
     }
     // Several conditions are ANDed.
     air.mock.reset();
     let quals = vec![qual("done", Op::Eq, V::Bool(true)), qual("hours", Op::Gt, V::Int(10))];
-    let rows = air.scan(&table, quals, vec![], None).unwrap();
-    assert_eq!(ids(&table, &rows), vec!["recMock0000000015", "recMock0000000021"]);
+    let rows = air.scan_planned(&table, quals, vec![], None).unwrap();
+    assert_eq!(texts(column(&table, &rows, "id")), vec!["recMock0000000015", "recMock0000000021"]);
     assert_eq!(
-        air.requests()[0].param("filterByFormula").as_deref(),
+        requests(&air)[0].param("filterByFormula").as_deref(),
         Some("AND({Done}=TRUE(),AND({Hours}&''!='',{Hours}>10))")
     );
 }
 
 #[test]
 fn sorts_and_limits_are_pushed() {
-    let air = Airtable::start(&[]);
+    let air = airtable(&[]);
     let table = air.imported("projects", &[]);
     let sorts = vec![Sort { column: "budget".into(), desc: true, nulls_first: false }];
-    let rows = air.scan(&table, vec![], sorts.clone(), Some(Limit { count: Some(3), offset: 0 })).unwrap();
-    assert_eq!(ids(&table, &rows), vec!["recMock0000000024", "recMock0000000023", "recMock0000000022"]);
-    let log = air.requests();
+    let rows = air.scan_planned(&table, vec![], sorts.clone(), Some(Limit { count: Some(3), offset: 0 })).unwrap();
+    assert_eq!(texts(column(&table, &rows, "id")), vec!["recMock0000000024", "recMock0000000023", "recMock0000000022"]);
+    let log = requests(&air);
     assert_eq!(log.len(), 1);
     let params = log[0].params();
     let tail: Vec<(&str, &str)> =
@@ -348,10 +193,10 @@ fn sorts_and_limits_are_pushed() {
         Sort { column: "budget".into(), desc: false, nulls_first: true },
         Sort { column: "hours".into(), desc: true, nulls_first: false },
     ];
-    let rows = air.scan(&table, vec![], ascending, None).unwrap();
+    let rows = air.scan_planned(&table, vec![], ascending, None).unwrap();
     let budgets: Vec<&Cell> = rows.iter().map(|r| &r[at(&table, "budget")]).collect();
     assert_eq!(&budgets[..3], &[&Cell::Null, &Cell::Null, &Cell::Null]);
-    assert_eq!(air.requests()[0].param("sort[1][field]").as_deref(), Some("Hours"));
+    assert_eq!(requests(&air)[0].param("sort[1][field]").as_deref(), Some("Hours"));
     // Postgres' default null order for an ascending sort is not Airtable's: not pushed; nor is text.
     let opened = air.connector.open(&air.server, &table).unwrap();
     assert!(!opened.capabilities().can_sort(&[Sort { column: "budget".into(), desc: false, nulls_first: false }]));
@@ -376,7 +221,7 @@ fn sorts_and_limits_are_pushed() {
 
 #[test]
 fn views_and_table_names_are_passed_along() {
-    let air = Airtable::start(&[]);
+    let air = airtable(&[]);
     let table = TableDef {
         name: "open_projects".into(),
         options: map(&[("table", "Projects"), ("view", "Open")]),
@@ -386,28 +231,28 @@ fn views_and_table_names_are_passed_along() {
             ColumnDef::new("everything", ColumnType::Jsonb).with_option("field", "Owner"),
         ],
     };
-    let rows = air.scan(&table, vec![], vec![], None).unwrap();
+    let rows = air.scan_planned(&table, vec![], vec![], None).unwrap();
     assert_eq!(rows.len(), 25 - 8);
-    let r = &air.requests()[0];
+    let r = &requests(&air)[0];
     assert_eq!(r.path, "/airtable/v0/appMockBase000001/Projects");
     assert_eq!(r.param("view").as_deref(), Some("Open"));
     // A table name with spaces is one path segment; `fields` reads all fields as one object.
-    let air = Airtable::start(&[]);
+    let air = airtable(&[]);
     let table = TableDef {
         name: "t".into(),
         options: map(&[("table", "My table"), ("base_id", "appOther")]),
         columns: vec![ColumnDef::new("fields", ColumnType::Jsonb)],
     };
-    let e = air.scan(&table, vec![], vec![], None).unwrap_err();
+    let e = air.scan_planned(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
-    assert_eq!(air.requests()[0].path, "/airtable/v0/appOther/My%20table");
-    assert_eq!(air.requests()[0].query, "pageSize=100", "all fields: no fields[]");
+    assert_eq!(requests(&air)[0].path, "/airtable/v0/appOther/My%20table");
+    assert_eq!(requests(&air)[0].query, "pageSize=100", "all fields: no fields[]");
     assert_eq!(e.detail.as_deref(), Some("provider said: Could not find table My table in application appOther"));
 }
 
 #[test]
 fn writes_go_in_batches_of_ten() {
-    let air = Airtable::start(&[]);
+    let air = airtable(&[]);
     let table = air.imported("projects", &[]);
     let opened = air.connector.open(&air.server, &table).unwrap();
     let writer = opened.writer().expect("airtable writes");
@@ -436,7 +281,7 @@ fn writes_go_in_batches_of_ten() {
         (&answers[0]["id"], &answers[0]["name"], &answers[24]["hours"]),
         (&json!("recMock0000000026"), &json!("New 0"), &json!(24))
     );
-    let log = air.requests();
+    let log = requests(&air);
     let sizes: Vec<usize> = log.iter().map(|r| r.body.as_ref().unwrap()["records"].as_array().unwrap().len()).collect();
     assert_eq!(sizes, vec![10, 10, 5]);
     assert!(log.iter().all(|r| r.method == "POST"
@@ -460,14 +305,14 @@ fn writes_go_in_batches_of_ten() {
     );
     let deleted = runtime.block_on(writer.delete(&http, &text("recMock0000000002"), &counters)).unwrap();
     assert_eq!(deleted, json!({"id": "recMock0000000002"}));
-    let log = air.requests();
+    let log = requests(&air);
     assert_eq!((log[0].method.as_str(), log[0].query.as_str()), ("PATCH", ""));
     assert_eq!(
         log[0].body,
         Some(json!({"records": [{"id": "recMock0000000002", "fields": {"Notes": "It's done", "Done": true}}]}))
     );
     assert_eq!((log[1].method.as_str(), log[1].param("records[]").as_deref()), ("DELETE", Some("recMock0000000002")));
-    assert_eq!(air.scan(&table, vec![], vec![], None).unwrap().len(), 24);
+    assert_eq!(air.scan_planned(&table, vec![], vec![], None).unwrap().len(), 24);
 
     // Ids are Airtable's; computed fields are refused with Airtable's message.
     let e = runtime
@@ -488,7 +333,7 @@ fn writes_go_in_batches_of_ten() {
 
 #[test]
 fn updates_and_deletes_go_in_batches_of_ten() {
-    let air = Airtable::start(&[]);
+    let air = airtable(&[]);
     let table = air.imported("projects", &[]);
     let writer = air.connector.open(&air.server, &table).unwrap().writer().expect("airtable writes");
     assert_eq!(writer.change_batch_size(), 10);
@@ -504,7 +349,7 @@ fn updates_and_deletes_go_in_batches_of_ten() {
         .collect();
     runtime.block_on(writer.update_batch(&http, rows, &counters)).unwrap();
     runtime.block_on(writer.delete_batch(&http, (11..=13).map(key).collect(), &counters)).unwrap();
-    let log = air.requests();
+    let log = requests(&air);
     assert_eq!(log.len(), 2);
     let patched = log[0].body.as_ref().unwrap()["records"].as_array().unwrap().clone();
     assert_eq!((log[0].method.as_str(), patched.len()), ("PATCH", 10));
@@ -514,7 +359,7 @@ fn updates_and_deletes_go_in_batches_of_ten() {
         log[1].query,
         "records%5B%5D=recMock0000000011&records%5B%5D=recMock0000000012&records%5B%5D=recMock0000000013"
     );
-    let notes = air.scan_columns(&table, vec![at(&table, "id"), at(&table, "notes")], vec![], vec![], None).unwrap();
+    let notes = air.scan_planned_columns(&table, &["id", "notes"], vec![], vec![], None).unwrap();
     assert_eq!(notes.len(), 22, "3 of the 25 projects were deleted");
     let noted = notes.iter().filter(|row| matches!(&row[1], Cell::Text(n) if n.starts_with("note "))).count();
     assert_eq!(noted, 10);
@@ -523,23 +368,23 @@ fn updates_and_deletes_go_in_batches_of_ten() {
     air.mock.reset();
     let e = runtime.block_on(writer.delete_batch(&http, vec![key(1), text("recNope")], &counters)).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
-    assert_eq!(air.requests().len(), 1);
+    assert_eq!(requests(&air).len(), 1);
 }
 
 #[test]
 fn provider_errors_keep_their_messages() {
-    let air = Airtable::start(&[]);
+    let air = airtable(&[]);
     let table = air.imported("projects", &[]);
-    let wrong = Airtable::start_as(&[], "wrong");
-    let e = wrong.scan(&table, vec![], vec![], None).unwrap_err();
+    let wrong = airtable_as(&[], "wrong");
+    let e = wrong.scan_planned(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Authorization);
     assert_eq!(e.detail.as_deref(), Some("provider said: Authentication required"));
     let mut bad = table.clone();
     bad.columns.push(ColumnDef::new("nope", ColumnType::Text));
-    let e = air.scan(&bad, vec![], vec![], None).unwrap_err();
+    let e = air.scan_planned(&bad, vec![], vec![], None).unwrap_err();
     assert!(e.message.contains("HTTP 422"), "{}", e.message);
     assert_eq!(e.detail.as_deref(), Some("provider said: Unknown field name: \"nope\""));
-    let e = air.scan(&table, vec![], vec![], Some(Limit { count: Some(0), offset: 0 })).map(|rows| rows.len());
+    let e = air.scan_planned(&table, vec![], vec![], Some(Limit { count: Some(0), offset: 0 })).map(|rows| rows.len());
     assert!(e.is_ok(), "LIMIT 0 asks for one record: {e:?}");
 }
 
@@ -547,25 +392,25 @@ fn provider_errors_keep_their_messages() {
 fn the_rate_limit_is_honoured_after_a_429() {
     // A server allowing more than Airtable's 5 requests a second hits the mock's limit and waits (Airtable's
     // 30 seconds by default, shortened here).
-    let air = Airtable::start(&[("rate_limit", "50"), ("retry_after_ms", "1000")]);
+    let air = airtable(&[("rate_limit", "50"), ("retry_after_ms", "1000")]);
     let table = air.imported("projects", &[("page_size", "1")]);
     let started = std::time::Instant::now();
-    let rows = air.scan_columns(&table, vec![0], vec![], vec![], None).unwrap();
+    let rows = air.scan_planned_columns(&table, &["id"], vec![], vec![], None).unwrap();
     assert_eq!(rows.len(), 25);
-    let log = air.requests();
+    let log = requests(&air);
     assert!(log.len() > 25, "25 pages and at least one refused request: {}", log.len());
     assert!(log.windows(2).any(|w| w[0].query == w[1].query), "a refused request is sent again");
     assert!(started.elapsed() >= Duration::from_secs(1), "retry_after_ms was honoured");
     // With the default of 5 a second nothing is refused.
-    let air = Airtable::start(&[]);
+    let air = airtable(&[]);
     let table = air.imported("projects", &[("page_size", "4")]);
-    assert_eq!(air.scan_columns(&table, vec![0], vec![], vec![], None).unwrap().len(), 25);
-    assert_eq!(air.requests().len(), 7);
+    assert_eq!(air.scan_planned_columns(&table, &["id"], vec![], vec![], None).unwrap().len(), 25);
+    assert_eq!(requests(&air).len(), 7);
 }
 
 #[test]
 fn options_are_checked() {
-    let air = Airtable::start(&[]);
+    let air = airtable(&[]);
     let check = |options: &[(&str, &str)], column: ColumnDef| {
         validate_table(&air.server, &TableDef { name: "t".into(), options: map(options), columns: vec![column] })
             .unwrap_err()
@@ -615,14 +460,14 @@ fn projects_table(options: &[(&str, &str)]) -> TableDef {
 fn the_issues_example_is_exactly_one_request() {
     // WHERE status = 'Doing' AND budget > 100 ORDER BY budget DESC LIMIT 3 (the issue's status = 'Open' AND
     // amount > 100, on the mock's fields).
-    let air = Airtable::start(&[]);
+    let air = airtable(&[]);
     let table = projects_table(&[]);
     let quals = vec![qual("status", Op::Eq, text("Doing")), qual("budget", Op::Gt, V::Numeric("100".into()))];
     let sorts = vec![Sort { column: "budget".into(), desc: true, nulls_first: false }];
-    let rows = air.scan(&table, quals, sorts, Some(Limit { count: Some(3), offset: 0 })).unwrap();
-    assert_eq!(ids(&table, &rows), vec!["recMock0000000022", "recMock0000000019", "recMock0000000016"]);
+    let rows = air.scan_planned(&table, quals, sorts, Some(Limit { count: Some(3), offset: 0 })).unwrap();
+    assert_eq!(texts(column(&table, &rows, "id")), vec!["recMock0000000022", "recMock0000000019", "recMock0000000016"]);
     assert_eq!(rows[0][3], Cell::Numeric("2200.5".into()));
-    let log = air.requests();
+    let log = requests(&air);
     assert_eq!(log.len(), 1, "{log:?}");
     assert_eq!(
         (log[0].method.as_str(), log[0].path.as_str()),
@@ -648,42 +493,42 @@ fn the_issues_example_is_exactly_one_request() {
 #[test]
 fn a_429_is_retried_after_airtables_wait() {
     // Airtable sends no Retry-After and documents a 30-second wait: that is the default.
-    let air = Airtable::start(&[]);
+    let air = airtable(&[]);
     let settings = connector_core::connectors::http_settings(&air.server, air.connector.as_ref()).unwrap();
     assert_eq!(settings.retry_after, Some(Duration::from_secs(30)));
     let table = projects_table(&[]);
-    let expected = air.scan(&table, vec![], vec![], None).unwrap();
+    let expected = air.scan_planned(&table, vec![], vec![], None).unwrap();
     // The mock refuses the first request of each URL with Airtable's 429.
-    let throttled = Airtable::start(&[("retry_after_ms", "1000")]);
+    let throttled = airtable(&[("retry_after_ms", "1000")]);
     let mut server = throttled.server.clone();
     server.options.insert("base_url".into(), format!("{}/airtable/429/1/v0", throttled.mock.url()));
-    let throttled = Airtable { server, ..throttled };
-    let rows = throttled.scan(&table, vec![], vec![], None).unwrap();
+    let throttled = Provider { server, ..throttled };
+    let rows = throttled.scan_planned(&table, vec![], vec![], None).unwrap();
     assert_eq!(rows, expected);
-    let log = throttled.requests();
+    let log = requests(&throttled);
     assert_eq!(log.len(), 2, "one refused request, one retry: {log:?}");
     assert_eq!((&log[0].path, &log[0].query), (&log[1].path, &log[1].query));
     assert!(log[1].at_ms - log[0].at_ms >= 1000.0, "retry_after_ms was honoured: {} ms", log[1].at_ms - log[0].at_ms);
 
     // Refused beyond max_retries: the error quotes Airtable's message.
-    let refusing = Airtable::start(&[("max_retries", "1"), ("retry_after_ms", "1000")]);
+    let refusing = airtable(&[("max_retries", "1"), ("retry_after_ms", "1000")]);
     let mut server = refusing.server.clone();
     server.options.insert("base_url".into(), format!("{}/airtable/429/always/v0", refusing.mock.url()));
-    let refusing = Airtable { server, ..refusing };
-    let e = refusing.scan(&table, vec![], vec![], None).unwrap_err();
+    let refusing = Provider { server, ..refusing };
+    let e = refusing.scan_planned(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Remote);
     assert!(e.message.ends_with("failed after 1 retry: HTTP 429 Too Many Requests"), "{}", e.message);
     assert_eq!(e.detail.as_deref(), Some("provider said: Rate limit exceeded. Please try again later"));
-    let log = refusing.requests();
+    let log = requests(&refusing);
     assert_eq!(log.len(), 2);
     assert!(log[1].at_ms - log[0].at_ms >= 1000.0);
 }
 
 #[test]
 fn bad_ids_fields_and_formulas_are_named() {
-    let air = Airtable::start(&[]);
+    let air = airtable(&[]);
     // An unknown table: Airtable's message, and a hint naming the base and the table.
-    let e = air.scan(&projects_table(&[("table", "tblNope")]), vec![], vec![], None).unwrap_err();
+    let e = air.scan_planned(&projects_table(&[("table", "tblNope")]), vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert!(e.message.contains("/appMockBase000001/tblNope"), "{}", e.message);
     assert_eq!(
@@ -695,13 +540,14 @@ fn bad_ids_fields_and_formulas_are_named() {
         Some("Base \"appMockBase000001\" has no table \"tblNope\", or the base does not exist or is not shared with the token: check the options base_id and table of foreign table \"projects\" (IMPORT FOREIGN SCHEMA sets them).")
     );
     // An unknown base.
-    let e = air.scan(&projects_table(&[("base_id", "appNope")]), vec![], vec![], None).unwrap_err();
+    let e = air.scan_planned(&projects_table(&[("base_id", "appNope")]), vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert!(e.hint.unwrap().starts_with("Base \"appNope\" has no table \"tblProjects000001\""));
     // A formula Airtable refuses (a field it does not know): its message, and the formula.
     let mut table = projects_table(&[]);
     table.columns.push(ColumnDef::new("owner", ColumnType::Text).with_option("field", "Owner name"));
-    let e = air.scan_columns(&table, vec![0], vec![qual("owner", Op::Eq, text("Ada"))], vec![], None).unwrap_err();
+    let e =
+        air.scan_planned_columns(&table, &["id"], vec![qual("owner", Op::Eq, text("Ada"))], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Remote);
     assert!(e.message.contains("HTTP 422"), "{}", e.message);
     assert_eq!(
@@ -713,7 +559,7 @@ fn bad_ids_fields_and_formulas_are_named() {
         Some("Airtable refused the formula made of the query's conditions on foreign table \"projects\": {Owner name}='Ada'. Check the columns' field options, or SET connector_fdw.pushdown = off to filter in Postgres.")
     );
     // An unknown view.
-    let e = air.scan(&projects_table(&[("view", "Closed")]), vec![], vec![], None).unwrap_err();
+    let e = air.scan_planned(&projects_table(&[("view", "Closed")]), vec![], vec![], None).unwrap_err();
     assert_eq!(e.detail.as_deref(), Some("provider said: Could not find view Closed"));
     assert_eq!(
         e.hint.as_deref(),
@@ -728,7 +574,7 @@ fn bad_ids_fields_and_formulas_are_named() {
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert!(e.hint.unwrap().starts_with("Base \"appNope\" does not exist"));
     // A field it does not know, read but not filtered.
-    let e = air.scan(&table, vec![], vec![], None).unwrap_err();
+    let e = air.scan_planned(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(e.detail.as_deref(), Some("provider said: Unknown field name: \"Owner name\""));
     assert!(e
         .hint

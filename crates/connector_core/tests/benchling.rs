@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use connector_core::convert::Cell;
-use connector_core::model::{ColumnDef, ColumnType, Op, TableDef};
+use connector_core::model::Op;
 use connector_core::pushdown::Placement;
 use connector_core::ErrorKind;
 
@@ -19,23 +19,10 @@ fn benchling() -> Provider {
     benchling_on("/benchling", &[])
 }
 
-/// The table IMPORT FOREIGN SCHEMA creates, with its `jsonb` columns typed as Postgres would.
-fn imported(p: &Provider, resource: &str, options: &[(&str, &str)]) -> TableDef {
-    let mut table = Provider::imported(p, resource, options);
-    let resources = block(p.connector.resources(&p.server, &p.http())).unwrap();
-    let found = resources.into_iter().find(|r| r.name == resource).unwrap();
-    for (column, listed) in table.columns.iter_mut().zip(found.columns) {
-        if listed.sql_type == "jsonb" {
-            *column = ColumnDef { ty: ColumnType::Jsonb, ..column.clone() };
-        }
-    }
-    table
-}
-
 #[test]
 fn custom_entities_page_with_next_token_until_it_is_empty() {
     let p = benchling();
-    let table = imported(&p, "custom_entities", &[("page_size", "2")]);
+    let table = p.imported("custom_entities", &[("page_size", "2")]);
     let rows = p.scan(&table, vec![], None).unwrap();
     // Entity 6 is archived: Benchling lists unarchived entities unless archiveReason says otherwise.
     let ids = texts(column(&table, &rows, "id"));
@@ -65,7 +52,7 @@ fn custom_entities_page_with_next_token_until_it_is_empty() {
     }
     // The table's query can ask for archived entities too.
     p.mock.reset();
-    let all = imported(&p, "custom_entities", &[("query", "archiveReason=ANY_ARCHIVED_OR_NOT_ARCHIVED")]);
+    let all = p.imported("custom_entities", &[("query", "archiveReason=ANY_ARCHIVED_OR_NOT_ARCHIVED")]);
     let rows = p.scan(&all, vec![], None).unwrap();
     assert_eq!(rows.len(), 7);
     assert_eq!(column(&all, &rows, "archive_reason")[5], Cell::Text("Retired".into()));
@@ -74,10 +61,10 @@ fn custom_entities_page_with_next_token_until_it_is_empty() {
 #[test]
 fn modified_at_ranges_are_written_in_benchlings_range_language() {
     let p = benchling();
-    let table = imported(&p, "custom_entities", &[]);
+    let table = p.imported("custom_entities", &[]);
     let quals = vec![
-        qual("modified_at", Op::Gt, at("2024-01-03T09:00:00Z")),
-        qual("modified_at", Op::Lt, at("2024-01-07T00:00:00Z")),
+        qual("modified_at", Op::Gt, timestamptz("2024-01-03T09:00:00Z")),
+        qual("modified_at", Op::Lt, timestamptz("2024-01-07T00:00:00Z")),
         eq("schema_id", "ts_Strain001"),
     ];
     assert_eq!(p.placements(&table, &quals), vec![Placement::Remote; 3]);
@@ -90,12 +77,12 @@ fn modified_at_ranges_are_written_in_benchlings_range_language() {
         ["GET /benchling/api/v2/custom-entities?modifiedAt=%3E+2024-01-03T09%3A00%3A00Z+AND+%3C+2024-01-07T00%3A00%3A00Z&schemaId=ts_Strain001&pageSize=100"]
     );
     // Benchling has no >= or <=: Postgres applies them.
-    let table = imported(&p, "dna_sequences", &[]);
-    let ge = [qual("modified_at", Op::Ge, at("2024-01-05T14:00:00Z"))];
+    let table = p.imported("dna_sequences", &[]);
+    let ge = [qual("modified_at", Op::Ge, timestamptz("2024-01-05T14:00:00Z"))];
     assert_eq!(p.placements(&table, &ge), vec![Placement::Local]);
     // createdAt alike, on DNA sequences.
     p.mock.reset();
-    let rows = p.scan(&table, vec![qual("created_at", Op::Gt, at("2024-01-05T00:00:00Z"))], None).unwrap();
+    let rows = p.scan(&table, vec![qual("created_at", Op::Gt, timestamptz("2024-01-05T00:00:00Z"))], None).unwrap();
     assert_eq!(texts(column(&table, &rows, "name")), ["pPlasmid-3", "pPlasmid-4", "pPlasmid-5"]);
     assert_eq!(column(&table, &rows, "length")[0], Cell::Int(36));
     assert_eq!(p.requests()[0].param("createdAt").as_deref(), Some("> 2024-01-05T00:00:00Z"));
@@ -104,7 +91,7 @@ fn modified_at_ranges_are_written_in_benchlings_range_language() {
 #[test]
 fn assay_lists_need_a_schema_and_results_take_dotted_ranges() {
     let p = benchling();
-    let runs = imported(&p, "assay_runs", &[]);
+    let runs = p.imported("assay_runs", &[]);
     let caps = p.open(&runs).capabilities();
     let required: Vec<&str> = caps.requirements().iter().map(|r| r.column.as_str()).collect();
     assert_eq!(required, ["schema_id"], "assay runs need WHERE schema_id = …");
@@ -114,11 +101,11 @@ fn assay_lists_need_a_schema_and_results_take_dotted_ranges() {
     assert_eq!(p.sent(), ["GET /benchling/api/v2/assay-runs?schemaId=assaysch_Elisa01&pageSize=100"]);
 
     p.mock.reset();
-    let results = imported(&p, "assay_results", &[]);
+    let results = p.imported("assay_results", &[]);
     let quals = vec![
         eq("schema_id", "assaysch_Elisa01"),
-        qual("modified_at", Op::Ge, at("2024-01-14T11:00:00Z")),
-        qual("created_at", Op::Lt, at("2024-01-16T00:00:00Z")),
+        qual("modified_at", Op::Ge, timestamptz("2024-01-14T11:00:00Z")),
+        qual("created_at", Op::Lt, timestamptz("2024-01-16T00:00:00Z")),
     ];
     assert_eq!(p.placements(&results, &quals), vec![Placement::Remote; 3]);
     let rows = p.scan(&results, quals, None).unwrap();
@@ -132,7 +119,7 @@ fn assay_lists_need_a_schema_and_results_take_dotted_ranges() {
 #[test]
 fn a_429_is_retried_after_benchlings_reset() {
     let p = benchling();
-    let table = imported(&p, "entity_schemas", &[]);
+    let table = p.imported("entity_schemas", &[]);
     let expected = p.scan(&table, vec![], None).unwrap();
     assert_eq!(texts(column(&table, &expected, "name")), ["Strain", "Cell Line", "Plasmid"]);
     // The mock refuses the first request with Benchling's 429 and x-rate-limit-reset: 1 (no Retry-After).
@@ -155,12 +142,12 @@ fn a_429_is_retried_after_benchlings_reset() {
 #[test]
 fn benchling_errors_keep_their_messages() {
     let wrong = Provider::start("benchling", "/benchling", &[], &[("user", "sk_wrong"), ("password", "")]);
-    let table = imported(&wrong, "entity_schemas", &[]);
+    let table = wrong.imported("entity_schemas", &[]);
     let e = wrong.scan(&table, vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Authorization);
     assert!(e.detail.unwrap().starts_with("provider said: Invalid API key."));
     let p = benchling();
-    let e = p.scan(&imported(&p, "custom_entities", &[("query", "colour=red")]), vec![], None).unwrap_err();
+    let e = p.scan(&p.imported("custom_entities", &[("query", "colour=red")]), vec![], None).unwrap_err();
     assert_eq!(e.detail.as_deref(), Some("provider said: Unknown parameter: colour"));
     // Without a base_url (the tenant's), a server is refused.
     let e = connector_core::connectors::validate_server(&connector_core::connectors::ServerDef {

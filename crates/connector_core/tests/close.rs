@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use connector_core::convert::Cell;
-use connector_core::model::{ColumnType, Limit, Op, Sort, Value as V};
+use connector_core::model::{Limit, Op, Sort, Value as V};
 use connector_core::pushdown::Placement;
 use connector_core::ErrorKind;
 use serde_json::json;
@@ -20,27 +20,12 @@ fn close() -> Provider {
     Provider::start("close", "/close", &[], &[("user", mockapi::TEST_TOKEN), ("password", "")])
 }
 
-/// The table IMPORT FOREIGN SCHEMA creates, typed as Postgres would (`jsonb`, `date`, …), with the requests
-/// of the import (the custom fields' lists) forgotten.
+/// The table IMPORT FOREIGN SCHEMA creates, with the requests of the import (the custom fields' lists)
+/// forgotten.
 fn imported(p: &Provider, resource: &str, options: &[(&str, &str)]) -> connector_core::model::TableDef {
-    let resources = block(p.connector.resources(&p.server, &p.http())).unwrap();
-    let found = resources.into_iter().find(|r| r.name == resource).unwrap_or_else(|| panic!("no resource {resource}"));
-    let mut table_options = found.table_options;
-    table_options.extend(map(options));
-    let columns = found
-        .columns
-        .into_iter()
-        .map(|c| {
-            let ty = match c.sql_type.as_str() {
-                "jsonb" => ColumnType::Jsonb,
-                "date" => ColumnType::Date,
-                other => column_type(other),
-            };
-            connector_core::model::ColumnDef { name: c.name, ty, options: c.options }
-        })
-        .collect();
+    let table = p.imported(resource, options);
     p.mock.reset();
-    connector_core::model::TableDef { name: found.name, options: table_options, columns }
+    table
 }
 
 #[test]
@@ -73,8 +58,8 @@ fn opportunity_filters_and_date_ranges_are_pushed() {
     let table = imported(&p, "opportunities", &[]);
     let quals = vec![
         eq("status_type", "won"),
-        qual("date_created", Op::Ge, at("2024-01-03T00:00:00Z")),
-        qual("date_updated", Op::Lt, at("2024-01-09T00:00:00Z")),
+        qual("date_created", Op::Ge, timestamptz("2024-01-03T00:00:00Z")),
+        qual("date_updated", Op::Lt, timestamptz("2024-01-09T00:00:00Z")),
     ];
     assert_eq!(p.placements(&table, &quals), vec![Placement::Remote; 3]);
     let rows = p.scan(&table, quals, None).unwrap();
@@ -101,7 +86,7 @@ fn opportunity_filters_and_date_ranges_are_pushed() {
     let rows = p
         .scan(
             &activities,
-            vec![eq("lead_id", "lead_0001"), qual("date_created", Op::Gt, at("2024-01-05T00:00:00Z"))],
+            vec![eq("lead_id", "lead_0001"), qual("date_created", Op::Gt, timestamptz("2024-01-05T00:00:00Z"))],
             None,
         )
         .unwrap();
@@ -154,8 +139,11 @@ fn lead_conditions_and_order_are_terms_of_the_search_query() {
     );
     // The query column's own search comes first; times are rounded outward to Close's minutes.
     p.mock.reset();
-    let quals =
-        vec![eq("query", "acme"), eq("name", "Acme 6"), qual("date_created", Op::Lt, at("2024-01-06T09:00:30Z"))];
+    let quals = vec![
+        eq("query", "acme"),
+        eq("name", "Acme 6"),
+        qual("date_created", Op::Lt, timestamptz("2024-01-06T09:00:30Z")),
+    ];
     let rows = p.scan(&table, quals, None).unwrap();
     assert_eq!(texts(column(&table, &rows, "id")), vec!["lead_0006"]);
     assert_eq!(texts(column(&table, &rows, "query")), vec!["acme"], "the query column shows its own search");
@@ -164,7 +152,7 @@ fn lead_conditions_and_order_are_terms_of_the_search_query() {
         Some("acme name:\"Acme 6\" date_created<=\"2024-01-06T09:01\"")
     );
     p.mock.reset();
-    let rows = p.scan(&table, vec![qual("date_updated", Op::Gt, at("2024-01-07T09:00:30Z"))], None).unwrap();
+    let rows = p.scan(&table, vec![qual("date_updated", Op::Gt, timestamptz("2024-01-07T09:00:30Z"))], None).unwrap();
     assert_eq!(p.requests()[0].param("query").as_deref(), Some("date_updated>=\"2024-01-07T09:00\""));
     assert_eq!(
         texts(column(&table, &rows, "id")),
@@ -289,14 +277,13 @@ fn close_errors_keep_their_messages() {
 fn fields_name_only_the_members_a_query_reads() {
     let p = close();
     let contacts = imported(&p, "contacts", &[]);
-    let at = |name: &str| contacts.columns.iter().position(|c| c.name == name).unwrap();
     let describe = |columns: Vec<usize>| {
         let request = connector_core::model::ScanRequest { columns, quals: vec![], sorts: vec![], limit: None };
         p.open(&contacts).describe(&request)
     };
     // `email` reads the first of `emails`.
     assert_eq!(
-        describe(vec![at("name"), at("email"), at("emails")]),
+        describe(vec![at(&contacts, "name"), at(&contacts, "email"), at(&contacts, "emails")]),
         vec![format!("GET {}/close/api/v1/contact/?_fields=name%2Cemails&_skip=0&_limit=100", p.mock.url())]
     );
     // count(*) reads no column: the id alone is asked for.
@@ -383,9 +370,8 @@ fn custom_field_columns_read_and_write_their_members() {
     assert_eq!(texts(column(&table, &rows, "status_label_cf_status06"))[0], "custom status 1");
     assert_eq!(texts(column(&table, &rows, "status_label"))[0], "Qualified");
     // _fields names the custom members the query reads.
-    let at = |name: &str| table.columns.iter().position(|c| c.name == name).unwrap();
     let request = connector_core::model::ScanRequest {
-        columns: vec![at("id"), at("employees"), at("tags")],
+        columns: vec![at(&table, "id"), at(&table, "employees"), at(&table, "tags")],
         quals: vec![],
         sorts: vec![],
         limit: None,
@@ -412,7 +398,8 @@ fn custom_field_columns_read_and_write_their_members() {
 
 #[test]
 fn custom_field_lists_are_paged_with_skip() {
-    use connector_core::definitions::{self, Definition};
+    use connector_core::definitions::Definition;
+    use connector_core::registry;
     // The shipped definition, asking for the custom fields four at a time.
     let mut doc: serde_json::Value = serde_json::from_str(include_str!("../definitions/close.json")).unwrap();
     doc["name"] = json!("close_paged_fields");
@@ -421,10 +408,10 @@ fn custom_field_lists_are_paged_with_skip() {
             resource["custom_fields"]["query"] = json!({"_limit": 4});
         }
     }
-    definitions::register(Definition::parse(&doc).unwrap()).unwrap();
+    registry::register(Definition::parse(&doc).unwrap()).unwrap();
     let p = Provider::start("close_paged_fields", "/close", &[], &[("user", mockapi::TEST_TOKEN), ("password", "")]);
     let resources = block(p.connector.resources(&p.server, &p.http())).unwrap();
-    definitions::unregister("close_paged_fields");
+    registry::unregister("close_paged_fields");
     let leads = resources.iter().find(|r| r.name == "leads").unwrap();
     let custom: Vec<&str> = leads.columns[11..].iter().map(|c| c.name.as_str()).collect();
     assert_eq!(

@@ -1,162 +1,30 @@
 //! Connector definitions end to end: the shipped definitions parse, each of their resources scans its
 //! provider's mock (crates/mockapi) with exactly the requests the provider documents, writes go through
-//! where a definition declares them, runtime registration is visible to `connectors::find`, and the
+//! where a definition declares them, runtime registration is visible to `registry::find`, and the
 //! complete example of docs/definitions.md works as written.
 
-use connector_core::connectors::{self, http_client, validate_server, validate_table, Connector, ServerDef, Table};
+mod common;
+
+use common::*;
+use connector_core::connectors::{validate_server, validate_table, ServerDef};
 use connector_core::convert::Cell;
-use connector_core::definitions::{self, Definition};
-use connector_core::http::{Counters, Http};
-use connector_core::model::{ColumnDef, ColumnType, Limit, Op, Qual, ScanRequest, Sort, TableDef, Value as V};
-use connector_core::options::OptionMap;
-use connector_core::pushdown::{decide, Candidate, Placement};
-use connector_core::scan::{Next, Projector, Scan, ScanSettings};
-use connector_core::{ErrorKind, Result};
-use mockapi::{MockServer, RecordedRequest};
+use connector_core::definitions::Definition;
+use connector_core::http::Counters;
+use connector_core::model::{ColumnDef, ColumnType, Limit, Op, Qual, Sort, TableDef, Value as V};
+use connector_core::registry;
+use connector_core::ErrorKind;
+use mockapi::MockServer;
 use serde_json::{json, Value};
-use std::sync::Arc;
-use std::time::Duration;
 
-fn map(pairs: &[(&str, &str)]) -> OptionMap {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
-
-/// A mock and a server of a defined connector on it, authenticated as the mock expects.
-struct Provider {
-    mock: MockServer,
-    server: ServerDef,
-    user: OptionMap,
-    connector: Arc<dyn Connector>,
-}
-
-impl Provider {
-    /// Provider mocks take a bearer token, so the server overrides the definitions' OAuth 2.0.
-    fn start(connector: &str, prefix: &str) -> Provider {
-        let mock = MockServer::start_blocking();
-        let base_url = format!("{}{prefix}", mock.url());
-        let server = ServerDef {
-            name: connector.into(),
-            options: map(&[("connector", connector), ("base_url", &base_url), ("auth", "bearer")]),
-        };
-        Provider::with(mock, server, map(&[("token", mockapi::TEST_TOKEN)]))
-    }
-
-    fn with(mock: MockServer, server: ServerDef, user: OptionMap) -> Provider {
-        validate_server(&server).unwrap();
-        let connector = connectors::for_server(&server).unwrap();
-        Provider { mock, server, user, connector }
-    }
-
-    fn http(&self) -> Http {
-        http_client(&self.server, &self.user, None).unwrap()
-    }
-
-    /// The foreign table IMPORT FOREIGN SCHEMA creates for `resource`, plus `options`.
-    fn imported(&self, resource: &str, options: &[(&str, &str)]) -> TableDef {
-        let resources = runtime().block_on(self.connector.resources(&self.server, &self.http())).unwrap();
-        let found =
-            resources.into_iter().find(|r| r.name == resource).unwrap_or_else(|| panic!("no resource {resource}"));
-        let mut table_options = found.table_options;
-        table_options.extend(map(options));
-        let columns = found
-            .columns
-            .into_iter()
-            .map(|c| ColumnDef { name: c.name, ty: column_type(&c.sql_type), options: c.options })
-            .collect();
-        TableDef { name: found.name, options: table_options, columns }
-    }
-
-    fn open(&self, table: &TableDef) -> Arc<dyn Table> {
-        validate_table(&self.server, table).unwrap();
-        self.connector.open(&self.server, table).unwrap()
-    }
-
-    /// Scan `table` for every column with the given pushed conditions and limit.
-    fn scan(
-        &self,
-        table: &TableDef,
-        quals: Vec<Qual>,
-        sorts: Vec<Sort>,
-        limit: Option<Limit>,
-    ) -> Result<Vec<Vec<Cell>>> {
-        validate_table(&self.server, table)?;
-        let opened = self.connector.open(&self.server, table)?;
-        // Only what the table declares may be pushed; the FDW layer asks the same question.
-        let candidates: Vec<Option<Candidate>> =
-            quals.iter().map(|q| Some(Candidate { column: q.column.clone(), op: q.op })).collect();
-        let decision = decide(&opened.capabilities(), &candidates, &sorts, !sorts.is_empty(), true);
-        assert!(decision.placements.iter().all(|p| *p == Placement::Remote), "not all pushable: {quals:?}");
-        assert_eq!(decision.sort_pushed, !sorts.is_empty());
-        let request = ScanRequest { columns: (0..table.columns.len()).collect(), quals, sorts, limit };
-        let runtime = runtime();
-        let projector = Arc::new(Projector::new(table, &request.columns)?);
-        let rows_needed = limit.and_then(|l| l.split(opened.capabilities().supports_offset()).source_rows);
-        let settings = ScanSettings { max_concurrency: 4, rows_needed, ..Default::default() };
-        let mut scan =
-            Scan::start(runtime.handle(), Arc::new(self.http()), opened.scan(&request)?, projector, settings);
-        let mut rows = Vec::new();
-        loop {
-            match scan.next_block(Duration::from_millis(100))? {
-                Next::Block(b) => rows.extend((0..b.rows()).map(|i| b.row(i).to_vec())),
-                Next::Waiting => {}
-                Next::Done => return Ok(rows),
-            }
-        }
-    }
-
-    fn requests(&self) -> Vec<RecordedRequest> {
-        self.mock.requests()
-    }
-
-    /// The requests as `METHOD path?query`.
-    fn sent(&self) -> Vec<String> {
-        self.requests().iter().map(|r| format!("{} {}?{}", r.method, r.path, r.query)).collect()
-    }
-}
-
-fn column_type(sql: &str) -> ColumnType {
-    match sql {
-        "text" => ColumnType::Text,
-        "integer" => ColumnType::Int4,
-        "bigint" => ColumnType::Int8,
-        "boolean" => ColumnType::Bool,
-        "numeric" => ColumnType::Numeric,
-        "timestamptz" => ColumnType::TimestampTz,
-        other => ColumnType::Other(other.to_string()),
-    }
-}
-
-fn eq(column: &str, value: V) -> Qual {
-    Qual { column: column.into(), op: Op::Eq, value }
-}
-
-fn text(s: &str) -> V {
-    V::Text(s.into())
-}
-
-/// The cells of one column.
-fn column(table: &TableDef, rows: &[Vec<Cell>], name: &str) -> Vec<Cell> {
-    let i = table.columns.iter().position(|c| c.name == name).unwrap();
-    rows.iter().map(|r| r[i].clone()).collect()
-}
-
-fn texts(cells: Vec<Cell>) -> Vec<String> {
-    cells
-        .into_iter()
-        .map(|c| match c {
-            Cell::Text(s) => s,
-            other => panic!("not text: {other:?}"),
-        })
-        .collect()
+/// A mock and a server of a defined connector on it. Provider mocks take a bearer token, so the server
+/// overrides the definitions' OAuth 2.0.
+fn start(connector: &str, prefix: &str) -> Provider {
+    Provider::start(connector, prefix, &[("auth", "bearer")], &[("token", mockapi::TEST_TOKEN)])
 }
 
 #[test]
 fn every_shipped_definition_parses_and_is_found_by_name() {
-    let shipped = definitions::shipped();
+    let shipped = registry::shipped();
     let names: Vec<&str> = shipped.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, vec!["benchling", "close", "dropbox", "gmail", "hubspot", "microsoft_graph", "slack", "stripe"]);
     for definition in &shipped {
@@ -183,18 +51,18 @@ fn every_shipped_definition_parses_and_is_found_by_name() {
         for option in ["authorize_url", "token_url", "scopes"].iter().filter(|_| !static_key) {
             assert!(definition.auth.options.contains_key(*option), "{}: {option}", definition.name);
         }
-        let connector = connectors::find(&definition.name).unwrap();
+        let connector = registry::find(&definition.name).unwrap();
         assert_eq!(connector.name(), definition.name);
         assert_eq!(connector.defaults().base_url, definition.base_url.as_deref());
-        assert!(connectors::names().contains(&definition.name));
+        assert!(registry::names().contains(&definition.name));
     }
-    let names = connectors::names();
+    let names = registry::names();
     assert_eq!(&names[..2], ["rest", "file"], "built-in connectors come first");
 }
 
 #[test]
 fn table_options_name_a_resource_and_a_few_overrides() {
-    let p = Provider::start("gmail", "/gmail/v1");
+    let p = start("gmail", "/gmail/v1");
     let mut table = p.imported("messages", &[]);
     table.options.remove("resource");
     let e = validate_table(&p.server, &table).unwrap_err();
@@ -224,11 +92,11 @@ fn table_options_name_a_resource_and_a_few_overrides() {
 
 #[test]
 fn gmail_messages_page_with_page_tokens() {
-    let p = Provider::start("gmail", "/gmail/v1");
+    let p = start("gmail", "/gmail/v1");
     let mut table = p.imported("messages", &[("page_size", "10")]);
     // The list alone: content columns are tests/gmail.rs's.
     table.columns.retain(|c| !c.options.contains_key("detail"));
-    let rows = p.scan(&table, vec![], vec![], None).unwrap();
+    let rows = p.scan_planned(&table, vec![], vec![], None).unwrap();
     assert_eq!(rows.len(), 23);
     let requests = p.requests();
     assert_eq!(requests.len(), 3);
@@ -246,35 +114,35 @@ fn gmail_messages_page_with_page_tokens() {
 
 #[test]
 fn gmail_search_and_label_are_pushed_and_echoed() {
-    let p = Provider::start("gmail", "/gmail/v1");
+    let p = start("gmail", "/gmail/v1");
     let mut table = p.imported("messages", &[]);
     table.columns.retain(|c| !c.options.contains_key("detail"));
     let caps = p.open(&table).capabilities();
     assert!(caps.filter_support("q", Op::Eq).is_some());
     assert!(caps.filter_support("label_id", Op::In).is_none(), "Gmail ANDs repeated labelIds; IN cannot be pushed");
-    let rows = p.scan(&table, vec![eq("q", text("from:alice")), eq("label_id", text("UNREAD"))], vec![], None).unwrap();
+    let rows = p.scan_planned(&table, vec![eq("q", "from:alice"), eq("label_id", "UNREAD")], vec![], None).unwrap();
     assert_eq!(p.sent(), vec!["GET /gmail/v1/users/me/messages?q=from%3Aalice&labelIds=UNREAD&maxResults=500"]);
     assert_eq!(rows.len(), 1);
     assert_eq!(texts(column(&table, &rows, "q")), vec!["from:alice"]);
     assert_eq!(texts(column(&table, &rows, "label_id")), vec!["UNREAD"]);
     // Gmail leaves the list out of an empty result: no rows, not an error.
     p.mock.reset();
-    let rows = p.scan(&table, vec![eq("q", text("from:nobody"))], vec![], None).unwrap();
+    let rows = p.scan_planned(&table, vec![eq("q", "from:nobody")], vec![], None).unwrap();
     assert!(rows.is_empty());
     assert_eq!(p.sent(), vec!["GET /gmail/v1/users/me/messages?q=from%3Anobody&maxResults=500"]);
 }
 
 #[test]
 fn gmail_threads_and_labels() {
-    let p = Provider::start("gmail", "/gmail/v1");
+    let p = start("gmail", "/gmail/v1");
     let threads = p.imported("threads", &[("page_size", "5")]);
-    let rows = p.scan(&threads, vec![], vec![], None).unwrap();
+    let rows = p.scan_planned(&threads, vec![], vec![], None).unwrap();
     assert_eq!(rows.len(), 8);
     assert!(column(&threads, &rows, "history_id").iter().all(|c| matches!(c, Cell::Int(n) if *n > 5000)));
     assert_eq!(p.requests().len(), 2);
     p.mock.reset();
     let labels = p.imported("labels", &[]);
-    let rows = p.scan(&labels, vec![], vec![], None).unwrap();
+    let rows = p.scan_planned(&labels, vec![], vec![], None).unwrap();
     assert_eq!(rows.len(), 10);
     assert_eq!(p.sent(), vec!["GET /gmail/v1/users/me/labels?"]);
     assert!(p.open(&p.imported("messages", &[])).writer().is_none(), "resources without writes are read-only");
@@ -282,7 +150,7 @@ fn gmail_threads_and_labels() {
 
 #[test]
 fn gmail_labels_are_written_through_the_definition() {
-    let p = Provider::start("gmail", "/gmail/v1");
+    let p = start("gmail", "/gmail/v1");
     let table = p.imported("labels", &[]);
     let writer = p.open(&table).writer().expect("labels declare writes");
     assert_eq!(writer.key_column(), "id");
@@ -313,9 +181,9 @@ fn gmail_labels_are_written_through_the_definition() {
 
 #[test]
 fn graph_users_follow_odata_next_links() {
-    let p = Provider::start("microsoft_graph", "/graph/v1.0");
+    let p = start("microsoft_graph", "/graph/v1.0");
     let table = p.imported("users", &[("page_size", "3")]);
-    let rows = p.scan(&table, vec![], vec![], None).unwrap();
+    let rows = p.scan_planned(&table, vec![], vec![], None).unwrap();
     assert_eq!(rows.len(), 7);
     let requests = p.requests();
     assert_eq!(requests.len(), 3);
@@ -333,18 +201,18 @@ fn graph_users_follow_odata_next_links() {
 
 #[test]
 fn graph_filters_become_one_odata_filter() {
-    let p = Provider::start("microsoft_graph", "/graph/v1.0");
+    let p = start("microsoft_graph", "/graph/v1.0");
     let users = p.imported("users", &[]);
-    let rows = p.scan(&users, vec![eq("account_enabled", V::Bool(false))], vec![], None).unwrap();
+    let rows = p.scan_planned(&users, vec![qual("account_enabled", Op::Eq, V::Bool(false))], vec![], None).unwrap();
     assert_eq!(texts(column(&users, &rows, "display_name")), vec!["Diego Siciliani", "Johanna Lorenz"]);
     assert_eq!(p.requests()[0].param("$filter").as_deref(), Some("accountEnabled eq false"));
     p.mock.reset();
     let messages = p.imported("messages", &[]);
     let quals = vec![
-        eq("is_read", V::Bool(false)),
+        qual("is_read", Op::Eq, V::Bool(false)),
         Qual { column: "received_at".into(), op: Op::Ge, value: V::TimestampTz("2024-03-05T00:00:00Z".into()) },
     ];
-    let rows = p.scan(&messages, quals.clone(), vec![], None).unwrap();
+    let rows = p.scan_planned(&messages, quals.clone(), vec![], None).unwrap();
     assert_eq!(
         texts(column(&messages, &rows, "subject")),
         vec!["Weekly update 12", "Weekly update 9", "Weekly update 6"]
@@ -355,7 +223,7 @@ fn graph_filters_become_one_odata_filter() {
     assert_eq!(sent.param("$top").as_deref(), Some("1000"));
     // A pushed LIMIT shrinks the first (and only) page.
     p.mock.reset();
-    let rows = p.scan(&messages, quals, vec![], Some(Limit { count: Some(2), offset: 0 })).unwrap();
+    let rows = p.scan_planned(&messages, quals, vec![], Some(Limit { count: Some(2), offset: 0 })).unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(p.requests().len(), 1);
     assert_eq!(p.requests()[0].param("$top").as_deref(), Some("2"));
@@ -363,9 +231,9 @@ fn graph_filters_become_one_odata_filter() {
 
 #[test]
 fn graph_drive_items_keep_facets_apart() {
-    let p = Provider::start("microsoft_graph", "/graph/v1.0");
+    let p = start("microsoft_graph", "/graph/v1.0");
     let table = p.imported("drive_items", &[]);
-    let rows = p.scan(&table, vec![], vec![], None).unwrap();
+    let rows = p.scan_planned(&table, vec![], vec![], None).unwrap();
     assert_eq!(p.sent(), vec!["GET /graph/v1.0/me/drive/root/children?%24top=200"]);
     assert_eq!(
         texts(column(&table, &rows, "name")),
@@ -379,9 +247,9 @@ fn graph_drive_items_keep_facets_apart() {
 
 #[test]
 fn dropbox_lists_folders_with_post_and_continue() {
-    let p = Provider::start("dropbox", "/dropbox");
+    let p = start("dropbox", "/dropbox");
     let table = p.imported("files", &[("page_size", "2")]);
-    let rows = p.scan(&table, vec![], vec![], None).unwrap();
+    let rows = p.scan_planned(&table, vec![], vec![], None).unwrap();
     assert_eq!(
         texts(column(&table, &rows, "name")),
         vec!["Documents", "Photos", "budget.xlsx", "readme.md", "todo.txt"]
@@ -406,7 +274,7 @@ fn dropbox_lists_folders_with_post_and_continue() {
     // A table points the resource at another folder by body members; the rest of the template stays.
     p.mock.reset();
     let documents = p.imported("all_files", &[("body", r#"{"path": "/Documents"}"#)]);
-    let rows = p.scan(&documents, vec![], vec![], None).unwrap();
+    let rows = p.scan_planned(&documents, vec![], vec![], None).unwrap();
     assert_eq!(
         texts(column(&documents, &rows, "path_display")),
         vec!["/Documents/Archive", "/Documents/notes.txt", "/Documents/report.pdf", "/Documents/Archive/2023.zip"]
@@ -414,7 +282,7 @@ fn dropbox_lists_folders_with_post_and_continue() {
     assert_eq!(p.requests()[0].body, Some(json!({"path": "/Documents", "recursive": true, "limit": 2000})));
     // Dropbox's route errors are 409s with a summary.
     let missing = p.imported("files", &[("body", r#"{"path": "/nope"}"#)]);
-    let e = p.scan(&missing, vec![], vec![], None).unwrap_err();
+    let e = p.scan_planned(&missing, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Remote);
     assert!(e.message.contains("failed: HTTP 409"), "{}", e.message);
     assert_eq!(e.detail.as_deref(), Some("provider said: path/not_found/.."));
@@ -422,9 +290,9 @@ fn dropbox_lists_folders_with_post_and_continue() {
 
 #[test]
 fn hubspot_objects_page_with_after() {
-    let p = Provider::start("hubspot", "/hubspot");
+    let p = start("hubspot", "/hubspot");
     let contacts = p.imported("contacts", &[("page_size", "10")]);
-    let rows = p.scan(&contacts, vec![], vec![], None).unwrap();
+    let rows = p.scan_planned(&contacts, vec![], vec![], None).unwrap();
     assert_eq!(rows.len(), 25);
     let fixed = "archived=false&properties=email%2Cfirstname%2Clastname%2Cphone%2Ccompany%2Clifecyclestage";
     assert_eq!(
@@ -438,16 +306,16 @@ fn hubspot_objects_page_with_after() {
     assert_eq!(texts(column(&contacts, &rows, "first_name"))[0], "Brian");
     for (resource, count) in [("companies", 6), ("deals", 8)] {
         let table = p.imported(resource, &[]);
-        assert_eq!(p.scan(&table, vec![], vec![], None).unwrap().len(), count, "{resource}");
+        assert_eq!(p.scan_planned(&table, vec![], vec![], None).unwrap().len(), count, "{resource}");
     }
     let deals = p.imported("deals", &[]);
-    let rows = p.scan(&deals, vec![], vec![], None).unwrap();
+    let rows = p.scan_planned(&deals, vec![], vec![], None).unwrap();
     assert_eq!(column(&deals, &rows, "amount")[0], Cell::Numeric("1250.50".into()));
 }
 
 #[test]
 fn hubspot_contacts_are_created_updated_and_archived() {
-    let p = Provider::start("hubspot", "/hubspot");
+    let p = start("hubspot", "/hubspot");
     let table = p.imported("contacts", &[]);
     let writer = p.open(&table).writer().expect("contacts declare writes");
     let (http, counters, runtime) = (p.http(), Counters::default(), runtime());
@@ -477,7 +345,7 @@ fn hubspot_contacts_are_created_updated_and_archived() {
     assert_eq!(log[0].body, Some(json!({"properties": {"email": "new@example.com", "firstname": "Nia"}})));
     assert_eq!(log[1].body, Some(json!({"properties": {"lastname": "Okafor"}})));
     // Archived, the contact is gone from the list; a second one with the same email is refused as HubSpot does.
-    assert_eq!(p.scan(&table, vec![], vec![], None).unwrap().len(), 25);
+    assert_eq!(p.scan_planned(&table, vec![], vec![], None).unwrap().len(), 25);
     let duplicate =
         connector_core::write::record(&table, &[(at("email"), json!("ada.kernighan5@example.com"))]).unwrap();
     let e = runtime.block_on(writer.insert(&http, vec![duplicate], &counters)).unwrap_err();
@@ -487,7 +355,7 @@ fn hubspot_contacts_are_created_updated_and_archived() {
 
 #[test]
 fn tables_made_by_hand_read_and_write_the_resource_paths() {
-    let p = Provider::start("hubspot", "/hubspot");
+    let p = start("hubspot", "/hubspot");
     // Some of the resource's columns, without options, and one of the table's own.
     let table = TableDef {
         name: "my_contacts".into(),
@@ -500,7 +368,7 @@ fn tables_made_by_hand_read_and_write_the_resource_paths() {
             ColumnDef::new("created", ColumnType::TimestampTz).with_option("path", "$.createdAt"),
         ],
     };
-    let rows = p.scan(&table, vec![], vec![], Some(Limit { count: Some(2), offset: 0 })).unwrap();
+    let rows = p.scan_planned(&table, vec![], vec![], Some(Limit { count: Some(2), offset: 0 })).unwrap();
     assert_eq!(
         rows[0][..4],
         [
@@ -537,15 +405,15 @@ fn tables_made_by_hand_read_and_write_the_resource_paths() {
 
 #[test]
 fn provider_errors_keep_their_messages() {
-    let p = Provider::start("hubspot", "/hubspot");
+    let p = start("hubspot", "/hubspot");
     let unauthorized = Provider::with(MockServer::start_blocking(), p.server.clone(), map(&[("token", "wrong")]));
     let table = unauthorized.imported("contacts", &[]);
-    let e = unauthorized.scan(&table, vec![], vec![], None).unwrap_err();
+    let e = unauthorized.scan_planned(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Authorization);
     assert!(e.detail.unwrap().starts_with("provider said: Authentication credentials not found."));
-    let g = Provider::start("gmail", "/gmail/v1");
+    let g = start("gmail", "/gmail/v1");
     let bad = g.imported("messages", &[("query", "format=full")]);
-    let e = g.scan(&bad, vec![], vec![], None).unwrap_err();
+    let e = g.scan_planned(&bad, vec![], vec![], None).unwrap_err();
     assert!(e.detail.unwrap().contains("Unknown name \"format\": Cannot bind query parameter."));
 }
 
@@ -555,32 +423,32 @@ fn definitions_registered_at_run_time_are_found_and_can_be_removed() {
         "name": "registry_test", "version": "1", "base_url": "https://api.example.com",
         "resources": [{ "name": "things", "path": "/things", "columns": [{ "name": "id", "type": "text" }] }]
     });
-    assert!(connectors::find("registry_test").is_none());
-    definitions::register(Definition::parse(&json).unwrap()).unwrap();
-    let found = connectors::find("registry_test").unwrap();
+    assert!(registry::find("registry_test").is_none());
+    registry::register(Definition::parse(&json).unwrap()).unwrap();
+    let found = registry::find("registry_test").unwrap();
     assert_eq!(found.defaults().base_url, Some("https://api.example.com"));
-    assert!(connectors::names().contains(&"registry_test".to_string()));
-    assert!(definitions::all().iter().any(|d| d.name == "registry_test"));
+    assert!(registry::names().contains(&"registry_test".to_string()));
+    assert!(registry::definitions().iter().any(|d| d.name == "registry_test"));
     assert!(validate_server(&ServerDef { name: "s".into(), options: map(&[("connector", "registry_test")]) }).is_ok());
-    assert!(definitions::unregister("registry_test"));
-    assert!(!definitions::unregister("registry_test"));
-    assert!(connectors::find("registry_test").is_none());
+    assert!(registry::unregister("registry_test"));
+    assert!(!registry::unregister("registry_test"));
+    assert!(registry::find("registry_test").is_none());
 
     let mut rest = json.clone();
     rest["name"] = json!("rest");
-    let e = definitions::register(Definition::parse(&rest).unwrap()).unwrap_err();
+    let e = registry::register(Definition::parse(&rest).unwrap()).unwrap_err();
     assert_eq!(e.message, "connector \"rest\" is built in; a definition needs another name");
-    assert!(connectors::find("rest").unwrap().defaults().base_url.is_none());
+    assert!(registry::find("rest").unwrap().defaults().base_url.is_none());
 
     // A registered definition replaces a shipped one of its name until it is removed.
     let mut gmail = json.clone();
     gmail["name"] = json!("gmail");
     gmail["version"] = json!("99");
-    definitions::register(Definition::parse(&gmail).unwrap()).unwrap();
-    assert!(definitions::all().iter().any(|d| d.name == "gmail" && d.version == "99"));
-    assert_eq!(connectors::find("gmail").unwrap().defaults().base_url, Some("https://api.example.com"));
-    definitions::unregister("gmail");
-    assert_eq!(connectors::find("gmail").unwrap().defaults().base_url, Some("https://gmail.googleapis.com/gmail/v1"));
+    registry::register(Definition::parse(&gmail).unwrap()).unwrap();
+    assert!(registry::definitions().iter().any(|d| d.name == "gmail" && d.version == "99"));
+    assert_eq!(registry::find("gmail").unwrap().defaults().base_url, Some("https://api.example.com"));
+    registry::unregister("gmail");
+    assert_eq!(registry::find("gmail").unwrap().defaults().base_url, Some("https://gmail.googleapis.com/gmail/v1"));
 }
 
 #[test]
@@ -591,8 +459,8 @@ fn server_options_of_a_definition_fill_its_headers() {
         "headers": { "X-Tenant": "{server.tenant}", "X-Version": "{server.api_version}" },
         "resources": [{ "name": "things", "path": "/things", "columns": [{ "name": "id", "type": "text" }] }]
     });
-    definitions::register(Definition::parse(&json).unwrap()).unwrap();
-    let connector = connectors::find("headers_test").unwrap();
+    registry::register(Definition::parse(&json).unwrap()).unwrap();
+    let connector = registry::find("headers_test").unwrap();
     let server = |pairs: &[(&str, &str)]| {
         let mut options = map(&[("connector", "headers_test")]);
         options.extend(map(pairs));
@@ -610,7 +478,7 @@ fn server_options_of_a_definition_fill_its_headers() {
         e.message,
         "invalid value for option \"tenant\": \"acme\r\nX-Evil: 1\" does not match the pattern [\\x20-\\x7e]*"
     );
-    definitions::unregister("headers_test");
+    registry::unregister("headers_test");
 }
 
 /// The last ```json block after `marker` in docs/definitions.md.
@@ -634,7 +502,7 @@ fn the_sql_tests_define_the_docs_example() {
 fn the_docs_example_runs_as_written() {
     let definition = Definition::parse(&docs_example("<!-- complete example -->")).unwrap();
     assert_eq!(definition.name, "acme_shop");
-    definitions::register(definition).unwrap();
+    registry::register(definition).unwrap();
     // The mock's customers stand in for the shop: page style, key in a header.
     let mock = MockServer::start_blocking();
     let base_url = format!("{}/auth/header/page", mock.url());
@@ -643,9 +511,9 @@ fn the_docs_example_runs_as_written() {
     let p = Provider::with(mock, server, map(&[("api_key", "test-key")]));
     let customers = p.imported("customers", &[]);
     let quals =
-        vec![eq("country", text("DE")), Qual { column: "amount".into(), op: Op::Ge, value: V::Numeric("5000".into()) }];
+        vec![eq("country", "DE"), Qual { column: "amount".into(), op: Op::Ge, value: V::Numeric("5000".into()) }];
     let sorts = vec![Sort { column: "amount".into(), desc: true, nulls_first: true }];
-    let rows = p.scan(&customers, quals, sorts, Some(Limit { count: Some(5), offset: 0 })).unwrap();
+    let rows = p.scan_planned(&customers, quals, sorts, Some(Limit { count: Some(5), offset: 0 })).unwrap();
     assert_eq!(rows.len(), 5);
     assert_eq!(
         p.sent(),
@@ -655,11 +523,11 @@ fn the_docs_example_runs_as_written() {
     assert_eq!((sent.header("x-api-key"), sent.header("x-api-version")), (Some("test-key"), Some("2024-06-01")));
     p.mock.reset();
     let active = p.imported("active_customers", &[("page_size", "100")]);
-    let rows = p.scan(&active, vec![], vec![], None).unwrap();
+    let rows = p.scan_planned(&active, vec![], vec![], None).unwrap();
     assert!(rows.len() > 1000 && rows.len() < 2000, "{}", rows.len());
     assert!(p.requests().iter().all(|r| r.param("active").as_deref() == Some("true")));
     assert!(p.open(&active).writer().is_none());
     let writer = p.open(&customers).writer().unwrap();
     assert_eq!(writer.batch_size(), 10);
-    definitions::unregister("acme_shop");
+    registry::unregister("acme_shop");
 }

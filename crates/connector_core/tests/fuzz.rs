@@ -20,6 +20,7 @@ use connector_core::convert::{convert, date_to_iso, into_text, timestamp_to_iso,
 use connector_core::jsonpath::JsonPath;
 use connector_core::model::{ColumnDef, ColumnType, Limit, Qual, ScanRequest, Sort, TableDef};
 use connector_core::options::{self, Kind, OptionMap, OptionSpec, Scope};
+use connector_core::registry;
 use connector_core::scan::{Projector, Scan, ScanSettings};
 use connector_core::{ErrorKind, Result};
 use gen::*;
@@ -38,7 +39,7 @@ fn specs(scope: &str, connector: &str) -> &'static [OptionSpec] {
     static SPECS: OnceLock<BTreeMap<String, Vec<OptionSpec>>> = OnceLock::new();
     let all = SPECS.get_or_init(|| {
         let mut all = BTreeMap::new();
-        for c in connectors::builtin() {
+        for c in registry::builtin() {
             all.insert(format!("server {}", c.name()), connectors::server_option_specs(c.as_ref()));
             all.insert(format!("table {}", c.name()), connectors::table_option_specs(c.as_ref()));
             all.insert(format!("column {}", c.name()), connectors::column_option_specs(c.as_ref()));

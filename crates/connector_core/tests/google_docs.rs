@@ -3,91 +3,35 @@
 //! page by page; the fields mask when neither text nor body is read; 403 naming the document, 404 as no
 //! row; credentials for Drive's origin; bad columns.
 
-use connector_core::connectors::{self, http_client, validate_server, validate_table, Connector, ServerDef};
+mod common;
+
+use common::*;
+use connector_core::connectors::{http_client, validate_server, validate_table, ServerDef};
 use connector_core::convert::Cell;
-use connector_core::http::Http;
 use connector_core::model::{ColumnDef, ColumnType, Limit, Op, Qual, ScanRequest, TableDef, Value as V};
 use connector_core::options::OptionMap;
-use connector_core::scan::{Next, Projector, Scan, ScanSettings};
-use connector_core::{ErrorKind, Result};
+use connector_core::ErrorKind;
 use mockapi::MockServer;
 use serde_json::json;
-use std::sync::Arc;
-use std::time::Duration;
 
-fn map(pairs: &[(&str, &str)]) -> OptionMap {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+/// A server on the Docs mock (Drive's too), all requests through one client.
+fn start(extra: &[(&str, &str)]) -> Provider {
+    let mock = MockServer::start_blocking();
+    let drive_url = format!("{}/gdocs/drive/v3", mock.url());
+    let mut options = vec![("drive_url", drive_url.as_str()), ("auth", "bearer"), ("rate_limit", "100")];
+    options.extend_from_slice(extra);
+    Provider::on(mock, "google_docs", "/gdocs/v1", &options, &[("token", mockapi::TEST_TOKEN)]).keep_one_client()
 }
 
-struct Docs {
-    mock: MockServer,
-    server: ServerDef,
-    connector: Arc<dyn Connector>,
-    http: Arc<Http>,
-}
-
-impl Docs {
-    fn start(extra: &[(&str, &str)]) -> Docs {
-        let mock = MockServer::start_blocking();
-        let base_url = format!("{}/gdocs/v1", mock.url());
-        let drive_url = format!("{}/gdocs/drive/v3", mock.url());
-        let mut options = map(&[
-            ("connector", "google_docs"),
-            ("base_url", &base_url),
-            ("drive_url", &drive_url),
-            ("auth", "bearer"),
-            ("rate_limit", "100"),
-        ]);
-        options.extend(map(extra));
-        let server = ServerDef { name: "docs".into(), options };
-        validate_server(&server).unwrap();
-        let connector = connectors::for_server(&server).unwrap();
-        let http = Arc::new(http_client(&server, &map(&[("token", mockapi::TEST_TOKEN)]), None).unwrap());
-        Docs { mock, server, connector, http }
-    }
-
-    fn scan(
-        &self,
-        table: &TableDef,
-        columns: &[&str],
-        quals: Vec<Qual>,
-        limit: Option<Limit>,
-    ) -> Result<Vec<Vec<Cell>>> {
-        validate_table(&self.server, table)?;
-        let opened = self.connector.open(&self.server, table)?;
-        let request =
-            ScanRequest { columns: columns.iter().map(|c| at(table, c)).collect(), quals, sorts: vec![], limit };
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let projector = Arc::new(Projector::new(table, &request.columns)?);
-        let rows_needed = limit.and_then(|l| l.split(false).source_rows);
-        let mut scan = Scan::start(
-            runtime.handle(),
-            self.http.clone(),
-            opened.scan(&request)?,
-            projector,
-            ScanSettings { max_concurrency: 4, rows_needed, ..Default::default() },
-        );
-        let mut rows = Vec::new();
-        loop {
-            match scan.next_block(Duration::from_millis(100))? {
-                Next::Block(b) => rows.extend((0..b.rows()).map(|i| b.row(i).to_vec())),
-                Next::Waiting => {}
-                Next::Done => return Ok(rows),
-            }
-        }
-    }
-
-    /// `METHOD path?query` of each request, percent-decoded.
-    fn sent(&self) -> Vec<String> {
-        self.mock
-            .requests()
-            .iter()
-            .map(|r| {
-                let query: Vec<String> = r.params().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-                format!("{} {}?{}", r.method, r.path, query.join("&")).trim_end_matches('?').to_string()
-            })
-            .collect()
-    }
+/// `METHOD path?query` of each request, percent-decoded.
+fn sent(docs: &Provider) -> Vec<String> {
+    docs.requests()
+        .iter()
+        .map(|r| {
+            let query: Vec<String> = r.params().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{} {}?{}", r.method, r.path, query.join("&")).trim_end_matches('?').to_string()
+        })
+        .collect()
 }
 
 fn table() -> TableDef {
@@ -104,46 +48,45 @@ fn table() -> TableDef {
     }
 }
 
-fn at(table: &TableDef, name: &str) -> usize {
-    table.columns.iter().position(|c| c.name == name).unwrap_or_else(|| panic!("no column {name}"))
-}
-
 fn id_is(id: &str) -> Qual {
     Qual { column: "document_id".into(), op: Op::Eq, value: V::Text(id.into()) }
-}
-
-fn text(s: &str) -> Cell {
-    Cell::Text(s.into())
 }
 
 const LIST: &str = "q=mimeType = 'application/vnd.google-apps.document' and trashed = false";
 
 #[test]
 fn a_document_by_id_is_one_request_and_its_text_is_flattened() {
-    let docs = Docs::start(&[]);
+    let docs = start(&[]);
     let t = table();
-    let rows =
-        docs.scan(&t, &["document_id", "title", "revision_id", "text", "body"], vec![id_is("docMock1")], None).unwrap();
-    assert_eq!(docs.sent(), vec!["GET /gdocs/v1/documents/docMock1"]);
+    let rows = docs
+        .scan_planned_columns(
+            &t,
+            &["document_id", "title", "revision_id", "text", "body"],
+            vec![id_is("docMock1")],
+            vec![],
+            None,
+        )
+        .unwrap();
+    assert_eq!(sent(&docs), vec!["GET /gdocs/v1/documents/docMock1"]);
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0][..3], [text("docMock1"), text("Meeting notes"), text("ALm37BVrev1")]);
+    assert_eq!(rows[0][..3], [text_cell("docMock1"), text_cell("Meeting notes"), text_cell("ALm37BVrev1")]);
     // Runs joined, the inline image left out, the table's cells tab-separated and its rows on lines.
     assert_eq!(
         rows[0][3],
-        text("Weekly sync notes\nBudget approved\nHire two engineers\nLogo: \nOwner\tTask\nAda\tShip v2\nEnd\n")
+        text_cell("Weekly sync notes\nBudget approved\nHire two engineers\nLogo: \nOwner\tTask\nAda\tShip v2\nEnd\n")
     );
     let Cell::Jsonb(body) = &rows[0][4] else { panic!("body is {:?}", rows[0][4]) };
     assert_eq!(body["content"][1]["paragraph"]["elements"][1]["textRun"]["content"], json!("sync"));
 
     // A table of contents and a table nested in a cell, in reading order.
     docs.mock.reset();
-    let rows = docs.scan(&t, &["text"], vec![id_is("docMock2")], None).unwrap();
-    assert_eq!(rows, vec![vec![text("Goals\nGoals\nQ1\ta\tb\n")]]);
+    let rows = docs.scan_planned_columns(&t, &["text"], vec![id_is("docMock2")], vec![], None).unwrap();
+    assert_eq!(rows, vec![vec![text_cell("Goals\nGoals\nQ1\ta\tb\n")]]);
 }
 
 #[test]
 fn ids_of_a_condition_are_read_once_each_and_unknown_ones_are_no_row() {
-    let docs = Docs::start(&[]);
+    let docs = start(&[]);
     let t = table();
     let ids = V::List(vec![
         V::Text("docMock3".into()),
@@ -152,10 +95,13 @@ fn ids_of_a_condition_are_read_once_each_and_unknown_ones_are_no_row() {
         V::Text("docMock3".into()),
     ]);
     let quals = vec![Qual { column: "document_id".into(), op: Op::In, value: ids }];
-    let rows = docs.scan(&t, &["document_id", "title"], quals, None).unwrap();
-    assert_eq!(rows, vec![vec![text("docMock1"), text("Meeting notes")], vec![text("docMock3"), text("Empty")]]);
+    let rows = docs.scan_planned_columns(&t, &["document_id", "title"], quals, vec![], None).unwrap();
+    assert_eq!(
+        rows,
+        vec![vec![text_cell("docMock1"), text_cell("Meeting notes")], vec![text_cell("docMock3"), text_cell("Empty")]]
+    );
     // Neither text nor body: the fields mask; read concurrently, so compared in sorted order.
-    let mut sent = docs.sent();
+    let mut sent = sent(&docs);
     sent.sort();
     let masked = "fields=documentId,title,revisionId";
     assert_eq!(
@@ -168,34 +114,36 @@ fn ids_of_a_condition_are_read_once_each_and_unknown_ones_are_no_row() {
     );
     // The mask answers only those fields.
     docs.mock.reset();
-    let rows = docs.scan(&t, &["revision_id"], vec![id_is("docMock2")], None).unwrap();
-    assert_eq!(rows, vec![vec![text("ALm37BVrev7")]]);
+    let rows = docs.scan_planned_columns(&t, &["revision_id"], vec![id_is("docMock2")], vec![], None).unwrap();
+    assert_eq!(rows, vec![vec![text_cell("ALm37BVrev7")]]);
 }
 
 #[test]
 fn without_a_condition_documents_are_listed_through_drive_page_by_page() {
-    let docs = Docs::start(&[("max_concurrency", "1")]);
+    let docs = start(&[("max_concurrency", "1")]);
     let t = TableDef { options: map(&[("page_size", "2")]), ..table() };
-    let rows = docs.scan(&t, &["document_id", "title", "text"], vec![], None).unwrap();
+    let rows = docs.scan_planned_columns(&t, &["document_id", "title", "text"], vec![], vec![], None).unwrap();
     let drive = "GET /gdocs/drive/v3/files?";
     let fields = "fields=nextPageToken,files(id)";
-    let sent = docs.sent();
-    assert_eq!(sent.len(), 5, "{sent:#?}");
-    assert_eq!(sent[0], format!("{drive}{LIST}&pageSize=2&{fields}"));
-    assert_eq!(sent[1..3], ["GET /gdocs/v1/documents/docMock1", "GET /gdocs/v1/documents/docMock2"]);
-    assert!(sent[3].starts_with(&format!("{drive}{LIST}&pageSize=2&{fields}&pageToken=")), "{}", sent[3]);
-    assert_eq!(sent[4], "GET /gdocs/v1/documents/docMock3");
+    let log = sent(&docs);
+    assert_eq!(log.len(), 5, "{log:#?}");
+    assert_eq!(log[0], format!("{drive}{LIST}&pageSize=2&{fields}"));
+    assert_eq!(log[1..3], ["GET /gdocs/v1/documents/docMock1", "GET /gdocs/v1/documents/docMock2"]);
+    assert!(log[3].starts_with(&format!("{drive}{LIST}&pageSize=2&{fields}&pageToken=")), "{}", log[3]);
+    assert_eq!(log[4], "GET /gdocs/v1/documents/docMock3");
     // Only Google Docs, not trashed: no spreadsheet, no old draft.
     let ids: Vec<&Cell> = rows.iter().map(|r| &r[0]).collect();
-    assert_eq!(ids, vec![&text("docMock1"), &text("docMock2"), &text("docMock3")]);
-    assert_eq!(rows[2][1..], [text("Empty"), text("\n")]);
+    assert_eq!(ids, vec![&text_cell("docMock1"), &text_cell("docMock2"), &text_cell("docMock3")]);
+    assert_eq!(rows[2][1..], [text_cell("Empty"), text_cell("\n")]);
 
     // A LIMIT shrinks Drive's page.
     docs.mock.reset();
-    let rows = docs.scan(&table(), &["title"], vec![], Some(Limit { count: Some(1), offset: 0 })).unwrap();
-    assert_eq!(rows, vec![vec![text("Meeting notes")]]);
+    let rows = docs
+        .scan_planned_columns(&table(), &["title"], vec![], vec![], Some(Limit { count: Some(1), offset: 0 }))
+        .unwrap();
+    assert_eq!(rows, vec![vec![text_cell("Meeting notes")]]);
     assert_eq!(
-        docs.sent(),
+        sent(&docs),
         vec![
             format!("{drive}{LIST}&pageSize=1&{fields}"),
             "GET /gdocs/v1/documents/docMock1?fields=documentId,title,revisionId".to_string()
@@ -205,7 +153,7 @@ fn without_a_condition_documents_are_listed_through_drive_page_by_page() {
 
 #[test]
 fn explain_shows_the_requests() {
-    let docs = Docs::start(&[]);
+    let docs = start(&[]);
     let opened = docs.connector.open(&docs.server, &table()).unwrap();
     let url = docs.mock.url();
     let request = |columns: Vec<usize>, quals: Vec<Qual>| ScanRequest { columns, quals, sorts: vec![], limit: None };
@@ -224,8 +172,8 @@ fn explain_shows_the_requests() {
 
 #[test]
 fn a_document_without_access_is_an_error_naming_it() {
-    let docs = Docs::start(&[]);
-    let e = docs.scan(&table(), &["title"], vec![id_is("docSecret")], None).unwrap_err();
+    let docs = start(&[]);
+    let e = docs.scan_planned_columns(&table(), &["title"], vec![id_is("docSecret")], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Authorization);
     assert!(
         e.message.starts_with("Google Docs document \"docSecret\" cannot be read (foreign table \"docs\"): "),
@@ -236,12 +184,15 @@ fn a_document_without_access_is_an_error_naming_it() {
     assert_eq!(e.detail.as_deref(), Some("provider said: The caller does not have permission"));
     assert!(e.hint.unwrap().starts_with("Share document \"docSecret\""));
     // 404 alone: no row, as a listing would not have it either.
-    assert_eq!(docs.scan(&table(), &["title"], vec![id_is("nope")], None).unwrap(), Vec::<Vec<Cell>>::new());
+    assert_eq!(
+        docs.scan_planned_columns(&table(), &["title"], vec![id_is("nope")], vec![], None).unwrap(),
+        Vec::<Vec<Cell>>::new()
+    );
 }
 
 #[test]
 fn a_quota_refusal_is_retried() {
-    let docs = Docs::start(&[("retry_after_ms", "1")]);
+    let docs = start(&[("retry_after_ms", "1")]);
     let server = ServerDef {
         options: {
             let mut o = docs.server.options.clone();
@@ -266,7 +217,7 @@ fn credentials_go_to_drive_too_and_columns_are_checked() {
     // Google's hosts by default: the token is for both the Docs and the Drive origin.
     let server = ServerDef { name: "g".into(), options: map(&[("connector", "google_docs"), ("auth", "bearer")]) };
     validate_server(&server).unwrap();
-    let docs = Docs::start(&[]);
+    let docs = start(&[]);
     let other = MockServer::start_blocking();
     let server = ServerDef {
         options: {
@@ -276,9 +227,8 @@ fn credentials_go_to_drive_too_and_columns_are_checked() {
         },
         ..docs.server.clone()
     };
-    let http = http_client(&server, &map(&[("token", mockapi::TEST_TOKEN)]), None).unwrap();
-    let docs = Docs { server, http: Arc::new(http), ..docs };
-    assert_eq!(docs.scan(&table(), &["title"], vec![], None).unwrap().len(), 3);
+    let docs = Provider { server, ..docs }.keep_one_client();
+    assert_eq!(docs.scan_planned_columns(&table(), &["title"], vec![], vec![], None).unwrap().len(), 3);
     assert_eq!(other.requests()[0].headers.get("authorization").map(String::as_str), Some("Bearer test-token"));
 
     let bad = TableDef { columns: vec![ColumnDef::new("name", ColumnType::Text)], ..table() };

@@ -3,149 +3,57 @@
 //! column, header mapping, quoted sheet titles, sub-ranges, appends and cell updates, discovery, error
 //! bodies and bad options.
 
-use connector_core::connectors::{self, http_client, validate_server, validate_table, Connector, ServerDef};
+mod common;
+
+use common::*;
+use connector_core::connectors::{http_client, validate_table, ServerDef};
 use connector_core::convert::Cell;
-use connector_core::http::{Counters, Http};
+use connector_core::http::Counters;
 use connector_core::model::{ColumnDef, ColumnType, Limit, ScanRequest, TableDef, Value as V};
-use connector_core::options::OptionMap;
-use connector_core::scan::{Next, Projector, Scan, ScanSettings};
 use connector_core::write::WriteOp;
-use connector_core::{ErrorKind, Result};
-use mockapi::{MockServer, RecordedRequest};
+use connector_core::ErrorKind;
+use mockapi::MockServer;
 use serde_json::json;
 use std::sync::Arc;
-use std::time::Duration;
 
-fn map(pairs: &[(&str, &str)]) -> OptionMap {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+/// A server on the Sheets mock, all requests through one client. The mock takes a bearer token; real servers
+/// use auth 'oauth2' (the default).
+fn start(token: &str) -> Provider {
+    let options = [("auth", "bearer"), ("spreadsheet_id", "sheetMock1"), ("rate_limit", "100")];
+    Provider::start("google_sheets", "/sheets/v4", &options, &[("token", token)]).keep_one_client()
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
-
-struct Sheets {
-    mock: MockServer,
-    server: ServerDef,
-    connector: Arc<dyn Connector>,
-    http: Arc<Http>,
-}
-
-impl Sheets {
-    fn start(token: &str) -> Sheets {
-        let mock = MockServer::start_blocking();
-        let base_url = format!("{}/sheets/v4", mock.url());
-        // The mock takes a bearer token; real servers use auth 'oauth2' (the default).
-        let server = ServerDef {
-            name: "sheets".into(),
-            options: map(&[
-                ("connector", "google_sheets"),
-                ("base_url", &base_url),
-                ("auth", "bearer"),
-                ("spreadsheet_id", "sheetMock1"),
-                ("rate_limit", "100"),
-            ]),
-        };
-        validate_server(&server).unwrap();
-        let connector = connectors::for_server(&server).unwrap();
-        let http = Arc::new(http_client(&server, &map(&[("token", token)]), None).unwrap());
-        Sheets { mock, server, connector, http }
-    }
-
-    fn resources(&self) -> Vec<connectors::Resource> {
-        runtime().block_on(self.connector.resources(&self.server, &self.http)).unwrap()
-    }
-
-    fn imported(&self, name: &str, options: &[(&str, &str)]) -> TableDef {
-        let found =
-            self.resources().into_iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no resource {name}"));
-        let mut table_options = found.table_options;
-        table_options.extend(map(options));
-        let columns = found
-            .columns
-            .into_iter()
-            .map(|c| ColumnDef { name: c.name, ty: column_type(&c.sql_type), options: c.options })
-            .collect();
-        self.mock.reset();
-        TableDef { name: found.name, options: table_options, columns }
-    }
-
-    fn scan(&self, table: &TableDef, limit: Option<Limit>) -> Result<Vec<Vec<Cell>>> {
-        self.scan_columns(table, &table.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), limit)
-    }
-
-    /// A scan of the named columns only, as a query using just them.
-    fn scan_columns(&self, table: &TableDef, columns: &[&str], limit: Option<Limit>) -> Result<Vec<Vec<Cell>>> {
-        validate_table(&self.server, table)?;
-        let opened = self.connector.open(&self.server, table)?;
-        let request = ScanRequest {
-            columns: columns.iter().map(|c| at(table, c)).collect(),
-            quals: vec![],
-            sorts: vec![],
-            limit,
-        };
-        let runtime = runtime();
-        let projector = Arc::new(Projector::new(table, &request.columns)?);
-        let rows_needed = limit.and_then(|l| l.split(false).source_rows);
-        let mut scan = Scan::start(
-            runtime.handle(),
-            self.http.clone(),
-            opened.scan(&request)?,
-            projector,
-            ScanSettings { max_concurrency: 4, rows_needed, ..Default::default() },
-        );
-        let mut rows = Vec::new();
-        loop {
-            match scan.next_block(Duration::from_millis(100))? {
-                Next::Block(b) => rows.extend((0..b.rows()).map(|i| b.row(i).to_vec())),
-                Next::Waiting => {}
-                Next::Done => return Ok(rows),
-            }
-        }
-    }
-
-    fn requests(&self) -> Vec<RecordedRequest> {
-        self.mock.requests()
-    }
-
-    /// `METHOD path?query`, percent-decoded, for reading A1 ranges.
-    fn sent(&self) -> Vec<String> {
-        self.requests()
-            .iter()
-            .map(|r| {
-                let query: Vec<String> = r.params().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-                format!("{} {}?{}", r.method, mockapi_decode(&r.path), query.join("&"))
-            })
-            .collect()
-    }
+/// The foreign table IMPORT FOREIGN SCHEMA creates for `name`, with the requests of the import forgotten.
+fn imported(sheets: &Provider, name: &str, options: &[(&str, &str)]) -> TableDef {
+    let table = sheets.imported(name, options);
+    sheets.mock.reset();
+    table
 }
 
 fn mockapi_decode(path: &str) -> String {
     percent_encoding::percent_decode_str(path).decode_utf8_lossy().into_owned()
 }
 
-fn column_type(sql: &str) -> ColumnType {
-    match sql {
-        "text" => ColumnType::Text,
-        "bigint" => ColumnType::Int8,
-        "boolean" => ColumnType::Bool,
-        "numeric" => ColumnType::Numeric,
-        other => panic!("unexpected type {other}"),
-    }
-}
-
-fn at(table: &TableDef, name: &str) -> usize {
-    table.columns.iter().position(|c| c.name == name).unwrap_or_else(|| panic!("no column {name}"))
+/// `METHOD path?query`, percent-decoded, for reading A1 ranges.
+fn sent(sheets: &Provider) -> Vec<String> {
+    sheets
+        .requests()
+        .iter()
+        .map(|r| {
+            let query: Vec<String> = r.params().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{} {}?{}", r.method, mockapi_decode(&r.path), query.join("&"))
+        })
+        .collect()
 }
 
 const READ: &str = "majorDimension=ROWS&valueRenderOption=UNFORMATTED_VALUE&dateTimeRenderOption=FORMATTED_STRING";
 
 #[test]
 fn discovery_reads_sheets_and_their_header_rows() {
-    let sheets = Sheets::start(mockapi::TEST_TOKEN);
+    let sheets = start(mockapi::TEST_TOKEN);
     let resources = sheets.resources();
     assert_eq!(
-        sheets.sent(),
+        sent(&sheets),
         vec![
             "GET /sheets/v4/spreadsheets/sheetMock1?fields=sheets.properties".to_string(),
             "GET /sheets/v4/spreadsheets/sheetMock1/values:batchGet?ranges='Orders'!1:2&ranges='Team''s notes'!1:2&ranges='Report'!1:2&valueRenderOption=UNFORMATTED_VALUE&dateTimeRenderOption=FORMATTED_STRING".to_string(),
@@ -173,11 +81,11 @@ fn discovery_reads_sheets_and_their_header_rows() {
 
 #[test]
 fn scans_read_the_header_then_blocks_of_rows() {
-    let sheets = Sheets::start(mockapi::TEST_TOKEN);
-    let table = sheets.imported("orders", &[]);
-    let rows = sheets.scan(&table, None).unwrap();
+    let sheets = start(mockapi::TEST_TOKEN);
+    let table = imported(&sheets, "orders", &[]);
+    let rows = sheets.scan_planned(&table, vec![], vec![], None).unwrap();
     assert_eq!(
-        sheets.sent(),
+        sent(&sheets),
         vec![
             "GET /sheets/v4/spreadsheets/sheetMock1?fields=sheets.properties".to_string(),
             format!("GET /sheets/v4/spreadsheets/sheetMock1/values/'Orders'!A1:H1?{READ}"),
@@ -199,7 +107,7 @@ fn scans_read_the_header_then_blocks_of_rows() {
     // Smaller blocks: one request each, up to the sheet's last row.
     sheets.mock.reset();
     let small = TableDef { options: map(&[("sheet", "Orders"), ("page_size", "10")]), ..table.clone() };
-    assert_eq!(sheets.scan(&small, None).unwrap().len(), 30);
+    assert_eq!(sheets.scan_planned(&small, vec![], vec![], None).unwrap().len(), 30);
     let data: Vec<String> = sheets
         .sent()
         .into_iter()
@@ -210,10 +118,10 @@ fn scans_read_the_header_then_blocks_of_rows() {
 
     // A LIMIT reads a block of that many rows.
     sheets.mock.reset();
-    let rows = sheets.scan(&table, Some(Limit { count: Some(3), offset: 0 })).unwrap();
+    let rows = sheets.scan_planned(&table, vec![], vec![], Some(Limit { count: Some(3), offset: 0 })).unwrap();
     assert_eq!(rows.len(), 3);
-    assert_eq!(sheets.sent()[2], format!("GET /sheets/v4/spreadsheets/sheetMock1/values/'Orders'!A2:E4?{READ}"));
-    assert_eq!(sheets.sent().len(), 3);
+    assert_eq!(sent(&sheets)[2], format!("GET /sheets/v4/spreadsheets/sheetMock1/values/'Orders'!A2:E4?{READ}"));
+    assert_eq!(sent(&sheets).len(), 3);
 
     // EXPLAIN.
     let opened = sheets.connector.open(&sheets.server, &table).unwrap();
@@ -236,7 +144,7 @@ fn scans_read_the_header_then_blocks_of_rows() {
 
 #[test]
 fn headers_titles_and_ranges_locate_the_data() {
-    let sheets = Sheets::start(mockapi::TEST_TOKEN);
+    let sheets = start(mockapi::TEST_TOKEN);
     // Columns made by hand: headers matched exactly, else ignoring case, or named by option header.
     let table = TableDef {
         name: "notes".into(),
@@ -246,7 +154,7 @@ fn headers_titles_and_ranges_locate_the_data() {
             ColumnDef::new("text", ColumnType::Text).with_option("header", "Body"),
         ],
     };
-    let rows = sheets.scan(&table, None).unwrap();
+    let rows = sheets.scan_planned(&table, vec![], vec![], None).unwrap();
     assert_eq!(
         rows,
         vec![
@@ -254,7 +162,7 @@ fn headers_titles_and_ranges_locate_the_data() {
             vec![Cell::Text("Plans".into()), Cell::Null]
         ]
     );
-    assert_eq!(sheets.sent()[1], format!("GET /sheets/v4/spreadsheets/sheetMock1/values/'Team''s notes'!A1:D1?{READ}"));
+    assert_eq!(sent(&sheets)[1], format!("GET /sheets/v4/spreadsheets/sheetMock1/values/'Team''s notes'!A1:D1?{READ}"));
     // A range: the header in its first row, the columns under it.
     sheets.mock.reset();
     let report = TableDef {
@@ -266,10 +174,10 @@ fn headers_titles_and_ranges_locate_the_data() {
             ColumnDef::new("total", ColumnType::Numeric),
         ],
     };
-    let rows = sheets.scan(&report, None).unwrap();
+    let rows = sheets.scan_planned(&report, vec![], vec![], None).unwrap();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[2], vec![Cell::Int(6), Cell::Text("West".into()), Cell::Numeric("45.5".into())]);
-    let sent = sheets.sent();
+    let sent = sent(&sheets);
     assert!(sent[1].contains("/values/'Report'!B3:C3?"), "{}", sent[1]);
     assert!(sent[2].contains("/values/'Report'!B4:C20?"), "{}", sent[2]);
     // Formatted values on request.
@@ -278,11 +186,11 @@ fn headers_titles_and_ranges_locate_the_data() {
         options: map(&[("sheet", "Report"), ("range", "B3:C"), ("value_render", "FORMATTED_VALUE")]),
         ..report.clone()
     };
-    assert_eq!(sheets.scan(&formatted, None).unwrap()[0][2], Cell::Numeric("120".into()));
+    assert_eq!(sheets.scan_planned(&formatted, vec![], vec![], None).unwrap()[0][2], Cell::Numeric("120".into()));
     assert_eq!(sheets.requests()[2].param("valueRenderOption").as_deref(), Some("FORMATTED_VALUE"));
     // A header that is not there.
     let missing = TableDef { columns: vec![ColumnDef::new("nope", ColumnType::Text)], ..table.clone() };
-    let e = sheets.scan(&missing, None).unwrap_err();
+    let e = sheets.scan_planned(&missing, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert_eq!(
         e.message,
@@ -293,15 +201,15 @@ fn headers_titles_and_ranges_locate_the_data() {
 
 #[test]
 fn rows_are_appended_and_cells_updated() {
-    let sheets = Sheets::start(mockapi::TEST_TOKEN);
-    let table = sheets.imported("orders", &[]);
+    let sheets = start(mockapi::TEST_TOKEN);
+    let table = imported(&sheets, "orders", &[]);
     let writer = sheets.connector.open(&sheets.server, &table).unwrap().writer().unwrap();
     assert_eq!((writer.batch_size(), writer.key_column()), (500, "row_number"));
     assert_eq!(
         writer.describe(WriteOp::Insert),
         format!("POST {}/sheets/v4/spreadsheets/sheetMock1/values/'Orders'!…:append", sheets.mock.url())
     );
-    let (http, counters, runtime) = (sheets.http.clone(), Counters::default(), runtime());
+    let (http, counters, runtime) = (sheets.http(), Counters::default(), runtime());
     let record = |values: &[(&str, serde_json::Value)]| {
         connector_core::write::record(
             &table,
@@ -346,7 +254,7 @@ fn rows_are_appended_and_cells_updated() {
             json!({"valueInputOption": "USER_ENTERED", "data": [{"range": "'Orders'!C13:C13", "values": [[99]]}, {"range": "'Orders'!B13:B13", "values": [["'Zoe"]]}]})
         )
     );
-    let rows = sheets.scan(&table, None).unwrap();
+    let rows = sheets.scan_planned(&table, vec![], vec![], None).unwrap();
     assert_eq!(rows.len(), 32);
     let row13 = rows.iter().find(|r| r[0] == Cell::Int(13)).unwrap();
     assert_eq!(
@@ -365,31 +273,31 @@ fn rows_are_appended_and_cells_updated() {
 
 #[test]
 fn provider_errors_keep_their_messages() {
-    let sheets = Sheets::start(mockapi::TEST_TOKEN);
+    let sheets = start(mockapi::TEST_TOKEN);
     let table = TableDef {
         name: "t".into(),
         options: map(&[("sheet", "Orders")]),
         columns: vec![ColumnDef::new("customer", ColumnType::Text)],
     };
-    let wrong = Sheets::start("wrong");
-    let e = wrong.scan(&table, None).unwrap_err();
+    let wrong = start("wrong");
+    let e = wrong.scan_planned(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Authorization);
     assert!(e.detail.unwrap().starts_with("provider said: Request is missing required authentication credential."));
     let other = TableDef { options: map(&[("sheet", "Orders"), ("spreadsheet_id", "nope")]), ..table.clone() };
-    let e = sheets.scan(&other, None).unwrap_err();
+    let e = sheets.scan_planned(&other, vec![], vec![], None).unwrap_err();
     assert_eq!(
         (e.kind, e.detail.as_deref()),
         (ErrorKind::NotFound, Some("provider said: Requested entity was not found."))
     );
     let no_sheet = TableDef { options: map(&[("sheet", "Sales")]), ..table.clone() };
-    let e = sheets.scan(&no_sheet, None).unwrap_err();
+    let e = sheets.scan_planned(&no_sheet, vec![], vec![], None).unwrap_err();
     assert_eq!(e.message, "spreadsheet sheetMock1 has no sheet \"Sales\" (foreign table \"t\")");
     assert_eq!(e.hint.as_deref(), Some("Its sheets are: Orders, Team's notes, Report."));
 }
 
 #[test]
 fn options_are_checked() {
-    let sheets = Sheets::start(mockapi::TEST_TOKEN);
+    let sheets = start(mockapi::TEST_TOKEN);
     let check = |options: &[(&str, &str)], column: ColumnDef| {
         validate_table(&sheets.server, &TableDef { name: "t".into(), options: map(options), columns: vec![column] })
             .unwrap_err()
@@ -451,18 +359,15 @@ fn service_accounts_sign_a_jwt_for_their_token() {
             ("rate_limit", "100"),
         ]),
     };
-    validate_server(&server).unwrap();
     let user = map(&[("service_account_key", &key_json("fdw@mock.iam.gserviceaccount.com", &token_uri))]);
-    let connector = connectors::for_server(&server).unwrap();
-    let sheets =
-        Sheets { mock, server: server.clone(), connector, http: Arc::new(http_client(&server, &user, None).unwrap()) };
+    let sheets = Provider::with(mock, server.clone(), user).keep_one_client();
     let table = TableDef {
         name: "t".into(),
         options: map(&[("sheet", "Orders")]),
         columns: vec![ColumnDef::new("customer", ColumnType::Text)],
     };
-    assert_eq!(sheets.scan(&table, None).unwrap().len(), 30);
-    assert_eq!(sheets.scan(&table, None).unwrap().len(), 30);
+    assert_eq!(sheets.scan_planned(&table, vec![], vec![], None).unwrap().len(), 30);
+    assert_eq!(sheets.scan_planned(&table, vec![], vec![], None).unwrap().len(), 30);
     let log = sheets.requests();
     // One token for every request while it is valid.
     assert_eq!(log.iter().filter(|r| r.path == "/sheets/oauth2/token").count(), 1);
@@ -500,7 +405,12 @@ fn service_accounts_sign_a_jwt_for_their_token() {
     // A refused assertion is an authorization error with the endpoint's words; a bad key never shows itself.
     let refused = map(&[("service_account_key", &key_json("fdw@example.com", &token_uri))]);
     // The same mock: credentials (and so the token) go only to the server's origin.
-    let e = Sheets { http: Arc::new(http_client(&server, &refused, None).unwrap()), ..sheets }.scan(&table, None);
+    let e = Provider { kept: Some(Arc::new(http_client(&server, &refused, None).unwrap())), ..sheets }.scan_planned(
+        &table,
+        vec![],
+        vec![],
+        None,
+    );
     let e = e.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Authorization);
     assert_eq!(e.detail.as_deref(), Some("token endpoint said: Invalid JWT Signature."));
@@ -550,26 +460,15 @@ fn an_endless_token_response_is_cut_off() {
         ]),
     };
     let user = map(&[("service_account_key", &key_json("fdw@mock.iam.gserviceaccount.com", &token_uri))]);
-    let connector = connectors::for_server(&server).unwrap();
-    let sheets =
-        Sheets { mock, server: server.clone(), connector, http: Arc::new(http_client(&server, &user, None).unwrap()) };
+    let sheets = Provider::with(mock, server.clone(), user).keep_one_client();
     let table = TableDef {
         name: "t".into(),
         options: map(&[("sheet", "Orders")]),
         columns: vec![ColumnDef::new("customer", ColumnType::Text)],
     };
-    let e = sheets.scan(&table, None).unwrap_err();
+    let e = sheets.scan_planned(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::LimitExceeded, "{e}");
     assert!(e.message.contains("token response is larger than 1048576 bytes"), "{e}");
-}
-
-impl Sheets {
-    /// The same mock with other server options (and a client made for them).
-    fn with_options(mut self, options: &[(&str, &str)]) -> Sheets {
-        self.server.options.extend(map(options));
-        self.http = Arc::new(http_client(&self.server, &map(&[("token", mockapi::TEST_TOKEN)]), None).unwrap());
-        self
-    }
 }
 
 fn orders_table() -> TableDef {
@@ -585,13 +484,13 @@ fn orders_table() -> TableDef {
 
 #[test]
 fn a_429_is_retried_after_its_retry_after() {
-    let sheets = Sheets::start(mockapi::TEST_TOKEN);
-    let expected = sheets.scan(&orders_table(), None).unwrap();
+    let sheets = start(mockapi::TEST_TOKEN);
+    let expected = sheets.scan_planned(&orders_table(), vec![], vec![], None).unwrap();
     assert_eq!(expected.len(), 30);
-    let sheets = Sheets::start(mockapi::TEST_TOKEN);
+    let sheets = start(mockapi::TEST_TOKEN);
     let url = format!("{}/sheets/429/1/v4", sheets.mock.url());
     let sheets = sheets.with_options(&[("base_url", &url)]);
-    assert_eq!(sheets.scan(&orders_table(), None).unwrap(), expected);
+    assert_eq!(sheets.scan_planned(&orders_table(), vec![], vec![], None).unwrap(), expected);
     // Metadata, header and rows: each refused once, then sent again after Retry-After.
     let log = sheets.requests();
     assert_eq!(log.len(), 6, "{log:?}");
@@ -604,10 +503,10 @@ fn a_429_is_retried_after_its_retry_after() {
         );
     }
 
-    let sheets = Sheets::start(mockapi::TEST_TOKEN);
+    let sheets = start(mockapi::TEST_TOKEN);
     let url = format!("{}/sheets/429/always/v4", sheets.mock.url());
     let sheets = sheets.with_options(&[("base_url", &url), ("max_retries", "1")]);
-    let e = sheets.scan(&orders_table(), None).unwrap_err();
+    let e = sheets.scan_planned(&orders_table(), vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Remote);
     assert!(e.message.ends_with("failed after 1 retry: HTTP 429 Too Many Requests"), "{}", e.message);
     assert_eq!(
@@ -621,11 +520,11 @@ fn a_429_is_retried_after_its_retry_after() {
 
 #[test]
 fn bad_ids_and_headers_are_named() {
-    let sheets = Sheets::start(mockapi::TEST_TOKEN);
+    let sheets = start(mockapi::TEST_TOKEN);
     // An unknown spreadsheet: Google's message, a hint naming the id.
     let mut table = orders_table();
     table.options.insert("spreadsheet_id".into(), "sheetNope".into());
-    let e = sheets.scan(&table, None).unwrap_err();
+    let e = sheets.scan_planned(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(
         (e.kind, e.detail.as_deref()),
         (ErrorKind::NotFound, Some("provider said: Requested entity was not found."))
@@ -636,7 +535,7 @@ fn bad_ids_and_headers_are_named() {
     );
     let mut other = sheets.server.clone();
     other.options.insert("spreadsheet_id".into(), "sheetNope".into());
-    let e = runtime().block_on(sheets.connector.resources(&other, &sheets.http)).unwrap_err();
+    let e = runtime().block_on(sheets.connector.resources(&other, &sheets.http())).unwrap_err();
     assert_eq!(
         e.hint.as_deref(),
         Some("Spreadsheet \"sheetNope\" (server option spreadsheet_id) does not exist or is not shared with this account.")
@@ -647,7 +546,7 @@ fn bad_ids_and_headers_are_named() {
         columns: vec![ColumnDef::new("c", ColumnType::Text).with_option("header", header)],
     };
     // No header row.
-    let e = sheets.scan(&odd("No header", "Name"), None).unwrap_err();
+    let e = sheets.scan_planned(&odd("No header", "Name"), vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert_eq!(e.message, "sheet \"No header\" has no header row: A1:C1 is empty (foreign table \"t\")");
     assert_eq!(
@@ -655,20 +554,23 @@ fn bad_ids_and_headers_are_named() {
         Some("Put the column names in that row, or set the table option range to where the header lies (for example 'B3:F').")
     );
     // The same header twice: which one a column reads is not guessed.
-    let e = sheets.scan(&odd("Twins", "amount"), None).unwrap_err();
+    let e = sheets.scan_planned(&odd("Twins", "amount"), vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidValue);
     assert_eq!(
         e.message,
         "column \"c\" of foreign table \"t\": sheet \"Twins\" has the header \"amount\" 2 times in row 1 (C1, E1)"
     );
     assert!(e.hint.unwrap().starts_with("Rename all but one of them in the sheet"));
-    assert_eq!(sheets.scan(&odd("Twins", "Region"), None).unwrap(), vec![vec![Cell::Text("North".into())]]);
+    assert_eq!(
+        sheets.scan_planned(&odd("Twins", "Region"), vec![], vec![], None).unwrap(),
+        vec![vec![Cell::Text("North".into())]]
+    );
     // A range leaving one of them out settles it.
     let mut twins = odd("Twins", "Amount");
     twins.options.insert("range".into(), "A1:D".into());
-    assert_eq!(sheets.scan(&twins, None).unwrap(), vec![vec![Cell::Text("1".into())]]);
+    assert_eq!(sheets.scan_planned(&twins, vec![], vec![], None).unwrap(), vec![vec![Cell::Text("1".into())]]);
     // An empty header: named by its cell when a column is not found.
-    let e = sheets.scan(&odd("Gaps", "Notes"), None).unwrap_err();
+    let e = sheets.scan_planned(&odd("Gaps", "Notes"), vec![], vec![], None).unwrap_err();
     assert_eq!(e.message, "column \"c\" of foreign table \"t\": sheet \"Gaps\" has no header \"Notes\" in row 1");
     assert_eq!(
         e.hint.as_deref(),
@@ -690,12 +592,8 @@ fn contacts(options: &[(&str, &str)]) -> TableDef {
     }
 }
 
-fn text(s: &str) -> Cell {
-    Cell::Text(s.into())
-}
-
 /// The A1 ranges of each data request (after the metadata and the header row).
-fn data_ranges(sheets: &Sheets) -> Vec<Vec<String>> {
+fn data_ranges(sheets: &Provider) -> Vec<Vec<String>> {
     sheets.requests()[2..]
         .iter()
         .map(|r| r.params().into_iter().filter(|(k, _)| k == "ranges").map(|(_, v)| v).collect())
@@ -704,7 +602,7 @@ fn data_ranges(sheets: &Sheets) -> Vec<Vec<String>> {
 
 #[test]
 fn a_required_column_narrows_reads_to_the_used_columns() {
-    let sheets = Sheets::start(mockapi::TEST_TOKEN);
+    let sheets = start(mockapi::TEST_TOKEN);
     const BY_COLUMNS: &str =
         "majorDimension=COLUMNS&valueRenderOption=UNFORMATTED_VALUE&dateTimeRenderOption=FORMATTED_STRING";
     let batch_get = "GET /sheets/v4/spreadsheets/sheetMockOdd/values:batchGet";
@@ -712,9 +610,9 @@ fn a_required_column_narrows_reads_to_the_used_columns() {
     // By default every row is read across all header columns, whichever columns the query uses, and
     // only the entirely empty row 5 is left out.
     let table = contacts(&[]);
-    let everything = sheets.scan(&table, None).unwrap();
+    let everything = sheets.scan_planned(&table, vec![], vec![], None).unwrap();
     assert_eq!(
-        sheets.sent(),
+        sent(&sheets),
         vec![
             "GET /sheets/v4/spreadsheets/sheetMockOdd?fields=sheets.properties".to_string(),
             format!("GET /sheets/v4/spreadsheets/sheetMockOdd/values/'Contacts'!A1:E1?{READ}"),
@@ -724,61 +622,61 @@ fn a_required_column_narrows_reads_to_the_used_columns() {
     assert_eq!(everything.iter().map(|r| r[0].clone()).collect::<Vec<_>>(), [2, 3, 4, 6, 7, 8].map(Cell::Int).to_vec());
     sheets.mock.reset();
     assert_eq!(
-        sheets.scan_columns(&table, &["name"], None).unwrap(),
+        sheets.scan_planned_columns(&table, &["name"], vec![], vec![], None).unwrap(),
         vec![
-            vec![text("Ada")],
-            vec![text("Grace")],
-            vec![text("Prices as of March")],
-            vec![text("Linus")],
+            vec![text_cell("Ada")],
+            vec![text_cell("Grace")],
+            vec![text_cell("Prices as of March")],
+            vec![text_cell("Linus")],
             vec![Cell::Null],
-            vec![text("Margaret")]
+            vec![text_cell("Margaret")]
         ]
     );
-    assert_eq!(sheets.sent()[2], format!("GET /sheets/v4/spreadsheets/sheetMockOdd/values/'Contacts'!A2:D10?{READ}"));
+    assert_eq!(sent(&sheets)[2], format!("GET /sheets/v4/spreadsheets/sheetMockOdd/values/'Contacts'!A2:D10?{READ}"));
 
     // With required_column: the name and email columns only, in one request; a row is a record when
     // its email is filled, even with its name empty (row 7).
     let keyed = contacts(&[("required_column", "email")]);
     sheets.mock.reset();
-    let names = sheets.scan_columns(&keyed, &["row_number", "name"], None).unwrap();
+    let names = sheets.scan_planned_columns(&keyed, &["row_number", "name"], vec![], vec![], None).unwrap();
     assert_eq!(
-        sheets.sent()[2..],
+        sent(&sheets)[2..],
         [format!("{batch_get}?ranges='Contacts'!A2:A10&ranges='Contacts'!C2:C10&{BY_COLUMNS}")]
     );
     assert_eq!(
         names,
         vec![
-            vec![Cell::Int(2), text("Ada")],
-            vec![Cell::Int(3), text("Grace")],
+            vec![Cell::Int(2), text_cell("Ada")],
+            vec![Cell::Int(3), text_cell("Grace")],
             vec![Cell::Int(7), Cell::Null],
-            vec![Cell::Int(8), text("Margaret")]
+            vec![Cell::Int(8), text_cell("Margaret")]
         ]
     );
     // Every column: the same records as the unnarrowed read's rows that have an email.
     sheets.mock.reset();
     let with_email: Vec<Vec<Cell>> =
         everything.iter().filter(|r| r[at(&table, "email")] != Cell::Null).cloned().collect();
-    assert_eq!(sheets.scan(&keyed, None).unwrap(), with_email);
+    assert_eq!(sheets.scan_planned(&keyed, vec![], vec![], None).unwrap(), with_email);
     assert_eq!(data_ranges(&sheets), vec![vec!["'Contacts'!A2:D10"]]);
     // Adjacent columns share a range; count(*) reads the required column alone.
     sheets.mock.reset();
-    assert_eq!(sheets.scan_columns(&keyed, &["phone", "name"], None).unwrap().len(), 4);
+    assert_eq!(sheets.scan_planned_columns(&keyed, &["phone", "name"], vec![], vec![], None).unwrap().len(), 4);
     assert_eq!(data_ranges(&sheets), vec![vec!["'Contacts'!A2:C10"]]);
     sheets.mock.reset();
-    assert_eq!(sheets.scan_columns(&keyed, &[], None).unwrap(), vec![Vec::<Cell>::new(); 4]);
+    assert_eq!(sheets.scan_planned_columns(&keyed, &[], vec![], vec![], None).unwrap(), vec![Vec::<Cell>::new(); 4]);
     assert_eq!(data_ranges(&sheets), vec![vec!["'Contacts'!C2:C10"]]);
 
     // Blocks keep their rows: row_number stays right across them.
     sheets.mock.reset();
     let paged = contacts(&[("required_column", "email"), ("page_size", "3")]);
-    let rows = sheets.scan_columns(&paged, &["row_number", "city"], None).unwrap();
+    let rows = sheets.scan_planned_columns(&paged, &["row_number", "city"], vec![], vec![], None).unwrap();
     assert_eq!(
         rows,
         vec![
-            vec![Cell::Int(2), text("London")],
+            vec![Cell::Int(2), text_cell("London")],
             vec![Cell::Int(3), Cell::Null],
             vec![Cell::Int(7), Cell::Null],
-            vec![Cell::Int(8), text("Boston")]
+            vec![Cell::Int(8), text_cell("Boston")]
         ]
     );
     assert_eq!(
@@ -788,10 +686,12 @@ fn a_required_column_narrows_reads_to_the_used_columns() {
     // A LIMIT: one data request of that many rows.
     sheets.mock.reset();
     assert_eq!(
-        sheets.scan_columns(&keyed, &["name"], Some(Limit { count: Some(1), offset: 0 })).unwrap(),
-        vec![vec![text("Ada")]]
+        sheets
+            .scan_planned_columns(&keyed, &["name"], vec![], vec![], Some(Limit { count: Some(1), offset: 0 }))
+            .unwrap(),
+        vec![vec![text_cell("Ada")]]
     );
-    assert_eq!(sheets.sent().len(), 3);
+    assert_eq!(sent(&sheets).len(), 3);
     assert_eq!(data_ranges(&sheets), vec![vec!["'Contacts'!A2:A2", "'Contacts'!C2:C2"]]);
 
     // EXPLAIN names the columns read.
@@ -813,17 +713,17 @@ fn a_required_column_narrows_reads_to_the_used_columns() {
 
 #[test]
 fn a_required_column_must_be_a_column_of_cells() {
-    let sheets = Sheets::start(mockapi::TEST_TOKEN);
+    let sheets = start(mockapi::TEST_TOKEN);
     let hint = "Name the column whose cell every record fills, such as an id or an email; the columns are: name, phone, email, city.";
     // The option names a column of the table, not a header.
-    let e = sheets.scan(&contacts(&[("required_column", "Email")]), None).unwrap_err();
+    let e = sheets.scan_planned(&contacts(&[("required_column", "Email")]), vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidOptionValue);
     assert_eq!(
         e.message,
         "invalid value for option \"required_column\": foreign table \"contacts\" has no column \"Email\""
     );
     assert_eq!(e.hint.as_deref(), Some(hint));
-    let e = sheets.scan(&contacts(&[("required_column", "row_number")]), None).unwrap_err();
+    let e = sheets.scan_planned(&contacts(&[("required_column", "row_number")]), vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidOptionValue);
     assert_eq!(
         e.message,

@@ -83,7 +83,7 @@ fn relay_connections_page_with_first_and_after() {
 fn conditions_become_variables_and_limit_a_smaller_first() {
     let p = graphql();
     let table = issues(&[]);
-    let quals = vec![eq("state", "OPEN"), qual("created_at", Op::Ge, at("2024-02-04T00:00:00Z"))];
+    let quals = vec![eq("state", "OPEN"), qual("created_at", Op::Ge, timestamptz("2024-02-04T00:00:00Z"))];
     let rows = p.scan(&table, quals.clone(), None).unwrap();
     assert_eq!(texts(column(&table, &rows, "title")), vec!["Issue 4", "Issue 5", "Issue 7", "Issue 8"]);
     assert_eq!(p.requests().len(), 1);
@@ -200,38 +200,10 @@ fn tables_are_checked_against_their_query() {
 /// An imported column: name, type and options.
 type Column = (String, String, Vec<(String, String)>);
 
-/// The Postgres type of an imported column, as the FDW layer would create it.
-fn sql_column_type(sql: &str) -> ColumnType {
-    match sql {
-        "double precision" => ColumnType::Float8,
-        "jsonb" => ColumnType::Jsonb,
-        "date" => ColumnType::Date,
-        other => column_type(other),
-    }
-}
-
-/// The resources IMPORT FOREIGN SCHEMA gets from the schema's introspection.
-fn introspected(p: &Provider) -> Vec<connector_core::connectors::Resource> {
-    block(p.connector.resources(&p.server, &p.http())).unwrap()
-}
-
-/// The foreign table IMPORT FOREIGN SCHEMA creates for `name`, with extra table options.
-fn imported_table(p: &Provider, name: &str, options: &[(&str, &str)]) -> TableDef {
-    let resource = introspected(p).into_iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no table {name}"));
-    let mut table_options = resource.table_options;
-    table_options.extend(map(options));
-    let columns = resource
-        .columns
-        .into_iter()
-        .map(|c| ColumnDef { name: c.name, ty: sql_column_type(&c.sql_type), options: c.options })
-        .collect();
-    TableDef { name: resource.name, options: table_options, columns }
-}
-
 #[test]
 fn introspection_finds_the_relay_connections() {
     let p = graphql();
-    let resources = introspected(&p);
+    let resources = p.resources();
     // One request: the introspection query, POSTed with the server's token.
     let log = p.requests();
     assert_eq!(p.sent(), vec!["POST /graphql?"]);
@@ -303,7 +275,7 @@ fn introspection_finds_the_relay_connections() {
 fn imported_tables_scan_and_page() {
     use connector_core::convert::Cell;
     let p = graphql();
-    let users = imported_table(&p, "users", &[("page_size", "2")]);
+    let users = p.imported("users", &[("page_size", "2")]);
     p.mock.reset();
     let rows = p.scan(&users, vec![], None).unwrap();
     assert_eq!(texts(column(&users, &rows, "login")), vec!["ada", "brian", "chen", "dana", "edsger"]);
@@ -325,7 +297,7 @@ fn imported_tables_scan_and_page() {
     assert_eq!(texts(column(&users, &rows, "login")), vec!["ada", "brian"]);
     assert_eq!(p.requests()[0].body.as_ref().unwrap()["variables"], json!({"first": 2, "role": "ADMIN"}));
     // Issues: nodes, and state pushed.
-    let issues = imported_table(&p, "issues", &[]);
+    let issues = p.imported("issues", &[]);
     p.mock.reset();
     let rows = p.scan(&issues, vec![eq("state", "CLOSED")], None).unwrap();
     assert_eq!(texts(column(&issues, &rows, "id")), vec!["I_0003", "I_0006", "I_0009"]);

@@ -3,179 +3,43 @@
 //! of every property type, writes (create, update, archive), discovery, error bodies, the rate limit and
 //! bad options.
 
+mod common;
+
+use common::*;
 use connector_core::connectors::notion::simplify;
-use connector_core::connectors::{self, http_client, validate_server, validate_table, Connector, ServerDef};
+use connector_core::connectors::{self, validate_table};
 use connector_core::convert::{convert, Cell};
-use connector_core::http::{Counters, Http};
+use connector_core::http::Counters;
 use connector_core::model::{ColumnDef, ColumnType, Limit, Op, Qual, ScanRequest, Sort, TableDef, Value as V};
-use connector_core::options::OptionMap;
-use connector_core::pushdown::{decide, Candidate, Placement};
-use connector_core::scan::{Next, Projector, Scan, ScanSettings};
 use connector_core::write::WriteOp;
-use connector_core::{ErrorKind, Result};
-use mockapi::{MockServer, RecordedRequest};
+use connector_core::ErrorKind;
+use mockapi::RecordedRequest;
 use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::Duration;
 
 const TASKS: &str = "5a1ad3b1-0000-4000-8000-0000000000a1";
-
-fn map(pairs: &[(&str, &str)]) -> OptionMap {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
 
 fn page_id(n: usize) -> String {
     format!("0b1ec7a5-0000-4000-8000-{n:012}")
 }
 
-struct Notion {
-    mock: MockServer,
-    server: ServerDef,
-    connector: Arc<dyn Connector>,
-    http: Arc<Http>,
+/// A server on the Notion mock, all requests through one client.
+fn start(extra: &[(&str, &str)]) -> Provider {
+    start_as(extra, mockapi::TEST_TOKEN)
 }
 
-impl Notion {
-    fn start(extra: &[(&str, &str)]) -> Notion {
-        Notion::start_as(extra, mockapi::TEST_TOKEN)
-    }
-
-    fn start_as(extra: &[(&str, &str)], token: &str) -> Notion {
-        let mock = MockServer::start_blocking();
-        let base_url = format!("{}/notion/v1", mock.url());
-        let mut options = map(&[("connector", "notion"), ("base_url", &base_url)]);
-        options.extend(map(extra));
-        let server = ServerDef { name: "notion".into(), options };
-        validate_server(&server).unwrap();
-        let connector = connectors::for_server(&server).unwrap();
-        let http = Arc::new(http_client(&server, &map(&[("api_key", token)]), None).unwrap());
-        Notion { mock, server, connector, http }
-    }
-
-    fn resources(&self) -> Vec<connectors::Resource> {
-        runtime().block_on(self.connector.resources(&self.server, &self.http)).unwrap()
-    }
-
-    fn imported(&self, name: &str, options: &[(&str, &str)]) -> TableDef {
-        let found =
-            self.resources().into_iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no resource {name}"));
-        let mut table_options = found.table_options;
-        table_options.extend(map(options));
-        let columns = found
-            .columns
-            .into_iter()
-            .map(|c| ColumnDef { name: c.name, ty: column_type(&c.sql_type), options: c.options })
-            .collect();
-        TableDef { name: found.name, options: table_options, columns }
-    }
-
-    fn scan(
-        &self,
-        table: &TableDef,
-        quals: Vec<Qual>,
-        sorts: Vec<Sort>,
-        limit: Option<Limit>,
-    ) -> Result<Vec<Vec<Cell>>> {
-        validate_table(&self.server, table)?;
-        let opened = self.connector.open(&self.server, table)?;
-        let candidates: Vec<Option<Candidate>> =
-            quals.iter().map(|q| Some(Candidate { column: q.column.clone(), op: q.op })).collect();
-        let decision = decide(&opened.capabilities(), &candidates, &sorts, !sorts.is_empty(), true);
-        assert!(decision.placements.iter().all(|p| *p != Placement::Local), "not all pushable: {quals:?}");
-        assert_eq!(decision.sort_pushed, !sorts.is_empty(), "sort not pushable: {sorts:?}");
-        let limit = limit.filter(|_| decision.limit_pushable);
-        let request = ScanRequest { columns: (0..table.columns.len()).collect(), quals, sorts, limit };
-        let runtime = runtime();
-        let projector = Arc::new(Projector::new(table, &request.columns)?);
-        let rows_needed = limit.and_then(|l| l.split(false).source_rows);
-        let settings = ScanSettings { max_concurrency: 4, rows_needed, ..Default::default() };
-        let mut scan = Scan::start(runtime.handle(), self.http.clone(), opened.scan(&request)?, projector, settings);
-        let mut rows = Vec::new();
-        loop {
-            match scan.next_block(Duration::from_millis(100))? {
-                Next::Block(b) => rows.extend((0..b.rows()).map(|i| b.row(i).to_vec())),
-                Next::Waiting => {}
-                Next::Done => return Ok(rows),
-            }
-        }
-    }
-
-    /// Requests of scans and writes (discovery's are left out).
-    fn requests(&self) -> Vec<RecordedRequest> {
-        self.mock.requests().into_iter().filter(|r| !r.path.ends_with("/search")).collect()
-    }
+fn start_as(extra: &[(&str, &str)], token: &str) -> Provider {
+    Provider::start("notion", "/notion/v1", extra, &[("api_key", token)]).keep_one_client()
 }
 
-fn column_type(sql: &str) -> ColumnType {
-    match sql {
-        "text" => ColumnType::Text,
-        "boolean" => ColumnType::Bool,
-        "numeric" => ColumnType::Numeric,
-        "date" => ColumnType::Date,
-        "timestamptz" => ColumnType::TimestampTz,
-        "jsonb" => ColumnType::Jsonb,
-        "text[]" => ColumnType::TextArray,
-        other => panic!("unexpected type {other}"),
-    }
-}
-
-fn at(table: &TableDef, name: &str) -> usize {
-    table.columns.iter().position(|c| c.name == name).unwrap_or_else(|| panic!("no column {name}"))
-}
-
-fn text(s: &str) -> V {
-    V::Text(s.into())
-}
-
-fn qual(column: &str, op: Op, value: V) -> Qual {
-    Qual { column: column.into(), op, value }
-}
-
-fn texts(items: &[&str]) -> Cell {
-    Cell::TextArray(items.iter().map(|s| Some(s.to_string())).collect())
-}
-
-/// Whether a cell satisfies a condition as Postgres would.
-fn holds(cell: &Cell, op: Op, value: &V) -> bool {
-    use std::cmp::Ordering;
-    let order = |v: &V| -> Option<Ordering> {
-        match (cell, v) {
-            (Cell::Null, _) => None,
-            (Cell::Text(a), V::Text(b)) => Some(a.as_str().cmp(b.as_str())),
-            (Cell::Numeric(a), V::Numeric(b)) => a.parse::<f64>().unwrap().partial_cmp(&b.parse::<f64>().unwrap()),
-            (Cell::Bool(a), V::Bool(b)) => Some(a.cmp(b)),
-            (Cell::Date(_), V::Date(b)) => {
-                let Cell::Date(b) = convert(json!(b), &ColumnType::Date).unwrap() else { unreachable!() };
-                let Cell::Date(a) = cell else { unreachable!() };
-                Some(a.cmp(&b))
-            }
-            other => panic!("cannot compare {other:?}"),
-        }
-    };
-    match op {
-        Op::IsNull => *cell == Cell::Null,
-        Op::IsNotNull => *cell != Cell::Null,
-        Op::Eq => order(value) == Some(Ordering::Equal),
-        Op::Ne => order(value).is_some_and(|o| o != Ordering::Equal),
-        Op::Lt => order(value) == Some(Ordering::Less),
-        Op::Le => order(value).is_some_and(|o| o != Ordering::Greater),
-        Op::Gt => order(value) == Some(Ordering::Greater),
-        Op::Ge => order(value).is_some_and(|o| o != Ordering::Less),
-        Op::In => match value {
-            V::List(items) => items.iter().any(|v| order(v) == Some(Ordering::Equal)),
-            _ => unreachable!(),
-        },
-        Op::Like | Op::ILike => unreachable!("Notion declares no pattern match"),
-    }
+/// Requests of scans and writes (discovery's are left out).
+fn requests(notion: &Provider) -> Vec<RecordedRequest> {
+    notion.mock.requests().into_iter().filter(|r| !r.path.ends_with("/search")).collect()
 }
 
 #[test]
 fn discovery_lists_databases_with_their_properties() {
-    let notion = Notion::start(&[]);
+    let notion = start(&[]);
     let resources = notion.resources();
     let search = notion.mock.requests();
     assert_eq!(search.len(), 1);
@@ -232,12 +96,12 @@ fn at_resource(r: &connectors::Resource, name: &str) -> usize {
 
 #[test]
 fn every_property_type_converts() {
-    let notion = Notion::start(&[]);
+    let notion = start(&[]);
     let mut table = notion.imported("tasks", &[]);
     table.columns.push(ColumnDef::new("due_raw", ColumnType::Jsonb).with_option("property", "Due"));
     table.columns.push(ColumnDef::new("archived", ColumnType::Bool));
     table.columns.push(ColumnDef::new("properties", ColumnType::Jsonb));
-    let rows = notion.scan(&table, vec![], vec![], None).unwrap();
+    let rows = notion.scan_planned(&table, vec![], vec![], None).unwrap();
     assert_eq!(rows.len(), 12);
     let cell = |row: usize, column: &str| rows[row - 1][at(&table, column)].clone();
     let date = |s: &str| convert(json!(s), &ColumnType::Date).unwrap();
@@ -249,7 +113,7 @@ fn every_property_type_converts() {
     assert_eq!((cell(1, "notes"), cell(2, "notes")), (Cell::Text("Some notes".into()), Cell::Null));
     assert_eq!((cell(1, "estimate"), cell(5, "estimate")), (Cell::Numeric("1.5".into()), Cell::Null));
     assert_eq!((cell(1, "priority"), cell(3, "priority")), (Cell::Text("Medium".into()), Cell::Null));
-    assert_eq!((cell(2, "tags"), cell(3, "tags")), (texts(&["bug", "feature"]), Cell::Null));
+    assert_eq!((cell(2, "tags"), cell(3, "tags")), (text_array(&["bug", "feature"]), Cell::Null));
     assert_eq!(cell(1, "status"), Cell::Text("In progress".into()));
     // A date column shows the day as written, whether the date has a time or not.
     assert_eq!((cell(1, "due"), cell(2, "due"), cell(4, "due")), (date("2024-04-01"), date("2024-04-02"), Cell::Null));
@@ -257,8 +121,8 @@ fn every_property_type_converts() {
     assert_eq!((cell(1, "link"), cell(2, "link")), (Cell::Text("https://example.com/tasks/1".into()), Cell::Null));
     assert_eq!(cell(1, "email"), Cell::Text("owner1@example.com".into()));
     assert_eq!((cell(2, "phone"), cell(1, "phone")), (Cell::Text("+1 555 0100".into()), Cell::Null));
-    assert_eq!((cell(2, "assignee"), cell(1, "assignee")), (texts(&["Alan Turing"]), Cell::Null));
-    assert_eq!((cell(1, "related"), cell(3, "related")), (texts(&[&page_id(2)]), Cell::Null));
+    assert_eq!((cell(2, "assignee"), cell(1, "assignee")), (text_array(&["Alan Turing"]), Cell::Null));
+    assert_eq!((cell(1, "related"), cell(3, "related")), (text_array(&[&page_id(2)]), Cell::Null));
     assert_eq!((cell(1, "score"), cell(5, "score")), (Cell::Text("3.0".into()), Cell::Null));
     assert_eq!(
         (cell(1, "related_count"), cell(3, "related_count")),
@@ -272,7 +136,7 @@ fn every_property_type_converts() {
     );
     assert_eq!(
         (cell(1, "attachments"), cell(2, "attachments")),
-        (texts(&["https://files.notion.example/spec.pdf", "https://example.com"]), Cell::Null)
+        (text_array(&["https://files.notion.example/spec.pdf", "https://example.com"]), Cell::Null)
     );
     assert_eq!(cell(7, "task_id"), Cell::Text("TASK-7".into()));
     assert_eq!(
@@ -305,9 +169,9 @@ fn every_property_type_converts() {
 
 #[test]
 fn conditions_become_typed_filters_with_the_rows_postgres_would_keep() {
-    let notion = Notion::start(&[]);
+    let notion = start(&[]);
     let table = notion.imported("tasks", &[]);
-    let all = notion.scan(&table, vec![], vec![], None).unwrap();
+    let all = notion.scan_planned(&table, vec![], vec![], None).unwrap();
     let num = |s: &str| V::Numeric(s.into());
     let cases: Vec<(Qual, Value, bool)> = vec![
         (
@@ -370,8 +234,8 @@ fn conditions_become_typed_filters_with_the_rows_postgres_would_keep() {
         let opened = notion.connector.open(&notion.server, &table).unwrap();
         let support = opened.capabilities().filter_support(&q.column, q.op);
         assert_eq!(support == Some(connector_core::pushdown::Support::Exact), exact, "{q}");
-        let rows = notion.scan(&table, vec![q.clone()], vec![], None).unwrap();
-        let sent = &notion.requests()[0];
+        let rows = notion.scan_planned(&table, vec![q.clone()], vec![], None).unwrap();
+        let sent = &requests(&notion)[0];
         assert_eq!(
             (sent.method.as_str(), sent.path.as_str()),
             ("POST", "/notion/v1/databases/5a1ad3b1-0000-4000-8000-0000000000a1/query")
@@ -391,20 +255,20 @@ fn conditions_become_typed_filters_with_the_rows_postgres_would_keep() {
         qual("priority", Op::Ne, text("Low")),
         qual("done", Op::Eq, V::Bool(false)),
     ];
-    let rows = notion.scan(&table, quals, vec![], None).unwrap();
+    let rows = notion.scan_planned(&table, quals, vec![], None).unwrap();
     let ids: Vec<Cell> = rows.iter().map(|r| r[0].clone()).collect();
     assert_eq!(ids, [4, 6, 9, 12].map(|i| Cell::Text(page_id(i))).to_vec());
-    let filter = notion.requests()[0].body.clone().unwrap()["filter"].clone();
+    let filter = requests(&notion)[0].body.clone().unwrap()["filter"].clone();
     assert_eq!(filter["and"].as_array().unwrap().len(), 3);
 }
 
 #[test]
 fn sorts_limits_and_cursors() {
-    let notion = Notion::start(&[]);
+    let notion = start(&[]);
     let table = notion.imported("tasks", &[("page_size", "5")]);
-    let rows = notion.scan(&table, vec![], vec![], None).unwrap();
+    let rows = notion.scan_planned(&table, vec![], vec![], None).unwrap();
     assert_eq!(rows.len(), 12);
-    let log = notion.requests();
+    let log = requests(&notion);
     assert_eq!(log.len(), 3);
     assert_eq!(log[0].body, Some(json!({"page_size": 5})));
     for r in &log[1..] {
@@ -417,14 +281,14 @@ fn sorts_limits_and_cursors() {
     // ORDER BY a timestamp, LIMIT: one request of the page size needed.
     notion.mock.reset();
     let sorts = vec![Sort { column: "created_time".into(), desc: true, nulls_first: true }];
-    let rows = notion.scan(&table, vec![], sorts.clone(), Some(Limit { count: Some(3), offset: 0 })).unwrap();
+    let rows = notion.scan_planned(&table, vec![], sorts.clone(), Some(Limit { count: Some(3), offset: 0 })).unwrap();
     assert_eq!(
         rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(),
         [12, 11, 10].map(|i| Cell::Text(page_id(i))).to_vec()
     );
-    assert_eq!(notion.requests().len(), 1);
+    assert_eq!(requests(&notion).len(), 1);
     assert_eq!(
-        notion.requests()[0].body,
+        requests(&notion)[0].body,
         Some(json!({"sorts": [{"timestamp": "created_time", "direction": "descending"}], "page_size": 3}))
     );
     // Properties sort only when the DBA vouches for their order (option sortable).
@@ -434,14 +298,14 @@ fn sorts_limits_and_cursors() {
     let mut vouched = table.clone();
     vouched.columns[at(&table, "estimate")].options.insert("sortable".into(), "true".into());
     notion.mock.reset();
-    let rows = notion.scan(&vouched, vec![], by_estimate.clone(), None).unwrap();
+    let rows = notion.scan_planned(&vouched, vec![], by_estimate.clone(), None).unwrap();
     let estimates: Vec<Cell> = rows.iter().map(|r| r[at(&table, "estimate")].clone()).collect();
     assert_eq!(
         (&estimates[0], &estimates[9], &estimates[11]),
         (&Cell::Numeric("1.5".into()), &Cell::Numeric("18.0".into()), &Cell::Null)
     );
     assert_eq!(
-        notion.requests()[0].body.as_ref().unwrap()["sorts"],
+        requests(&notion)[0].body.as_ref().unwrap()["sorts"],
         json!([{"property": "Estimate", "direction": "ascending"}])
     );
     // EXPLAIN shows the request with its body.
@@ -462,7 +326,7 @@ fn sorts_limits_and_cursors() {
 
 #[test]
 fn pages_are_created_updated_and_archived() {
-    let notion = Notion::start(&[("notion_version", "2025-09-03")]);
+    let notion = start(&[("notion_version", "2025-09-03")]);
     let table = notion.imported("tasks", &[]);
     let opened = notion.connector.open(&notion.server, &table).unwrap();
     let writer = opened.writer().expect("notion writes");
@@ -471,7 +335,7 @@ fn pages_are_created_updated_and_archived() {
         writer.describe(WriteOp::Delete),
         format!("PATCH {}/notion/v1/pages/{{key}} {{\"archived\":true}}", notion.mock.url())
     );
-    let (http, counters, runtime) = (notion.http.clone(), Counters::default(), runtime());
+    let (http, counters, runtime) = (notion.http(), Counters::default(), runtime());
     let values = [
         ("name", json!("New task")),
         ("estimate", json!(2)),
@@ -488,7 +352,7 @@ fn pages_are_created_updated_and_archived() {
     )
     .unwrap();
     let created = runtime.block_on(writer.insert(&http, vec![record], &counters)).unwrap();
-    let log = notion.requests();
+    let log = requests(&notion);
     assert_eq!((log[0].method.as_str(), log[0].path.as_str()), ("POST", "/notion/v1/pages"));
     assert_eq!(log[0].header("notion-version"), Some("2025-09-03"));
     assert_eq!(
@@ -510,7 +374,7 @@ fn pages_are_created_updated_and_archived() {
         (&json!("New task"), &json!("High"), &json!(["bug", "docs"]))
     );
 
-    let before = notion.requests().len();
+    let before = requests(&notion).len();
     let changes = connector_core::write::record(
         &table,
         &[(at(&table, "notes"), json!("It's done")), (at(&table, "priority"), Value::Null)],
@@ -523,7 +387,7 @@ fn pages_are_created_updated_and_archived() {
     );
     let archived = runtime.block_on(writer.delete(&http, &text(&page_id(3)), &counters)).unwrap();
     assert_eq!(archived["id"], json!(page_id(3)));
-    let log = notion.requests()[before..].to_vec();
+    let log = requests(&notion)[before..].to_vec();
     assert_eq!(
         (log[0].method.as_str(), log[0].path.as_str()),
         ("PATCH", format!("/notion/v1/pages/{}", page_id(3)).as_str())
@@ -536,7 +400,7 @@ fn pages_are_created_updated_and_archived() {
     );
     assert_eq!((log[1].method.as_str(), log[1].body.clone()), ("PATCH", Some(json!({"archived": true}))));
     // Archived pages leave the database; the created one is in it.
-    let rows = notion.scan(&table, vec![], vec![], None).unwrap();
+    let rows = notion.scan_planned(&table, vec![], vec![], None).unwrap();
     assert_eq!(rows.len(), 12);
     assert!(
         rows.iter().any(|r| r[0] == Cell::Text(id.clone())) && !rows.iter().any(|r| r[0] == Cell::Text(page_id(3)))
@@ -560,15 +424,15 @@ fn pages_are_created_updated_and_archived() {
 
 #[test]
 fn provider_errors_keep_their_messages() {
-    let notion = Notion::start(&[]);
+    let notion = start(&[]);
     let table = notion.imported("tasks", &[]);
-    let wrong = Notion::start_as(&[], "wrong");
-    let e = wrong.scan(&table, vec![], vec![], None).unwrap_err();
+    let wrong = start_as(&[], "wrong");
+    let e = wrong.scan_planned(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Authorization);
     assert_eq!(e.detail.as_deref(), Some("provider said: API token is invalid."));
     let mut missing = table.clone();
     missing.options.insert("database_id".into(), "00000000-0000-4000-8000-000000000000".into());
-    let e = notion.scan(&missing, vec![], vec![], None).unwrap_err();
+    let e = notion.scan_planned(&missing, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert!(e
         .detail
@@ -577,7 +441,7 @@ fn provider_errors_keep_their_messages() {
     // A column typed against its property: Notion refuses the filter.
     let mut mistyped = table.clone();
     mistyped.columns[at(&table, "notes")].options.insert("type".into(), "select".into());
-    let e = notion.scan(&mistyped, vec![qual("notes", Op::IsNull, V::Null)], vec![], None).unwrap_err();
+    let e = notion.scan_planned(&mistyped, vec![qual("notes", Op::IsNull, V::Null)], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidOptionValue);
     assert_eq!(
         e.message,
@@ -589,11 +453,11 @@ fn provider_errors_keep_their_messages() {
 
 #[test]
 fn the_rate_limit_is_honoured_after_a_429() {
-    let notion = Notion::start(&[("rate_limit", "50")]);
+    let notion = start(&[("rate_limit", "50")]);
     let table = notion.imported("tasks", &[("page_size", "1")]);
     let started = std::time::Instant::now();
-    assert_eq!(notion.scan(&table, vec![], vec![], None).unwrap().len(), 12);
-    let log = notion.requests();
+    assert_eq!(notion.scan_planned(&table, vec![], vec![], None).unwrap().len(), 12);
+    let log = requests(&notion);
     assert!(log.len() > 12, "12 pages and at least one refused request: {}", log.len());
     assert!(log.windows(2).any(|w| w[0].body == w[1].body), "a refused request is sent again");
     assert!(started.elapsed() >= Duration::from_secs(1));
@@ -601,7 +465,7 @@ fn the_rate_limit_is_honoured_after_a_429() {
 
 #[test]
 fn options_are_checked() {
-    let notion = Notion::start(&[]);
+    let notion = start(&[]);
     let check = |options: &[(&str, &str)], column: ColumnDef| {
         validate_table(&notion.server, &TableDef { name: "t".into(), options: map(options), columns: vec![column] })
             .unwrap_err()
@@ -629,7 +493,8 @@ fn options_are_checked() {
     let caps = notion.connector.open(&notion.server, &table).unwrap().capabilities();
     assert!(caps.filter_support("Name", Op::Eq).is_none());
     assert!(caps.filter_support("Estimate", Op::Lt).is_some() && caps.filter_support("Done", Op::Eq).is_some());
-    let rows = notion.scan(&table, vec![qual("Estimate", Op::Lt, V::Numeric("3".into()))], vec![], None).unwrap();
+    let rows =
+        notion.scan_planned(&table, vec![qual("Estimate", Op::Lt, V::Numeric("3".into()))], vec![], None).unwrap();
     assert_eq!(rows, vec![vec![Cell::Text("Task 1".into()), Cell::Numeric("1.5".into()), Cell::Bool(false)]]);
 }
 
@@ -645,43 +510,43 @@ fn tasks_table(columns: Vec<ColumnDef>) -> TableDef {
 
 #[test]
 fn a_429_is_retried_after_its_retry_after() {
-    let notion = Notion::start(&[]);
+    let notion = start(&[]);
     let table = tasks_table(vec![]);
-    let expected = notion.scan(&table, vec![], vec![], None).unwrap();
+    let expected = notion.scan_planned(&table, vec![], vec![], None).unwrap();
     assert_eq!(expected.len(), 12);
-    let throttled = Notion::start(&[]);
+    let throttled = start(&[]);
     let mut server = throttled.server.clone();
     server.options.insert("base_url".into(), format!("{}/notion/429/1/v1", throttled.mock.url()));
-    let throttled = Notion { server, ..throttled };
-    assert_eq!(throttled.scan(&table, vec![], vec![], None).unwrap(), expected);
-    let log = throttled.requests();
+    let throttled = Provider { server, ..throttled };
+    assert_eq!(throttled.scan_planned(&table, vec![], vec![], None).unwrap(), expected);
+    let log = requests(&throttled);
     assert_eq!(log.len(), 2, "one refused request, one retry: {log:?}");
     assert_eq!((&log[0].path, &log[0].body), (&log[1].path, &log[1].body));
     assert!(log[1].at_ms - log[0].at_ms >= 1000.0, "Retry-After: 1 was honoured: {} ms", log[1].at_ms - log[0].at_ms);
 
-    let refusing = Notion::start(&[("max_retries", "1")]);
+    let refusing = start(&[("max_retries", "1")]);
     let mut server = refusing.server.clone();
     server.options.insert("base_url".into(), format!("{}/notion/429/always/v1", refusing.mock.url()));
-    let refusing = Notion { server, ..refusing };
-    let e = refusing.scan(&table, vec![], vec![], None).unwrap_err();
+    let refusing = Provider { server, ..refusing };
+    let e = refusing.scan_planned(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Remote);
     assert!(e.message.ends_with("failed after 1 retry: HTTP 429 Too Many Requests"), "{}", e.message);
     assert_eq!(
         e.detail.as_deref(),
         Some("provider said: You have been rate limited. Please try again in a few minutes.")
     );
-    let log = refusing.requests();
+    let log = requests(&refusing);
     assert_eq!(log.len(), 2);
     assert!(log[1].at_ms - log[0].at_ms >= 1000.0);
 }
 
 #[test]
 fn bad_ids_and_mistyped_properties_are_named() {
-    let notion = Notion::start(&[]);
+    let notion = start(&[]);
     // An unknown database: Notion's message, a hint naming the option.
     let mut table = tasks_table(vec![]);
     table.options.insert("database_id".into(), "00000000-0000-4000-8000-00000000dead".into());
-    let e = notion.scan(&table, vec![], vec![], None).unwrap_err();
+    let e = notion.scan_planned(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert!(e
         .detail
@@ -696,25 +561,26 @@ fn bad_ids_and_mistyped_properties_are_named() {
     let table = tasks_table(vec![ColumnDef::new("priority", ColumnType::Text)
         .with_option("property", "Priority")
         .with_option("type", "number")]);
-    let e = notion.scan(&table, vec![], vec![], None).unwrap_err();
+    let e = notion.scan_planned(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidOptionValue);
     assert_eq!(
         e.message,
         "column \"priority\" of foreign table \"t\": Notion property \"Priority\" is of type select, not number as the column option type says"
     );
     assert_eq!(e.hint.as_deref(), Some("Set the column option type to 'select' (IMPORT FOREIGN SCHEMA sets it)."));
-    assert_eq!(notion.requests().len(), 1);
+    assert_eq!(requests(&notion).len(), 1);
     // A numeric column without a type is taken for a number: its filter is refused, the schema explains.
     notion.mock.reset();
     let table = tasks_table(vec![ColumnDef::new("priority", ColumnType::Numeric).with_option("property", "Priority")]);
-    let e = notion.scan(&table, vec![qual("priority", Op::Lt, V::Numeric("3".into()))], vec![], None).unwrap_err();
+    let e =
+        notion.scan_planned(&table, vec![qual("priority", Op::Lt, V::Numeric("3".into()))], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidOptionValue);
     assert_eq!(
         e.message,
         "column \"priority\" of foreign table \"t\": Notion property \"Priority\" is of type select, not number as the column's type implies without the option type"
     );
     assert!(e.detail.unwrap().contains("Property Priority is of type select"));
-    let log = notion.requests();
+    let log = requests(&notion);
     assert_eq!(
         log.iter().map(|r| (r.method.as_str(), r.path.as_str())).collect::<Vec<_>>(),
         vec![
@@ -724,7 +590,7 @@ fn bad_ids_and_mistyped_properties_are_named() {
     );
     // A property the database does not have: named, with the ones it has.
     let table = tasks_table(vec![ColumnDef::new("owner", ColumnType::Text).with_option("property", "Owner")]);
-    let e = notion.scan(&table, vec![], vec![], None).unwrap_err();
+    let e = notion.scan_planned(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert_eq!(
         e.message,
@@ -740,23 +606,23 @@ fn bad_ids_and_mistyped_properties_are_named() {
 #[test]
 fn a_529_service_overload_is_retried_like_a_429() {
     let table = tasks_table(vec![]);
-    let overloaded = Notion::start(&[]);
+    let overloaded = start(&[]);
     let mut server = overloaded.server.clone();
     server.options.insert("base_url".into(), format!("{}/notion/529/1/v1", overloaded.mock.url()));
-    let overloaded = Notion { server, ..overloaded };
-    assert_eq!(overloaded.scan(&table, vec![], vec![], None).unwrap().len(), 12);
-    let log = overloaded.requests();
+    let overloaded = Provider { server, ..overloaded };
+    assert_eq!(overloaded.scan_planned(&table, vec![], vec![], None).unwrap().len(), 12);
+    let log = requests(&overloaded);
     assert_eq!(log.len(), 2, "one refused request, one retry: {log:?}");
     assert_eq!((&log[0].path, &log[0].body), (&log[1].path, &log[1].body));
     assert!(log[1].at_ms - log[0].at_ms >= 1000.0, "Retry-After: 1 was honoured");
 
-    let refusing = Notion::start(&[("max_retries", "2")]);
+    let refusing = start(&[("max_retries", "2")]);
     let mut server = refusing.server.clone();
     server.options.insert("base_url".into(), format!("{}/notion/529/always/v1", refusing.mock.url()));
-    let refusing = Notion { server, ..refusing };
-    let e = refusing.scan(&table, vec![], vec![], None).unwrap_err();
+    let refusing = Provider { server, ..refusing };
+    let e = refusing.scan_planned(&table, vec![], vec![], None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Remote);
     assert!(e.message.ends_with("failed after 2 retries: HTTP 529"), "{}", e.message);
     assert_eq!(e.detail.as_deref(), Some("provider said: Notion is overloaded. Please try again later."));
-    assert_eq!(refusing.requests().len(), 3, "max_retries bounds the retries");
+    assert_eq!(requests(&refusing).len(), 3, "max_retries bounds the retries");
 }

@@ -40,7 +40,7 @@ fn conditions_sort_and_limit_are_one_soql_query() {
     let table = accounts();
     let quals = vec![
         qual("revenue", Op::Ge, V::Numeric("3000".into())),
-        qual("created", Op::Lt, at("2024-02-01T00:00:00Z")),
+        qual("created", Op::Lt, timestamptz("2024-02-01T00:00:00Z")),
         qual("active", Op::Ne, V::Bool(false)),
     ];
     let sorts = vec![Sort { column: "revenue".into(), desc: true, nulls_first: true }];

@@ -86,8 +86,8 @@ fn equality_filters_and_created_ranges_are_pushed_as_unix_seconds() {
     let table = p.imported("customers", &[]);
     let quals = vec![
         eq("email", "customer3@example.com"),
-        qual("created", Op::Ge, at("2024-01-02T00:00:00Z")),
-        qual("created", Op::Lt, at("2024-01-10T00:00:00.5Z")),
+        qual("created", Op::Ge, timestamptz("2024-01-02T00:00:00Z")),
+        qual("created", Op::Lt, timestamptz("2024-01-10T00:00:00.5Z")),
     ];
     assert_eq!(p.placements(&table, &quals), vec![Placement::Remote; 3]);
     let rows = p.scan(&table, quals, None).unwrap();
@@ -115,8 +115,8 @@ fn equality_filters_and_created_ranges_are_pushed_as_unix_seconds() {
         .scan_with(
             &table,
             vec![
-                qual("created", Op::Gt, at("2024-01-04T00:00:00.5Z")),
-                qual("created", Op::Le, at("2024-01-06T00:00:00Z")),
+                qual("created", Op::Gt, timestamptz("2024-01-04T00:00:00.5Z")),
+                qual("created", Op::Le, timestamptz("2024-01-06T00:00:00Z")),
             ],
             vec![],
             None,
@@ -407,17 +407,16 @@ fn customer_objects_are_expanded_when_their_column_is_read() {
             c.ty = ColumnType::Jsonb;
         }
     }
-    let at = |name: &str| charges.columns.iter().position(|c| c.name == name).unwrap();
     let describe = |columns: Vec<usize>, quals| {
         p.open(&charges).describe(&ScanRequest { columns, quals, sorts: vec![], limit: None })
     };
     // Only a query that reads customer_object asks for the expansion.
     assert_eq!(
-        describe(vec![at("id"), at("customer")], vec![]),
+        describe(vec![at(&charges, "id"), at(&charges, "customer")], vec![]),
         vec![format!("GET {}/stripe/v1/charges?limit=100", p.mock.url())]
     );
     assert_eq!(
-        describe(vec![at("id"), at("customer_object")], vec![]),
+        describe(vec![at(&charges, "id"), at(&charges, "customer_object")], vec![]),
         vec![format!("GET {}/stripe/v1/charges?expand%5B%5D=data.customer&limit=100", p.mock.url())]
     );
     let rows = p.scan(&charges, vec![], limit(3)).unwrap();
@@ -489,9 +488,6 @@ fn invoices_subscriptions_intents_and_products_are_expanded_when_read() {
     let p = stripe();
     // A list asks only for the members whose columns the query reads, with Stripe's data. prefix.
     let invoices = with_jsonb(p.imported("invoices", &[]));
-    let at = |table: &connector_core::model::TableDef, name: &str| {
-        table.columns.iter().position(|c| c.name == name).unwrap()
-    };
     let describe = |table: &connector_core::model::TableDef, columns: Vec<usize>| {
         p.open(table).describe(&ScanRequest { columns, quals: vec![], sorts: vec![], limit: None })
     };
@@ -560,7 +556,7 @@ fn conditions_only_search_applies_read_the_search_api() {
         eq("status", "failed"),
         eq("customer", "cus_0002"),
         qual("amount", Op::Gt, V::Int(4000)),
-        qual("created", Op::Ge, at("2024-01-05T00:00:00Z")),
+        qual("created", Op::Ge, timestamptz("2024-01-05T00:00:00Z")),
     ];
     let rows = p.scan(&charges, quals.clone(), None).unwrap();
     assert_eq!(texts(column(&charges, &rows, "id")), vec!["ch_0010"]);

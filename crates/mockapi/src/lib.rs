@@ -14,6 +14,8 @@
 //! # }
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod dataset;
 mod faults;
 mod handler;

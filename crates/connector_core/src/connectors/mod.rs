@@ -2,8 +2,8 @@
 //! and how a server's options and a user mapping become an authenticated HTTP client.
 //!
 //! Adding a connector in Rust means adding one module here that implements [`Connector`] and listing it in
-//! [`builtin`]; a plain REST provider is better added as a definition (see [`crate::definitions`]), which
-//! [`find`] and [`names`] see as well.
+//! [`crate::registry::builtin`]; a plain REST provider is better added as a definition (see
+//! [`crate::definitions`]). docs/adding-a-connector.md has the whole checklist.
 
 pub mod airtable;
 pub mod file;
@@ -20,6 +20,7 @@ use crate::http::{Auth, CredentialScope, Http, HttpSettings, Secret};
 use crate::model::{ScanRequest, TableDef};
 use crate::options::{Kind, OptionMap, OptionSpec, Options, Scope};
 use crate::pushdown::Capabilities;
+use crate::registry;
 use crate::scan::PageSource;
 use std::sync::Arc;
 use std::time::Duration;
@@ -267,35 +268,6 @@ pub trait Table: Send + Sync {
     }
 }
 
-/// The connectors built into the extension.
-pub fn builtin() -> Vec<Arc<dyn Connector>> {
-    vec![
-        Arc::new(rest::Rest),
-        Arc::new(file::File),
-        Arc::new(airtable::Airtable),
-        Arc::new(notion::Notion),
-        Arc::new(google_sheets::GoogleSheets),
-        Arc::new(google_docs::GoogleDocs),
-        Arc::new(graphql::GraphQl),
-        Arc::new(salesforce::Salesforce),
-    ]
-}
-
-/// A built-in connector or a definition (shipped or registered) by name.
-pub fn find(name: &str) -> Option<Arc<dyn Connector>> {
-    builtin()
-        .into_iter()
-        .find(|c| c.name() == name)
-        .or_else(|| crate::definitions::find(name).map(|c| c as Arc<dyn Connector>))
-}
-
-/// The built-in connectors' names, then the definitions' in name order.
-pub fn names() -> Vec<String> {
-    let mut names: Vec<String> = builtin().iter().map(|c| c.name().to_string()).collect();
-    names.extend(crate::definitions::all().iter().map(|d| d.name.clone()));
-    names
-}
-
 pub const AUTH_KINDS: [&str; 6] = ["none", "bearer", "basic", "api_key", "oauth2", "service_account"];
 
 /// Options every server accepts.
@@ -383,11 +355,11 @@ pub fn connector_context(connector: &str) -> String {
 pub fn for_server(server: &ServerDef) -> Result<Arc<dyn Connector>> {
     let name = server.option("connector").ok_or_else(|| {
         crate::options::missing_option(Scope::Server, "of connector_fdw", "connector")
-            .with_hint(format!("Valid connectors are: {}.", names().join(", ")))
+            .with_hint(format!("Valid connectors are: {}.", registry::names().join(", ")))
     })?;
-    find(name).ok_or_else(|| {
+    registry::find(name).ok_or_else(|| {
         Error::option_value("connector", format!("\"{name}\" is not a known connector"))
-            .with_hint(format!("Valid connectors are: {}.", names().join(", ")))
+            .with_hint(format!("Valid connectors are: {}.", registry::names().join(", ")))
     })
 }
 

@@ -10,10 +10,9 @@
 //! override a few settings; the resource's settings and the table's own columns and options become a REST
 //! table. IMPORT FOREIGN SCHEMA gives columns the resource's options; a table made by hand may leave them
 //! out, and its records are then re-keyed so that a column reads (and writes) the resource's path where the
-//! table's own definition, which the FDW layer projects rows with, names the member of the column. The
-//! registry holds the definitions shipped with the extension (`definitions/*.json`) and those
-//! registered at run time (the Postgres layer registers users' definitions from its catalog);
-//! [`crate::connectors::find`] sees both.
+//! table's own definition, which the FDW layer projects rows with, names the member of the column. Which
+//! definitions are in effect (shipped with the extension, or registered at run time) is
+//! [`crate::registry`]'s business.
 //!
 //! A resource may declare `custom_fields`: IMPORT FOREIGN SCHEMA then lists the provider's custom fields
 //! (through the server's HTTP client) and adds a column for each ([`CustomFieldsSpec`]).
@@ -22,7 +21,7 @@ mod parse;
 
 use crate::connectors::rest::{self, Rest};
 use crate::connectors::{connector_context, Connector, Defaults, Resource, ResourceColumn, ServerDef, Table};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::http::{Counters, Http};
 use crate::jsonpath::JsonPath;
 use crate::model::{ScanRequest, TableDef, Value as SqlValue};
@@ -33,8 +32,8 @@ use crate::write::{WriteOp, Writer};
 use async_trait::async_trait;
 use once_cell::sync::Lazy;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 /// A validated connector definition.
 #[derive(Clone, Debug, PartialEq)]
@@ -186,6 +185,11 @@ impl DefinedConnector {
             options: definition.auth.options.clone(),
         };
         DefinedConnector { definition: Arc::new(definition), defaults }
+    }
+
+    /// The definition, shared (the registry hands it out without copying).
+    pub(crate) fn shared_definition(&self) -> &Arc<Definition> {
+        &self.definition
     }
 
     pub fn definition(&self) -> &Definition {
@@ -706,99 +710,4 @@ fn intern(text: &str) -> &'static str {
             kept
         }
     }
-}
-
-/// The definitions shipped with the extension.
-const SHIPPED_SOURCES: [(&str, &str); 8] = [
-    ("benchling.json", include_str!("../../definitions/benchling.json")),
-    ("close.json", include_str!("../../definitions/close.json")),
-    ("dropbox.json", include_str!("../../definitions/dropbox.json")),
-    ("gmail.json", include_str!("../../definitions/gmail.json")),
-    ("hubspot.json", include_str!("../../definitions/hubspot.json")),
-    ("microsoft_graph.json", include_str!("../../definitions/microsoft_graph.json")),
-    ("slack.json", include_str!("../../definitions/slack.json")),
-    ("stripe.json", include_str!("../../definitions/stripe.json")),
-];
-
-static SHIPPED: Lazy<Vec<Arc<DefinedConnector>>> = Lazy::new(|| {
-    SHIPPED_SOURCES
-        .iter()
-        .map(|(file, text)| {
-            // The test suite parses every shipped file; a failure here is a build of broken files.
-            let json: Value =
-                serde_json::from_str(text).unwrap_or_else(|e| panic!("shipped definition {file} is not JSON: {e}"));
-            let definition =
-                Definition::parse(&json).unwrap_or_else(|e| panic!("shipped definition {file} is invalid: {e}"));
-            Arc::new(DefinedConnector::new(definition))
-        })
-        .collect()
-});
-
-/// Definitions registered at run time, by name; they take precedence over shipped ones of the same name.
-static REGISTERED: Lazy<RwLock<BTreeMap<String, Arc<DefinedConnector>>>> = Lazy::new(Default::default);
-
-fn registered() -> std::sync::RwLockReadGuard<'static, BTreeMap<String, Arc<DefinedConnector>>> {
-    REGISTERED.read().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The names of the definitions registered at run time.
-pub fn registered_names() -> Vec<String> {
-    registered().keys().cloned().collect()
-}
-
-/// The shipped definitions, in name order.
-pub fn shipped() -> Vec<Arc<Definition>> {
-    SHIPPED.iter().map(|c| c.definition.clone()).collect()
-}
-
-/// Register a definition for this process, replacing one registered under its name. A definition may
-/// replace a shipped one (until unregistered) but not take a built-in connector's name.
-pub fn register(definition: Definition) -> Result<()> {
-    if crate::connectors::builtin().iter().any(|c| c.name() == definition.name) {
-        return Err(Error::new(
-            ErrorKind::InvalidOptionValue,
-            format!("connector \"{}\" is built in; a definition needs another name", definition.name),
-        ));
-    }
-    let connector = Arc::new(DefinedConnector::new(definition));
-    let mut map = REGISTERED.write().unwrap_or_else(|e| e.into_inner());
-    map.insert(connector.name().to_string(), connector);
-    Ok(())
-}
-
-/// Make `definitions` the registered set, replacing all registered before (the Postgres layer loads its
-/// catalog this way, so a definition dropped in another session disappears here too).
-pub fn replace_registered(definitions: Vec<Definition>) -> Result<()> {
-    let mut fresh = BTreeMap::new();
-    for definition in definitions {
-        if crate::connectors::builtin().iter().any(|c| c.name() == definition.name) {
-            return Err(Error::new(
-                ErrorKind::InvalidOptionValue,
-                format!("connector \"{}\" is built in; a definition needs another name", definition.name),
-            ));
-        }
-        let connector = Arc::new(DefinedConnector::new(definition));
-        fresh.insert(connector.name().to_string(), connector);
-    }
-    *REGISTERED.write().unwrap_or_else(|e| e.into_inner()) = fresh;
-    Ok(())
-}
-
-/// Remove a registered definition; returns whether there was one. A shipped definition it replaced is
-/// visible again.
-pub fn unregister(name: &str) -> bool {
-    REGISTERED.write().unwrap_or_else(|e| e.into_inner()).remove(name).is_some()
-}
-
-/// Every definition in effect (registered ones over shipped ones of the same name), in name order.
-pub fn all() -> Vec<Arc<Definition>> {
-    let mut by_name: BTreeMap<String, Arc<Definition>> =
-        SHIPPED.iter().map(|c| (c.name().to_string(), c.definition.clone())).collect();
-    by_name.extend(registered().iter().map(|(name, c)| (name.clone(), c.definition.clone())));
-    by_name.into_values().collect()
-}
-
-/// The connector of the definition in effect under `name`.
-pub fn find(name: &str) -> Option<Arc<DefinedConnector>> {
-    registered().get(name).cloned().or_else(|| SHIPPED.iter().find(|c| c.name() == name).cloned())
 }

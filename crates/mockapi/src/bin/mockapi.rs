@@ -2,6 +2,8 @@
 //! killed. The port file is written (atomically) only once listening, so a
 //! script can poll for it and then connect.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::process::exit;
 
